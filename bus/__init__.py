@@ -1,0 +1,6 @@
+"""The bus port and its in-process adapter."""
+
+from bus.base import Bus, Handler, Unsubscribe
+from bus.local import LocalBus
+
+__all__ = ["Bus", "Handler", "LocalBus", "Unsubscribe"]

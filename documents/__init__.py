@@ -1,0 +1,1 @@
+"""documents: built in a later issue (see docs/ARCHITECTURE.md)."""

@@ -1,0 +1,533 @@
+"""decide(state, command, actor, now) -> events | refusal.
+
+The one place where the rules of a meeting live: who may do what, in which state, and
+what happens. Pure: the clock comes in as `now`, the directory lookups come in on the
+command (filled by the edge), and nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from rooms import commands as c
+from rooms.events import EVERYONE, Actor, Audience, Event, organisers_and
+from rooms.rejections import Rejection, duplicate, invalid, invalid_state, not_found
+from rooms.roles import ADMINISTRATOR, ORGANISERS, VOTING_BY_DEFAULT, Role
+from rooms.state import (
+    AgendaItem,
+    Attendance,
+    FloorRequest,
+    MeetingInfo,
+    Notice,
+    Participant,
+    RoomState,
+    Site,
+    Speaker,
+)
+
+Outcome = list[Event] | Rejection
+C = TypeVar("C", bound=c.Command)
+_RULES: dict[type[c.Command], Callable[[_Ctx, Any], Outcome]] = {}
+
+
+class _Ctx:
+    """What every rule needs: the state, who acts, and when."""
+
+    def __init__(self, state: RoomState, actor: Actor, now: datetime) -> None:
+        self.state = state
+        self.actor = actor
+        self.at = iso(now)
+        self.now = now
+        self.role = state.role_of(actor.user_id)
+
+    def event(self, kind: str, audience: Audience = EVERYONE, **data: Any) -> Event:
+        return Event(kind=kind, data=data, at=self.at, actor=self.actor.user_id, audience=audience)
+
+    @property
+    def organiser(self) -> bool:
+        return self.actor.is_admin or self.role in ORGANISERS
+
+    @property
+    def chair(self) -> bool:
+        return self.role == Role.CHAIR
+
+
+def iso(now: datetime) -> str:
+    """UTC timestamp in ISO 8601 with milliseconds."""
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _rule(cls: type[C]) -> Callable[[Callable[[_Ctx, C], Outcome]], Callable[[_Ctx, C], Outcome]]:
+    def register(fn: Callable[[_Ctx, C], Outcome]) -> Callable[[_Ctx, C], Outcome]:
+        _RULES[cls] = fn
+        return fn
+
+    return register
+
+
+def decide(state: RoomState, command: c.Command, actor: Actor, now: datetime) -> Outcome:
+    """Decide what `command` by `actor` at `now` does to `state`: events, or a refusal."""
+    ctx = _Ctx(state, actor, now)
+    if isinstance(command, c.MeetingCreate):
+        if not actor.is_admin:
+            return Rejection("forbidden")
+        info = MeetingInfo(
+            title=command.title, starts_at=command.starts_at, ends_at=command.ends_at,
+            location=command.location, quorum=command.quorum,
+        )
+        return [ctx.event("meeting.created", meeting=_dump(info))]
+    if state.meeting is None:
+        return not_found("meeting")
+    if ctx.role is None and not actor.is_admin:
+        return Rejection("not_participant")
+    return _RULES[type(command)](ctx, command)
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def _seconds_between(start: str, now: datetime) -> int:
+    began = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    return max(0, int((now - began).total_seconds()))
+
+
+def _stop(item: AgendaItem, now: datetime, status: str) -> AgendaItem:
+    """The item leaving the active state: its running time is banked."""
+    spent = item.spent_seconds
+    if item.status == "active" and item.started_at:
+        spent += _seconds_between(item.started_at, now)
+    return item.model_copy(update={"status": status, "started_at": None, "spent_seconds": spent})
+
+
+# ---- preparation: meeting, sites, participants, agenda (organisers) ----
+
+
+def _preparing(ctx: _Ctx) -> Rejection | None:
+    if not ctx.organiser:
+        return Rejection("forbidden")
+    if ctx.state.meeting and ctx.state.meeting.status == "ended":
+        return invalid_state("ended")
+    return None
+
+
+@_rule(c.MeetingUpdate)
+def _meeting_update(ctx: _Ctx, cmd: c.MeetingUpdate) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    changes = cmd.model_dump(exclude_none=True)
+    if not changes:
+        return invalid("nothing to change")
+    assert ctx.state.meeting is not None
+    info = ctx.state.meeting.model_copy(update={k: getattr(cmd, k) for k in changes})
+    return [ctx.event("meeting.updated", meeting=_dump(info))]
+
+
+@_rule(c.MeetingInvite)
+def _invite(ctx: _Ctx, cmd: c.MeetingInvite) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    assert ctx.state.meeting is not None
+    if ctx.state.meeting.status != "draft":
+        return invalid_state(ctx.state.meeting.status)
+    info = ctx.state.meeting.model_copy(update={"status": "invited"})
+    return [ctx.event("meeting.invited", meeting=_dump(info))]
+
+
+@_rule(c.SiteAdd)
+def _site_add(ctx: _Ctx, cmd: c.SiteAdd) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    if any(s.name.casefold() == cmd.name.casefold() for s in ctx.state.sites.values()):
+        return duplicate("site")
+    return [ctx.event("site.added", site=_dump(Site(id=ctx.state.next_id, name=cmd.name)))]
+
+
+@_rule(c.ParticipantAdd)
+def _participant_add(ctx: _Ctx, cmd: c.ParticipantAdd) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    if cmd.profile is None or cmd.profile.user_id != cmd.user_id:
+        return not_found("user")
+    if cmd.user_id in ctx.state.participants:
+        return duplicate("participant")
+    if cmd.site_id is not None and cmd.site_id not in ctx.state.sites:
+        return not_found("site")
+    voting = cmd.voting if cmd.voting is not None else cmd.role in VOTING_BY_DEFAULT
+    p = Participant(
+        **cmd.profile.model_dump(), role=cmd.role, site_id=cmd.site_id, voting=voting
+    )
+    return [ctx.event("participant.added", participant=_dump(p))]
+
+
+@_rule(c.ParticipantUpdate)
+def _participant_update(ctx: _Ctx, cmd: c.ParticipantUpdate) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    p = ctx.state.participants.get(cmd.user_id)
+    if p is None:
+        return not_found("participant")
+    if cmd.site_id is not None and cmd.site_id not in ctx.state.sites:
+        return not_found("site")
+    changes = cmd.model_dump(exclude_none=True, exclude={"user_id"})
+    if not changes:
+        return invalid("nothing to change")
+    return [ctx.event("participant.updated", participant=_dump(p.model_copy(update=changes)))]
+
+
+@_rule(c.ParticipantRemove)
+def _participant_remove(ctx: _Ctx, cmd: c.ParticipantRemove) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    if cmd.user_id not in ctx.state.participants:
+        return not_found("participant")
+    return [ctx.event("participant.removed", user_id=cmd.user_id)]
+
+
+@_rule(c.AgendaAdd)
+def _agenda_add(ctx: _Ctx, cmd: c.AgendaAdd) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    if cmd.presenter_id is not None and cmd.presenter_id not in ctx.state.participants:
+        return not_found("participant")
+    if len(ctx.state.order) >= 1000:
+        return Rejection("too_large")
+    item = AgendaItem(
+        id=ctx.state.next_id, title=cmd.title, presenter_id=cmd.presenter_id,
+        planned_minutes=cmd.planned_minutes,
+    )
+    return [ctx.event("agenda.added", item=_dump(item))]
+
+
+@_rule(c.AgendaUpdate)
+def _agenda_update(ctx: _Ctx, cmd: c.AgendaUpdate) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    item = ctx.state.items.get(cmd.item_id)
+    if item is None:
+        return not_found("item")
+    if cmd.presenter_id is not None and cmd.presenter_id not in ctx.state.participants:
+        return not_found("participant")
+    changes = cmd.model_dump(exclude_none=True, exclude={"item_id"})
+    if not changes:
+        return invalid("nothing to change")
+    return [ctx.event("agenda.updated", item=_dump(item.model_copy(update=changes)))]
+
+
+@_rule(c.AgendaRemove)
+def _agenda_remove(ctx: _Ctx, cmd: c.AgendaRemove) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    if cmd.item_id not in ctx.state.items:
+        return not_found("item")
+    if ctx.state.active_item == cmd.item_id:
+        return invalid_state("active")
+    return [ctx.event("agenda.removed", item_id=cmd.item_id)]
+
+
+@_rule(c.AgendaReorder)
+def _agenda_reorder(ctx: _Ctx, cmd: c.AgendaReorder) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    if sorted(cmd.order) != sorted(ctx.state.order) or len(set(cmd.order)) != len(cmd.order):
+        return invalid("order must list every agenda item exactly once")
+    return [ctx.event("agenda.reordered", order=list(cmd.order))]
+
+
+# ---- invitations ----
+
+
+@_rule(c.Rsvp)
+def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
+    state = ctx.state
+    assert state.meeting is not None
+    uid = cmd.user_id or ctx.actor.user_id
+    if uid != ctx.actor.user_id and not ctx.organiser:
+        return Rejection("forbidden")
+    member = state.participants.get(uid)
+    if member is None:
+        return not_found("participant")
+    if member.substitute_for is not None:
+        return Rejection("forbidden")
+    if state.meeting.status in ("draft", "ended"):
+        return invalid_state(state.meeting.status)
+    if cmd.answer == "absent" and not cmd.reason:
+        return invalid("reason: an absence needs a reason")
+    events: list[Event] = []
+    new_sub = None
+    if cmd.answer == "substitute":
+        sub = cmd.substitute_profile
+        if cmd.substitute_user_id is None or sub is None or sub.user_id != cmd.substitute_user_id:
+            return not_found("user")
+        if sub.user_id == uid:
+            return invalid("substitute_user_id: a member cannot substitute for themselves")
+        current = state.participants.get(sub.user_id)
+        if current is not None and current.substitute_for != uid:
+            return duplicate("participant")
+        new_sub = sub.user_id
+    old_sub = member.substitute_user_id
+    if old_sub is not None and old_sub != new_sub:
+        events.append(ctx.event("participant.removed", user_id=old_sub))
+    if new_sub is not None and new_sub != old_sub:
+        assert cmd.substitute_profile is not None
+        sub_p = Participant(
+            **cmd.substitute_profile.model_dump(), role=member.role, site_id=member.site_id,
+            voting=False, rsvp="attend", substitute_for=uid,
+        )
+        events.append(ctx.event("participant.added", participant=_dump(sub_p)))
+    answered = member.model_copy(update={"rsvp": cmd.answer, "substitute_user_id": new_sub})
+    events.append(ctx.event("rsvp.answered", participant=_dump(answered)))
+    if cmd.reason:
+        # Reasons are personal: only the organisers and the member see them.
+        events.append(
+            ctx.event("rsvp.reason", organisers_and(uid), user_id=uid, reason=cmd.reason)
+        )
+    return events
+
+
+# ---- the session ----
+
+
+def _in_session(ctx: _Ctx, chair_only: bool = True) -> Rejection | None:
+    assert ctx.state.meeting is not None
+    if chair_only and not ctx.chair:
+        return Rejection("forbidden")
+    if ctx.state.meeting.status != "in_session":
+        return invalid_state(ctx.state.meeting.status)
+    return None
+
+
+@_rule(c.SessionStart)
+def _session_start(ctx: _Ctx, cmd: c.SessionStart) -> Outcome:
+    assert ctx.state.meeting is not None
+    if not ctx.chair:
+        return Rejection("forbidden")
+    if ctx.state.meeting.status not in ("draft", "invited"):
+        return invalid_state(ctx.state.meeting.status)
+    info = ctx.state.meeting.model_copy(
+        update={"status": "in_session", "session_started_at": ctx.at}
+    )
+    return [ctx.event("session.started", meeting=_dump(info))]
+
+
+@_rule(c.SessionEnd)
+def _session_end(ctx: _Ctx, cmd: c.SessionEnd) -> Outcome:
+    if refusal := _in_session(ctx):
+        return refusal
+    state = ctx.state
+    assert state.meeting is not None
+    events = []
+    if state.speaker:
+        events.append(_floor_ended(ctx, state.speaker))
+    paused = None
+    if state.active_item is not None:
+        paused = _dump(_stop(state.items[state.active_item], ctx.now, "pending"))
+    info = state.meeting.model_copy(update={"status": "ended", "session_ended_at": ctx.at})
+    events.append(ctx.event("session.ended", meeting=_dump(info), item=paused))
+    return events
+
+
+@_rule(c.AgendaActivate)
+def _activate(ctx: _Ctx, cmd: c.AgendaActivate) -> Outcome:
+    if refusal := _in_session(ctx):
+        return refusal
+    item = ctx.state.items.get(cmd.item_id)
+    if item is None:
+        return not_found("item")
+    if item.status in ("active", "done"):
+        return invalid_state(item.status)
+    return [_activation(ctx, item)]
+
+
+def _activation(ctx: _Ctx, item: AgendaItem) -> Event:
+    paused = None
+    active = ctx.state.active_item
+    if active is not None and active != item.id:
+        paused = _dump(_stop(ctx.state.items[active], ctx.now, "pending"))
+    started = item.model_copy(update={"status": "active", "started_at": ctx.at})
+    return ctx.event("agenda.activated", item=_dump(started), paused=paused)
+
+
+@_rule(c.AgendaNext)
+def _next(ctx: _Ctx, cmd: c.AgendaNext) -> Outcome:
+    if refusal := _in_session(ctx):
+        return refusal
+    state = ctx.state
+    events: list[Event] = []
+    order = list(state.order)
+    start = 0
+    if state.active_item is not None:
+        done = _stop(state.items[state.active_item], ctx.now, "done")
+        events.append(ctx.event("agenda.completed", item=_dump(done)))
+        start = order.index(state.active_item) + 1
+    # The next pending item after the current one, else the first pending from the top.
+    candidates = order[start:] + order[:start]
+    following = next(
+        (i for i in candidates if state.items[i].status == "pending" and i != state.active_item),
+        None,
+    )
+    if following is None:
+        return events or Rejection("no_next_item")
+    nxt = state.items[following].model_copy(update={"status": "active", "started_at": ctx.at})
+    events.append(ctx.event("agenda.activated", item=_dump(nxt), paused=None))
+    return events
+
+
+@_rule(c.AgendaDone)
+def _done(ctx: _Ctx, cmd: c.AgendaDone) -> Outcome:
+    return _finish(ctx, cmd.item_id, "done", "agenda.completed")
+
+
+@_rule(c.AgendaDefer)
+def _defer(ctx: _Ctx, cmd: c.AgendaDefer) -> Outcome:
+    return _finish(ctx, cmd.item_id, "deferred", "agenda.deferred")
+
+
+def _finish(ctx: _Ctx, item_id: int, status: str, kind: str) -> Outcome:
+    if refusal := _in_session(ctx):
+        return refusal
+    item = ctx.state.items.get(item_id)
+    if item is None:
+        return not_found("item")
+    if item.status == status or item.status == "done":
+        return invalid_state("done")
+    return [ctx.event(kind, item=_dump(_stop(item, ctx.now, status)))]
+
+
+# ---- attendance ----
+
+
+@_rule(c.CheckIn)
+def _check_in(ctx: _Ctx, cmd: c.CheckIn) -> Outcome:
+    assert ctx.state.meeting is not None
+    uid = cmd.user_id or ctx.actor.user_id
+    if uid != ctx.actor.user_id and not ctx.organiser:
+        return Rejection("forbidden")
+    if uid not in ctx.state.participants:
+        return not_found("participant")
+    if ctx.state.meeting.status in ("draft", "ended"):
+        return invalid_state(ctx.state.meeting.status)
+    current = ctx.state.attendance.get(uid)
+    if current is not None and current.status == "present":
+        return Rejection("already_checked_in")
+    a = Attendance(user_id=uid, status="present", at=ctx.at, by=ctx.actor.user_id)
+    return [ctx.event("attendance.checked_in", attendance=_dump(a))]
+
+
+@_rule(c.MarkAbsent)
+def _absent(ctx: _Ctx, cmd: c.MarkAbsent) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    if cmd.user_id not in ctx.state.participants:
+        return not_found("participant")
+    a = Attendance(
+        user_id=cmd.user_id, status="absent", at=ctx.at, by=ctx.actor.user_id, reason=cmd.reason
+    )
+    return [ctx.event("attendance.absent", attendance=_dump(a))]
+
+
+# ---- the floor ----
+
+
+@_rule(c.FloorRequestCmd)
+def _request(ctx: _Ctx, cmd: c.FloorRequestCmd) -> Outcome:
+    if refusal := _in_session(ctx, chair_only=False):
+        return refusal
+    me = ctx.state.participants.get(ctx.actor.user_id)
+    if me is None:
+        return Rejection("not_participant")
+    site_id = None
+    if cmd.site_id is not None:
+        # A site operator asks for the floor on behalf of their online site.
+        if me.role != Role.SITE_OPERATOR or me.site_id != cmd.site_id:
+            return Rejection("forbidden")
+        site_id = cmd.site_id
+    if any(r.user_id == me.user_id for r in ctx.state.queue):
+        return Rejection("already_requested")
+    if ctx.state.speaker and ctx.state.speaker.user_id == me.user_id:
+        return invalid_state("speaking")
+    req = FloorRequest(user_id=me.user_id, site_id=site_id, note=cmd.note, at=ctx.at)
+    return [ctx.event("floor.requested", request=_dump(req))]
+
+
+@_rule(c.FloorWithdraw)
+def _withdraw(ctx: _Ctx, cmd: c.FloorWithdraw) -> Outcome:
+    if refusal := _in_session(ctx, chair_only=False):
+        return refusal
+    uid = cmd.user_id or ctx.actor.user_id
+    if uid != ctx.actor.user_id and not ctx.chair:
+        return Rejection("forbidden")
+    if not any(r.user_id == uid for r in ctx.state.queue):
+        return Rejection("not_requested")
+    return [ctx.event("floor.withdrawn", user_id=uid)]
+
+
+@_rule(c.FloorGrant)
+def _grant(ctx: _Ctx, cmd: c.FloorGrant) -> Outcome:
+    if refusal := _in_session(ctx):
+        return refusal
+    if cmd.user_id not in ctx.state.participants:
+        return not_found("participant")
+    if ctx.state.speaker and ctx.state.speaker.user_id == cmd.user_id:
+        return invalid_state("speaking")
+    events = []
+    if ctx.state.speaker:
+        events.append(_floor_ended(ctx, ctx.state.speaker))
+    request = next((r for r in ctx.state.queue if r.user_id == cmd.user_id), None)
+    speaker = Speaker(
+        user_id=cmd.user_id, site_id=request.site_id if request else None,
+        since=ctx.at, seconds=cmd.seconds,
+    )
+    events.append(ctx.event("floor.granted", speaker=_dump(speaker)))
+    return events
+
+
+@_rule(c.FloorExtend)
+def _extend(ctx: _Ctx, cmd: c.FloorExtend) -> Outcome:
+    if refusal := _in_session(ctx):
+        return refusal
+    speaker = ctx.state.speaker
+    if speaker is None:
+        return Rejection("no_speaker")
+    longer = speaker.model_copy(update={"seconds": speaker.seconds + cmd.seconds})
+    return [ctx.event("floor.extended", speaker=_dump(longer))]
+
+
+@_rule(c.FloorEnd)
+def _end(ctx: _Ctx, cmd: c.FloorEnd) -> Outcome:
+    if refusal := _in_session(ctx, chair_only=False):
+        return refusal
+    speaker = ctx.state.speaker
+    if speaker is None:
+        return Rejection("no_speaker")
+    if not ctx.chair and speaker.user_id != ctx.actor.user_id:
+        return Rejection("forbidden")
+    return [_floor_ended(ctx, speaker)]
+
+
+def _floor_ended(ctx: _Ctx, speaker: Speaker) -> Event:
+    spoke = _seconds_between(speaker.since, ctx.now)
+    return ctx.event("floor.ended", user_id=speaker.user_id, spoke_seconds=spoke)
+
+
+# ---- notices ----
+
+
+@_rule(c.NoticePost)
+def _notice(ctx: _Ctx, cmd: c.NoticePost) -> Outcome:
+    if ctx.role not in (Role.CHAIR, Role.SECRETARY) and not ctx.actor.is_admin:
+        return Rejection("forbidden")
+    assert ctx.state.meeting is not None
+    if ctx.state.meeting.status == "ended":
+        return invalid_state("ended")
+    roles = tuple(sorted({str(r) for r in cmd.roles})) if cmd.roles else None
+    notice = Notice(id=ctx.state.next_id, text=cmd.text, at=ctx.at, by=ctx.actor.user_id,
+                    roles=roles)
+    audience = EVERYONE
+    if roles:
+        audience = Audience(
+            False, frozenset({*roles, *ORGANISERS, ADMINISTRATOR}), frozenset({ctx.actor.user_id})
+        )
+    return [ctx.event("notice.posted", audience, notice=_dump(notice))]

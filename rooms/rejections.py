@@ -1,0 +1,138 @@
+"""Typed refusals, each with a Vietnamese and an English message.
+
+A refusal is data: the core returns it instead of events, and every edge (websocket,
+HTTP) renders the same code and texts. Codes are stable API; texts may improve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# code -> (Vietnamese, English). Placeholders use str.format with the refusal's details.
+TEXTS: dict[str, tuple[str, str]] = {
+    "forbidden": (
+        "Bạn không có quyền thực hiện thao tác này.",
+        "You are not allowed to do this.",
+    ),
+    "not_participant": (
+        "Bạn không phải thành phần tham dự cuộc họp này.",
+        "You are not a participant of this meeting.",
+    ),
+    "not_found": ("Không tìm thấy {what}.", "{what_en} not found."),
+    "invalid": ("Dữ liệu không hợp lệ: {detail}", "Invalid input: {detail}"),
+    "invalid_state": (
+        "Không thể thực hiện khi {state_vi}.",
+        "Not possible while {state_en}.",
+    ),
+    "duplicate": ("{what} đã có.", "{what_en} already exists."),
+    "already_requested": (
+        "Bạn đã đăng ký phát biểu rồi.",
+        "You have already requested to speak.",
+    ),
+    "already_checked_in": ("Đã điểm danh rồi.", "Already checked in."),
+    "not_requested": ("Chưa có đăng ký phát biểu này.", "There is no such request to speak."),
+    "no_speaker": ("Hiện không có ai đang phát biểu.", "Nobody has the floor."),
+    "no_next_item": ("Không còn nội dung nào tiếp theo.", "There is no next agenda item."),
+    "conflict": (
+        "Có thay đổi đồng thời, vui lòng thử lại.",
+        "A concurrent change happened; please try again.",
+    ),
+    "store_unavailable": (
+        "Máy chủ tạm thời không lưu được dữ liệu, vui lòng thử lại.",
+        "The server cannot store data right now; please retry.",
+    ),
+    "malformed_json": ("Thông điệp không phải JSON hợp lệ.", "The message is not valid JSON."),
+    "unknown_type": ("Loại thông điệp không được hỗ trợ: {detail}", "Unknown message type: {detail}"),
+    "unknown_command": ("Lệnh không được hỗ trợ: {detail}", "Unknown command: {detail}"),
+    "too_large": ("Dữ liệu quá lớn.", "The input is too large."),
+    "not_joined": (
+        "Bạn chưa vào phòng họp này trên kết nối này.",
+        "This connection has not joined that meeting.",
+    ),
+    "already_joined": (
+        "Kết nối này đã vào một phòng họp.",
+        "This connection has already joined a meeting.",
+    ),
+    "rate_limited": ("Bạn gửi quá nhanh, vui lòng chậm lại.", "Too many messages; slow down."),
+    "unauthenticated": (
+        "Phiên đăng nhập không hợp lệ hoặc đã hết hạn.",
+        "Not signed in, or the session has expired.",
+    ),
+    "bad_credentials": (
+        "Tên đăng nhập hoặc mật khẩu không đúng.",
+        "Wrong username or password.",
+    ),
+    "too_many_attempts": (
+        "Đăng nhập sai quá nhiều lần, vui lòng thử lại sau {retry_after} giây.",
+        "Too many failed sign-ins; try again in {retry_after} seconds.",
+    ),
+}
+
+# Words used inside messages, so a refusal reads naturally in both languages.
+THINGS: dict[str, tuple[str, str]] = {
+    "meeting": ("cuộc họp", "Meeting"),
+    "participant": ("thành phần tham dự", "Participant"),
+    "user": ("người dùng", "User"),
+    "item": ("nội dung họp", "Agenda item"),
+    "site": ("điểm cầu", "Online site"),
+    "speaker": ("người phát biểu", "Speaker"),
+}
+
+STATES: dict[str, tuple[str, str]] = {
+    "draft": ("cuộc họp còn là bản nháp", "the meeting is a draft"),
+    "invited": ("cuộc họp chưa bắt đầu", "the meeting has not started"),
+    "in_session": ("cuộc họp đang diễn ra", "the meeting is in session"),
+    "ended": ("cuộc họp đã kết thúc", "the meeting has ended"),
+    "active": ("nội dung đang được thảo luận", "the item is being discussed"),
+    "done": ("nội dung đã xong", "the item is done"),
+    "speaking": ("đang có người phát biểu", "someone has the floor"),
+}
+
+RETRYABLE = frozenset({"conflict", "store_unavailable", "rate_limited"})
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A refusal: nothing changes, and the caller is told why."""
+
+    code: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def retryable(self) -> bool:
+        return self.code in RETRYABLE
+
+    def message(self) -> dict[str, str]:
+        """The refusal's message in Vietnamese and English."""
+        vi, en = TEXTS.get(self.code, ("Không thực hiện được.", "Refused."))
+        return {"vi": vi.format_map(_Fill(self.details)), "en": en.format_map(_Fill(self.details))}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message(), "retryable": self.retryable}
+
+
+def not_found(what: str) -> Rejection:
+    vi, en = THINGS[what]
+    return Rejection("not_found", {"what": vi, "what_en": en})
+
+
+def duplicate(what: str) -> Rejection:
+    vi, en = THINGS[what]
+    return Rejection("duplicate", {"what": vi.capitalize(), "what_en": en})
+
+
+def invalid_state(state: str) -> Rejection:
+    vi, en = STATES[state]
+    return Rejection("invalid_state", {"state_vi": vi, "state_en": en, "state": state})
+
+
+def invalid(detail: str) -> Rejection:
+    return Rejection("invalid", {"detail": detail})
+
+
+class _Fill(dict):
+    """format_map helper: a missing placeholder renders empty instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return ""

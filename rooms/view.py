@@ -1,0 +1,67 @@
+"""What one user sees of a room: the snapshot a client starts from.
+
+The view is the state in JSON form, filtered by the same audience rules as events, so that
+a snapshot at seq N equals the empty view plus every event up to N this user may see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooms.roles import ORGANISERS
+from rooms.state import RoomState
+
+
+def room_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
+    """The room as `user_id` may see it."""
+    return {**public_view(state), **personal_view(state, user_id, is_admin)}
+
+
+def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
+    """The parts of the view that depend on who looks: reasons and targeted notices."""
+    role = state.role_of(user_id)
+    organiser = is_admin or role in ORGANISERS
+    return {
+        "rsvp_reasons": {
+            str(uid): reason
+            for uid, reason in state.rsvp_reasons.items()
+            if organiser or uid == user_id
+        },
+        "notices": [
+            n.model_dump(mode="json")
+            for n in state.notices
+            if n.roles is None or organiser or role in n.roles or n.by == user_id
+        ],
+    }
+
+
+def public_view(state: RoomState) -> dict[str, Any]:
+    """The parts of the view every participant sees alike (cached per seq by the server)."""
+    present = state.present_voting()
+    total = len(state.voting_members())
+    meeting = state.meeting.model_dump(mode="json") if state.meeting else None
+    return {
+        "meeting": meeting,
+        "sites": [s.model_dump(mode="json") for s in state.sites.values()],
+        "participants": [p.model_dump(mode="json") for p in state.participants.values()],
+        "attendance": [a.model_dump(mode="json") for a in state.attendance.values()],
+        "agenda": [state.items[i].model_dump(mode="json") for i in state.order],
+        "active_item": state.active_item,
+        "queue": [r.model_dump(mode="json") for r in state.queue],
+        "speaker": state.speaker.model_dump(mode="json") if state.speaker else None,
+        "quorum": {
+            "present": present,
+            "total": total,
+            "reached": state.meeting.quorum.reached(present, total) if state.meeting else False,
+        },
+    }
+
+
+def summary(state: RoomState) -> dict[str, Any]:
+    """The catalogue row of a meeting: what lists and searches show."""
+    assert state.meeting is not None
+    m = state.meeting
+    return {
+        "title": m.title, "starts_at": m.starts_at, "ends_at": m.ends_at,
+        "location": m.location, "status": m.status,
+    }

@@ -1,0 +1,338 @@
+"""The HTTP API: sign-in, accounts and the meeting catalogue, all as JSON.
+
+Every meeting edit is a room command: it goes through the same core, log and fan-out as
+the websocket, so a change made here appears live in every open room at once.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rooms import Actor, Rejection, parse_command, parse_create, room_view
+from rooms import commands as c
+from server.auth import SESSION_COOKIE, SESSION_DAYS, hash_password, token_hash
+from server.http_errors import JSONResponse, Refused, refuse
+from server.node import Node, actor_of
+from server.room_host import Ack, Outcome
+from server.ws import close_sessions
+from store.base import Duplicate, StoreError
+from store.records import User
+
+MAX_BODY = 64 * 1024
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip()
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_nfc)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoginBody(Body):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class NewUserBody(Body):
+    username: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.@-]{2,64}$")]
+    password: Annotated[str, Field(min_length=8, max_length=256)]
+    full_name: Name
+    position: Annotated[str, Field(max_length=200), AfterValidator(_nfc)] = ""
+    unit: Annotated[str, Field(max_length=200), AfterValidator(_nfc)] = ""
+    is_admin: bool = False
+
+
+class CommandBody(Body):
+    name: str
+    args: dict[str, Any] = {}
+    id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Callable[[Request], Awaitable[Response]]
+    summary: str
+    body: type[BaseModel] | None = None
+    public: bool = False
+
+
+# ---- request helpers ----
+
+
+async def read_json(request: Request) -> Any:
+    """The request's JSON body, bounded in size; refusals for anything else."""
+    if "application/json" not in request.headers.get("content-type", ""):
+        raise Refused(Rejection("invalid", {"detail": "Content-Type must be application/json"}))
+    size = int(request.headers.get("content-length") or 0)
+    if size > MAX_BODY:
+        raise Refused(Rejection("too_large"))
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise Refused(Rejection("too_large"))
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Refused(Rejection("malformed_json")) from None
+
+
+def parse(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        raise Refused(Rejection("invalid", {"detail": f"{where}: {err['msg']}"[:200]})) from None
+
+
+def bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+async def current_user(request: Request) -> User:
+    node: Node = request.app.state.node
+    try:
+        user = await node.accounts.user_for_token(bearer(request))
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if user is None:
+        raise Refused(Rejection("unauthenticated"))
+    return user
+
+
+def node_of(request: Request) -> Node:
+    return request.app.state.node
+
+
+def _id(request: Request, name: str) -> int:
+    raw = request.path_params[name]
+    if not raw.isdigit() or len(raw) > 10:
+        raise Refused(Rejection("not_found", {"what": "mục", "what_en": "Item"}))
+    return int(raw)
+
+
+# ---- sign-in ----
+
+
+async def login(request: Request) -> Response:
+    node = node_of(request)
+    body = parse(LoginBody, await read_json(request))
+    ip = request.client.host if request.client else "?"
+    keys = (f"u:{body.username.casefold()}", f"ip:{ip}")
+    wait = node.accounts.limiter.retry_after(*keys)
+    if wait:
+        raise Refused(Rejection("too_many_attempts", {"retry_after": wait}),
+                      {"Retry-After": str(wait)})
+    try:
+        user = await node.accounts.verify(body.username, body.password)
+        if user is None:
+            node.accounts.limiter.failed(*keys)
+            raise Refused(Rejection("bad_credentials"))
+        token = await node.accounts.open_session(user)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    node.accounts.limiter.succeeded(keys[0])
+    response = JSONResponse({"token": token, "user": user.public()})
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True, samesite="lax",
+        secure=request.app.state.settings.secure_cookies, path="/",
+    )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    token = bearer(request)
+    await current_user(request)
+    node = node_of(request)
+    assert token is not None
+    await node.accounts.close_session(token)
+    close_sessions(node, token_hash(token))
+    response = JSONResponse({"ok": True})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def me(request: Request) -> Response:
+    return JSONResponse({"user": (await current_user(request)).public()})
+
+
+# ---- accounts ----
+
+
+async def list_users(request: Request) -> Response:
+    user = await current_user(request)
+    if not user.is_admin:
+        raise Refused(Rejection("forbidden"))
+    users = await node_of(request).store.list_users()
+    return JSONResponse({"users": [u.public() for u in users]})
+
+
+async def create_user(request: Request) -> Response:
+    user = await current_user(request)
+    if not user.is_admin:
+        raise Refused(Rejection("forbidden"))
+    body = parse(NewUserBody, await read_json(request))
+    try:
+        created = await node_of(request).store.create_user(
+            body.username, hash_password(body.password), body.full_name, body.position,
+            body.unit, body.is_admin,
+        )
+    except Duplicate:
+        raise Refused(Rejection("duplicate", {"what": "Tên đăng nhập", "what_en": "Username"}))
+    return JSONResponse({"user": created.public()}, status_code=201)
+
+
+# ---- meetings ----
+
+
+async def list_meetings(request: Request) -> Response:
+    user = await current_user(request)
+    scope = request.query_params.get("scope", "mine")
+    day = request.query_params.get("date")
+    if scope not in ("mine", "all") or (scope == "all" and not user.is_admin):
+        raise Refused(Rejection("forbidden" if scope == "all" else "invalid",
+                                {"detail": "scope: mine or all"}))
+    if day is not None and not (len(day) == 10 and day[4] == "-" and day[7] == "-"):
+        raise Refused(Rejection("invalid", {"detail": "date: YYYY-MM-DD"}))
+    rows = await node_of(request).store.list_meetings(None if scope == "all" else user.id, day)
+    return JSONResponse({"meetings": rows})
+
+
+async def create_meeting(request: Request) -> Response:
+    user = await current_user(request)
+    command = parse_create(await read_json(request))
+    if isinstance(command, Rejection):
+        raise Refused(command)
+    room_id, outcome = await node_of(request).create_meeting(actor_of(user), command)
+    if isinstance(outcome, Rejection):
+        raise Refused(outcome)
+    return await _room_response(request, user, room_id, outcome, status=201)
+
+
+async def get_meeting(request: Request) -> Response:
+    user = await current_user(request)
+    room_id = _id(request, "meeting")
+    host = await node_of(request).room(room_id)
+    if host is None:
+        raise Refused(Rejection("not_found", {"what": "cuộc họp", "what_en": "Meeting"}))
+    if host.state.role_of(user.id) is None and not user.is_admin:
+        raise Refused(Rejection("not_participant"))
+    return JSONResponse(_view(host.state, user, room_id))
+
+
+def _view(state: Any, user: User, room_id: int) -> dict[str, Any]:
+    p = state.participants.get(user.id)
+    return {
+        "id": room_id, "seq": state.seq, "room": room_view(state, user.id, user.is_admin),
+        "me": {"user_id": user.id, "role": p.role if p else None, "voting": bool(p and p.voting),
+               "is_admin": user.is_admin},
+    }
+
+
+async def _room_response(
+    request: Request, user: User, room_id: int, outcome: Outcome, status: int = 200
+) -> Response:
+    if isinstance(outcome, Rejection):
+        raise Refused(outcome)
+    host = await node_of(request).room(room_id)
+    assert host is not None
+    body = _view(host.state, user, room_id)
+    body["ack"] = {"seq": outcome.seq, "duplicate": outcome.duplicate}
+    return JSONResponse(body, status_code=status)
+
+
+def room_command(name: str, path_args: dict[str, str] | None = None, body: bool = True):
+    """A handler that turns the request into the room command `name`."""
+
+    async def handler(request: Request) -> Response:
+        user = await current_user(request)
+        room_id = _id(request, "meeting")
+        args = dict(await read_json(request)) if body else {}
+        if not isinstance(args, dict):
+            raise Refused(Rejection("invalid", {"detail": "body must be an object"}))
+        for arg, param in (path_args or {}).items():
+            args[arg] = _id(request, param)
+        command = parse_command(name, args)
+        if isinstance(command, Rejection):
+            raise Refused(command)
+        key = request.headers.get("idempotency-key")
+        outcome = await node_of(request).execute(room_id, actor_of(user), command, key)
+        return await _room_response(request, user, room_id, outcome)
+
+    return handler
+
+
+async def any_command(request: Request) -> Response:
+    user = await current_user(request)
+    room_id = _id(request, "meeting")
+    body = parse(CommandBody, await read_json(request))
+    command = parse_command(body.name, body.args)
+    if isinstance(command, Rejection):
+        raise Refused(command)
+    outcome = await node_of(request).execute(room_id, Actor(user.id, user.is_admin), command,
+                                             body.id)
+    return await _room_response(request, user, room_id, outcome)
+
+
+async def healthz(request: Request) -> Response:
+    node = node_of(request)
+    return JSONResponse({"status": "ok", "store": node.store.name, "bus": node.bus.name,
+                         "node": node.id})
+
+
+M = "/api/meetings/{meeting}"
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", "/healthz", healthz, "Liveness and the backends in use", public=True),
+    Endpoint("POST", "/api/login", login, "Sign in with username and password", LoginBody, True),
+    Endpoint("POST", "/api/logout", logout, "Sign out: ends the session and its websockets"),
+    Endpoint("GET", "/api/me", me, "The signed-in account"),
+    Endpoint("GET", "/api/users", list_users, "All accounts (administrator)"),
+    Endpoint("POST", "/api/users", create_user, "Create an account (administrator)", NewUserBody),
+    Endpoint("GET", "/api/meetings", list_meetings, "My meetings (?scope=mine|all&date=)"),
+    Endpoint("POST", "/api/meetings", create_meeting, "Create a meeting (administrator)",
+             c.MeetingCreate),
+    Endpoint("GET", M, get_meeting, "A meeting's room view"),
+    Endpoint("PATCH", M, room_command("meeting.update"), "Edit a meeting", c.MeetingUpdate),
+    Endpoint("POST", M + "/invite", room_command("meeting.invite", body=False),
+             "Send the invitations (draft → invited)"),
+    Endpoint("POST", M + "/sites", room_command("site.add"), "Add an online site", c.SiteAdd),
+    Endpoint("POST", M + "/participants", room_command("participant.add"),
+             "Add a participant", c.ParticipantAdd),
+    Endpoint("PATCH", M + "/participants/{user}",
+             room_command("participant.update", {"user_id": "user"}),
+             "Change a participant's role, site or vote", c.ParticipantUpdate),
+    Endpoint("DELETE", M + "/participants/{user}",
+             room_command("participant.remove", {"user_id": "user"}, body=False),
+             "Remove a participant"),
+    Endpoint("POST", M + "/agenda", room_command("agenda.add"), "Add an agenda item",
+             c.AgendaAdd),
+    Endpoint("PATCH", M + "/agenda/{item}", room_command("agenda.update", {"item_id": "item"}),
+             "Edit an agenda item", c.AgendaUpdate),
+    Endpoint("DELETE", M + "/agenda/{item}",
+             room_command("agenda.remove", {"item_id": "item"}, body=False),
+             "Remove an agenda item"),
+    Endpoint("POST", M + "/agenda/order", room_command("agenda.reorder"),
+             "Reorder the agenda", c.AgendaReorder),
+    Endpoint("POST", M + "/rsvp", room_command("rsvp"),
+             "Answer the invitation: attend, absent with a reason, or send a substitute", c.Rsvp),
+    Endpoint("POST", M + "/commands", any_command, "Any room command (as on the websocket)",
+             CommandBody),
+]

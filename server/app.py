@@ -1,0 +1,82 @@
+"""The ASGI application: routes, static files and the node's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from bus.base import Bus
+from bus.local import LocalBus
+from server.api import ENDPOINTS, Endpoint
+from server.config import Settings
+from server.http_errors import JSONResponse, Refused, refuse
+from server.node import Node
+from server.openapi import openapi
+from server.ws import websocket_endpoint
+from store.sql import SqlStore
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
+    """The phonghop app for `settings` (embedded SQLite and local bus by default)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    node = Node(SqlStore(settings.store_url()), bus or LocalBus())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await node.start()
+        try:
+            yield
+        finally:
+            await node.stop()
+
+    spec = openapi(ENDPOINTS, VERSION)
+
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(spec)
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    routes: list[Any] = [*_routes(ENDPOINTS)]
+    routes += [
+        Route("/openapi.json", openapi_json),
+        WebSocketRoute("/ws", websocket_endpoint),
+        Route("/", index),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.node = node
+    app.state.settings = settings
+    return app
+
+
+def _routes(endpoints: list[Endpoint]) -> list[Route]:
+    by_path: defaultdict[str, dict[str, Endpoint]] = defaultdict(dict)
+    for ep in endpoints:
+        by_path[ep.path][ep.method] = ep
+    return [Route(path, _dispatch(methods), methods=list(methods)) for path, methods in
+            by_path.items()]
+
+
+def _dispatch(methods: dict[str, Endpoint]):
+    async def endpoint(request: Request) -> Response:
+        try:
+            response = await methods[request.method].handler(request)
+        except Refused as refused:
+            return refuse(refused.rejection, refused.headers)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return endpoint

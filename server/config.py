@@ -1,0 +1,27 @@
+"""Server settings: command-line flags first, then PHONGHOP_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"PHONGHOP_{name}", default)
+
+
+@dataclass
+class Settings:
+    host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1") or "127.0.0.1")
+    port: int = field(default_factory=lambda: int(_env("PORT", "8000") or 8000))
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA", "./phonghop-data") or "."))
+    database_url: str | None = field(default_factory=lambda: _env("DATABASE_URL"))
+    secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")
+    max_message_bytes: int = 64 * 1024
+    heartbeat_s: float = 20.0
+
+    def store_url(self) -> str:
+        from store import sqlite_url
+
+        return self.database_url or sqlite_url(self.data_dir)

@@ -1,0 +1,44 @@
+"""Refusals over HTTP: the same codes and bilingual messages as the websocket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from rooms.rejections import Rejection
+
+STATUS = {
+    "invalid": 400, "malformed_json": 400, "unknown_command": 400,
+    "unauthenticated": 401, "bad_credentials": 401,
+    "forbidden": 403, "not_participant": 403,
+    "not_found": 404,
+    "invalid_state": 409, "conflict": 409, "duplicate": 409, "already_requested": 409,
+    "already_checked_in": 409, "not_requested": 409, "no_speaker": 409, "no_next_item": 409,
+    "too_large": 413,
+    "rate_limited": 429, "too_many_attempts": 429,
+    "store_unavailable": 503,
+}
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def refuse(rejection: Rejection, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The HTTP response for a refusal."""
+    return JSONResponse(rejection.to_json(), status_code=STATUS.get(rejection.code, 400),
+                        headers=headers)
+
+
+class Refused(Exception):
+    """Raised inside a handler to answer with a refusal."""
+
+    def __init__(self, rejection: Rejection, headers: dict[str, str] | None = None) -> None:
+        super().__init__(rejection.code)
+        self.rejection = rejection
+        self.headers = headers

@@ -1,0 +1,117 @@
+"""One server node: its store, bus, accounts, and the rooms it currently hosts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bus.base import Bus
+from rooms import Actor, Command, Rejection, decide, summary
+from rooms import commands as c
+from rooms.apply import replay
+from rooms.state import Profile, RoomState
+from server.auth import Accounts
+from server.connection import Connection
+from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
+from store.base import Store, StoreError
+from store.records import User
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Node:
+    """Everything a request handler needs; one per process."""
+
+    def __init__(self, store: Store, bus: Bus, clock: Callable[[], datetime] = utc_now) -> None:
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.id = secrets.token_hex(4)
+        self.accounts = Accounts(store)
+        self._rooms: dict[int, RoomHost] = {}
+        self._loading: dict[int, asyncio.Lock] = {}
+        # Live websocket connections by session, so that signing out closes them too.
+        self.sessions: dict[str, set[Connection]] = {}
+
+    async def start(self) -> None:
+        await self.store.open()
+        await self.bus.open()
+
+    async def stop(self) -> None:
+        for host in list(self._rooms.values()):
+            await host.stop()
+        self._rooms.clear()
+        await self.bus.close()
+        await self.store.close()
+
+    async def room(self, room_id: int) -> RoomHost | None:
+        """The room's host on this node, loaded on first use; None if no such meeting."""
+        host = self._rooms.get(room_id)
+        if host is not None:
+            return host
+        lock = self._loading.setdefault(room_id, asyncio.Lock())
+        async with lock:
+            host = self._rooms.get(room_id)
+            if host is None:
+                host = RoomHost(room_id, self.store, self.bus, self.clock, self.id)
+                try:
+                    await host.start()
+                except RoomNotFound:
+                    return None
+                self._rooms[room_id] = host
+        return host
+
+    async def execute(
+        self, room_id: int, actor: Actor, command: Command, command_id: str | None = None
+    ) -> Outcome:
+        """Run one command against a room: resolve directory lookups, decide, commit."""
+        try:
+            host = await self.room(room_id)
+        except StoreError:
+            return Rejection("store_unavailable")
+        if host is None:
+            return room_not_found()
+        try:
+            command = await self._resolve(command)
+        except StoreError:
+            return Rejection("store_unavailable")
+        return await host.submit(actor, command, command_id)
+
+    async def create_meeting(self, actor: Actor, command: c.MeetingCreate) -> tuple[int, Outcome]:
+        """Create a meeting (a new room whose log starts with `meeting.created`)."""
+        outcome = decide(RoomState(), command, actor, self.clock())
+        if isinstance(outcome, Rejection):
+            return 0, outcome
+        placed = [dataclasses.replace(e, seq=i) for i, e in enumerate(outcome, 1)]
+        try:
+            room_id = await self.store.create_meeting(placed, summary(replay(placed)))
+        except StoreError:
+            return 0, Rejection("store_unavailable")
+        return room_id, Ack(len(placed))
+
+    async def _resolve(self, command: Command) -> Command:
+        """Fill in what the core needs from the user directory (names, positions, units)."""
+        if isinstance(command, c.ParticipantAdd):
+            users = await self.store.users_by_id([command.user_id])
+            if command.user_id in users:
+                return command.model_copy(update={"profile": profile(users[command.user_id])})
+        if isinstance(command, c.Rsvp) and command.substitute_user_id:
+            users = await self.store.users_by_id([command.substitute_user_id])
+            if command.substitute_user_id in users:
+                sub = profile(users[command.substitute_user_id])
+                return command.model_copy(update={"substitute_profile": sub})
+        return command
+
+
+def profile(user: User) -> Profile:
+    return Profile(user_id=user.id, full_name=user.full_name, position=user.position,
+                   unit=user.unit)
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, is_admin=user.is_admin)

@@ -1,0 +1,417 @@
+"""A room as one node hosts it: the live state, the command writer and local fan-out.
+
+Commands queue up and are decided in order against the latest state; everything decided in
+one pass is appended to the store in one transaction (group commit under bursts) and only
+then acknowledged. Committed events, from this node or any other, are integrated strictly
+in seq order: a gap means the bus dropped something, and the store fills it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from bus.base import Bus
+from rooms import Actor, Command, Event, Rejection, RoomState, apply, decide, replay, summary
+from rooms.events import Audience
+from rooms.rejections import not_found
+from rooms.view import personal_view, public_view
+from server.connection import Connection
+from server.wire import text_frame
+from store.base import SeqConflict, Store, StoreError
+from store.records import CommandMark
+
+log = logging.getLogger(__name__)
+
+REPLAY_WINDOW = 2000  # events kept in memory for `since` resumes
+SNAPSHOT_EVERY = 500  # events between stored snapshots
+BATCH_MAX = 512  # commands decided and committed together
+KNOWN_COMMANDS = 50_000  # command ids remembered in memory per room
+PRESENCE_FLUSH = 0.25  # seconds: presence changes are sent in batches
+CLOSE_REMOVED = 4403
+
+
+@dataclass(frozen=True)
+class Ack:
+    seq: int
+    duplicate: bool = False
+
+
+Outcome = Ack | Rejection
+
+
+@dataclass
+class _Pending:
+    actor: Actor
+    command: Command
+    command_id: str | None
+    future: asyncio.Future[Outcome]
+
+
+class RoomNotFound(Exception):
+    pass
+
+
+class RoomHost:
+    """One meeting room on this node."""
+
+    def __init__(
+        self, room_id: int, store: Store, bus: Bus, clock: Callable[[], datetime], node_id: str
+    ) -> None:
+        self.room_id = room_id
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.node_id = node_id
+        self.state = RoomState()
+        self.recent: deque[Event] = deque(maxlen=REPLAY_WINDOW)
+        self.conns: set[Connection] = set()
+        self._online: dict[int, int] = {}  # user id -> live connections on this node
+        self._presence_dirty: dict[int, bool] = {}
+        self._presence_timer: asyncio.TimerHandle | None = None
+        self._pending: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._known: OrderedDict[tuple[int, str], int] = OrderedDict()
+        self._catching_up: asyncio.Task[None] | None = None
+        self._snapshot_seq = 0
+        self._public_cache: tuple[int, bytes] | None = None
+        self._ready = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    @property
+    def channel(self) -> str:
+        return f"room:{self.room_id}"
+
+    # ---- life ----
+
+    async def start(self) -> None:
+        """Load the room from the store and start taking commands."""
+        self._unsubscribe = self.bus.subscribe(self.channel, self._on_bus)
+        snap = await self.store.load_snapshot(self.room_id)
+        state = RoomState.model_validate_json(snap[1]) if snap else RoomState()
+        self._snapshot_seq = state.seq
+        state = replay(await self.store.events_after(self.room_id, state.seq), state)
+        if state.meeting is None:
+            self._unsubscribe()
+            raise RoomNotFound(self.room_id)
+        self.state = state
+        window = await self.store.events_after(self.room_id, max(0, state.seq - REPLAY_WINDOW))
+        self.recent.extend(e for e in window if e.seq <= state.seq)
+        self._ready = True
+        self._worker = asyncio.create_task(self._run(), name=f"room-{self.room_id}")
+        await self._catch_up()  # anything committed while we were loading
+
+    async def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        if self._worker:
+            self._worker.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for p in self._pending:
+            if not p.future.done():
+                p.future.set_result(Rejection("store_unavailable"))
+        self._pending.clear()
+
+    # ---- commands ----
+
+    async def submit(self, actor: Actor, command: Command, command_id: str | None = None) -> Outcome:
+        """Queue a command; resolves once it is committed (Ack) or refused (Rejection)."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(actor, command, command_id, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[:BATCH_MAX]
+                del self._pending[:BATCH_MAX]
+                try:
+                    await self._commit(batch)
+                except Exception:
+                    log.exception("room %s: batch failed", self.room_id)
+                    self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        for _attempt in range(8):
+            try:
+                stored = await self._stored_commands(batch)
+            except StoreError:
+                self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+                return
+            base = self.state
+            working = base
+            now = self.clock()
+            results: list[Outcome] = []
+            placed: list[Event] = []
+            marks: list[CommandMark] = []
+            done: dict[tuple[int, str], int] = {}
+            for p in batch:
+                key = (p.actor.user_id, p.command_id) if p.command_id else None
+                if key is not None:
+                    seen = done.get(key) or self._known.get(key) or stored.get(key)
+                    if seen:
+                        results.append(Ack(seen, duplicate=True))
+                        continue
+                outcome = decide(working, p.command, p.actor, now)
+                if isinstance(outcome, Rejection):
+                    results.append(outcome)
+                    continue
+                for event in outcome:
+                    event = replace(event, seq=working.seq + 1)
+                    working = apply(working, event)
+                    placed.append(event)
+                results.append(Ack(working.seq))
+                if key is not None:
+                    done[key] = working.seq
+                    marks.append(CommandMark(key[0], key[1], working.seq))
+            if placed:
+                try:
+                    await self.store.append(
+                        self.room_id, base.seq, placed, marks,
+                        summary(working) if working.meeting is not base.meeting else None,
+                        _members(working) if working.participants is not base.participants
+                        else None,
+                    )
+                except SeqConflict:
+                    await self._catch_up()  # another node wrote first: decide again
+                    continue
+                except StoreError as exc:
+                    log.warning("room %s: store unavailable: %s", self.room_id, exc)
+                    self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+                    return
+                for key, seq in done.items():
+                    self._remember(key, seq)
+                self._integrate(placed, working if self.state is base else None)
+                await self._publish({"events": [_event_json(e) for e in placed]})
+            self._settle(batch, results)
+            return
+        self._settle(batch, [Rejection("conflict")] * len(batch))
+
+    async def _stored_commands(self, batch: list[_Pending]) -> dict[tuple[int, str], int]:
+        keys = [
+            (p.actor.user_id, p.command_id) for p in batch
+            if p.command_id and (p.actor.user_id, p.command_id) not in self._known
+        ]
+        if not keys:
+            return {}
+        return await self.store.find_commands(self.room_id, keys)
+
+    def _remember(self, key: tuple[int, str], seq: int) -> None:
+        self._known[key] = seq
+        if len(self._known) > KNOWN_COMMANDS:
+            self._known.popitem(last=False)
+
+    @staticmethod
+    def _settle(batch: list[_Pending], results: list[Outcome]) -> None:
+        for p, result in zip(batch, results, strict=True):
+            if not p.future.done():
+                p.future.set_result(result)
+
+    # ---- committed events ----
+
+    def _integrate(self, events: list[Event], result: RoomState | None = None) -> None:
+        """Apply committed events in seq order and fan them out; spot gaps.
+
+        `result` is the state after `events` when the caller already computed it from the
+        current state (our own commit), which saves applying every event twice.
+        """
+        if result is not None and events and events[0].seq == self.state.seq + 1:
+            self.state = result
+            self.recent.extend(events)
+            for event in events:
+                self._fanout(event)
+        else:
+            for event in events:
+                if event.seq <= self.state.seq:
+                    continue
+                if event.seq != self.state.seq + 1:
+                    self._schedule_catch_up()
+                    break
+                self.state = apply(self.state, event)
+                self.recent.append(event)
+                self._fanout(event)
+        if self.state.seq - self._snapshot_seq >= SNAPSHOT_EVERY:
+            self._snapshot_seq = self.state.seq
+            self._spawn(self._save_snapshot(self.state))
+
+    def _fanout(self, event: Event) -> None:
+        frame = text_frame(orjson.dumps(event.to_message(self.room_id)))
+        audience = event.audience
+        if audience.everyone:
+            for conn in self.conns:
+                conn.send_frame(frame)
+        else:
+            role_of = self.state.role_of
+            for conn in self.conns:
+                if audience.admits(conn.user_id, role_of(conn.user_id), conn.is_admin):
+                    conn.send_frame(frame)
+        if event.kind == "participant.removed":
+            gone = event.data["user_id"]
+            for conn in [c for c in self.conns if c.user_id == gone and not c.is_admin]:
+                self.detach(conn)
+                conn.close(CLOSE_REMOVED, "removed from meeting")
+
+    def _on_bus(self, payload: bytes) -> None:
+        if not self._ready:
+            return
+        message = orjson.loads(payload)
+        if "events" in message:
+            self._integrate([_event_from_json(e) for e in message["events"]])
+        elif "volatile" in message:
+            self._relay(message["volatile"])
+
+    def _schedule_catch_up(self) -> None:
+        if self._catching_up is None or self._catching_up.done():
+            self._catching_up = self._spawn(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        try:
+            self._integrate(await self.store.events_after(self.room_id, self.state.seq))
+        except StoreError as exc:
+            log.warning("room %s: catch-up failed: %s", self.room_id, exc)
+
+    async def _save_snapshot(self, state: RoomState) -> None:
+        try:
+            await self.store.save_snapshot(self.room_id, state.seq, state.model_dump_json().encode())
+        except StoreError as exc:
+            log.warning("room %s: snapshot not saved: %s", self.room_id, exc)
+
+    async def _publish(self, message: dict[str, Any]) -> None:
+        try:
+            await self.bus.publish(self.channel, orjson.dumps(message))
+        except Exception as exc:  # the store has it; other nodes catch up on the next seq
+            log.warning("room %s: publish failed: %s", self.room_id, exc)
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ---- connections ----
+
+    def attach(self, conn: Connection, since: int | None) -> None:
+        """Bring a connection up to date and start sending it live events.
+
+        Synchronous on purpose: nothing can be integrated between the snapshot (or replay)
+        and the registration, so the client sees every event exactly once.
+        """
+        state = self.state
+        conn.meeting = self.room_id
+        conn.role = state.role_of(conn.user_id)
+        if since is not None and 0 <= since <= state.seq and self._can_replay(since):
+            replayed = 0
+            for event in self.recent:
+                if event.seq > since and event.audience.admits(
+                    conn.user_id, conn.role, conn.is_admin
+                ):
+                    conn.send(event.to_message(self.room_id))
+                    replayed += 1
+            conn.send({"type": "resumed", "meeting": self.room_id, "seq": state.seq,
+                       "replayed": replayed})
+        else:
+            conn.send_frame(text_frame(self.snapshot_message(conn)))
+        self.conns.add(conn)
+        self._presence(conn.user_id, +1)
+
+    def _can_replay(self, since: int) -> bool:
+        if since == self.state.seq:
+            return True
+        return bool(self.recent) and self.recent[0].seq <= since + 1
+
+    def snapshot_message(self, conn: Connection) -> bytes:
+        """The `snapshot` message for this connection, sharing the per-seq public part."""
+        state = self.state
+        if self._public_cache is None or self._public_cache[0] != state.seq:
+            self._public_cache = (state.seq, orjson.dumps(public_view(state)))
+        public = self._public_cache[1]
+        personal = orjson.dumps(personal_view(state, conn.user_id, conn.is_admin))
+        p = state.participants.get(conn.user_id)
+        head = orjson.dumps({
+            "type": "snapshot", "meeting": self.room_id, "seq": state.seq,
+            "me": {"user_id": conn.user_id, "role": conn.role, "voting": bool(p and p.voting),
+                   "is_admin": conn.is_admin},
+            "online": sorted(self._online),
+        })
+        # {"type":…,"online":[…]} + ,"room":{public…, personal…}}  (splice, no re-encoding)
+        return head[:-1] + b',"room":' + public[:-1] + b"," + personal[1:] + b"}"
+
+    def detach(self, conn: Connection) -> None:
+        if conn in self.conns:
+            self.conns.discard(conn)
+            self._presence(conn.user_id, -1)
+
+    def _presence(self, user_id: int, delta: int) -> None:
+        before = self._online.get(user_id, 0)
+        after = before + delta
+        if after > 0:
+            self._online[user_id] = after
+        else:
+            self._online.pop(user_id, None)
+        if (before > 0) != (after > 0):
+            self._presence_dirty[user_id] = after > 0
+            if self._presence_timer is None:
+                loop = asyncio.get_running_loop()
+                self._presence_timer = loop.call_later(PRESENCE_FLUSH, self._flush_presence)
+
+    def _flush_presence(self) -> None:
+        self._presence_timer = None
+        changes, self._presence_dirty = self._presence_dirty, {}
+        message = {
+            "type": "presence", "meeting": self.room_id,
+            "online": sorted(u for u, on in changes.items() if on),
+            "offline": sorted(u for u, on in changes.items() if not on),
+        }
+        if message["online"] or message["offline"]:
+            frame = text_frame(orjson.dumps(message))
+            for conn in self.conns:
+                conn.send_frame(frame)
+
+    def online_users(self) -> list[int]:
+        return sorted(self._online)
+
+    # ---- volatile messages (never stored) ----
+
+    async def volatile(self, conn: Connection, kind: str, data: Any) -> None:
+        await self._publish({"volatile": {
+            "meeting": self.room_id, "from": conn.user_id, "kind": kind, "data": data,
+            "origin": f"{self.node_id}:{id(conn)}",
+        }})
+
+    def _relay(self, message: dict[str, Any]) -> None:
+        origin = message.pop("origin", None)
+        frame = text_frame(orjson.dumps({"type": "volatile", **message}))
+        for conn in self.conns:
+            if f"{self.node_id}:{id(conn)}" != origin:
+                conn.send_frame(frame)
+
+
+def _members(state: RoomState) -> list[tuple[int, str]]:
+    return [(p.user_id, str(p.role)) for p in state.participants.values()]
+
+
+def _event_json(e: Event) -> dict[str, Any]:
+    return {"seq": e.seq, "kind": e.kind, "at": e.at, "actor": e.actor,
+            "audience": e.audience.to_json(), "data": e.data}
+
+
+def _event_from_json(d: dict[str, Any]) -> Event:
+    return Event(kind=d["kind"], data=d["data"], at=d["at"], actor=d["actor"],
+                 audience=Audience.from_json(d["audience"]), seq=d["seq"])
+
+
+def room_not_found() -> Rejection:
+    return not_found("meeting")

@@ -1,0 +1,60 @@
+"""The websocket wire: uvicorn's sans-I/O websocket protocol, with its transport exposed.
+
+Fan-out to thousands of connections is the hot path of a meeting. Going through the ASGI
+`send` for each connection costs a coroutine, a dict and a frame build per connection; here
+a message is serialised into a websocket frame once and the same bytes are written to every
+transport that may see it. The subclass only publishes itself in the ASGI scope under
+`phonghop.wire`; uvicorn still owns the handshake, pings, reading and closing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame, Opcode
+
+WIRE_KEY = "phonghop.wire"
+
+
+class WireProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websocket protocol, reachable from the app for direct frame writes."""
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None and self.response.status_code == 101:
+            scope["extensions"][WIRE_KEY] = self
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a pre-built frame unless the connection is closing; False if not written."""
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return False
+        self.transport.write(frame)
+        return True
+
+    def buffered(self) -> int:
+        """Bytes written but not yet taken by the kernel: how far behind this client is."""
+        return self.transport.get_write_buffer_size()
+
+    def fail(self, code: int, reason: str, grace: float = 2.0) -> None:
+        """Send a close frame, then drop the connection if the client has not gone in `grace` s.
+
+        Used when the client misbehaves (too slow, flooding): no closing handshake is awaited.
+        """
+        if self.transport.is_closing():
+            return
+        try:
+            self.conn.send_close(code, reason)
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        except Exception:  # the protocol may already be closing; dropping is what matters
+            pass
+        self.close_sent = True
+        transport = self.transport
+        transport.close()  # flushes what is buffered, close frame included
+        self.loop.call_later(grace, transport.abort)
+
+
+def text_frame(payload: bytes) -> bytes:
+    """A complete, unmasked server-to-client text frame for `payload` (UTF-8 JSON)."""
+    return Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])

@@ -1,0 +1,196 @@
+"""The websocket endpoint: authenticate, join a room, then commands in and events out."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket
+
+from rooms import Rejection, parse_command
+from rooms.roles import Role
+from server.auth import SESSION_COOKIE, token_hash
+from server.connection import CLOSE_POLICY, Connection
+from server.node import Node, actor_of
+from server.room_host import Ack, RoomHost
+from server.wire import WIRE_KEY
+from store.base import StoreError
+
+CLOSE_UNAUTHENTICATED = 4401
+FLOOD_CLOSE_AFTER = 200  # refused messages in a row before the connection is closed
+VOLATILE_KINDS = frozenset({"pointer"})
+VOLATILE_MAX = 1024
+MAX_COMMAND_ID = 64
+
+
+def _token(ws: WebSocket) -> tuple[str | None, str | None]:
+    """The session token and, when it came as a subprotocol, the subprotocol to select."""
+    protocols = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",")]
+    if len(protocols) == 2 and protocols[0] == "bearer":
+        return protocols[1], "bearer"
+    return ws.query_params.get("token") or ws.cookies.get(SESSION_COOKIE), None
+
+
+async def websocket_endpoint(ws: WebSocket) -> None:
+    node: Node = ws.app.state.node
+    token, subprotocol = _token(ws)
+    try:
+        user = await node.accounts.user_for_token(token)
+    except StoreError:
+        await ws.accept(subprotocol)
+        await ws.close(1013, "store unavailable")
+        return
+    await ws.accept(subprotocol)
+    wire = ws.scope.get("extensions", {}).get(WIRE_KEY)
+    if wire is None:  # not served by phonghop's own uvicorn setup
+        await ws.close(1011, "unsupported server")
+        return
+    if user is None:
+        conn = Connection(wire, 0, False, "")
+        conn.send_error(Rejection("unauthenticated"))
+        conn.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
+        return
+    conn = Connection(wire, user.id, user.is_admin, token_hash(token or ""))
+    node.sessions.setdefault(conn.session, set()).add(conn)
+    conn.send({"type": "hello", "user": user.public(),
+               "server_time": node.clock().isoformat(), "heartbeat_s": 20})
+    session = _Session(node, conn)
+    try:
+        while conn.alive:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            await session.handle(message)
+    finally:
+        if session.host is not None:
+            session.host.detach(conn)
+        conns = node.sessions.get(conn.session)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                node.sessions.pop(conn.session, None)
+
+
+class _Session:
+    """The per-connection message loop's state and dispatch."""
+
+    def __init__(self, node: Node, conn: Connection) -> None:
+        self.node = node
+        self.conn = conn
+        self.host: RoomHost | None = None
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        conn = self.conn
+        if not conn.rate.allow():
+            if conn.rate.refused >= FLOOD_CLOSE_AFTER:
+                conn.close(CLOSE_POLICY, "flooding")
+            elif conn.rate.refused == 1:
+                conn.send_error(Rejection("rate_limited"))
+            return
+        text = message.get("text")
+        if text is None:
+            conn.send_error(Rejection("unknown_type", {"detail": "binary"}))
+            return
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            conn.send_error(Rejection("malformed_json"))
+            return
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            conn.send_error(Rejection("invalid", {"detail": "a message is an object with a type"}))
+            return
+        kind = data["type"]
+        handler = getattr(self, f"on_{kind}", None) if kind.isidentifier() else None
+        if handler is None:
+            conn.send_error(Rejection("unknown_type", {"detail": kind[:40]}), ref=kind[:40])
+            return
+        await handler(data)
+
+    async def on_ping(self, data: dict[str, Any]) -> None:
+        t = data.get("t")
+        self.conn.send({"type": "pong", "t": t if isinstance(t, int | float | str) else None,
+                        "server_time": self.node.clock().isoformat()})
+
+    async def on_join(self, data: dict[str, Any]) -> None:
+        conn = self.conn
+        meeting, since = data.get("meeting"), data.get("since")
+        if not _is_int(meeting) or (since is not None and not _is_int(since)):
+            conn.send_error(Rejection("invalid", {"detail": "meeting and since are integers"}),
+                            ref="join")
+            return
+        if self.host is not None:
+            conn.send_error(Rejection("already_joined"), ref="join")
+            return
+        try:
+            host = await self.node.room(meeting)
+        except StoreError:
+            conn.send_error(Rejection("store_unavailable"), ref="join")
+            return
+        if host is None:
+            conn.send_error(Rejection("not_found", {"what": "cuộc họp", "what_en": "Meeting"}),
+                            ref="join")
+            return
+        if host.state.role_of(conn.user_id) is None and not conn.is_admin:
+            conn.send_error(Rejection("not_participant"), ref="join")
+            return
+        self.host = host
+        host.attach(conn, since)
+
+    async def on_command(self, data: dict[str, Any]) -> None:
+        conn = self.conn
+        cid = data.get("id")
+        if not isinstance(cid, str) or not 0 < len(cid) <= MAX_COMMAND_ID:
+            conn.send_error(Rejection("invalid", {"detail": "id: 1 to 64 characters"}), ref="command")
+            return
+        host = self.host
+        if host is None or data.get("meeting") != host.room_id:
+            self._reject(cid, Rejection("not_joined"))
+            return
+        command = parse_command(data.get("name"), data.get("args"))
+        if isinstance(command, Rejection):
+            self._reject(cid, command)
+            return
+        outcome = await host.submit(actor_of_conn(conn), command, cid)
+        if isinstance(outcome, Ack):
+            ack: dict[str, Any] = {"type": "ack", "id": cid, "seq": outcome.seq}
+            if outcome.duplicate:
+                ack["duplicate"] = True
+            conn.send(ack)
+        else:
+            self._reject(cid, outcome)
+
+    async def on_volatile(self, data: dict[str, Any]) -> None:
+        conn, host = self.conn, self.host
+        if host is None or data.get("meeting") != host.room_id:
+            conn.send_error(Rejection("not_joined"), ref="volatile")
+            return
+        kind, payload = data.get("kind"), data.get("data")
+        if kind not in VOLATILE_KINDS or len(orjson.dumps(payload)) > VOLATILE_MAX:
+            conn.send_error(Rejection("invalid", {"detail": "volatile kind or size"}), ref="volatile")
+            return
+        if host.state.role_of(conn.user_id) not in (Role.CHAIR, Role.PRESENTER):
+            conn.send_error(Rejection("forbidden"), ref="volatile")
+            return
+        await host.volatile(conn, kind, payload)
+
+    def _reject(self, cid: str, rejection: Rejection) -> None:
+        self.conn.send({"type": "rejected", "id": cid, **rejection.to_json()})
+
+
+def actor_of_conn(conn: Connection) -> Any:
+    from rooms import Actor
+
+    return Actor(user_id=conn.user_id, is_admin=conn.is_admin)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+
+
+def close_sessions(node: Node, session: str) -> None:
+    """Close every live connection of a session that has just ended."""
+    for conn in list(node.sessions.pop(session, ())):
+        with contextlib.suppress(Exception):
+            conn.send_error(Rejection("unauthenticated"))
+            conn.close(CLOSE_UNAUTHENTICATED, "signed out")

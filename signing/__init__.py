@@ -1,0 +1,1 @@
+"""signing: built in a later issue (see docs/ARCHITECTURE.md)."""

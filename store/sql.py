@@ -1,0 +1,290 @@
+"""The SQL store adapter over SQLAlchemy's async engine: SQLite by default, PostgreSQL at scale.
+
+One implementation serves both engines; the few differences (SQLite pragmas, how a unique
+violation is spelled) are handled here, so the semantics are the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from rooms.events import Audience, Event
+from store import schema as t
+from store.base import Duplicate, SeqConflict, StoreUnavailable
+from store.records import CommandMark, User
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'phonghop.db'}"
+
+
+class SqlStore:
+    """A `store.base.Store` on any SQLAlchemy async URL."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.name = "sqlite" if self.is_sqlite else "postgresql"
+        self.engine: AsyncEngine | None = None
+
+    # ---- lifecycle ----
+
+    async def open(self) -> None:
+        """Connect and bring the schema up to date (migrations run on every start)."""
+        if self.is_sqlite:
+            # One writer connection avoids SQLite lock contention; WAL lets readers go on.
+            engine = create_async_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=30)
+            sa_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_async_engine(
+                self.url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10
+            )
+        self.engine = engine
+        async with self._tx() as conn:
+            await conn.run_sync(_upgrade)
+
+    async def close(self) -> None:
+        if self.engine is not None:
+            await self.engine.dispose()
+            self.engine = None
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction; engine failures become StoreUnavailable."""
+        assert self.engine is not None, "store not opened"
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except IntegrityError:
+            raise
+        except (OperationalError, InterfaceError, OSError, ConnectionError) as exc:
+            raise StoreUnavailable(str(exc)[:200]) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable(str(exc)[:200]) from exc
+            raise
+
+    # ---- accounts ----
+
+    async def create_user(
+        self, username: str, password_hash: str, full_name: str, position: str = "",
+        unit: str = "", is_admin: bool = False,
+    ) -> User:
+        row = dict(username=username, password_hash=password_hash, full_name=full_name,
+                   position=position, unit=unit, is_admin=is_admin)
+        try:
+            async with self._tx() as conn:
+                result = await conn.execute(t.users.insert().values(**row))
+                uid = int(result.inserted_primary_key[0])
+        except IntegrityError as exc:
+            raise Duplicate("username") from exc
+        return User(id=uid, **row)
+
+    async def create_users(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert many accounts at once (seeding); returns their ids in order."""
+        async with self._tx() as conn:
+            ids = []
+            for row in rows:
+                result = await conn.execute(t.users.insert().values(**row))
+                ids.append(int(result.inserted_primary_key[0]))
+            return ids
+
+    async def user_by_name(self, username: str) -> User | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(
+                sa.select(t.users).where(t.users.c.username == username)
+            )).mappings().first()
+        return User(**row) if row else None
+
+    async def users_by_id(self, ids: Sequence[int]) -> dict[int, User]:
+        if not ids:
+            return {}
+        async with self._tx() as conn:
+            rows = (await conn.execute(
+                sa.select(t.users).where(t.users.c.id.in_(list(ids)))
+            )).mappings().all()
+        return {row["id"]: User(**row) for row in rows}
+
+    async def list_users(self) -> list[User]:
+        async with self._tx() as conn:
+            rows = (await conn.execute(sa.select(t.users).order_by(t.users.c.id))).mappings()
+            return [User(**row) for row in rows]
+
+    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                t.users.update().where(t.users.c.id == user_id).values(password_hash=password_hash)
+            )
+
+    async def create_session(self, token_hash: str, user_id: int, expires_at: datetime) -> None:
+        await self.create_sessions([(token_hash, user_id, expires_at)])
+
+    async def create_sessions(self, rows: Sequence[tuple[str, int, datetime]]) -> None:
+        async with self._tx() as conn:
+            await conn.execute(t.auth_sessions.insert(), [
+                {"token_hash": h, "user_id": u, "expires_at": e} for h, u, e in rows
+            ])
+
+    async def session_user(self, token_hash: str, now: datetime) -> User | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(
+                sa.select(t.users, t.auth_sessions.c.expires_at)
+                .join(t.auth_sessions, t.auth_sessions.c.user_id == t.users.c.id)
+                .where(t.auth_sessions.c.token_hash == token_hash)
+            )).mappings().first()
+        if row is None:
+            return None
+        expires = row["expires_at"]
+        if expires.tzinfo is None:  # SQLite hands back naive UTC
+            expires = expires.replace(tzinfo=now.tzinfo)
+        if expires <= now:
+            return None
+        return User(**{k: v for k, v in row.items() if k != "expires_at"})
+
+    async def delete_session(self, token_hash: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                t.auth_sessions.delete().where(t.auth_sessions.c.token_hash == token_hash)
+            )
+
+    # ---- rooms ----
+
+    async def create_meeting(self, events: Sequence[Event], summary: dict[str, Any]) -> int:
+        """Allocate a meeting id and write its first events, atomically."""
+        async with self._tx() as conn:
+            result = await conn.execute(t.meetings.insert().values(**summary))
+            room_id = int(result.inserted_primary_key[0])
+            await conn.execute(t.room_events.insert(), _rows(room_id, 0, events))
+        return room_id
+
+    async def append(
+        self, room_id: int, expected_seq: int, events: Sequence[Event],
+        marks: Sequence[CommandMark] = (), summary: dict[str, Any] | None = None,
+        members: Sequence[tuple[int, str]] | None = None,
+    ) -> None:
+        """Write events at expected_seq+1… with their projections, or raise SeqConflict."""
+        try:
+            async with self._tx() as conn:
+                await conn.execute(t.room_events.insert(), _rows(room_id, expected_seq, events))
+                if marks:
+                    await conn.execute(t.room_commands.insert(), [
+                        {"room_id": room_id, "user_id": m.user_id, "command_id": m.command_id,
+                         "seq": m.seq} for m in marks
+                    ])
+                if summary is not None:
+                    await conn.execute(
+                        t.meetings.update().where(t.meetings.c.id == room_id).values(**summary)
+                    )
+                if members is not None:
+                    mm = t.meeting_members
+                    await conn.execute(mm.delete().where(mm.c.meeting_id == room_id))
+                    if members:
+                        await conn.execute(mm.insert(), [
+                            {"meeting_id": room_id, "user_id": u, "role": r} for u, r in members
+                        ])
+        except IntegrityError as exc:
+            raise SeqConflict(f"room {room_id} seq {expected_seq + 1} taken") from exc
+
+    async def events_after(self, room_id: int, seq: int, limit: int | None = None) -> list[Event]:
+        e = t.room_events
+        query = sa.select(e).where(e.c.room_id == room_id, e.c.seq > seq).order_by(e.c.seq)
+        if limit:
+            query = query.limit(limit)
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            Event(kind=r["kind"], data=orjson.loads(r["data"]), at=r["at"], actor=r["actor"],
+                  audience=Audience.from_json(orjson.loads(r["audience"])), seq=r["seq"])
+            for r in rows
+        ]
+
+    async def find_commands(
+        self, room_id: int, keys: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], int]:
+        """The seqs at which these (user, command id) pairs were applied, where they were."""
+        rc = t.room_commands
+        found: dict[tuple[int, str], int] = {}
+        async with self._tx() as conn:
+            for start in range(0, len(keys), 400):  # stay under bound-parameter limits
+                chunk = keys[start:start + 400]
+                rows = await conn.execute(sa.select(rc.c.user_id, rc.c.command_id, rc.c.seq).where(
+                    rc.c.room_id == room_id,
+                    sa.tuple_(rc.c.user_id, rc.c.command_id).in_(chunk),
+                ))
+                found.update({(u, c): s for u, c, s in rows})
+        return found
+
+    async def save_snapshot(self, room_id: int, seq: int, state_json: bytes) -> None:
+        s = t.room_snapshots
+        async with self._tx() as conn:
+            # Delete-then-insert is portable; a newer snapshot never goes backwards.
+            current = (await conn.execute(
+                sa.select(s.c.seq).where(s.c.room_id == room_id)
+            )).scalar()
+            if current is not None and current >= seq:
+                return
+            await conn.execute(s.delete().where(s.c.room_id == room_id))
+            await conn.execute(s.insert().values(room_id=room_id, seq=seq, state=state_json))
+
+    async def load_snapshot(self, room_id: int) -> tuple[int, bytes] | None:
+        s = t.room_snapshots
+        async with self._tx() as conn:
+            row = (await conn.execute(
+                sa.select(s.c.seq, s.c.state).where(s.c.room_id == room_id)
+            )).first()
+        return (row[0], bytes(row[1])) if row else None
+
+    async def list_meetings(self, user_id: int | None, day: str | None) -> list[dict[str, Any]]:
+        """Meetings `user_id` takes part in (all when None), optionally on one day."""
+        m, mm = t.meetings, t.meeting_members
+        query = sa.select(m).order_by(m.c.starts_at, m.c.id)
+        if user_id is not None:
+            query = query.add_columns(mm.c.role).join(
+                mm, sa.and_(mm.c.meeting_id == m.c.id, mm.c.user_id == user_id)
+            )
+        if day is not None:
+            query = query.where(m.c.starts_at.like(f"{day}%"))
+        async with self._tx() as conn:
+            return [dict(r) for r in (await conn.execute(query)).mappings()]
+
+
+def _rows(room_id: int, after: int, events: Sequence[Event]) -> list[dict[str, Any]]:
+    return [
+        {"room_id": room_id, "seq": after + i, "kind": ev.kind, "at": ev.at, "actor": ev.actor,
+         "audience": orjson.dumps(ev.audience.to_json()).decode(),
+         "data": orjson.dumps(ev.data).decode()}
+        for i, ev in enumerate(events, start=1)
+    ]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit reported to a client survives a power cut, not only a crash.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _upgrade(sync_conn: sa.Connection) -> None:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    cfg.attributes["connection"] = sync_conn
+    alembic_command.upgrade(cfg, "head")

@@ -1,0 +1,1 @@
+"""voting: built in a later issue (see docs/ARCHITECTURE.md)."""
