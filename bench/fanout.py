@@ -563,7 +563,7 @@ async def measure(
         chair = await Chair.join(
             target.urls[0], tokens.chair, target.meeting, opts.deflate, opts.join_timeout
         )
-        await asyncio.sleep(1.0)  # let the chair's own presence fan-out settle
+        await asyncio.sleep(opts.settle)  # let the joins' presence fan-out drain
         sample_rss()
 
         nonce = secrets.token_hex(3)
@@ -850,6 +850,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--start-timeout", type=float, default=60, help="server listening, s (default 60)"
+    )
+    parser.add_argument(
+        "--settle", type=float, default=2, help="pause after joining, s (default 2)"
     )
     parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
     parser.add_argument(

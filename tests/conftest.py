@@ -1,0 +1,230 @@
+"""Shared fixtures: a real phonghop server in its own process on a free port, real clients."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "matkhau-2026"
+_unique = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """`phonghop serve|demo` as a child process, ready when /healthz answers."""
+
+    def __init__(self, data_dir: Path, command: str = "serve", *extra: str) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self.log = data_dir / "server.log"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server", command, "--data", str(data_dir),
+             "--port", str(self.port), "--host", "127.0.0.1", *extra],
+            cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._out.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One demo server for the session; tests make their own meetings on it."""
+    proc = ServerProcess(tmp_path_factory.mktemp("server"), "demo")
+    yield proc
+    proc.stop()
+
+
+@dataclass
+class Api:
+    """A signed-in HTTP client."""
+
+    base_url: str
+    token: str
+    user: dict[str, Any]
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=30,
+                                 headers={"Authorization": f"Bearer {self.token}"})
+
+    async def call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        async with self.client() as c:
+            return await c.request(method, path, json=body)
+
+
+async def login(base_url: str, username: str, password: str = PASSWORD) -> Api:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
+        r = await c.post("/api/login", json={"username": username, "password": password})
+        r.raise_for_status()
+        data = r.json()
+    return Api(base_url, data["token"], data["user"])
+
+
+@dataclass
+class Meeting:
+    """A fresh meeting on the shared server: its id and a signed-in client per member."""
+
+    id: int
+    admin: Api
+    members: dict[str, Api] = field(default_factory=dict)  # "chair", "secretary", "d1" …
+
+    def __getitem__(self, who: str) -> Api:
+        return self.members[who]
+
+
+async def make_meeting(
+    base_url: str, delegates: int = 3, invitees: int = 1, start: bool = True,
+    extra: dict[str, str] | None = None,
+) -> Meeting:
+    """Create users and a meeting (chair, secretary, delegates d1…, invitees i1…)."""
+    admin = await login(base_url, "admin", "demo1234")
+    tag = f"{os.getpid()}x{next(_unique)}"
+    roles = {"chair": "chair", "secretary": "secretary"}
+    roles |= {f"d{i}": "delegate" for i in range(1, delegates + 1)}
+    roles |= {f"i{i}": "invitee" for i in range(1, invitees + 1)}
+    roles |= extra or {}
+    async with admin.client() as c:
+        r = await c.post("/api/meetings", json={
+            "title": f"Cuộc họp kiểm thử {tag}", "starts_at": "2026-11-22T08:00:00+07:00"})
+        assert r.status_code == 201, r.text
+        meeting_id = r.json()["id"]
+        users: dict[str, int] = {}
+        for who, role in roles.items():
+            r = await c.post("/api/users", json={
+                "username": f"{who}_{tag}", "password": PASSWORD,
+                "full_name": f"Người dùng {who} {tag}", "position": "Chuyên viên"})
+            assert r.status_code == 201, r.text
+            users[who] = r.json()["user"]["id"]
+            r = await c.post(f"/api/meetings/{meeting_id}/participants",
+                             json={"user_id": users[who], "role": role})
+            assert r.status_code == 200, r.text
+        assert (await c.post(f"/api/meetings/{meeting_id}/agenda", json={
+            "title": "Nội dung 1", "planned_minutes": 10})).status_code == 200
+        assert (await c.post(f"/api/meetings/{meeting_id}/agenda", json={
+            "title": "Nội dung 2", "planned_minutes": 5})).status_code == 200
+        assert (await c.post(f"/api/meetings/{meeting_id}/invite")).status_code == 200
+    meeting = Meeting(meeting_id, admin)
+    for who in roles:
+        meeting.members[who] = await login(base_url, f"{who}_{tag}")
+    if start:
+        r = await meeting["chair"].call("POST", f"/api/meetings/{meeting_id}/commands",
+                                        {"name": "session.start"})
+        assert r.status_code == 200, r.text
+    return meeting
+
+
+class WsClient:
+    """A websocket client that keeps every message it receives, in order."""
+
+    def __init__(self, conn: websockets.ClientConnection) -> None:
+        self.conn = conn
+        self.seen: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+
+    @classmethod
+    async def open(cls, ws_url: str, token: str) -> WsClient:
+        conn = await websockets.connect(f"{ws_url}?token={token}", max_size=2**24)
+        client = cls(conn)
+        hello = await client.next()
+        assert hello["type"] == "hello", hello
+        return client
+
+    async def next(self, timeout: float = 10.0) -> dict[str, Any]:
+        message = json.loads(await asyncio.wait_for(self.conn.recv(), timeout))
+        self.seen.append(message)
+        return message
+
+    async def until(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
+        """Read until a message matches; earlier ones stay in `seen`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            message = await self.next(max(left, 0.01))
+            if predicate(message):
+                return message
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        await self.conn.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def join(self, meeting: int, since: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": "join", "meeting": meeting}
+        if since is not None:
+            body["since"] = since
+        await self.send(body)
+        return await self.until(lambda m: m["type"] in ("snapshot", "resumed", "error"))
+
+    async def command(self, meeting: int, name: str, cid: str | None = None,
+                      **args: Any) -> dict[str, Any]:
+        """Send a command and wait for its ack or rejection."""
+        cid = cid or f"c{next(self._ids)}"
+        await self.send({"type": "command", "id": cid, "meeting": meeting, "name": name,
+                         "args": args})
+        return await self.until(lambda m: m["type"] in ("ack", "rejected") and m["id"] == cid)
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        return [m for m in self.seen if m["type"] == "event" and (kind is None or m["kind"] == kind)]
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+@pytest.fixture
+async def open_ws(server: ServerProcess) -> AsyncIterator[Any]:
+    """open_ws(api) -> a connected WsClient; all are closed after the test."""
+    clients: list[WsClient] = []
+
+    async def opener(api: Api, url: str | None = None) -> WsClient:
+        client = await WsClient.open(url or server.ws_url, api.token)
+        clients.append(client)
+        return client
+
+    yield opener
+    for client in clients:
+        await client.close()
