@@ -43,7 +43,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The server cannot store data right now; please retry.",
     ),
     "malformed_json": ("Thông điệp không phải JSON hợp lệ.", "The message is not valid JSON."),
-    "unknown_type": ("Loại thông điệp không được hỗ trợ: {detail}", "Unknown message type: {detail}"),
+    "unknown_type": (
+        "Loại thông điệp không được hỗ trợ: {detail}",
+        "Unknown message type: {detail}",
+    ),
     "unknown_command": ("Lệnh không được hỗ trợ: {detail}", "Unknown command: {detail}"),
     "too_large": ("Dữ liệu quá lớn.", "The input is too large."),
     "not_joined": (

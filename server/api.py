@@ -6,6 +6,7 @@ the websocket, so a change made here appears live in every open room at once.
 
 from __future__ import annotations
 
+import asyncio
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ from starlette.responses import Response
 from rooms import Actor, Rejection, parse_command, parse_create, room_view
 from rooms import commands as c
 from server.auth import SESSION_COOKIE, SESSION_DAYS, hash_password, token_hash
-from server.http_errors import JSONResponse, Refused, refuse
+from server.http_errors import JSONResponse, Refused
 from server.node import Node, actor_of
-from server.room_host import Ack, Outcome
+from server.room_host import Outcome
 from server.ws import close_sessions
 from store.base import Duplicate, StoreError
 from store.records import User
@@ -192,11 +193,13 @@ async def create_user(request: Request) -> Response:
     body = parse(NewUserBody, await read_json(request))
     try:
         created = await node_of(request).store.create_user(
-            body.username, hash_password(body.password), body.full_name, body.position,
+            body.username, await asyncio.to_thread(hash_password, body.password),
+            body.full_name, body.position,
             body.unit, body.is_admin,
         )
     except Duplicate:
-        raise Refused(Rejection("duplicate", {"what": "Tên đăng nhập", "what_en": "Username"}))
+        taken = Rejection("duplicate", {"what": "Tên đăng nhập", "what_en": "Username"})
+        raise Refused(taken) from None
     return JSONResponse({"user": created.public()}, status_code=201)
 
 

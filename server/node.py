@@ -19,6 +19,8 @@ from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_foun
 from store.base import Store, StoreError
 from store.records import User
 
+ROOM_IDLE_SECONDS = 600.0
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -37,12 +39,26 @@ class Node:
         self._loading: dict[int, asyncio.Lock] = {}
         # Live websocket connections by session, so that signing out closes them too.
         self.sessions: dict[str, set[Connection]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.store.open()
         await self.bus.open()
+        self._sweeper = asyncio.create_task(self._evict_idle_rooms())
+
+    async def _evict_idle_rooms(self) -> None:
+        """Unload rooms nobody has used for a while: a city holds many meetings a day."""
+        while True:
+            await asyncio.sleep(60)
+            for room_id, host in list(self._rooms.items()):
+                if host.idle_for() > ROOM_IDLE_SECONDS:
+                    del self._rooms[room_id]
+                    self._loading.pop(room_id, None)
+                    await host.stop()
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for host in list(self._rooms.values()):
             await host.stop()
         self._rooms.clear()

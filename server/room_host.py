@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -86,6 +87,13 @@ class RoomHost:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self.last_used = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Seconds since the room last had a connection or a command (0 while in use)."""
+        if self.conns or self._pending:
+            return 0.0
+        return time.monotonic() - self.last_used
 
     @property
     def channel(self) -> str:
@@ -124,8 +132,11 @@ class RoomHost:
 
     # ---- commands ----
 
-    async def submit(self, actor: Actor, command: Command, command_id: str | None = None) -> Outcome:
+    async def submit(
+        self, actor: Actor, command: Command, command_id: str | None = None
+    ) -> Outcome:
         """Queue a command; resolves once it is committed (Ack) or refused (Rejection)."""
+        self.last_used = time.monotonic()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(actor, command, command_id, future))
         self._wake.set()
@@ -285,7 +296,8 @@ class RoomHost:
 
     async def _save_snapshot(self, state: RoomState) -> None:
         try:
-            await self.store.save_snapshot(self.room_id, state.seq, state.model_dump_json().encode())
+            encoded = state.model_dump_json().encode()
+            await self.store.save_snapshot(self.room_id, state.seq, encoded)
         except StoreError as exc:
             log.warning("room %s: snapshot not saved: %s", self.room_id, exc)
 
@@ -351,6 +363,7 @@ class RoomHost:
 
     def detach(self, conn: Connection) -> None:
         if conn in self.conns:
+            self.last_used = time.monotonic()
             self.conns.discard(conn)
             self._presence(conn.user_id, -1)
 

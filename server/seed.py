@@ -62,8 +62,9 @@ async def seed_demo(node: Node) -> dict[str, Any] | None:
     ]
     rows += [dict(username=f"daibieu{i:02d}", full_name=_name(i), position=_POSITIONS[i % 8],
                   unit=unit, is_admin=False) for i in range(1, 21)]
-    rows += [dict(username=f"khach{i}", full_name=_name(40 + i), position="Đại diện Mặt trận Tổ quốc",
-                  unit="Ủy ban MTTQ phường", is_admin=False) for i in (1, 2)]
+    rows += [dict(username=f"khach{i}", full_name=_name(40 + i),
+                  position="Đại diện Mặt trận Tổ quốc", unit="Ủy ban MTTQ phường",
+                  is_admin=False) for i in (1, 2)]
     rows += [dict(username=f"diemcau{i}", full_name=_name(60 + i), position="Kỹ thuật viên",
                   unit=unit, is_admin=False) for i in (1, 2, 3)]
     ids = await node.store.create_users([{**r, "password_hash": pw} for r in rows])

@@ -12,7 +12,7 @@ from rooms import Rejection, parse_command
 from rooms.roles import Role
 from server.auth import SESSION_COOKIE, token_hash
 from server.connection import CLOSE_POLICY, Connection
-from server.node import Node, actor_of
+from server.node import Node
 from server.room_host import Ack, RoomHost
 from server.wire import WIRE_KEY
 from store.base import StoreError
@@ -141,7 +141,8 @@ class _Session:
         conn = self.conn
         cid = data.get("id")
         if not isinstance(cid, str) or not 0 < len(cid) <= MAX_COMMAND_ID:
-            conn.send_error(Rejection("invalid", {"detail": "id: 1 to 64 characters"}), ref="command")
+            bad_id = Rejection("invalid", {"detail": "id: 1 to 64 characters"})
+            conn.send_error(bad_id, ref="command")
             return
         host = self.host
         if host is None or data.get("meeting") != host.room_id:
@@ -167,7 +168,8 @@ class _Session:
             return
         kind, payload = data.get("kind"), data.get("data")
         if kind not in VOLATILE_KINDS or len(orjson.dumps(payload)) > VOLATILE_MAX:
-            conn.send_error(Rejection("invalid", {"detail": "volatile kind or size"}), ref="volatile")
+            bad = Rejection("invalid", {"detail": "volatile kind or size"})
+            conn.send_error(bad, ref="volatile")
             return
         if host.state.role_of(conn.user_id) not in (Role.CHAIR, Role.PRESENTER):
             conn.send_error(Rejection("forbidden"), ref="volatile")
