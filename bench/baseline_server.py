@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 EVENT_BYTES = 300
@@ -33,31 +34,36 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def compact(obj: object) -> str:
+    """JSON as phonghop sends it: compact, UTF-8 text unescaped."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
 def agenda_event(meeting: int, seq: int, item: int, actor: int | None) -> str:
-    """An `agenda.activated` event padded to about EVENT_BYTES bytes of UTF-8."""
+    """An `agenda.activated` event shaped like phonghop's, padded to EVENT_BYTES of UTF-8."""
     at = now_iso()
-    data: dict[str, object] = {
+    entity: dict[str, object] = {
         "id": item,
-        "position": item,
-        "title": "",
+        "title": f"Nội dung {item}",
         "presenter_id": None,
-        "planned_minutes": 15,
+        "planned_minutes": 5,
         "status": "active",
         "started_at": at,
-        "ended_at": None,
+        "spent_seconds": 0,
     }
-    msg: dict[str, object] = {
+    msg = {
         "type": "event",
         "meeting": meeting,
         "seq": seq,
         "kind": "agenda.activated",
         "at": at,
         "actor": actor,
-        "data": data,
+        "data": {"item": entity, "paused": None},
     }
-    base = len(json.dumps(msg, ensure_ascii=False).encode())
-    data["title"] = f"Nội dung {item}: " + "x" * max(0, EVENT_BYTES - base - 20)
-    return json.dumps(msg, ensure_ascii=False)
+    pad = EVENT_BYTES - len(compact(msg).encode())
+    if pad > 0:
+        entity["title"] = f"{entity['title']} {'x' * (pad - 1)}"
+    return compact(msg)
 
 
 class Room:
@@ -71,28 +77,19 @@ class Room:
     async def handle(self, ws: ServerConnection) -> None:
         """Serve one connection until it closes."""
         user = id(ws) % 1_000_000
-        await ws.send(
-            json.dumps(
-                {
-                    "type": "hello",
-                    "user": {
-                        "id": user,
-                        "full_name": "",
-                        "position": "",
-                        "unit": "",
-                        "is_admin": False,
-                    },
-                    "server_time": now_iso(),
-                    "heartbeat_s": HEARTBEAT_S,
-                }
-            )
-        )
+        hello = {
+            "type": "hello",
+            "user": {"id": user, "full_name": "", "position": "", "unit": "", "is_admin": False},
+            "server_time": now_iso(),
+            "heartbeat_s": HEARTBEAT_S,
+        }
         try:
+            await ws.send(compact(hello))
             async for raw in ws:
                 try:
                     msg = json.loads(raw)
                 except ValueError:
-                    await ws.send(json.dumps({"type": "error", "code": "malformed_json"}))
+                    await ws.send(compact({"type": "error", "code": "malformed_json"}))
                     continue
                 if not isinstance(msg, dict):
                     continue
@@ -105,17 +102,19 @@ class Room:
                     self.item += 1
                     event = agenda_event(int(msg.get("meeting") or 1), self.seq, self.item, user)
                     broadcast(self.joined, event)
-                    await ws.send(json.dumps({"type": "ack", "id": msg.get("id"), "seq": self.seq}))
+                    await ws.send(compact({"type": "ack", "id": msg.get("id"), "seq": self.seq}))
                 elif kind == "ping":
                     await ws.send(
-                        json.dumps({"type": "pong", "t": msg.get("t"), "server_time": now_iso()})
+                        compact({"type": "pong", "t": msg.get("t"), "server_time": now_iso()})
                     )
+        except ConnectionClosed:
+            pass  # the client left while we were answering
         finally:
             self.joined.discard(ws)
 
     def snapshot(self, meeting: object, user: int) -> str:
         """A small snapshot of the same shape as phonghop's."""
-        return json.dumps(
+        return compact(
             {
                 "type": "snapshot",
                 "meeting": meeting,

@@ -17,6 +17,7 @@ from rooms.state import (
     MeetingInfo,
     Notice,
     Participant,
+    QuorumFigures,
     RoomState,
     Site,
     Speaker,
@@ -180,6 +181,11 @@ def _granted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
 @_on("floor.ended")
 def _ended(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {"speaker": None}
+
+
+@_on("quorum.changed")
+def _quorum(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return {"figures": QuorumFigures.model_validate(data["quorum"])}
 
 
 @_on("notice.posted")

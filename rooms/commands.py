@@ -49,6 +49,7 @@ class MeetingCreate(Command):
     ends_at: Stamp | None = None
     location: Text | None = None
     quorum: QuorumRule = QuorumRule()
+    roster: Literal["all", "organisers"] = "all"
 
 
 class MeetingUpdate(Command):
@@ -58,6 +59,7 @@ class MeetingUpdate(Command):
     ends_at: Stamp | None = None
     location: Text | None = None
     quorum: QuorumRule | None = None
+    roster: Literal["all", "organisers"] | None = None
 
 
 class MeetingInvite(Command):

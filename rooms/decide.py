@@ -8,10 +8,12 @@ command (filled by the edge), and nothing is written anywhere.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from rooms import commands as c
+from rooms.apply import apply
 from rooms.events import EVERYONE, Actor, Audience, Event, organisers_and
 from rooms.rejections import Rejection, duplicate, invalid, invalid_state, not_found
 from rooms.roles import ADMINISTRATOR, ORGANISERS, VOTING_BY_DEFAULT, Role
@@ -22,6 +24,7 @@ from rooms.state import (
     MeetingInfo,
     Notice,
     Participant,
+    QuorumFigures,
     RoomState,
     Site,
     Speaker,
@@ -44,6 +47,13 @@ class _Ctx:
 
     def event(self, kind: str, audience: Audience = EVERYONE, **data: Any) -> Event:
         return Event(kind=kind, data=data, at=self.at, actor=self.actor.user_id, audience=audience)
+
+    def roster_event(self, kind: str, *users: int, **data: Any) -> Event:
+        """An event about the roster: for everyone, or organisers and the people concerned."""
+        meeting = self.state.meeting
+        if meeting is None or meeting.roster == "all":
+            return self.event(kind, **data)
+        return self.event(kind, organisers_and(*users), **data)
 
     @property
     def organiser(self) -> bool:
@@ -75,14 +85,57 @@ def decide(state: RoomState, command: c.Command, actor: Actor, now: datetime) ->
             return Rejection("forbidden")
         info = MeetingInfo(
             title=command.title, starts_at=command.starts_at, ends_at=command.ends_at,
-            location=command.location, quorum=command.quorum,
+            location=command.location, quorum=command.quorum, roster=command.roster,
         )
         return [ctx.event("meeting.created", meeting=_dump(info))]
     if state.meeting is None:
         return not_found("meeting")
     if ctx.role is None and not actor.is_admin:
         return Rejection("not_participant")
-    return _RULES[type(command)](ctx, command)
+    outcome = _RULES[type(command)](ctx, command)
+    if isinstance(outcome, Rejection):
+        return outcome
+    return _with_quorum(ctx, outcome)
+
+
+_QUORUM_KINDS = frozenset({
+    "participant.added", "participant.updated", "participant.removed", "rsvp.answered",
+    "attendance.checked_in", "attendance.absent", "meeting.updated",
+})
+_ATTENDANCE = frozenset({"attendance.checked_in", "attendance.absent"})
+
+
+def _with_quorum(ctx: _Ctx, events: list[Event]) -> list[Event]:
+    """Add a `quorum.changed` event when these events move the live quorum.
+
+    Check-ins, the bulk of a large meeting's traffic, update the count incrementally; roster
+    and rule changes recount from scratch.
+    """
+    kinds = {e.kind for e in events}
+    if not kinds & _QUORUM_KINDS:
+        return events
+    state = ctx.state
+    assert state.meeting is not None
+    if kinds <= _ATTENDANCE:
+        present = state.figures.present
+        working = state
+        for event in events:
+            member = working.member_for(event.data["attendance"]["user_id"])
+            before = member is not None and working.counts_present(member)
+            working = apply(working, replace(event, seq=working.seq + 1))
+            if member is not None:
+                present += int(working.counts_present(member)) - int(before)
+        total = state.figures.total
+        figures = QuorumFigures(present=present, total=total,
+                                reached=state.meeting.quorum.reached(present, total))
+    else:
+        after = state
+        for event in events:
+            after = apply(after, replace(event, seq=after.seq + 1))
+        figures = after.quorum_figures()
+    if figures == state.figures:
+        return events
+    return [*events, ctx.event("quorum.changed", quorum=_dump(figures))]
 
 
 def _dump(model: Any) -> dict[str, Any]:
@@ -159,7 +212,7 @@ def _participant_add(ctx: _Ctx, cmd: c.ParticipantAdd) -> Outcome:
     p = Participant(
         **cmd.profile.model_dump(), role=cmd.role, site_id=cmd.site_id, voting=voting
     )
-    return [ctx.event("participant.added", participant=_dump(p))]
+    return [ctx.roster_event("participant.added", p.user_id, participant=_dump(p))]
 
 
 @_rule(c.ParticipantUpdate)
@@ -174,16 +227,31 @@ def _participant_update(ctx: _Ctx, cmd: c.ParticipantUpdate) -> Outcome:
     changes = cmd.model_dump(exclude_none=True, exclude={"user_id"})
     if not changes:
         return invalid("nothing to change")
-    return [ctx.event("participant.updated", participant=_dump(p.model_copy(update=changes)))]
+    updated = p.model_copy(update=changes)
+    return [ctx.roster_event("participant.updated", p.user_id, participant=_dump(updated))]
 
 
 @_rule(c.ParticipantRemove)
 def _participant_remove(ctx: _Ctx, cmd: c.ParticipantRemove) -> Outcome:
     if refusal := _preparing(ctx):
         return refusal
-    if cmd.user_id not in ctx.state.participants:
+    state = ctx.state
+    p = state.participants.get(cmd.user_id)
+    if p is None:
         return not_found("participant")
-    return [ctx.event("participant.removed", user_id=cmd.user_id)]
+    events = [ctx.roster_event("participant.removed", cmd.user_id, user_id=cmd.user_id)]
+    # A member and their substitute go together: a removed member's substitute leaves too,
+    # and a member whose substitute is removed has to answer the invitation again.
+    sub = state.participants.get(p.substitute_user_id) if p.substitute_user_id else None
+    if sub is not None and sub.substitute_for == p.user_id:
+        events.append(ctx.roster_event("participant.removed", sub.user_id, p.user_id,
+                                       user_id=sub.user_id))
+    member = state.participants.get(p.substitute_for) if p.substitute_for else None
+    if member is not None and member.substitute_user_id == p.user_id:
+        answered = member.model_copy(update={"rsvp": "pending", "substitute_user_id": None})
+        events.append(ctx.roster_event("participant.updated", member.user_id,
+                                       participant=_dump(answered)))
+    return events
 
 
 @_rule(c.AgendaAdd)
@@ -269,16 +337,17 @@ def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
         new_sub = sub.user_id
     old_sub = member.substitute_user_id
     if old_sub is not None and old_sub != new_sub:
-        events.append(ctx.event("participant.removed", user_id=old_sub))
+        events.append(ctx.roster_event("participant.removed", old_sub, uid, user_id=old_sub))
     if new_sub is not None and new_sub != old_sub:
         assert cmd.substitute_profile is not None
         sub_p = Participant(
             **cmd.substitute_profile.model_dump(), role=member.role, site_id=member.site_id,
             voting=False, rsvp="attend", substitute_for=uid,
         )
-        events.append(ctx.event("participant.added", participant=_dump(sub_p)))
+        events.append(ctx.roster_event("participant.added", sub_p.user_id, uid,
+                                       participant=_dump(sub_p)))
     answered = member.model_copy(update={"rsvp": cmd.answer, "substitute_user_id": new_sub})
-    events.append(ctx.event("rsvp.answered", participant=_dump(answered)))
+    events.append(ctx.roster_event("rsvp.answered", uid, participant=_dump(answered)))
     if cmd.reason:
         # Reasons are personal: only the organisers and the member see them.
         events.append(
@@ -413,7 +482,7 @@ def _check_in(ctx: _Ctx, cmd: c.CheckIn) -> Outcome:
     if current is not None and current.status == "present":
         return Rejection("already_checked_in")
     a = Attendance(user_id=uid, status="present", at=ctx.at, by=ctx.actor.user_id)
-    return [ctx.event("attendance.checked_in", attendance=_dump(a))]
+    return [ctx.roster_event("attendance.checked_in", uid, attendance=_dump(a))]
 
 
 @_rule(c.MarkAbsent)
@@ -425,7 +494,7 @@ def _absent(ctx: _Ctx, cmd: c.MarkAbsent) -> Outcome:
     a = Attendance(
         user_id=cmd.user_id, status="absent", at=ctx.at, by=ctx.actor.user_id, reason=cmd.reason
     )
-    return [ctx.event("attendance.absent", attendance=_dump(a))]
+    return [ctx.roster_event("attendance.absent", cmd.user_id, attendance=_dump(a))]
 
 
 # ---- the floor ----
@@ -448,7 +517,8 @@ def _request(ctx: _Ctx, cmd: c.FloorRequestCmd) -> Outcome:
         return Rejection("already_requested")
     if ctx.state.speaker and ctx.state.speaker.user_id == me.user_id:
         return invalid_state("speaking")
-    req = FloorRequest(user_id=me.user_id, site_id=site_id, note=cmd.note, at=ctx.at)
+    req = FloorRequest(user_id=me.user_id, full_name=me.full_name, site_id=site_id,
+                       note=cmd.note, at=ctx.at)
     return [ctx.event("floor.requested", request=_dump(req))]
 
 
@@ -477,7 +547,8 @@ def _grant(ctx: _Ctx, cmd: c.FloorGrant) -> Outcome:
         events.append(_floor_ended(ctx, ctx.state.speaker))
     request = next((r for r in ctx.state.queue if r.user_id == cmd.user_id), None)
     speaker = Speaker(
-        user_id=cmd.user_id, site_id=request.site_id if request else None,
+        user_id=cmd.user_id, full_name=ctx.state.participants[cmd.user_id].full_name,
+        site_id=request.site_id if request else None,
         since=ctx.at, seconds=cmd.seconds,
     )
     events.append(ctx.event("floor.granted", speaker=_dump(speaker)))

@@ -44,8 +44,19 @@ class MeetingInfo(Frozen):
     location: str | None = None
     status: MeetingStatus = "draft"
     quorum: QuorumRule = QuorumRule()
+    # Who sees the list of participants and their attendance: everyone, or (for large
+    # conferences, where thousands of tablets need not carry the roster) the organisers.
+    roster: Literal["all", "organisers"] = "all"
     session_started_at: str | None = None
     session_ended_at: str | None = None
+
+
+class QuorumFigures(Frozen):
+    """The live quorum: voting members present, all voting members, and the verdict."""
+
+    present: int = 0
+    total: int = 0
+    reached: bool = False
 
 
 class Profile(Frozen):
@@ -101,6 +112,7 @@ class AgendaItem(Frozen):
 
 class FloorRequest(Frozen):
     user_id: int
+    full_name: str = ""
     site_id: int | None = None
     note: str | None = None
     at: str
@@ -108,6 +120,7 @@ class FloorRequest(Frozen):
 
 class Speaker(Frozen):
     user_id: int
+    full_name: str = ""
     site_id: int | None = None
     since: str
     seconds: int
@@ -134,6 +147,7 @@ class RoomState(Frozen):
     queue: tuple[FloorRequest, ...] = ()
     speaker: Speaker | None = None
     notices: tuple[Notice, ...] = ()
+    figures: QuorumFigures = QuorumFigures()  # kept current by `quorum.changed` events
     next_id: int = 1
 
     def role_of(self, user_id: int) -> Role | None:
@@ -144,12 +158,31 @@ class RoomState(Frozen):
         """Members with a vote, substitutes excluded (they count for their member)."""
         return [p for p in self.participants.values() if p.voting and p.substitute_for is None]
 
+    def counts_present(self, member: Participant) -> bool:
+        """A voting member counts present in person or through a checked-in substitute."""
+        a = self.attendance.get(member.user_id)
+        if a is not None and a.status == "present":
+            return True
+        if member.substitute_user_id is None:
+            return False
+        s = self.attendance.get(member.substitute_user_id)
+        return s is not None and s.status == "present"
+
     def present_voting(self) -> int:
         """Voting members present in person or through a checked-in substitute."""
-        n = 0
-        for p in self.voting_members():
-            a = self.attendance.get(p.user_id)
-            s = self.attendance.get(p.substitute_user_id) if p.substitute_user_id else None
-            if (a and a.status == "present") or (s and s.status == "present"):
-                n += 1
-        return n
+        return sum(1 for p in self.voting_members() if self.counts_present(p))
+
+    def member_for(self, user_id: int) -> Participant | None:
+        """The voting member whose presence `user_id` attending decides, if any."""
+        p = self.participants.get(user_id)
+        if p is None:
+            return None
+        if p.substitute_for is not None:
+            p = self.participants.get(p.substitute_for)
+        return p if p is not None and p.voting and p.substitute_for is None else None
+
+    def quorum_figures(self) -> QuorumFigures:
+        """Recompute the quorum from scratch (O(members))."""
+        present, total = self.present_voting(), len(self.voting_members())
+        rule = self.meeting.quorum if self.meeting else QuorumRule()
+        return QuorumFigures(present=present, total=total, reached=rule.reached(present, total))

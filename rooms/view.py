@@ -21,7 +21,18 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
     """The parts of the view that depend on who looks: reasons and targeted notices."""
     role = state.role_of(user_id)
     organiser = is_admin or role in ORGANISERS
-    return {
+    personal: dict[str, Any] = {}
+    if state.meeting is not None and state.meeting.roster == "organisers":
+        # The roster is not public: organisers see all of it, others their own entries.
+        personal["participants"] = [
+            p.model_dump(mode="json") for p in state.participants.values()
+            if organiser or user_id in (p.user_id, p.substitute_for, p.substitute_user_id)
+        ]
+        personal["attendance"] = [
+            a.model_dump(mode="json") for a in state.attendance.values()
+            if organiser or a.user_id == user_id
+        ]
+    return personal | {
         "rsvp_reasons": {
             str(uid): reason
             for uid, reason in state.rsvp_reasons.items()
@@ -37,23 +48,20 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
 
 def public_view(state: RoomState) -> dict[str, Any]:
     """The parts of the view every participant sees alike (cached per seq by the server)."""
-    present = state.present_voting()
-    total = len(state.voting_members())
     meeting = state.meeting.model_dump(mode="json") if state.meeting else None
+    public_roster = state.meeting is None or state.meeting.roster == "all"
     return {
         "meeting": meeting,
         "sites": [s.model_dump(mode="json") for s in state.sites.values()],
-        "participants": [p.model_dump(mode="json") for p in state.participants.values()],
-        "attendance": [a.model_dump(mode="json") for a in state.attendance.values()],
+        "participants": [p.model_dump(mode="json") for p in state.participants.values()]
+        if public_roster else [],
+        "attendance": [a.model_dump(mode="json") for a in state.attendance.values()]
+        if public_roster else [],
         "agenda": [state.items[i].model_dump(mode="json") for i in state.order],
         "active_item": state.active_item,
         "queue": [r.model_dump(mode="json") for r in state.queue],
         "speaker": state.speaker.model_dump(mode="json") if state.speaker else None,
-        "quorum": {
-            "present": present,
-            "total": total,
-            "reached": state.meeting.quorum.reached(present, total) if state.meeting else False,
-        },
+        "quorum": state.figures.model_dump(mode="json"),
     }
 
 

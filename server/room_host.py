@@ -23,6 +23,7 @@ from bus.base import Bus
 from rooms import Actor, Command, Event, Rejection, RoomState, apply, decide, replay, summary
 from rooms.events import Audience
 from rooms.rejections import not_found
+from rooms.roles import ORGANISERS
 from rooms.view import personal_view, public_view
 from server.connection import Connection
 from server.wire import text_frame
@@ -32,6 +33,7 @@ from store.records import CommandMark
 log = logging.getLogger(__name__)
 
 REPLAY_WINDOW = 2000  # events kept in memory for `since` resumes
+REPLAY_CHUNK = 200  # missed events sent per frame on resume
 SNAPSHOT_EVERY = 500  # events between stored snapshots
 BATCH_MAX = 512  # commands decided and committed together
 KNOWN_COMMANDS = 50_000  # command ids remembered in memory per room
@@ -241,10 +243,9 @@ class RoomHost:
         """
         if result is not None and events and events[0].seq == self.state.seq + 1:
             self.state = result
-            self.recent.extend(events)
-            for event in events:
-                self._fanout(event)
+            fresh = events
         else:
+            fresh = []
             for event in events:
                 if event.seq <= self.state.seq:
                     continue
@@ -252,28 +253,59 @@ class RoomHost:
                     self._schedule_catch_up()
                     break
                 self.state = apply(self.state, event)
-                self.recent.append(event)
-                self._fanout(event)
+                fresh.append(event)
+        self.recent.extend(fresh)
+        self._fanout(fresh)
         if self.state.seq - self._snapshot_seq >= SNAPSHOT_EVERY:
             self._snapshot_seq = self.state.seq
             self._spawn(self._save_snapshot(self.state))
 
-    def _fanout(self, event: Event) -> None:
-        frame = text_frame(orjson.dumps(event.to_message(self.room_id)))
-        audience = event.audience
-        if audience.everyone:
+    def _fanout(self, events: list[Event]) -> None:
+        """Send committed events to the local connections allowed to see them.
+
+        One commit's events travel in one frame (`events`, or `event` when there is one),
+        encoded once for each distinct set of events that some connection may see.
+        """
+        if not events or not self.conns:
+            self._after_fanout(events)
+            return
+        if all(e.audience.everyone for e in events):
+            frame = self._events_frame(events)
             for conn in self.conns:
                 conn.send_frame(frame)
         else:
+            frames: dict[tuple[int, ...], bytes | None] = {}
             role_of = self.state.role_of
             for conn in self.conns:
-                if audience.admits(conn.user_id, role_of(conn.user_id), conn.is_admin):
+                role = role_of(conn.user_id)
+                visible = tuple(
+                    i for i, e in enumerate(events)
+                    if e.audience.admits(conn.user_id, role, conn.is_admin)
+                )
+                if visible not in frames:
+                    frames[visible] = (
+                        self._events_frame([events[i] for i in visible]) if visible else None
+                    )
+                frame = frames[visible]
+                if frame is not None:
                     conn.send_frame(frame)
-        if event.kind == "participant.removed":
-            gone = event.data["user_id"]
-            for conn in [c for c in self.conns if c.user_id == gone and not c.is_admin]:
-                self.detach(conn)
-                conn.close(CLOSE_REMOVED, "removed from meeting")
+        self._after_fanout(events)
+
+    def _events_frame(self, events: list[Event]) -> bytes:
+        if len(events) == 1:
+            return text_frame(orjson.dumps(events[0].to_message(self.room_id)))
+        return text_frame(orjson.dumps({
+            "type": "events", "meeting": self.room_id,
+            "events": [e.to_message(self.room_id) for e in events],
+        }))
+
+    def _after_fanout(self, events: list[Event]) -> None:
+        for event in events:
+            if event.kind == "participant.removed":
+                gone = event.data["user_id"]
+                for conn in [c for c in self.conns if c.user_id == gone and not c.is_admin]:
+                    self.detach(conn)
+                    conn.close(CLOSE_REMOVED, "removed from meeting")
 
     def _on_bus(self, payload: bytes) -> None:
         if not self._ready:
@@ -325,15 +357,14 @@ class RoomHost:
         conn.meeting = self.room_id
         conn.role = state.role_of(conn.user_id)
         if since is not None and 0 <= since <= state.seq and self._can_replay(since):
-            replayed = 0
-            for event in self.recent:
-                if event.seq > since and event.audience.admits(
-                    conn.user_id, conn.role, conn.is_admin
-                ):
-                    conn.send(event.to_message(self.room_id))
-                    replayed += 1
+            missed = [
+                e for e in self.recent
+                if e.seq > since and e.audience.admits(conn.user_id, conn.role, conn.is_admin)
+            ]
+            for start in range(0, len(missed), REPLAY_CHUNK):
+                conn.send_frame(self._events_frame(missed[start:start + REPLAY_CHUNK]))
             conn.send({"type": "resumed", "meeting": self.room_id, "seq": state.seq,
-                       "replayed": replayed})
+                       "replayed": len(missed)})
         else:
             conn.send_frame(text_frame(self.snapshot_message(conn)))
         self.conns.add(conn)
@@ -356,7 +387,7 @@ class RoomHost:
             "type": "snapshot", "meeting": self.room_id, "seq": state.seq,
             "me": {"user_id": conn.user_id, "role": conn.role, "voting": bool(p and p.voting),
                    "is_admin": conn.is_admin},
-            "online": sorted(self._online),
+            "online": sorted(self._online) if self._sees_roster(conn) else [],
         })
         # {"type":…,"online":[…]} + ,"room":{public…, personal…}}  (splice, no re-encoding)
         return head[:-1] + b',"room":' + public[:-1] + b"," + personal[1:] + b"}"
@@ -391,7 +422,15 @@ class RoomHost:
         if message["online"] or message["offline"]:
             frame = text_frame(orjson.dumps(message))
             for conn in self.conns:
-                conn.send_frame(frame)
+                if self._sees_roster(conn):
+                    conn.send_frame(frame)
+
+    def _sees_roster(self, conn: Connection) -> bool:
+        """Whether this connection may see who else is in the room (and who is online)."""
+        meeting = self.state.meeting
+        if meeting is None or meeting.roster == "all" or conn.is_admin:
+            return True
+        return self.state.role_of(conn.user_id) in ORGANISERS
 
     def online_users(self) -> list[int]:
         return sorted(self._online)

@@ -165,7 +165,9 @@ class WsClient:
 
     def __init__(self, conn: websockets.ClientConnection) -> None:
         self.conn = conn
-        self.seen: list[dict[str, Any]] = []
+        self.seen: list[dict[str, Any]] = []  # messages, with `events` batches unpacked
+        self.frames: list[dict[str, Any]] = []  # messages exactly as received
+        self._queued: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
 
     @classmethod
@@ -177,7 +179,12 @@ class WsClient:
         return client
 
     async def next(self, timeout: float = 10.0) -> dict[str, Any]:
-        message = json.loads(await asyncio.wait_for(self.conn.recv(), timeout))
+        """The next message; an `events` batch is unpacked into its `event` messages."""
+        if not self._queued:
+            message = json.loads(await asyncio.wait_for(self.conn.recv(), timeout))
+            self.frames.append(message)
+            self._queued.extend(message["events"] if message["type"] == "events" else [message])
+        message = self._queued.pop(0)
         self.seen.append(message)
         return message
 
