@@ -80,6 +80,10 @@ function finishRound() {
     } catch {
       msg = null;
     }
+    // One commit's events arrive together: as one `event`, or as an `events` batch.
+    if (msg && msg.type === 'events') {
+      msg = msg.events.find((e) => e.kind === 'agenda.activated') || null;
+    }
     if (!msg || msg.type !== 'event' || msg.kind !== 'agenda.activated') {
       bogus += 1;
       continue;

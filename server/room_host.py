@@ -158,12 +158,13 @@ class RoomHost:
                     self._settle(batch, [Rejection("store_unavailable")] * len(batch))
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        # Command ids this node has not seen are looked up in the store only after a failed
+        # append: a retry of a command applied before a restart (or on another node) makes
+        # its `room_commands` row collide, which this path then resolves. The common case
+        # costs no extra query.
+        stored: dict[tuple[int, str], int] = {}
+        looked_up = False
         for _attempt in range(8):
-            try:
-                stored = await self._stored_commands(batch)
-            except StoreError:
-                self._settle(batch, [Rejection("store_unavailable")] * len(batch))
-                return
             base = self.state
             working = base
             now = self.clock()
@@ -190,6 +191,21 @@ class RoomHost:
                 if key is not None:
                     done[key] = working.seq
                     marks.append(CommandMark(key[0], key[1], working.seq))
+            unsure = [
+                p for p, r in zip(batch, results, strict=True)
+                if isinstance(r, Rejection) and p.command_id and not looked_up
+            ]
+            if unsure:
+                # A refused command may be the retry of one applied before a restart: its
+                # first answer (an ack) must win over what deciding it again would say.
+                looked_up = True
+                try:
+                    stored = await self._stored_commands(unsure)
+                except StoreError:
+                    self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+                    return
+                if stored:
+                    continue
             if placed:
                 try:
                     await self.store.append(
@@ -199,7 +215,14 @@ class RoomHost:
                         else None,
                     )
                 except SeqConflict:
-                    await self._catch_up()  # another node wrote first: decide again
+                    # Another node wrote first, or a command id was already applied.
+                    await self._catch_up()
+                    looked_up = True
+                    try:
+                        stored = await self._stored_commands(batch)
+                    except StoreError:
+                        self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+                        return
                     continue
                 except StoreError as exc:
                     log.warning("room %s: store unavailable: %s", self.room_id, exc)
