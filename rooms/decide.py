@@ -228,7 +228,10 @@ def _participant_update(ctx: _Ctx, cmd: c.ParticipantUpdate) -> Outcome:
     if not changes:
         return invalid("nothing to change")
     updated = p.model_copy(update=changes)
-    return [ctx.roster_event("participant.updated", p.user_id, participant=_dump(updated))]
+    # The member and their substitute see each other's entries: both hear of the change.
+    linked = [u for u in (p.substitute_for, p.substitute_user_id) if u is not None]
+    return [ctx.roster_event("participant.updated", p.user_id, *linked,
+                             participant=_dump(updated))]
 
 
 @_rule(c.ParticipantRemove)
@@ -239,18 +242,32 @@ def _participant_remove(ctx: _Ctx, cmd: c.ParticipantRemove) -> Outcome:
     p = state.participants.get(cmd.user_id)
     if p is None:
         return not_found("participant")
-    events = [ctx.roster_event("participant.removed", cmd.user_id, user_id=cmd.user_id)]
+    events = _removal(ctx, cmd.user_id)
     # A member and their substitute go together: a removed member's substitute leaves too,
     # and a member whose substitute is removed has to answer the invitation again.
     sub = state.participants.get(p.substitute_user_id) if p.substitute_user_id else None
     if sub is not None and sub.substitute_for == p.user_id:
-        events.append(ctx.roster_event("participant.removed", sub.user_id, p.user_id,
-                                       user_id=sub.user_id))
+        events += _removal(ctx, sub.user_id, p.user_id)
     member = state.participants.get(p.substitute_for) if p.substitute_for else None
     if member is not None and member.substitute_user_id == p.user_id:
         answered = member.model_copy(update={"rsvp": "pending", "substitute_user_id": None})
         events.append(ctx.roster_event("participant.updated", member.user_id,
                                        participant=_dump(answered)))
+    return events
+
+
+def _removal(ctx: _Ctx, uid: int, *concerned: int) -> list[Event]:
+    """Events for `uid` leaving the meeting.
+
+    The queue and the speaker are public even when the roster is not: whoever leaves them
+    by leaving the meeting does so in an event that everyone receives.
+    """
+    events = []
+    if ctx.state.speaker is not None and ctx.state.speaker.user_id == uid:
+        events.append(_floor_ended(ctx, ctx.state.speaker))
+    elif any(r.user_id == uid for r in ctx.state.queue):
+        events.append(ctx.event("floor.withdrawn", user_id=uid))
+    events.append(ctx.roster_event("participant.removed", uid, *concerned, user_id=uid))
     return events
 
 
@@ -337,7 +354,7 @@ def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
         new_sub = sub.user_id
     old_sub = member.substitute_user_id
     if old_sub is not None and old_sub != new_sub:
-        events.append(ctx.roster_event("participant.removed", old_sub, uid, user_id=old_sub))
+        events += _removal(ctx, old_sub, uid)
     if new_sub is not None and new_sub != old_sub:
         assert cmd.substitute_profile is not None
         sub_p = Participant(
@@ -347,7 +364,8 @@ def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
         events.append(ctx.roster_event("participant.added", sub_p.user_id, uid,
                                        participant=_dump(sub_p)))
     answered = member.model_copy(update={"rsvp": cmd.answer, "substitute_user_id": new_sub})
-    events.append(ctx.roster_event("rsvp.answered", uid, participant=_dump(answered)))
+    linked = [new_sub] if new_sub is not None else []
+    events.append(ctx.roster_event("rsvp.answered", uid, *linked, participant=_dump(answered)))
     if cmd.reason:
         # Reasons are personal: only the organisers and the member see them.
         events.append(

@@ -24,14 +24,19 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
     personal: dict[str, Any] = {}
     if state.meeting is not None and state.meeting.roster == "organisers":
         # The roster is not public: organisers see all of it, others their own entries.
-        personal["participants"] = [
-            p.model_dump(mode="json") for p in state.participants.values()
-            if organiser or user_id in (p.user_id, p.substitute_for, p.substitute_user_id)
-        ]
-        personal["attendance"] = [
-            a.model_dump(mode="json") for a in state.attendance.values()
-            if organiser or a.user_id == user_id
-        ]
+        if organiser:
+            people = list(state.participants.values())
+            present = list(state.attendance.values())
+        else:
+            # Only me, and the member I stand in for or who stands in for me: O(1), because
+            # thousands of delegates join a large room at once.
+            me = state.participants.get(user_id)
+            related = (me.substitute_for, me.substitute_user_id) if me else ()
+            people = [p for uid in (user_id, *related) if uid is not None
+                      and (p := state.participants.get(uid)) is not None]
+            present = [a for a in (state.attendance.get(user_id),) if a is not None]
+        personal["participants"] = [p.model_dump(mode="json") for p in people]
+        personal["attendance"] = [a.model_dump(mode="json") for a in present]
     return personal | {
         "rsvp_reasons": {
             str(uid): reason

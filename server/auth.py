@@ -17,6 +17,8 @@ from store.records import User
 
 SESSION_COOKIE = "phonghop_session"
 SESSION_DAYS = 14
+SESSION_CACHE_SECONDS = 30.0
+SESSION_CACHE_MAX = 100_000
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verifying against this keeps an unknown username as slow as a wrong password.
 _DUMMY_HASH = _hasher.hash("phonghop-timing-equaliser")
@@ -72,6 +74,9 @@ class Accounts:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.limiter = LoginLimiter()
+        self._cache: dict[str, tuple[User, float]] = {}
+        self._waiting: dict[str, list[asyncio.Future[User | None]]] = {}
+        self._looking: asyncio.Task[None] | None = None
 
     async def verify(self, username: str, password: str) -> User | None:
         """The user if the password matches; argon2 runs off the event loop."""
@@ -90,9 +95,60 @@ class Accounts:
         return token
 
     async def user_for_token(self, token: str | None) -> User | None:
+        """The session's user, from a short-lived cache or the store.
+
+        The cache matters when thousands of tablets reconnect at once. An entry lives 30 s,
+        so a session that simply expires is honoured up to 30 s late; signing out evicts
+        its entry at once.
+        """
         if not token or len(token) > 200:
             return None
-        return await self.store.session_user(token_hash(token), datetime.now(UTC))
+        key = token_hash(token)
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        user = await self._lookup(key)
+        if user is not None:
+            if len(self._cache) >= SESSION_CACHE_MAX:
+                self._cache.clear()
+            self._cache[key] = (user, time.monotonic() + SESSION_CACHE_SECONDS)
+        return user
+
+    async def _lookup(self, key: str) -> User | None:
+        """Look a session up, sharing one query with every lookup that arrives meanwhile.
+
+        A join storm of thousands of tablets becomes a handful of `IN (…)` queries.
+        """
+        future: asyncio.Future[User | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(future)
+        if self._looking is None:
+            self._looking = asyncio.create_task(self._look_up_waiting())
+        return await future
+
+    async def _look_up_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    users = await self.store.session_users(list(batch), datetime.now(UTC))
+                except Exception as exc:  # every waiter gets the failure, none hangs
+                    for futures in batch.values():
+                        for f in futures:
+                            if not f.done():
+                                f.set_exception(exc)
+                    continue
+                for key, futures in batch.items():
+                    for f in futures:
+                        if not f.done():
+                            f.set_result(users.get(key))
+        finally:
+            self._looking = None
 
     async def close_session(self, token: str) -> None:
-        await self.store.delete_session(token_hash(token))
+        key = token_hash(token)
+        self._cache.pop(key, None)
+        await self.store.delete_session(key)
+
+    def forget(self, key: str) -> None:
+        """Drop a session from the cache (it ended elsewhere)."""
+        self._cache.pop(key, None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,24 +138,34 @@ class SqlStore:
     async def create_sessions(self, rows: Sequence[tuple[str, int, datetime]]) -> None:
         async with self._tx() as conn:
             await conn.execute(t.auth_sessions.insert(), [
-                {"token_hash": h, "user_id": u, "expires_at": e} for h, u, e in rows
+                # SQLite keeps no zone: store UTC so that every reader agrees on the instant
+                {"token_hash": h, "user_id": u, "expires_at": e.astimezone(UTC)}
+                for h, u, e in rows
             ])
 
     async def session_user(self, token_hash: str, now: datetime) -> User | None:
+        return (await self.session_users([token_hash], now)).get(token_hash)
+
+    async def session_users(self, token_hashes: Sequence[str], now: datetime) -> dict[str, User]:
+        """The users of the given sessions that exist and have not expired, by token hash."""
+        s = t.auth_sessions
+        found: dict[str, User] = {}
         async with self._tx() as conn:
-            row = (await conn.execute(
-                sa.select(t.users, t.auth_sessions.c.expires_at)
-                .join(t.auth_sessions, t.auth_sessions.c.user_id == t.users.c.id)
-                .where(t.auth_sessions.c.token_hash == token_hash)
-            )).mappings().first()
-        if row is None:
-            return None
-        expires = row["expires_at"]
-        if expires.tzinfo is None:  # SQLite hands back naive UTC
-            expires = expires.replace(tzinfo=now.tzinfo)
-        if expires <= now:
-            return None
-        return User(**{k: v for k, v in row.items() if k != "expires_at"})
+            for start in range(0, len(token_hashes), 500):  # bound-parameter limits
+                rows = (await conn.execute(
+                    sa.select(t.users, s.c.expires_at, s.c.token_hash)
+                    .join(s, s.c.user_id == t.users.c.id)
+                    .where(s.c.token_hash.in_(list(token_hashes[start:start + 500])))
+                )).mappings().all()
+                for row in rows:
+                    expires = row["expires_at"]
+                    if expires.tzinfo is None:  # SQLite hands back naive UTC
+                        expires = expires.replace(tzinfo=UTC)
+                    if expires > now:
+                        fields = {k: v for k, v in row.items()
+                                  if k not in ("expires_at", "token_hash")}
+                        found[row["token_hash"]] = User(**fields)
+        return found
 
     async def delete_session(self, token_hash: str) -> None:
         async with self._tx() as conn:
