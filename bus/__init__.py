@@ -2,5 +2,6 @@
 
 from bus.base import Bus, Handler, Unsubscribe
 from bus.local import LocalBus
+from bus.redis import RedisBus
 
-__all__ = ["Bus", "Handler", "LocalBus", "Unsubscribe"]
+__all__ = ["Bus", "Handler", "LocalBus", "RedisBus", "Unsubscribe"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from bus.base import Handler, Unsubscribe
 
@@ -28,6 +29,9 @@ class LocalBus:
                 handler(payload)
             except Exception:  # one broken subscriber must not starve the others
                 log.exception("bus handler failed on %s", channel)
+
+    def on_reconnect(self, callback: Callable[[], None]) -> None:
+        return None  # in-process: never disconnected
 
     def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
         self._handlers[channel].append(handler)

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from bus.base import Bus
 from bus.local import LocalBus
+from bus.redis import RedisBus
 from server.api import ENDPOINTS, Endpoint
 from server.config import Settings
 from server.http_errors import JSONResponse, Refused, refuse
@@ -31,7 +32,9 @@ VERSION = "0.1.0"
 def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     """The phonghop app for `settings` (embedded SQLite and local bus by default)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    node = Node(SqlStore(settings.store_url()), bus or LocalBus())
+    if bus is None:
+        bus = RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
+    node = Node(SqlStore(settings.store_url()), bus)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -6,7 +6,11 @@ import argparse
 import asyncio
 import json
 import resource
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import uvicorn
@@ -26,16 +30,23 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="directory for the SQLite database and files")
     parser.add_argument("--database", default=defaults.database_url,
                         help="database URL (default: SQLite in --data)")
+    parser.add_argument("--redis", default=defaults.redis_url,
+                        help="Redis URL for the bus between nodes (default: in-process)")
+    parser.add_argument("--workers", type=int, default=defaults.workers,
+                        help="node processes sharing the port (needs --redis when > 1)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings(host=args.host, port=args.port, data_dir=args.data,
-                    database_url=args.database)
+                    database_url=args.database, redis_url=args.redis, workers=args.workers)
 
 
 def serve(settings: Settings) -> None:
-    """Run the server in the foreground until interrupted."""
+    """Run the server in the foreground until interrupted (one node, or N worker nodes)."""
     _raise_fd_limit()
+    if settings.workers > 1:
+        _serve_workers(settings)
+        return
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port,
         ws=WireProtocol, http="httptools", ws_max_size=settings.max_message_bytes,
@@ -43,7 +54,51 @@ def serve(settings: Settings) -> None:
         ws_per_message_deflate=False, backlog=8192, log_level="warning",
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run()
+    # SO_REUSEPORT: worker nodes each bind the same port and the kernel spreads connections.
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((settings.host, settings.port))
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _serve_workers(settings: Settings) -> None:
+    """Run `workers` identical nodes on one port; each is a full node on the shared backends."""
+    if not settings.redis_url:
+        sys.exit("phonghop: --workers > 1 needs --redis, so that the nodes hear each other")
+    # Migrate once here, so that N nodes starting together do not race on the schema.
+    asyncio.run(_with_node(settings, _nothing))
+    argv = [sys.executable, "-m", "server", "serve", "--host", settings.host,
+            "--port", str(settings.port), "--data", str(settings.data_dir),
+            "--redis", settings.redis_url, "--workers", "1"]
+    if settings.database_url:
+        argv += ["--database", settings.database_url]
+    children = [subprocess.Popen(argv) for _ in range(settings.workers)]
+    stopping = False
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        if stopping:
+            if all(c.poll() is not None for c in children):
+                return
+        else:
+            # A worker that dies is replaced; its clients reconnect to the others meanwhile.
+            for i, child in enumerate(children):
+                if child.poll() is not None:
+                    children[i] = subprocess.Popen(argv)
+        time.sleep(0.5)
+
+
+async def _nothing(node: Node) -> None:
+    return None
 
 
 def _raise_fd_limit() -> None:
@@ -57,7 +112,7 @@ async def _with_node(settings: Settings, work):  # type: ignore[no-untyped-def]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     from bus.local import LocalBus
 
-    node = Node(SqlStore(settings.store_url()), LocalBus())
+    node = Node(SqlStore(settings.store_url()), LocalBus())  # seeding needs no other node
     await node.start()
     try:
         return await work(node)

@@ -17,6 +17,8 @@ class Settings:
     port: int = field(default_factory=lambda: int(_env("PORT", "8000") or 8000))
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA", "./phonghop-data") or "."))
     database_url: str | None = field(default_factory=lambda: _env("DATABASE_URL"))
+    redis_url: str | None = field(default_factory=lambda: _env("REDIS_URL"))
+    workers: int = field(default_factory=lambda: int(_env("WORKERS", "1") or 1))
     secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0

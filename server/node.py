@@ -44,7 +44,13 @@ class Node:
     async def start(self) -> None:
         await self.store.open()
         await self.bus.open()
+        self.bus.on_reconnect(self._bus_reconnected)
         self._sweeper = asyncio.create_task(self._evict_idle_rooms())
+
+    def _bus_reconnected(self) -> None:
+        """The bus was down: whatever it lost, every room refills from the store."""
+        for host in self._rooms.values():
+            host.catch_up_soon()
 
     async def _evict_idle_rooms(self) -> None:
         """Unload rooms nobody has used for a while: a city holds many meetings a day."""

@@ -26,6 +26,7 @@ from rooms.rejections import not_found
 from rooms.roles import ORGANISERS
 from rooms.view import personal_view, public_view
 from server.connection import Connection
+from server.presence import HEARTBEAT, RoomPresence
 from server.wire import text_frame
 from store.base import SeqConflict, Store, StoreError
 from store.records import CommandMark
@@ -76,9 +77,9 @@ class RoomHost:
         self.state = RoomState()
         self.recent: deque[Event] = deque(maxlen=REPLAY_WINDOW)
         self.conns: set[Connection] = set()
-        self._online: dict[int, int] = {}  # user id -> live connections on this node
-        self._presence_dirty: dict[int, bool] = {}
+        self.presence = RoomPresence(node_id)
         self._presence_timer: asyncio.TimerHandle | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._pending: list[_Pending] = []
         self._wake = asyncio.Event()
         self._known: OrderedDict[tuple[int, str], int] = OrderedDict()
@@ -118,6 +119,8 @@ class RoomHost:
         self.recent.extend(e for e in window if e.seq <= state.seq)
         self._ready = True
         self._worker = asyncio.create_task(self._run(), name=f"room-{self.room_id}")
+        if self.bus.name != "local":  # alone on an in-process bus, there is nobody to tell
+            self._heartbeat = asyncio.create_task(self._presence_heartbeat())
         await self._catch_up()  # anything committed while we were loading
 
     async def stop(self) -> None:
@@ -125,6 +128,10 @@ class RoomHost:
             self._unsubscribe()
         if self._worker:
             self._worker.cancel()
+        if self._heartbeat:
+            self._heartbeat.cancel()
+        if self._presence_timer:
+            self._presence_timer.cancel()
         for task in list(self._tasks):
             task.cancel()
         for p in self._pending:
@@ -338,6 +345,13 @@ class RoomHost:
             self._integrate([_event_from_json(e) for e in message["events"]])
         elif "volatile" in message:
             self._relay(message["volatile"])
+        elif "presence" in message:
+            self.presence.heard(message["presence"])
+            self._presence_soon()
+
+    def catch_up_soon(self) -> None:
+        """Read anything committed that this node has not integrated yet."""
+        self._schedule_catch_up()
 
     def _schedule_catch_up(self) -> None:
         if self._catching_up is None or self._catching_up.done():
@@ -391,7 +405,8 @@ class RoomHost:
         else:
             conn.send_frame(text_frame(self.snapshot_message(conn)))
         self.conns.add(conn)
-        self._presence(conn.user_id, +1)
+        self.presence.add(conn.user_id)
+        self._presence_soon()
 
     def _can_replay(self, since: int) -> bool:
         if since == self.state.seq:
@@ -410,7 +425,7 @@ class RoomHost:
             "type": "snapshot", "meeting": self.room_id, "seq": state.seq,
             "me": {"user_id": conn.user_id, "role": conn.role, "voting": bool(p and p.voting),
                    "is_admin": conn.is_admin},
-            "online": sorted(self._online) if self._sees_roster(conn) else [],
+            "online": sorted(self.presence.online()) if self._sees_roster(conn) else [],
         })
         # {"type":…,"online":[…]} + ,"room":{public…, personal…}}  (splice, no re-encoding)
         return head[:-1] + b',"room":' + public[:-1] + b"," + personal[1:] + b"}"
@@ -419,34 +434,36 @@ class RoomHost:
         if conn in self.conns:
             self.last_used = time.monotonic()
             self.conns.discard(conn)
-            self._presence(conn.user_id, -1)
+            self.presence.remove(conn.user_id)
+            self._presence_soon()
 
-    def _presence(self, user_id: int, delta: int) -> None:
-        before = self._online.get(user_id, 0)
-        after = before + delta
-        if after > 0:
-            self._online[user_id] = after
-        else:
-            self._online.pop(user_id, None)
-        if (before > 0) != (after > 0):
-            self._presence_dirty[user_id] = after > 0
-            if self._presence_timer is None:
-                loop = asyncio.get_running_loop()
-                self._presence_timer = loop.call_later(PRESENCE_FLUSH, self._flush_presence)
+    def _presence_soon(self) -> None:
+        if self._presence_timer is None:
+            loop = asyncio.get_running_loop()
+            self._presence_timer = loop.call_later(PRESENCE_FLUSH, self._flush_presence)
 
     def _flush_presence(self) -> None:
+        """Tell other nodes what changed here, and local clients what changed anywhere."""
         self._presence_timer = None
-        changes, self._presence_dirty = self._presence_dirty, {}
-        message = {
-            "type": "presence", "meeting": self.room_id,
-            "online": sorted(u for u, on in changes.items() if on),
-            "offline": sorted(u for u, on in changes.items() if not on),
-        }
-        if message["online"] or message["offline"]:
-            frame = text_frame(orjson.dumps(message))
-            for conn in self.conns:
-                if self._sees_roster(conn):
-                    conn.send_frame(frame)
+        if self.bus.name != "local" and (changes := self.presence.local_changes()):
+            self._spawn(self._publish({"presence": changes}))
+        came, went = self.presence.news()
+        if not came and not went:
+            return
+        frame = text_frame(orjson.dumps({
+            "type": "presence", "meeting": self.room_id, "online": came, "offline": went,
+        }))
+        for conn in self.conns:
+            if self._sees_roster(conn):
+                conn.send_frame(frame)
+
+    async def _presence_heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            if self.conns or self.presence.remote:
+                await self._publish({"presence": self.presence.heartbeat()})
+            self.presence.expire()
+            self._presence_soon()
 
     def _sees_roster(self, conn: Connection) -> bool:
         """Whether this connection may see who else is in the room (and who is online)."""
@@ -454,9 +471,6 @@ class RoomHost:
         if meeting is None or meeting.roster == "all" or conn.is_admin:
             return True
         return self.state.role_of(conn.user_id) in ORGANISERS
-
-    def online_users(self) -> list[int]:
-        return sorted(self._online)
 
     # ---- volatile messages (never stored) ----
 

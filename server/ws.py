@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import time
+from collections import deque
 from typing import Any
 
 import orjson
@@ -18,7 +20,8 @@ from server.wire import WIRE_KEY
 from store.base import StoreError
 
 CLOSE_UNAUTHENTICATED = 4401
-FLOOD_CLOSE_AFTER = 200  # refused messages in a row before the connection is closed
+FLOOD_CLOSE_AFTER = 200  # refused messages within FLOOD_WINDOW that close the connection
+FLOOD_WINDOW = 10.0  # seconds
 VOLATILE_KINDS = frozenset({"pointer"})
 VOLATILE_MAX = 1024
 MAX_COMMAND_ID = 64
@@ -79,11 +82,18 @@ class _Session:
         self.node = node
         self.conn = conn
         self.host: RoomHost | None = None
+        # When messages were refused lately: a client that keeps far above the rate is
+        # cut off even though a token trickles back now and then (which ends a "streak").
+        self.refusals: deque[float] = deque()
 
     async def handle(self, message: dict[str, Any]) -> None:
         conn = self.conn
         if not conn.rate.allow():
-            if conn.rate.refused >= FLOOD_CLOSE_AFTER:
+            now = time.monotonic()
+            self.refusals.append(now)
+            while self.refusals[0] < now - FLOOD_WINDOW:
+                self.refusals.popleft()
+            if len(self.refusals) >= FLOOD_CLOSE_AFTER:
                 conn.close(CLOSE_POLICY, "flooding")
             elif conn.rate.refused == 1:
                 conn.send_error(Rejection("rate_limited"))
