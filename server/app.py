@@ -57,12 +57,21 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
         Route("/openapi.json", openapi_json),
         WebSocketRoute("/ws", websocket_endpoint),
         Route("/", index),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", RevalidatedStaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.node = node
     app.state.settings = settings
     return app
+
+
+class RevalidatedStaticFiles(StaticFiles):
+    """Static files that browsers cache but re-check (a cheap 304), so upgrades show at once."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def _routes(endpoints: list[Endpoint]) -> list[Route]:

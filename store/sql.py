@@ -271,7 +271,9 @@ class SqlStore:
         if day is not None:
             query = query.where(m.c.starts_at.like(f"{day}%"))
         async with self._tx() as conn:
-            return [dict(r) for r in (await conn.execute(query)).mappings()]
+            # Column names come back as str subclasses, which JSON encoders refuse as keys.
+            return [{str(k): v for k, v in r.items()}
+                    for r in (await conn.execute(query)).mappings()]
 
 
 def _rows(room_id: int, after: int, events: Sequence[Event]) -> list[dict[str, Any]]:

@@ -1,0 +1,120 @@
+// The HTTP side of the protocol: JSON requests with the session cookie.
+
+import { pick, t } from "./i18n.js";
+
+/** A refused or failed request, with the server's bilingual message when there is one. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0 when the server could not be reached)
+   * @param {string} code the server's refusal code, or "network" / "server"
+   * @param {{vi: string, en: string}|null} message the server's message
+   * @param {number|null} retryAfter seconds to wait, from Retry-After
+   */
+  constructor(status, code, message, retryAfter = null) {
+    super(code);
+    this.status = status;
+    this.code = code;
+    this.serverMessage = message;
+    this.retryAfter = retryAfter;
+  }
+
+  /**
+   * What to tell the user, in the current language: the server's message when it sent one.
+   * @returns {string}
+   */
+  describe() {
+    if (this.serverMessage) return pick(this.serverMessage);
+    if (this.status === 0) return t("error.network");
+    return t("error.server", { status: this.status });
+  }
+}
+
+/**
+ * Send a JSON request to the server.
+ * @param {string} method
+ * @param {string} path e.g. "/api/meetings?scope=mine"
+ * @param {any} [body] sent as JSON when given
+ * @returns {Promise<any>} the decoded JSON answer
+ * @throws {ApiError}
+ */
+export async function request(method, path, body) {
+  const init = {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+    cache: "no-store",
+  };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "network", null);
+  }
+  let data = null;
+  const type = response.headers.get("content-type") || "";
+  if (type.includes("application/json")) {
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const retry = Number.parseInt(response.headers.get("retry-after") || "", 10);
+    const details = data && typeof data === "object" ? data : {};
+    throw new ApiError(
+      response.status,
+      details.code || "server",
+      details.message && typeof details.message === "object" ? details.message : null,
+      Number.isFinite(retry) ? retry : null,
+    );
+  }
+  return data;
+}
+
+/**
+ * Sign in; the server sets the HttpOnly session cookie.
+ * @param {string} username
+ * @param {string} password
+ * @returns {Promise<object>} the signed-in user
+ */
+export async function login(username, password) {
+  const data = await request("POST", "/api/login", { username, password });
+  return data.user;
+}
+
+/**
+ * Sign out (ends the session and its websockets).
+ * @returns {Promise<void>}
+ */
+export async function logout() {
+  await request("POST", "/api/logout");
+}
+
+/**
+ * The signed-in user, or null when not signed in.
+ * @returns {Promise<object|null>}
+ * @throws {ApiError} for anything but "not signed in"
+ */
+export async function currentUser() {
+  try {
+    return (await request("GET", "/api/me")).user;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return null;
+    throw err;
+  }
+}
+
+/**
+ * Meetings I take part in ("mine") or, for administrators, every meeting ("all").
+ * @param {"mine"|"all"} scope
+ * @returns {Promise<Array<object>>}
+ */
+export async function listMeetings(scope = "mine") {
+  const data = await request("GET", `/api/meetings?scope=${encodeURIComponent(scope)}`);
+  return data.meetings || [];
+}

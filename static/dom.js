@@ -1,0 +1,69 @@
+// Small DOM helpers: build elements declaratively without a framework.
+
+/**
+ * Create an element.
+ * @param {string} tag tag name, optionally with classes: "div.card.wide"
+ * @param {Object<string, any>|null} [attrs] attributes; `on*` functions become listeners,
+ *   `testid` becomes data-testid, boolean false/null/undefined values are skipped
+ * @param {...(Node|string|number|null|undefined|false|Array)} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs, ...children) {
+  const [name, ...classes] = tag.split(".");
+  const el = document.createElement(name);
+  if (classes.length) el.className = classes.join(" ");
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on") && typeof value === "function") {
+      el.addEventListener(key.slice(2).toLowerCase(), value);
+    } else if (key === "testid") {
+      el.dataset.testid = value;
+    } else if (key === "class") {
+      el.className = [el.className, value].filter(Boolean).join(" ");
+    } else if (key === "dataset") {
+      Object.assign(el.dataset, value);
+    } else if (key === "text") {
+      el.textContent = value;
+    } else if (value === true) {
+      el.setAttribute(key, "");
+    } else {
+      el.setAttribute(key, String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+/**
+ * Append children (nested arrays, strings and nodes; falsy values are skipped).
+ * @param {Node} parent
+ * @param {Array} children
+ */
+export function append(parent, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(parent, child);
+    else if (child instanceof Node) parent.appendChild(child);
+    else parent.appendChild(document.createTextNode(String(child)));
+  }
+}
+
+/**
+ * Replace every child of `parent` with `children`.
+ * @param {Node} parent
+ * @param {...any} children
+ */
+export function replace(parent, ...children) {
+  const frag = document.createDocumentFragment();
+  append(frag, children);
+  parent.replaceChildren(frag);
+}
+
+/**
+ * Unicode NFC form of a text (Vietnamese has composed and decomposed spellings).
+ * @param {string|null|undefined} text
+ * @returns {string}
+ */
+export function nfc(text) {
+  return (text ?? "").normalize("NFC");
+}

@@ -1,0 +1,251 @@
+// The room state on the client, and how each event changes it.
+//
+// Mirrors rooms/apply.py handler by handler: every event's `data` carries the changed
+// entity as the server dumped it, so applying an event replaces one entity. The state is
+// kept in the shape of rooms/state.py (maps keyed by id plus the agenda order), built
+// from the snapshot's room view (rooms/view.py).
+
+const NOTICES_KEPT = 50;
+
+/**
+ * @typedef {Object} RoomState
+ * @property {number} seq
+ * @property {object|null} meeting MeetingInfo
+ * @property {Map<number, object>} sites
+ * @property {Map<number, object>} participants Participant by user id
+ * @property {Map<number, object>} attendance Attendance by user id
+ * @property {Map<number, string>} rsvpReasons
+ * @property {Map<number, object>} items AgendaItem by id
+ * @property {number[]} order agenda item ids in order
+ * @property {number|null} activeItem
+ * @property {object[]} queue FloorRequest list
+ * @property {object|null} speaker
+ * @property {object[]} notices
+ * @property {{present: number, total: number, reached: boolean}|null} figures the live
+ *   quorum as the server counts it (kept current by `quorum.changed`)
+ */
+
+/**
+ * Build the client state from a snapshot's `room` view.
+ * @param {object} room the view (rooms/view.py room_view)
+ * @param {number} seq the snapshot's seq
+ * @returns {RoomState}
+ */
+export function fromView(room, seq) {
+  const byKey = (list, key) => new Map((list || []).map((x) => [x[key], x]));
+  const agenda = room.agenda || [];
+  return {
+    seq,
+    meeting: room.meeting || null,
+    sites: byKey(room.sites, "id"),
+    participants: byKey(room.participants, "user_id"),
+    attendance: byKey(room.attendance, "user_id"),
+    rsvpReasons: new Map(Object.entries(room.rsvp_reasons || {}).map(([k, v]) => [Number(k), v])),
+    items: byKey(agenda, "id"),
+    order: agenda.map((item) => item.id),
+    activeItem: room.active_item ?? null,
+    queue: [...(room.queue || [])],
+    speaker: room.speaker || null,
+    notices: [...(room.notices || [])],
+    figures: room.quorum || null,
+  };
+}
+
+// kind -> handler(state, data) returning the parts of the view it changed.
+const HANDLERS = new Map();
+
+function on(kinds, fn) {
+  for (const kind of kinds) HANDLERS.set(kind, fn);
+}
+
+on(["meeting.created", "meeting.updated", "meeting.invited", "session.started"], (s, d) => {
+  s.meeting = d.meeting;
+  return ["meeting"];
+});
+
+on(["session.ended"], (s, d) => {
+  s.meeting = d.meeting;
+  s.activeItem = null;
+  s.queue = [];
+  s.speaker = null;
+  if (d.item) s.items.set(d.item.id, d.item);
+  return ["meeting", "agenda", "queue", "speaker"];
+});
+
+on(["site.added"], (s, d) => {
+  s.sites.set(d.site.id, d.site);
+  return ["sites"];
+});
+
+on(["participant.added", "participant.updated", "rsvp.answered"], (s, d) => {
+  s.participants.set(d.participant.user_id, d.participant);
+  return ["participants"];
+});
+
+on(["participant.removed"], (s, d) => {
+  const uid = d.user_id;
+  s.participants.delete(uid);
+  s.queue = s.queue.filter((r) => r.user_id !== uid);
+  s.attendance.delete(uid);
+  s.rsvpReasons.delete(uid);
+  if (s.speaker && s.speaker.user_id === uid) s.speaker = null;
+  return ["participants", "attendance", "queue", "speaker"];
+});
+
+on(["rsvp.reason"], (s, d) => {
+  s.rsvpReasons.set(d.user_id, d.reason);
+  return ["participants"];
+});
+
+on(["agenda.added", "agenda.updated", "agenda.completed", "agenda.deferred"], (s, d) => {
+  const item = d.item;
+  if (!s.items.has(item.id)) s.order = [...s.order, item.id];
+  s.items.set(item.id, item);
+  if (s.activeItem === item.id && item.status !== "active") s.activeItem = null;
+  return ["agenda"];
+});
+
+on(["agenda.activated"], (s, d) => {
+  s.items.set(d.item.id, d.item);
+  if (d.paused) s.items.set(d.paused.id, d.paused);
+  s.activeItem = d.item.id;
+  return ["agenda"];
+});
+
+on(["agenda.removed"], (s, d) => {
+  s.items.delete(d.item_id);
+  s.order = s.order.filter((id) => id !== d.item_id);
+  return ["agenda"];
+});
+
+on(["agenda.reordered"], (s, d) => {
+  s.order = [...d.order];
+  return ["agenda"];
+});
+
+on(["attendance.checked_in", "attendance.absent"], (s, d) => {
+  s.attendance.set(d.attendance.user_id, d.attendance);
+  return ["attendance"];
+});
+
+on(["floor.requested"], (s, d) => {
+  s.queue = [...s.queue, d.request];
+  return ["queue"];
+});
+
+on(["floor.withdrawn"], (s, d) => {
+  s.queue = s.queue.filter((r) => r.user_id !== d.user_id);
+  return ["queue"];
+});
+
+on(["floor.granted", "floor.extended"], (s, d) => {
+  s.speaker = d.speaker;
+  s.queue = s.queue.filter((r) => r.user_id !== d.speaker.user_id);
+  return ["speaker", "queue"];
+});
+
+on(["floor.ended"], (s) => {
+  s.speaker = null;
+  return ["speaker"];
+});
+
+on(["quorum.changed"], (s, d) => {
+  s.figures = d.quorum;
+  return ["quorum"];
+});
+
+on(["notice.posted"], (s, d) => {
+  s.notices = [...s.notices, d.notice].slice(-NOTICES_KEPT);
+  return ["notices"];
+});
+
+
+/**
+ * Apply one event to the state, in place (as rooms/apply.py `apply` does to a copy).
+ * Unknown kinds change nothing but the seq, so a newer server does not break the page.
+ * @param {RoomState} state
+ * @param {{kind: string, seq: number, data: object}} event
+ * @returns {Set<string>} the parts of the view that changed
+ */
+export function applyEvent(state, event) {
+  const handler = HANDLERS.get(event.kind);
+  const changed = new Set(handler ? handler(state, event.data || {}) : []);
+  state.seq = event.seq || state.seq + 1;
+  return changed;
+}
+
+/**
+ * Voting members, substitutes excluded (they count for their member).
+ * @param {RoomState} state
+ * @returns {object[]}
+ */
+export function votingMembers(state) {
+  return [...state.participants.values()].filter((p) => p.voting && p.substitute_for == null);
+}
+
+/**
+ * Whether a user is checked in.
+ * @param {RoomState} state
+ * @param {number|null|undefined} userId
+ * @returns {boolean}
+ */
+export function isPresent(state, userId) {
+  if (userId == null) return false;
+  const a = state.attendance.get(userId);
+  return Boolean(a && a.status === "present");
+}
+
+/**
+ * The live quorum. The server counts it and sends `quorum.changed` (with a roster kept to
+ * the organisers, other clients could not count it anyway); only when a snapshot carries no
+ * figures is it counted here, with the same rule as rooms/state.py: voting members present
+ * in person or through a checked-in substitute, compared in exact integer arithmetic.
+ * @param {RoomState} state
+ * @returns {{present: number, total: number, reached: boolean, rule: {num: number, den: number, strict: boolean}}}
+ */
+export function quorum(state) {
+  const rule = (state.meeting && state.meeting.quorum) || { num: 1, den: 2, strict: true };
+  if (state.figures) return { ...state.figures, rule };
+  const members = votingMembers(state);
+  let present = 0;
+  for (const p of members) {
+    if (isPresent(state, p.user_id) || isPresent(state, p.substitute_user_id)) present += 1;
+  }
+  const total = members.length;
+  let reached = false;
+  if (total > 0) {
+    reached = rule.strict
+      ? present * rule.den > rule.num * total
+      : present * rule.den >= rule.num * total;
+  }
+  return { present, total, reached, rule };
+}
+
+/**
+ * Seconds an agenda item has been discussed at `nowMs` (earlier runs plus the current one).
+ * @param {object} item AgendaItem
+ * @param {number} nowMs epoch ms on the server clock
+ * @param {(iso: string) => number} parse ISO parser
+ * @returns {number}
+ */
+export function itemElapsed(item, nowMs, parse) {
+  let seconds = item.spent_seconds || 0;
+  if (item.status === "active" && item.started_at) {
+    const began = parse(item.started_at);
+    if (!Number.isNaN(began)) seconds += Math.max(0, Math.floor((nowMs - began) / 1000));
+  }
+  return seconds;
+}
+
+/**
+ * Seconds the speaker has left at `nowMs` (negative when over time).
+ * @param {object} speaker Speaker
+ * @param {number} nowMs
+ * @param {(iso: string) => number} parse
+ * @returns {number}
+ */
+export function speakerRemaining(speaker, nowMs, parse) {
+  const since = parse(speaker.since);
+  if (Number.isNaN(since)) return speaker.seconds;
+  return speaker.seconds - Math.floor((nowMs - since) / 1000);
+}

@@ -1,0 +1,285 @@
+// The meeting room page: owns the connection and the room state, and repaints the panels
+// an event touched (once per animation frame, however many events arrive).
+
+import { CommandRejected, RoomConnection } from "./connection.js";
+import { h, replace } from "./dom.js";
+import { pick, t } from "./i18n.js";
+import { renderAgenda, tickAgenda } from "./agenda.js";
+import { renderAttendance } from "./attendance.js";
+import { renderFloor, tickFloor } from "./floor.js";
+import { renderNotices } from "./notices.js";
+import { fromView, applyEvent } from "./reducer.js";
+import { renderHead } from "./room-head.js";
+import { showConnection, toast } from "./ui.js";
+
+// Which panels depend on which parts of the state.
+const PANELS = {
+  head: ["meeting", "quorum", "participants", "attendance", "role"],
+  agenda: ["meeting", "agenda", "participants", "role"],
+  floor: ["meeting", "speaker", "queue", "participants", "sites", "attendance", "role"],
+  notices: ["meeting", "notices", "participants", "role"],
+  attendance: ["meeting", "participants", "attendance", "presence", "sites", "role"],
+};
+const ALL = new Set(Object.values(PANELS).flat());
+const ORGANISER_ROLES = new Set(["chair", "secretary"]);
+
+/**
+ * @typedef {Object} RoomContext what every panel renderer gets
+ * @property {import("./reducer.js").RoomState} state
+ * @property {{user_id: number, role: string|null, voting: boolean, is_admin: boolean}} me
+ * @property {Set<number>} online user ids with a live connection
+ * @property {boolean} connected whether commands go out now
+ * @property {(name: string, args?: object, button?: HTMLElement) => Promise<object|null>} run
+ * @property {(userId: number) => string} name a participant's full name ("" if unknown)
+ * @property {boolean} isChair
+ * @property {boolean} isOrganiser chair, secretary or administrator
+ * @property {boolean} rosterHidden the roster is for organisers only and I am not one
+ * @property {(area: string) => void} repaint ask for a panel's repaint
+ * @property {(key: string) => any} memo per-panel UI memory (e.g. a search text)
+ */
+
+/**
+ * Open the meeting room `meetingId` in `root`.
+ * @param {HTMLElement} root
+ * @param {number} meetingId
+ * @param {{user: object, navigate: (hash: string) => void, sessionExpired: () => void}} app
+ * @returns {{destroy: () => void, refresh: () => void}}
+ */
+export function mountRoom(root, meetingId, app) {
+  let state = null;
+  let me = { user_id: app.user.id, role: null, voting: false, is_admin: app.user.is_admin };
+  let online = new Set();
+  let dirty = new Set();
+  let frame = 0;
+  let fatal = null; // {message} once the room cannot be shown
+  let lastStatus = null;
+  const memo = new Map();
+
+  const page = h("div.room-page", { testid: "room-page", "aria-busy": "true" },
+    h("p.state-box", { testid: "room-loading" }, t("room.loading")));
+  root.appendChild(page);
+
+  const panels = {
+    head: h("section.room-head", { "aria-labelledby": "meeting-title" }),
+    floor: h("section.panel.panel-floor", { "aria-labelledby": "floor-title" }),
+    notices: h("section.panel.panel-notices", { "aria-labelledby": "notices-title" }),
+    agenda: h("section.panel.panel-agenda", { "aria-labelledby": "agenda-title" }),
+    attendance: h("section.panel.panel-attendance", { "aria-labelledby": "attendance-title" }),
+  };
+
+  const conn = new RoomConnection({
+    meetingId,
+    since: () => (state ? state.seq : null),
+    onMessage: receive,
+    onStatus: status,
+  });
+
+  function receive(m) {
+    switch (m.type) {
+      case "snapshot":
+        if (m.meeting !== meetingId) return;
+        state = fromView(m.room, m.seq);
+        me = { ...me, ...m.me };
+        online = new Set(m.online || []);
+        online.add(me.user_id);
+        layout();
+        schedule(ALL);
+        break;
+      case "resumed":
+        if (state && m.seq > state.seq) state.seq = m.seq;
+        break;
+      case "event":
+        event(m);
+        break;
+      case "events": // one commit's events (or a replay chunk) in one frame, in seq order
+        for (const e of m.events || []) event(e);
+        break;
+      case "presence":
+        for (const id of m.online || []) online.add(id);
+        for (const id of m.offline || []) online.delete(id);
+        online.add(me.user_id);
+        schedule(["presence"]);
+        break;
+      case "error":
+        toast(pick(m.message, m.code), "error");
+        break;
+      default:
+        break;
+    }
+  }
+
+  function event(m) {
+    if (!state || m.meeting !== meetingId || m.seq <= state.seq) return;
+    const before = role();
+    const changed = applyEvent(state, m);
+    if (role() !== before) changed.add("role");
+    schedule(changed);
+    if (!conn.online) return; // replayed after a reconnect: no live announcements
+    if (m.kind === "floor.granted" && m.data.speaker.user_id === me.user_id) {
+      toast(t("floor.granted_you"), "success");
+    } else if (m.kind === "notice.posted" && m.data.notice.by !== me.user_id) {
+      toast(`${t("notice.new")}: ${m.data.notice.text}`, "info");
+    }
+  }
+
+  function status(s) {
+    if (s.state === "closed") {
+      if (s.reason === "unauthenticated") {
+        app.sessionExpired();
+        return;
+      }
+      fatal = { message: s.message ? pick(s.message) : t("error.removed") };
+      showConnection(null);
+      paintFatal();
+      return;
+    }
+    lastStatus = s;
+    showConnection(s, () => conn.reconnectNow());
+    const connected = String(s.state === "online");
+    if (state && connected !== page.dataset.connected) schedule(["role"]); // buttons follow
+    page.dataset.connected = connected;
+  }
+
+  function role() {
+    const p = state && state.participants.get(me.user_id);
+    return p ? p.role : null;
+  }
+
+  /** A person's name from the roster, or from the floor entries that carry it; "" if unknown. */
+  function nameOf(uid) {
+    const p = state.participants.get(uid);
+    if (p) return p.full_name;
+    if (state.speaker && state.speaker.user_id === uid && state.speaker.full_name) {
+      return state.speaker.full_name;
+    }
+    const r = state.queue.find((q) => q.user_id === uid);
+    return (r && r.full_name) || "";
+  }
+
+  function context() {
+    const r = role();
+    return {
+      state,
+      me: { ...me, role: r },
+      online,
+      connected: conn.online,
+      run,
+      name: (uid) => nameOf(uid),
+      isChair: r === "chair",
+      isOrganiser: ORGANISER_ROLES.has(r) || Boolean(me.is_admin),
+      // With roster "organisers" only the chair, secretary and administrators get the list
+      // of participants; everyone else holds just their own entries.
+      rosterHidden: state.meeting.roster === "organisers" &&
+        !(ORGANISER_ROLES.has(r) || Boolean(me.is_admin)),
+      memo: (key) => {
+        if (!memo.has(key)) memo.set(key, {});
+        return memo.get(key);
+      },
+      repaint: (area) => schedule([area]),
+    };
+  }
+
+  /**
+   * Send a command; the button is busy until the server answers. Refusals become toasts.
+   * @param {string} name
+   * @param {object} [args]
+   * @param {HTMLElement} [button]
+   * @returns {Promise<object|null>} the ack, or null when refused or not sent
+   */
+  async function run(name, args = {}, button = null) {
+    if (!conn.online) {
+      toast(t("conn.not_online"), "error");
+      return null;
+    }
+    if (button) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+    }
+    try {
+      return await conn.command(name, args);
+    } catch (err) {
+      if (err instanceof CommandRejected) toast(pick(err.serverMessage, err.code), "error");
+      return null;
+    } finally {
+      if (button && button.isConnected) {
+        button.disabled = !conn.online;
+        button.removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  function layout() {
+    if (page.dataset.ready) return;
+    page.dataset.ready = "true";
+    page.removeAttribute("aria-busy");
+    replace(
+      page,
+      panels.head,
+      h("div.room-grid", null,
+        h("div.col.col-agenda", null, panels.agenda),
+        h("div.col.col-floor", null, panels.floor, panels.notices),
+        h("div.col.col-attendance", null, panels.attendance)),
+    );
+  }
+
+  function schedule(areas) {
+    for (const a of areas) dirty.add(a);
+    if (!frame) frame = requestAnimationFrame(paint);
+  }
+
+  function paint() {
+    frame = 0;
+    if (!state || fatal) return;
+    const changed = dirty;
+    dirty = new Set();
+    const ctx = context();
+    const renderers = {
+      head: renderHead, agenda: renderAgenda, floor: renderFloor,
+      notices: renderNotices, attendance: renderAttendance,
+    };
+    for (const [panel, deps] of Object.entries(PANELS)) {
+      if (deps.some((d) => changed.has(d))) renderers[panel](panels[panel], ctx);
+    }
+    document.title = `${state.meeting ? state.meeting.title : ""} — ${t("app.name")}`;
+    tick();
+  }
+
+  function paintFatal() {
+    conn.stop();
+    page.removeAttribute("aria-busy");
+    replace(page, h("div.state-box.state-error", { role: "alert", testid: "room-error" },
+      h("p", null, fatal.message),
+      h("a.btn.btn-secondary", { href: "#/" }, t("error.back"))));
+  }
+
+  function tick() {
+    if (!state) return;
+    tickAgenda(panels.agenda, state);
+    tickFloor(panels.floor, state);
+  }
+
+  const ticker = setInterval(tick, 1000);
+  conn.start();
+
+  return {
+    destroy() {
+      clearInterval(ticker);
+      cancelAnimationFrame(frame);
+      conn.stop();
+      showConnection(null);
+      page.remove();
+    },
+    refresh() {
+      if (fatal) {
+        paintFatal();
+        return;
+      }
+      if (!state) {
+        replace(page, h("p.state-box", { testid: "room-loading" }, t("room.loading")));
+        return;
+      }
+      schedule(ALL);
+      showConnection(lastStatus, () => conn.reconnectNow());
+    },
+  };
+}
