@@ -20,14 +20,17 @@ from bus.base import Handler, Unsubscribe
 
 log = logging.getLogger(__name__)
 # A channel every node subscribes to, so the listener always has something to wait on.
-NODES_CHANNEL = "phonghop:nodes"
+NODES_CHANNEL = "nodes"
 
 
 class RedisBus:
     name = "redis"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str = "phonghop") -> None:
         self.url = url
+        # Redis pub/sub channels are global to the server (database numbers do not apply),
+        # so each deployment prefixes its channels; nodes of one deployment share the prefix.
+        self.prefix = f"{namespace}:"
         self._handlers: defaultdict[str, list[Handler]] = defaultdict(list)
         self._reconnected: list[Callable[[], None]] = []
         self._client: redis.Redis | None = None
@@ -59,13 +62,13 @@ class RedisBus:
 
     async def publish(self, channel: str, payload: bytes) -> None:
         assert self._client is not None, "bus not opened"
-        await self._client.publish(channel, payload)
+        await self._client.publish(self.prefix + channel, payload)
 
     def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
         first = not self._handlers.get(channel)
         self._handlers[channel].append(handler)
         if first and self._pubsub is not None and self._connected.is_set():
-            self._spawn(self._pubsub.subscribe(channel))
+            self._spawn(self._pubsub.subscribe(self.prefix + channel))
 
         def unsubscribe() -> None:
             handlers = self._handlers.get(channel)
@@ -74,7 +77,7 @@ class RedisBus:
                 if not handlers:
                     del self._handlers[channel]
                     if self._pubsub is not None and self._connected.is_set():
-                        self._spawn(self._pubsub.unsubscribe(channel))
+                        self._spawn(self._pubsub.unsubscribe(self.prefix + channel))
 
         return unsubscribe
 
@@ -93,7 +96,8 @@ class RedisBus:
             assert self._client is not None
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(NODES_CHANNEL, *self._handlers)
+                await pubsub.subscribe(self.prefix + NODES_CHANNEL,
+                                       *(self.prefix + c for c in self._handlers))
                 self._pubsub = pubsub
                 self._connected.set()
                 delay = 0.1
@@ -106,7 +110,7 @@ class RedisBus:
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
-                    channel = message["channel"].decode()
+                    channel = message["channel"].decode().removeprefix(self.prefix)
                     for handler in list(self._handlers.get(channel, ())):
                         try:
                             handler(message["data"])

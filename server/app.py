@@ -33,7 +33,8 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     """The phonghop app for `settings` (embedded SQLite and local bus by default)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if bus is None:
-        bus = RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
+        bus = (RedisBus(settings.redis_url, settings.bus_namespace()) if settings.redis_url
+               else LocalBus())
     node = Node(SqlStore(settings.store_url()), bus)
 
     @contextlib.asynccontextmanager

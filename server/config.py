@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,13 @@ class Settings:
     secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
+
+    def bus_namespace(self) -> str:
+        """Channel prefix shared by the nodes of one deployment: derived from its database."""
+        explicit = _env("BUS_NAMESPACE")
+        if explicit:
+            return explicit
+        return "phonghop-" + hashlib.sha256(self.store_url().encode()).hexdigest()[:10]
 
     def store_url(self) -> str:
         from store import sqlite_url
