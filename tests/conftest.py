@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import json
 import os
@@ -32,20 +33,85 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PG = os.environ.get("PHONGHOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("PHONGHOP_TEST_REDIS", "redis://127.0.0.1:6379/0")
+BACKENDS = os.environ.get("PHONGHOP_TEST_BACKENDS", "embedded,scaled").split(",")
+
+
+def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(f"{PG}/postgres")
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    # Also called from inside running event loops (async tests): run on a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+@dataclass
+class Backend:
+    """Where a test server keeps its truth and how its nodes talk.
+
+    `embedded`: SQLite in the data directory and the in-process bus (the default install).
+    `scaled`: a fresh PostgreSQL database and Redis pub/sub (the many-node install).
+    """
+
+    name: str
+    redis_url: str = REDIS
+    databases: list[str] = field(default_factory=list)
+
+    def args(self, data_dir: Path) -> list[str]:
+        """Flags for a server on this backend; each call on `scaled` makes a fresh database."""
+        if self.name == "embedded":
+            return []
+        db = f"phonghop_t_{os.getpid()}_{next(_unique)}_{data_dir.name[:20]}".lower()
+        db = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in db)
+        _pg_admin(f'CREATE DATABASE "{db}"')
+        self.databases.append(db)
+        return ["--database", f"{PG}/{db}", "--redis", self.redis_url]
+
+    def drop(self) -> None:
+        for db in self.databases:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        self.databases.clear()
+
+
+EMBEDDED = Backend("embedded")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each test module that asks for it runs once per backend."""
+    chosen = Backend(request.param)
+    yield chosen
+    chosen.drop()
+
+
 class ServerProcess:
     """`phonghop serve|demo` as a child process, ready when /healthz answers."""
 
-    def __init__(self, data_dir: Path, command: str = "serve", *extra: str) -> None:
+    def __init__(
+        self, data_dir: Path, command: str = "serve", *extra: str,
+        backend: Backend = EMBEDDED, args: list[str] | None = None,
+    ) -> None:
+        """`args` (backend flags) reuse an existing server's database; else a fresh one."""
+        self.backend = backend
+        self.backend_args = args if args is not None else backend.args(data_dir)
         self.port = free_port()
         self.data_dir = data_dir
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.log = data_dir / "server.log"
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self._out = open(self.log, "ab")  # closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", command, "--data", str(data_dir),
-             "--port", str(self.port), "--host", "127.0.0.1", *extra],
+             "--port", str(self.port), "--host", "127.0.0.1", *self.backend_args, *extra],
             cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT,
         )
         self._wait_ready()
@@ -74,10 +140,11 @@ class ServerProcess:
         self._out.close()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One demo server for the session; tests make their own meetings on it."""
-    proc = ServerProcess(tmp_path_factory.mktemp("server"), "demo")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[ServerProcess]:
+    """A demo server on a fresh database for each test module; each test makes its own
+    meetings and accounts on it, so no test sees another's data."""
+    proc = ServerProcess(tmp_path_factory.mktemp("server"), "demo", backend=backend)
     yield proc
     proc.stop()
 
@@ -216,7 +283,8 @@ class WsClient:
         return await self.until(lambda m: m["type"] in ("ack", "rejected") and m["id"] == cid)
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return [m for m in self.seen if m["type"] == "event" and (kind is None or m["kind"] == kind)]
+        return [m for m in self.seen
+                if m["type"] == "event" and (kind is None or m["kind"] == kind)]
 
     async def close(self) -> None:
         await self.conn.close()

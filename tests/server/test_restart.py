@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import ServerProcess, WsClient, make_meeting
+from tests.conftest import Backend, ServerProcess, WsClient, make_meeting
 
 
 async def test_acknowledged_commands_survive_restart_and_retries_stay_idempotent(
-    tmp_path: Path,
+    tmp_path: Path, backend: Backend,
 ) -> None:
-    first = ServerProcess(tmp_path / "data", "demo")
+    first = ServerProcess(tmp_path / "data", "demo", backend=backend)
     try:
         m = await make_meeting(first.base_url)
         d1 = await WsClient.open(first.ws_url, m["d1"].token)
@@ -21,7 +21,7 @@ async def test_acknowledged_commands_survive_restart_and_retries_stay_idempotent
     finally:
         first.stop()
 
-    second = ServerProcess(tmp_path / "data", "serve")
+    second = ServerProcess(tmp_path / "data", "serve", backend=backend, args=first.backend_args)
     try:
         d1 = await WsClient.open(second.ws_url, m["d1"].token)
         snapshot = await d1.join(m.id)
