@@ -242,7 +242,8 @@ def _participant_remove(ctx: _Ctx, cmd: c.ParticipantRemove) -> Outcome:
     p = state.participants.get(cmd.user_id)
     if p is None:
         return not_found("participant")
-    events = _removal(ctx, cmd.user_id)
+    linked = [u for u in (p.substitute_for, p.substitute_user_id) if u is not None]
+    events = _removal(ctx, cmd.user_id, *linked)
     # A member and their substitute go together: a removed member's substitute leaves too,
     # and a member whose substitute is removed has to answer the invitation again.
     sub = state.participants.get(p.substitute_user_id) if p.substitute_user_id else None

@@ -86,6 +86,7 @@ class RoomHost:
         self._catching_up: asyncio.Task[None] | None = None
         self._snapshot_seq = 0
         self._public_cache: tuple[int, bytes] | None = None
+        self._roster = "all"
         self._ready = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
@@ -115,6 +116,7 @@ class RoomHost:
             self._unsubscribe()
             raise RoomNotFound(self.room_id)
         self.state = state
+        self._roster = state.meeting.roster
         window = await self.store.events_after(self.room_id, max(0, state.seq - REPLAY_WINDOW))
         self.recent.extend(e for e in window if e.seq <= state.seq)
         self._ready = True
@@ -330,12 +332,28 @@ class RoomHost:
         }))
 
     def _after_fanout(self, events: list[Event]) -> None:
+        """Consequences for live connections: removals close, changed views are re-sent."""
+        refresh: set[Connection] = set()
+        roster = self.state.meeting.roster if self.state.meeting else "all"
+        if roster != self._roster:
+            # Who may see the roster changed: every view changes, so everyone starts over.
+            self._roster = roster
+            refresh = set(self.conns)
         for event in events:
-            if event.kind == "participant.removed":
+            if event.kind in ("participant.added", "participant.updated"):
+                uid = event.data["participant"]["user_id"]
+                role = self.state.role_of(uid)
+                # A new role can see more or less (reasons, notices, the roster).
+                refresh |= {c for c in self.conns if c.user_id == uid and c.role != role}
+            elif event.kind == "participant.removed":
                 gone = event.data["user_id"]
                 for conn in [c for c in self.conns if c.user_id == gone and not c.is_admin]:
                     self.detach(conn)
                     conn.close(CLOSE_REMOVED, "removed from meeting")
+        for conn in refresh:
+            if conn in self.conns and conn.alive:
+                conn.role = self.state.role_of(conn.user_id)
+                conn.send_frame(text_frame(self.snapshot_message(conn)))
 
     def _on_bus(self, payload: bytes) -> None:
         if not self._ready:

@@ -38,11 +38,13 @@ class WireProtocol(WebSocketsSansIOProtocol):
         return self.transport.get_write_buffer_size()
 
     def fail(self, code: int, reason: str, grace: float = 2.0) -> None:
-        """Send a close frame, then drop the connection if the client has not gone in `grace` s.
+        """Send a close frame now; drop the connection when the client answers, or after `grace`.
 
-        Used when the client misbehaves (too slow, flooding): no closing handshake is awaited.
+        Used when the client misbehaves (too slow, flooding). The socket is not closed at
+        once: a client still sending would then get a reset, and a reset discards the
+        close frame it has not read yet. Its input is drained and ignored meanwhile.
         """
-        if self.transport.is_closing():
+        if self.close_sent or self.transport.is_closing():
             return
         try:
             self.conn.send_close(code, reason)
@@ -50,9 +52,12 @@ class WireProtocol(WebSocketsSansIOProtocol):
         except Exception:  # the protocol may already be closing; dropping is what matters
             pass
         self.close_sent = True
-        transport = self.transport
-        transport.close()  # flushes what is buffered, close frame included
-        self.loop.call_later(grace, transport.abort)
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        # uvicorn closes the transport when the client's close frame arrives, and leaves it
+        # open when the app returns while this timer is set.
+        self.close_timer = self.loop.call_later(grace, self.transport.abort)
 
 
 def text_frame(payload: bytes) -> bytes:

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "matkhau-2026"
 _unique = itertools.count(1)
+# Command ids unique in the whole test process: two devices of one person never collide.
+_command_ids = itertools.count(1)
 
 
 def free_port() -> int:
@@ -235,7 +237,6 @@ class WsClient:
         self.seen: list[dict[str, Any]] = []  # messages, with `events` batches unpacked
         self.frames: list[dict[str, Any]] = []  # messages exactly as received
         self._queued: list[dict[str, Any]] = []
-        self._ids = itertools.count(1)
 
     @classmethod
     async def open(cls, ws_url: str, token: str) -> WsClient:
@@ -277,7 +278,7 @@ class WsClient:
     async def command(self, meeting: int, name: str, cid: str | None = None,
                       **args: Any) -> dict[str, Any]:
         """Send a command and wait for its ack or rejection."""
-        cid = cid or f"c{next(self._ids)}"
+        cid = cid or f"c{next(_command_ids)}"
         await self.send({"type": "command", "id": cid, "meeting": meeting, "name": name,
                          "args": args})
         return await self.until(lambda m: m["type"] in ("ack", "rejected") and m["id"] == cid)

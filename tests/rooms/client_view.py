@@ -1,0 +1,106 @@
+"""A client's copy of the room view, kept up to date from events alone.
+
+This is what a browser does: start from a snapshot, then replace one entity per event.
+The protocol promises that the result equals the server's `room_view` at the same seq
+for the events the user was allowed to see; clients never compute the quorum themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NOTICES_KEPT = 50
+
+
+class ClientView:
+    def __init__(self, view: dict[str, Any]) -> None:
+        self.meeting = view["meeting"]
+        self.sites = {s["id"]: s for s in view["sites"]}
+        self.participants = {p["user_id"]: p for p in view["participants"]}
+        self.attendance = {a["user_id"]: a for a in view["attendance"]}
+        self.items = {i["id"]: i for i in view["agenda"]}
+        self.order = [i["id"] for i in view["agenda"]]
+        self.active_item = view["active_item"]
+        self.queue = list(view["queue"])
+        self.speaker = view["speaker"]
+        self.rsvp_reasons = dict(view["rsvp_reasons"])
+        self.notices = list(view["notices"])
+        self.quorum = view["quorum"]
+
+    def on_event(self, kind: str, data: dict[str, Any]) -> None:
+        if kind in ("meeting.created", "meeting.updated", "meeting.invited", "session.started"):
+            self.meeting = data["meeting"]
+        elif kind == "session.ended":
+            self.meeting = data["meeting"]
+            if data.get("item"):
+                self._item(data["item"])
+            self.active_item = None
+            self.queue = []
+            self.speaker = None
+        elif kind == "site.added":
+            self.sites[data["site"]["id"]] = data["site"]
+        elif kind in ("participant.added", "participant.updated", "rsvp.answered"):
+            p = data["participant"]
+            self.participants[p["user_id"]] = p
+        elif kind == "participant.removed":
+            uid = data["user_id"]
+            self.participants.pop(uid, None)
+            self.attendance.pop(uid, None)
+            self.rsvp_reasons.pop(str(uid), None)
+            self.queue = [r for r in self.queue if r["user_id"] != uid]
+            if self.speaker and self.speaker["user_id"] == uid:
+                self.speaker = None
+        elif kind == "rsvp.reason":
+            self.rsvp_reasons[str(data["user_id"])] = data["reason"]
+        elif kind in ("agenda.added", "agenda.updated", "agenda.completed", "agenda.deferred"):
+            self._item(data["item"])
+        elif kind == "agenda.activated":
+            if data.get("paused"):
+                self._item(data["paused"])
+            self._item(data["item"])
+            self.active_item = data["item"]["id"]
+        elif kind == "agenda.removed":
+            self.items.pop(data["item_id"], None)
+            self.order = [i for i in self.order if i != data["item_id"]]
+        elif kind == "agenda.reordered":
+            self.order = list(data["order"])
+        elif kind in ("attendance.checked_in", "attendance.absent"):
+            a = data["attendance"]
+            self.attendance[a["user_id"]] = a
+        elif kind == "floor.requested":
+            self.queue.append(data["request"])
+        elif kind == "floor.withdrawn":
+            self.queue = [r for r in self.queue if r["user_id"] != data["user_id"]]
+        elif kind in ("floor.granted", "floor.extended"):
+            self.speaker = data["speaker"]
+            self.queue = [r for r in self.queue if r["user_id"] != self.speaker["user_id"]]
+        elif kind == "floor.ended":
+            self.speaker = None
+        elif kind == "quorum.changed":
+            self.quorum = data["quorum"]
+        elif kind == "notice.posted":
+            self.notices = [*self.notices, data["notice"]][-NOTICES_KEPT:]
+        else:
+            raise AssertionError(f"a client does not know event kind {kind!r}")
+
+    def _item(self, item: dict[str, Any]) -> None:
+        if item["id"] not in self.items:
+            self.order.append(item["id"])
+        self.items[item["id"]] = item
+        if self.active_item == item["id"] and item["status"] != "active":
+            self.active_item = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "meeting": self.meeting,
+            "sites": list(self.sites.values()),
+            "participants": list(self.participants.values()),
+            "attendance": list(self.attendance.values()),
+            "agenda": [self.items[i] for i in self.order],
+            "active_item": self.active_item,
+            "queue": self.queue,
+            "speaker": self.speaker,
+            "quorum": self.quorum,
+            "rsvp_reasons": self.rsvp_reasons,
+            "notices": self.notices,
+        }

@@ -1,0 +1,274 @@
+"""Property tests of the room core: random command sequences by random actors.
+
+Whatever people click, in whatever order, the log of committed events is the truth: it
+replays to the live state, survives a snapshot, and shows each user exactly their view.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rooms import Event, Rejection, RoomState, apply, replay, room_view
+from rooms.events import Audience
+from rooms.rejections import TEXTS
+from rooms.roles import Role
+from tests.rooms.client_view import ClientView
+from tests.rooms.world import (
+    ADMIN,
+    CHAIR,
+    NAMES,
+    OUTSIDER,
+    OUTSIDER2,
+    SECRETARY,
+    Room,
+    standard_room,
+)
+
+USERS = [*NAMES, 12345]  # 12345 is nobody at all
+ROLE_NAMES = [r.value for r in Role]
+
+text = st.sampled_from(["Ý kiến", "Đề nghị bổ sung", "  Tiếng Việt  ", "Nghi\u0302\u0323 quyết",
+                        "Bận công tác", "Ốm", "x"]) | st.text(min_size=0, max_size=12)
+outsider = st.sampled_from([OUTSIDER, OUTSIDER2])
+uid = st.sampled_from(USERS) | outsider
+small_id = st.integers(min_value=1, max_value=14) | st.integers(min_value=0, max_value=25)
+wrong = st.one_of(st.text(max_size=3), st.booleans(), st.none(), st.floats(allow_nan=False),
+                  st.lists(st.integers(), max_size=2), st.just({"x": 1}), st.integers(-5, -1))
+quorum = st.fixed_dictionaries({"num": st.integers(0, 4), "den": st.integers(1, 4),
+                                "strict": st.booleans()})
+seconds = st.sampled_from([10, 60, 180, 7200, 5, 9999])
+stamp = st.sampled_from(["2026-11-23T08:00:00+07:00", "2026-11-23T14:30Z", "hôm nay"])
+
+
+def opt(**fields: Any) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "meeting.update": opt(title=text, location=text, quorum=quorum, starts_at=stamp,
+                          roster=st.sampled_from(["all", "organisers", "some"])),
+    "meeting.invite": st.just({}),
+    "site.add": st.fixed_dictionaries({"name": text}),
+    "participant.add": st.fixed_dictionaries(
+        {"user_id": uid, "role": st.sampled_from(ROLE_NAMES)},
+        optional={"site_id": small_id, "voting": st.booleans()}),
+    "participant.update": st.fixed_dictionaries(
+        {"user_id": uid},
+        optional={"role": st.sampled_from(ROLE_NAMES), "site_id": small_id,
+                  "voting": st.booleans()}),
+    "participant.remove": st.fixed_dictionaries({"user_id": uid}),
+    "agenda.add": st.fixed_dictionaries(
+        {"title": text}, optional={"presenter_id": uid, "planned_minutes": st.integers(0, 700)}),
+    "agenda.update": st.fixed_dictionaries(
+        {"item_id": small_id},
+        optional={"title": text, "presenter_id": uid, "planned_minutes": st.integers(0, 700)}),
+    "agenda.remove": st.fixed_dictionaries({"item_id": small_id}),
+    "rsvp": st.one_of(
+        st.fixed_dictionaries(
+            {"answer": st.sampled_from(["attend", "absent", "substitute", "maybe"])},
+            optional={"reason": text, "substitute_user_id": uid, "user_id": uid}),
+        st.fixed_dictionaries(
+            {"answer": st.just("substitute"), "substitute_user_id": outsider},
+            optional={"reason": text, "user_id": uid}),
+    ),
+    "session.start": st.just({}),
+    "session.end": st.just({}),
+    "agenda.activate": st.fixed_dictionaries({"item_id": small_id}),
+    "agenda.next": st.just({}),
+    "agenda.done": st.fixed_dictionaries({"item_id": small_id}),
+    "agenda.defer": st.fixed_dictionaries({"item_id": small_id}),
+    "attendance.check_in": opt(user_id=uid),
+    "attendance.absent": st.fixed_dictionaries({"user_id": uid, "reason": text}),
+    "floor.request": opt(note=text, site_id=small_id),
+    "floor.withdraw": opt(user_id=uid),
+    "floor.grant": st.fixed_dictionaries({"user_id": uid}, optional={"seconds": seconds}),
+    "floor.extend": st.fixed_dictionaries({"seconds": seconds}),
+    "floor.end": st.just({}),
+    "notice.post": st.fixed_dictionaries(
+        {"text": text},
+        optional={"roles": st.lists(st.sampled_from([*ROLE_NAMES, "boss"]), max_size=3)}),
+}
+# The live part of a meeting comes up more often than preparation; ending it, rarely.
+WEIGHTS = {name: 3 for name in ARGS} | {
+    "session.end": 1, "meeting.invite": 1, "session.start": 1, "agenda.reorder": 2,
+    "floor.request": 6, "floor.grant": 5, "attendance.check_in": 5, "rsvp": 5,
+    "notice.post": 4, "agenda.next": 4,
+}
+NAMES_WEIGHTED = [name for name, w in WEIGHTS.items() for _ in range(w)]
+
+
+ORGANISERS = [CHAIR, SECRETARY, ADMIN]
+LIKELY_ACTORS = {
+    **{name: ORGANISERS for name in ARGS if name.split(".")[0] in (
+        "meeting", "site", "participant", "agenda", "notice", "attendance")},
+    **{name: [CHAIR] for name in (
+        "session.start", "session.end", "agenda.activate", "agenda.next", "agenda.done",
+        "agenda.defer", "floor.grant", "floor.extend")},
+}
+
+
+@st.composite
+def command(draw: st.DrawFn, state: RoomState) -> tuple[int, str, dict[str, Any]]:
+    """An actor, a command name and arguments: mostly plausible, sometimes malformed."""
+    name = draw(st.sampled_from(NAMES_WEIGHTED))
+    likely = LIKELY_ACTORS.get(name)
+    if likely and draw(st.integers(0, 2)) > 0:
+        actor = draw(st.sampled_from(likely))
+    else:
+        actor = draw(st.sampled_from(list(NAMES)))
+    if name == "agenda.reorder":
+        order = draw(st.permutations(list(state.order)))
+        if draw(st.integers(0, 4)) == 0:
+            order = [*order, draw(small_id)]
+        args: dict[str, Any] = {"order": order}
+    else:
+        args = dict(draw(ARGS[name]))
+    damage = draw(st.integers(0, 14))
+    if damage == 0 and args:  # a wrong type for one field
+        key = draw(st.sampled_from(sorted(args)))
+        args[key] = draw(wrong)
+    elif damage == 1:  # a field nobody knows
+        args["surprise"] = 1
+    return actor, name, args
+
+
+def wire(event: Event) -> Event:
+    """The event as the store keeps it and the bus carries it (JSON, audience included)."""
+    row = orjson.loads(orjson.dumps({
+        "seq": event.seq, "kind": event.kind, "at": event.at, "actor": event.actor,
+        "audience": event.audience.to_json(), "data": event.data,
+    }))
+    return Event(kind=row["kind"], data=row["data"], at=row["at"], actor=row["actor"],
+                 audience=Audience.from_json(row["audience"]), seq=row["seq"])
+
+
+def check_invariants(state: RoomState) -> None:
+    assert sorted(state.order) == sorted(state.items)
+    assert len(set(state.order)) == len(state.order)
+    active = [i.id for i in state.items.values() if i.status == "active"]
+    assert active == ([state.active_item] if state.active_item is not None else [])
+    queued = [r.user_id for r in state.queue]
+    assert len(set(queued)) == len(queued)
+    assert all(u in state.participants for u in queued)
+    if state.speaker is not None:
+        assert state.speaker.user_id in state.participants
+        assert state.speaker.user_id not in queued
+    assert state.meeting is not None
+    if state.meeting.status != "in_session":
+        assert not state.queue and state.speaker is None and state.active_item is None
+    ids = [*state.sites, *state.items, *(n.id for n in state.notices)]
+    assert len(set(ids)) == len(ids)
+    assert all(i < state.next_id for i in ids)
+    assert set(state.attendance) <= set(state.participants)
+    assert set(state.rsvp_reasons) <= set(state.participants)
+    for p in state.participants.values():
+        if p.substitute_for is not None:
+            member = state.participants.get(p.substitute_for)
+            assert member is not None and member.substitute_user_id == p.user_id, p
+        if p.substitute_user_id is not None:
+            # a member's named substitute is in the meeting, in their place
+            sub = state.participants.get(p.substitute_user_id)
+            assert sub is not None and sub.substitute_for == p.user_id, p
+    # the live quorum, kept incrementally by quorum.changed events, equals a recount
+    assert state.figures == state.quorum_figures()
+    quorum = room_view(state, ADMIN, True)["quorum"]
+    assert 0 <= quorum["present"] <= quorum["total"]
+
+
+@st.composite
+def scenario(draw: st.DrawFn) -> tuple[Room, list[Rejection], list[RoomState]]:
+    """A room, driven through up to 60 random commands at random times."""
+    phase = draw(st.sampled_from(["draft", "invited", "in_session", "in_session"]))
+    roster = draw(st.sampled_from(["all", "organisers"]))
+    room = standard_room(invite=phase != "draft", start=phase == "in_session", roster=roster)
+    refusals: list[Rejection] = []
+    states = [RoomState()]
+    for e in room.events:
+        states.append(apply(states[-1], e))
+    for _ in range(draw(st.integers(0, 60))):
+        room.tick(draw(st.integers(0, 600)))
+        actor, name, args = draw(command(room.state))
+        before, seen = room.state, len(room.events)
+        dumped = before.model_dump_json()
+        outcome = room.run(actor, name, **args)
+        if isinstance(outcome, Rejection):
+            # (c) a refusal changes nothing, and says why in both languages
+            assert room.state is before and len(room.events) == seen
+            assert room.state.model_dump_json() == dumped
+            assert outcome.code in TEXTS, outcome
+            message = outcome.message()
+            assert message["vi"] and message["en"]
+            refusals.append(outcome)
+        else:
+            assert outcome, "an accepted command emits at least one event"
+            for e in outcome:
+                states.append(apply(states[-1], e))
+        check_invariants(room.state)
+    return room, refusals, states
+
+
+PROPERTY = settings(max_examples=int(os.environ.get("PHONGHOP_EXAMPLES", "150")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@PROPERTY
+@given(scenario(), st.data())
+def test_log_rebuilds_the_live_state(run: tuple[Room, list[Rejection], list[RoomState]],
+                                     data: st.DataObject) -> None:
+    room, _, states = run
+    seqs = [e.seq for e in room.events]
+    assert seqs == list(range(1, len(seqs) + 1))
+    # (a) the log, as stored, replays to exactly the live state
+    assert replay(wire(e) for e in room.events) == room.state
+    # ... and from any snapshot on, as a restarting node does
+    cut = data.draw(st.integers(0, len(room.events)))
+    snapshot = RoomState.model_validate_json(states[cut].model_dump_json())
+    assert replay((wire(e) for e in room.events[cut:]), snapshot) == room.state
+    assert states[-1] == room.state
+
+
+@PROPERTY
+@given(scenario())
+def test_snapshot_round_trip(run: tuple[Room, list[Rejection], list[RoomState]]) -> None:
+    room, _, states = run
+    # (b) every intermediate state survives model_dump_json -> model_validate_json
+    for state in [*states[::3], room.state]:
+        again = RoomState.model_validate_json(state.model_dump_json())
+        assert again == state
+        assert again.model_dump_json() == state.model_dump_json()
+
+
+def standing(state: RoomState, viewer: int) -> tuple[object, ...]:
+    """What decides which events a user may see: their role and the meeting's roster rule."""
+    return (state.role_of(viewer), state.meeting.roster if state.meeting else None)
+
+
+@PROPERTY
+@given(scenario())
+def test_each_user_sees_the_view_their_events_build(
+    run: tuple[Room, list[Rejection], list[RoomState]],
+) -> None:
+    room, _, states = run
+    for viewer in [*NAMES, 12345]:
+        is_admin = viewer == ADMIN
+        # A client starts from a snapshot taken when it joined, that is after the commit
+        # that last changed its standing (being added, a new role, a new roster rule),
+        # then applies the events it is sent.
+        changed = max((i for i in range(1, len(states))
+                       if standing(states[i], viewer) != standing(states[i - 1], viewer)),
+                      default=0)
+        start = min((seq for seq in [0, *room.commits] if seq >= changed), default=0)
+        client = ClientView(orjson.loads(orjson.dumps(room_view(states[start], viewer, is_admin))))
+        for event in room.events[start:]:
+            if event.audience.admits(viewer, room.state.role_of(viewer), is_admin):
+                client.on_event(event.kind, orjson.loads(orjson.dumps(event.data)))
+        # (d) ... and ends up with exactly the server's view for that user
+        server = orjson.loads(orjson.dumps(room_view(room.state, viewer, is_admin)))
+        mine = client.view()
+        for part in server:
+            assert mine[part] == server[part], (viewer, part)

@@ -1,0 +1,121 @@
+"""A small room world for core tests: a directory of people and a driver for decide/apply.
+
+The driver plays the part of the server edge without any I/O: it parses a command, fills
+in directory lookups as `Node._resolve` does, decides at a controlled `now`, numbers the
+events like the store does and folds them in with `apply`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rooms import Actor, Event, Profile, Rejection, RoomState, apply, decide, parse_command
+from rooms import commands as c
+
+T0 = datetime(2026, 11, 22, 1, 0, 0, tzinfo=UTC)
+
+# People of the world: user id -> (name, role in the standard meeting, or None).
+CHAIR, SECRETARY, D1, D2, D3, INVITEE, PRESENTER, OPERATOR = 1, 2, 3, 4, 5, 6, 7, 8
+OUTSIDER, OUTSIDER2 = 50, 51
+ADMIN = 99
+ROLES: dict[int, str] = {
+    CHAIR: "chair", SECRETARY: "secretary", D1: "delegate", D2: "delegate", D3: "delegate",
+    INVITEE: "invitee", PRESENTER: "presenter", OPERATOR: "site_operator",
+}
+NAMES = {
+    CHAIR: "Trần Quốc Hưng", SECRETARY: "Lê Thu Hằng", D1: "Nguyễn Văn An",
+    D2: "Phạm Thị Bình", D3: "Hoàng Minh Cường", INVITEE: "Đỗ Ngọc Dung",
+    PRESENTER: "Bùi Hữu Giang", OPERATOR: "Vũ Thanh Hà", OUTSIDER: "Đặng Quang Long",
+    OUTSIDER2: "Phan Thu Mai", ADMIN: "Nguyễn Thị Quản Trị",
+}
+DIRECTORY = {uid: Profile(user_id=uid, full_name=name, position="Chuyên viên", unit="UBND")
+             for uid, name in NAMES.items()}
+ACTORS = {uid: Actor(uid, is_admin=(uid == ADMIN)) for uid in NAMES}
+
+
+def resolve(command: c.Command) -> c.Command:
+    """Fill in profiles from the directory, as the server edge does."""
+    if isinstance(command, c.ParticipantAdd) and command.user_id in DIRECTORY:
+        return command.model_copy(update={"profile": DIRECTORY[command.user_id]})
+    if isinstance(command, c.Rsvp) and command.substitute_user_id in DIRECTORY:
+        assert command.substitute_user_id is not None
+        return command.model_copy(
+            update={"substitute_profile": DIRECTORY[command.substitute_user_id]})
+    return command
+
+
+@dataclasses.dataclass
+class Room:
+    """A room driven command by command; every committed event is kept with its seq."""
+
+    state: RoomState = dataclasses.field(default_factory=RoomState)
+    events: list[Event] = dataclasses.field(default_factory=list)
+    commits: list[int] = dataclasses.field(default_factory=list)  # the seq after each commit
+    now: datetime = T0
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def run(self, actor: int, name: str, /, **args: Any) -> list[Event] | Rejection:
+        """Parse, decide and apply one command; a refusal leaves everything as it was."""
+        if name == "meeting.create":
+            command: c.Command | Rejection = c.MeetingCreate.model_validate(args)
+        else:
+            command = parse_command(name, args)
+        if isinstance(command, Rejection):
+            return command
+        return self.decide(actor, resolve(command))
+
+    def decide(self, actor: int, command: c.Command) -> list[Event] | Rejection:
+        outcome = decide(self.state, command, ACTORS[actor], self.now)
+        if isinstance(outcome, Rejection):
+            return outcome
+        placed = []
+        for event in outcome:
+            event = dataclasses.replace(event, seq=self.state.seq + 1)
+            self.state = apply(self.state, event)
+            placed.append(event)
+        self.events.extend(placed)
+        self.commits.append(self.state.seq)
+        return placed
+
+    def ok(self, actor: int, name: str, /, **args: Any) -> list[Event]:
+        """Run a command that must be accepted."""
+        outcome = self.run(actor, name, **args)
+        assert not isinstance(outcome, Rejection), (name, args, outcome)
+        return outcome
+
+    def refused(self, actor: int, name: str, /, **args: Any) -> str:
+        """Run a command that must be refused and change nothing; return its code."""
+        before = self.state
+        seen = len(self.events)
+        outcome = self.run(actor, name, **args)
+        assert isinstance(outcome, Rejection), (name, args, outcome)
+        assert self.state is before and len(self.events) == seen
+        return outcome.code
+
+
+def standard_room(*, invite: bool = True, start: bool = True, items: int = 3,
+                  roster: str = "all") -> Room:
+    """A meeting with one online site, every role, `items` agenda items."""
+    room = Room()
+    room.ok(ADMIN, "meeting.create", title="Phiên họp thường kỳ tháng 11",
+            starts_at="2026-11-22T08:00:00+07:00", roster=roster)
+    room.ok(ADMIN, "site.add", name="Điểm cầu Tổ dân phố số 1")
+    site = next(iter(room.state.sites))
+    for uid, role in ROLES.items():
+        extra = {"site_id": site} if role == "site_operator" else {}
+        room.ok(ADMIN, "participant.add", user_id=uid, role=role, **extra)
+    for n in range(1, items + 1):
+        room.ok(ADMIN, "agenda.add", title=f"Nội dung {n}", planned_minutes=10 * n)
+    if invite:
+        room.ok(ADMIN, "meeting.invite")
+    if start:
+        room.ok(CHAIR, "session.start")
+    return room
+
+
+def item_ids(room: Room) -> list[int]:
+    return list(room.state.order)

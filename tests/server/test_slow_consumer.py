@@ -1,0 +1,190 @@
+"""A client that stops reading is cut off (4409) before it costs the server unbounded memory,
+and everyone else carries on.
+
+The raw client is a plain socket with a small receive buffer that joins and then reads
+nothing. The server closes it once more than 4 MiB wait in its own buffer for that client.
+What sits in the kernel buffers in between is measured, not guessed: what the server sent
+(the same frames a reading client receives) minus what the raw client read, what waits in
+its receive queue and what waits in the server socket's send queue is the server's backlog.
+Once that passes 4 MiB, one more event triggers the close and the raw client reads
+everything at once, close frame included (the server drops the socket 2 s later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import socket
+import struct
+import termios
+from typing import Any
+
+import httpx
+from websockets.client import ClientProtocol
+from websockets.frames import Opcode
+from websockets.uri import parse_uri
+
+from tests.conftest import Meeting, ServerProcess
+from tests.server.conftest import loads, uid
+
+MAX_BACKLOG = 4 * 1024 * 1024  # server/connection.py
+TEXT = "ệ" * 2000  # the longest notice: about 6 KB of UTF-8
+
+
+class RawClient:
+    """A websocket client on a bare non-blocking socket that reads only when told to."""
+
+    def __init__(self, server: ServerProcess, token: str) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.setblocking(False)
+        self.server = server
+        self.protocol = ClientProtocol(parse_uri(f"{server.ws_url}?token={token}"),
+                                       max_size=2**24)
+        self.bytes_read = 0
+        self.messages: list[dict[str, Any]] = []
+
+    async def connect(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.sock_connect(self.sock, ("127.0.0.1", self.server.port))
+        self.protocol.send_request(self.protocol.connect())
+        await self._flush()
+
+    async def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                await loop.sock_sendall(self.sock, chunk)
+
+    async def send(self, message: str) -> None:
+        self.protocol.send_text(message.encode())
+        await self._flush()
+
+    async def read_until(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any] | None:
+        """Read until a message matches (returned) or the connection ends (None)."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(timeout):
+            while True:
+                data = await loop.sock_recv(self.sock, 1 << 20)
+                self.bytes_read += len(data)
+                if data:
+                    self.protocol.receive_data(data)
+                else:
+                    self.protocol.receive_eof()
+                for event in self.protocol.events_received():
+                    if getattr(event, "opcode", None) == Opcode.TEXT:
+                        message = loads(event.data)
+                        self.messages.append(message)
+                        if predicate(message):
+                            return message
+                if not data or self.protocol.close_rcvd is not None:
+                    return None
+
+    def waiting_in_kernel(self) -> int:
+        """Bytes in this socket's receive queue plus the server socket's send queue."""
+        inq = struct.unpack("i", fcntl.ioctl(self.sock, termios.FIONREAD, b"\0\0\0\0"))[0]
+        mine = self.sock.getsockname()[1]
+        outq = 0
+        with open("/proc/net/tcp") as table:
+            for line in table.readlines()[1:]:
+                fields = line.split()
+                local, remote = fields[1], fields[2]
+                if (int(local.split(":")[1], 16) == self.server.port
+                        and int(remote.split(":")[1], 16) == mine):
+                    outq = int(fields[4].split(":")[0], 16)
+        return inq + outq
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def frame_size(payload: int) -> int:
+    return payload + (2 if payload < 126 else 4 if payload < 65536 else 10)
+
+
+async def test_a_client_that_stops_reading_is_cut_off_and_others_carry_on(
+    server: ServerProcess, shared_meeting: Meeting, open_ws: Any,
+) -> None:
+    m = shared_meeting
+    raw = RawClient(server, m["d1"].token)
+    await raw.connect()
+    try:
+        await raw.read_until(lambda msg: msg["type"] == "hello")
+        await raw.send(f'{{"type": "join", "meeting": {m.id}}}')
+        await raw.read_until(lambda msg: msg["type"] == "snapshot")
+
+        # a reading client, which also tells how many bytes the server sends each client
+        reader = await open_ws(m["d2"])
+        await reader.join(m.id)
+        sent = 0
+        notices = 0
+        arrived = asyncio.Condition()
+
+        async def follow() -> None:
+            nonlocal sent, notices
+            while True:
+                text = await reader.conn.recv()
+                sent += frame_size(len(text.encode()))
+                message = loads(text)
+                events = message["events"] if message["type"] == "events" else [message]
+                async with arrived:
+                    notices += sum(1 for e in events if e.get("kind") == "notice.posted")
+                    arrived.notify_all()
+
+        async def reader_has(count: int) -> None:
+            async with asyncio.timeout(30), arrived:
+                await arrived.wait_for(lambda: notices >= count)
+
+        # both are in the room: the raw client reads up to here, then stops reading
+        await raw.send('{"type": "ping", "t": "start"}')
+        await raw.read_until(lambda msg: msg["type"] == "pong")
+        online = [uid(m, "d1"), uid(m, "d2")]
+        while not any(msg["type"] == "presence" and set(online) <= set(msg["online"])
+                      for msg in raw.messages):
+            await raw.read_until(lambda msg: msg["type"] == "presence")
+        await reader.until(lambda msg: msg["type"] == "presence"
+                           and uid(m, "d2") in msg["online"])
+        following = asyncio.ensure_future(follow())
+        start_read = raw.bytes_read
+
+        headers = {"Authorization": f"Bearer {m['chair'].token}"}
+        posted = 0
+        async with httpx.AsyncClient(base_url=server.base_url, headers=headers,
+                                     timeout=30) as chair:
+            async def post(n: int) -> None:
+                r = await chair.post(f"/api/meetings/{m.id}/commands", json={
+                    "name": "notice.post", "args": {"text": f"{n} {TEXT}"[:2000]}})
+                assert r.status_code == 200, r.text
+
+            def backlog() -> int:
+                return sent - (raw.bytes_read - start_read) - raw.waiting_in_kernel()
+
+            # fill the server's buffer for the raw client up to just past 4 MiB
+            while backlog() <= MAX_BACKLOG:
+                left = MAX_BACKLOG - backlog()
+                batch = max(1, min(32, left // 7000))
+                await asyncio.gather(*(post(posted + i) for i in range(batch)))
+                posted += batch
+                await reader_has(posted)  # the reader has every frame so far
+                assert posted < 2000, "the backlog never grew: is the raw client reading?"
+            # the next event finds more than 4 MiB waiting: the raw client is closed
+            await post(posted)
+            posted += 1
+            assert await raw.read_until(lambda msg: False, timeout=15) is None
+            assert raw.protocol.close_rcvd is not None
+            assert raw.protocol.close_rcvd.code == 4409
+            # up to its last moment it was sent every event, in order
+            events = [e for msg in raw.messages
+                      for e in (msg["events"] if msg["type"] == "events" else [msg])
+                      if e["type"] == "event"]
+            seqs = [e["seq"] for e in events]
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+            assert sum(e["kind"] == "notice.posted" for e in events) > MAX_BACKLOG // 7000
+
+            # the reading client got everything, and goes on
+            await post(posted)
+            posted += 1
+            await reader_has(posted)
+        following.cancel()
+    finally:
+        raw.close()
