@@ -14,7 +14,9 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bus.base import Handler, Unsubscribe
 
@@ -62,7 +64,15 @@ class RedisBus:
 
     async def publish(self, channel: str, payload: bytes) -> None:
         assert self._client is not None, "bus not opened"
-        await self._client.publish(self.prefix + channel, payload)
+        try:
+            await self._client.publish(self.prefix + channel, payload)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            # After Redis restarts, the pool still holds idle connections to the old server;
+            # a publish lost on one of them reaches the other nodes only when a later event
+            # reveals the gap (never, if the room then goes quiet). Drop them, retry once.
+            with contextlib.suppress(Exception):
+                await self._client.connection_pool.disconnect(inuse_connections=False)
+            await self._client.publish(self.prefix + channel, payload)
 
     def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
         first = not self._handlers.get(channel)

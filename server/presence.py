@@ -67,11 +67,13 @@ class RoomPresence:
             members = (members | set(message.get("on", ()))) - set(message.get("off", ()))
         self.remote[node] = (members, time.monotonic())
 
-    def expire(self) -> None:
-        """Forget nodes not heard from for `NODE_TTL` seconds (they died)."""
+    def expire(self) -> bool:
+        """Forget nodes not heard from for `NODE_TTL` seconds (they died); True if any."""
         limit = time.monotonic() - NODE_TTL
-        for node in [n for n, (_, seen) in self.remote.items() if seen < limit]:
+        dead = [n for n, (_, seen) in self.remote.items() if seen < limit]
+        for node in dead:
             del self.remote[node]
+        return bool(dead)
 
     def news(self) -> tuple[list[int], list[int]]:
         """Users who came online and went offline since local clients were last told."""

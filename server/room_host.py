@@ -84,6 +84,7 @@ class RoomHost:
         self._wake = asyncio.Event()
         self._known: OrderedDict[tuple[int, str], int] = OrderedDict()
         self._catching_up: asyncio.Task[None] | None = None
+        self._catch_up_again = False
         self._snapshot_seq = 0
         self._public_cache: tuple[int, bytes] | None = None
         self._roster = "all"
@@ -364,7 +365,12 @@ class RoomHost:
         elif "volatile" in message:
             self._relay(message["volatile"])
         elif "presence" in message:
-            self.presence.heard(message["presence"])
+            heard = message["presence"]
+            self.presence.heard(heard)
+            # Heartbeats carry the sender's seq: an event committed but never published
+            # (its node died, or Redis failed just then) is noticed within one heartbeat.
+            if isinstance(heard.get("seq"), int) and heard["seq"] > self.state.seq:
+                self._schedule_catch_up()
             self._presence_soon()
 
     def catch_up_soon(self) -> None:
@@ -373,7 +379,17 @@ class RoomHost:
 
     def _schedule_catch_up(self) -> None:
         if self._catching_up is None or self._catching_up.done():
-            self._catching_up = self._spawn(self._catch_up())
+            self._catching_up = self._spawn(self._catch_up_until_settled())
+        else:
+            # The read in flight may have started before whatever prompted this call.
+            self._catch_up_again = True
+
+    async def _catch_up_until_settled(self) -> None:
+        while True:
+            self._catch_up_again = False
+            await self._catch_up()
+            if not self._catch_up_again:
+                return
 
     async def _catch_up(self) -> None:
         try:
@@ -479,8 +495,11 @@ class RoomHost:
         while True:
             await asyncio.sleep(HEARTBEAT)
             if self.conns or self.presence.remote:
-                await self._publish({"presence": self.presence.heartbeat()})
-            self.presence.expire()
+                await self._publish({"presence": {**self.presence.heartbeat(),
+                                                  "seq": self.state.seq}})
+            if self.presence.expire():
+                # A node died: it may have committed something it never published.
+                self._schedule_catch_up()
             self._presence_soon()
 
     def _sees_roster(self, conn: Connection) -> bool:
