@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rooms import Actor, Rejection, parse_command, parse_create, room_view
+from rooms import Rejection, parse_command, parse_create, room_view
 from rooms import commands as c
 from server.auth import SESSION_COOKIE, SESSION_DAYS, hash_password, token_hash
 from server.http_errors import JSONResponse, Refused
@@ -290,7 +290,7 @@ async def any_command(request: Request) -> Response:
     command = parse_command(body.name, body.args)
     if isinstance(command, Rejection):
         raise Refused(command)
-    outcome = await node_of(request).execute(room_id, Actor(user.id, user.is_admin), command,
+    outcome = await node_of(request).execute(room_id, actor_of(user), command,
                                              body.id)
     return await _room_response(request, user, room_id, outcome)
 

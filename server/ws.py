@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from rooms import Rejection, parse_command
+from rooms import Actor, Rejection, parse_command
 from rooms.roles import Role
 from server.auth import SESSION_COOKIE, token_hash
 from server.connection import CLOSE_POLICY, Connection
@@ -162,7 +162,7 @@ class _Session:
         if isinstance(command, Rejection):
             self._reject(cid, command)
             return
-        outcome = await host.submit(actor_of_conn(conn), command, cid)
+        outcome = await host.submit(Actor(conn.user_id, conn.is_admin), command, cid)
         if isinstance(outcome, Ack):
             ack: dict[str, Any] = {"type": "ack", "id": cid, "seq": outcome.seq}
             if outcome.duplicate:
@@ -188,12 +188,6 @@ class _Session:
 
     def _reject(self, cid: str, rejection: Rejection) -> None:
         self.conn.send({"type": "rejected", "id": cid, **rejection.to_json()})
-
-
-def actor_of_conn(conn: Connection) -> Any:
-    from rooms import Actor
-
-    return Actor(user_id=conn.user_id, is_admin=conn.is_admin)
 
 
 def _is_int(value: Any) -> bool:
