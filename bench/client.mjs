@@ -10,8 +10,10 @@
 //   stdout: {"type":"progress",joined,failed,pending}  while ramping (about once a second)
 //           {"type":"ready",joined,failed,errors}        all clients settled
 //           {"type":"armed",round}                       the round is armed
-//           {"type":"round",round,times,missing,closed,seqs,bogus}
-//                                                        per-round receive times (epoch ms)
+//           {"type":"round",round,times,missing,closed,seqs,bogus[,via]}
+//                                                        per-round receive times (epoch ms);
+//                                                        with several urls, `via` gives the
+//                                                        url index of each time
 //   stdin:  {"cmd":"arm","round":k}   record the next agenda.activated event as round k
 //           {"cmd":"quit"}            drop every connection and exit
 // Diagnostics go to stderr. The process exits when stdin closes or after maxSeconds.
@@ -63,6 +65,7 @@ function finishRound() {
   const round = armedRound;
   armedRound = 0;
   const got = [];
+  const via = []; // with several urls: which one (node) each time in `got` came through
   const seqs = {};
   let missing = 0;
   let bogus = 0;
@@ -90,10 +93,13 @@ function finishRound() {
     }
     seqs[msg.seq] = (seqs[msg.seq] || 0) + 1;
     got.push(Math.round(times[i] * 1000) / 1000);
+    via.push(i % cfg.urls.length);
   }
   times.fill(NaN);
   raws.fill(null);
-  send({ type: 'round', round, times: got, missing, closed: closedCount, seqs, bogus });
+  const report = { type: 'round', round, times: got, missing, closed: closedCount, seqs, bogus };
+  if (cfg.urls.length > 1) report.via = via;
+  send(report);
 }
 
 function arm(round) {

@@ -9,7 +9,17 @@ event. The same clients and rounds are then run against bench/baseline_server.py
     {"clients", "rounds", "p50_ms", "p99_ms", "last_delivery_median_ms",
      "baseline_last_delivery_median_ms", "server_rss_mb", "baseline_p50_ms", "ratio"}
 
+With `--nodes 2` it measures scale-out instead: a fresh PostgreSQL database and Redis, the
+same clients and rounds first against 1 node, then against 2 nodes (clients split evenly,
+the chair on node 1); no baseline. The result line is then:
+
+    {"clients", "rounds", "one_node_last_delivery_median_ms",
+     "two_nodes_last_delivery_median_ms", "ratio" (two/one), "one_node_p50_ms",
+     "one_node_p99_ms", "two_nodes_p50_ms", "two_nodes_p99_ms", "server_rss_mb" (largest
+     node), "one_node_rss_mb", "two_nodes_rss_mb" (largest of the two), "server_errors"}
+
 Usage: python bench/fanout.py --clients 6300 [--rounds 20] [--only phonghop|baseline]
+       python bench/fanout.py --clients 6300 --nodes 2
        python bench/fanout.py --clients 1000 --nodes-url ws://127.0.0.1:8000 --data DIR
 Everything but the result line goes to stderr. Exit status: 0 ok, 1 failure, 3 some
 deliveries missing (the result line is still printed).
@@ -19,421 +29,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
-import contextlib
 import json
-import os
-import resource
 import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from websockets.asyncio.client import ClientConnection, connect
+import _common as c
+from _common import (
+    LOOPBACK,
+    REDIS_URL,
+    REPO_ROOT,
+    BenchError,
+    Chair,
+    Children,
+    NodeProc,
+    Tokens,
+    fmt,
+    gather_all,
+    log,
+    percentile,
+    rounded,
+)
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-NODE_LINE_LIMIT = 64 * 1024 * 1024
-T = TypeVar("T")
-
-
-class BenchError(Exception):
-    """A failure that ends the benchmark with a message."""
-
-
-def log(msg: str) -> None:
-    """Diagnostics go to stderr; stdout keeps only the result."""
-    print(f"[fanout {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-# --------------------------------------------------------------------------- processes
-
-
-class Children:
-    """Every child process this run started, each leading its own process group."""
-
-    def __init__(self) -> None:
-        self._procs: list[asyncio.subprocess.Process] = []
-
-    def add(self, proc: asyncio.subprocess.Process) -> asyncio.subprocess.Process:
-        self._procs.append(proc)
-        return proc
-
-    @staticmethod
-    def _signal(proc: asyncio.subprocess.Process, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-
-    async def stop(self, proc: asyncio.subprocess.Process, grace: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL it after `grace` seconds."""
-        if proc.returncode is None:
-            self._signal(proc, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), grace)
-            except TimeoutError:
-                log(f"pid {proc.pid} ignored SIGTERM for {grace:.0f} s; killing it")
-        self._signal(proc, signal.SIGKILL)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), 5)
-
-    async def stop_all(self) -> None:
-        await asyncio.gather(*(self.stop(p, 5.0) for p in self._procs))
-
-    def kill_all_now(self) -> None:
-        """Last resort (atexit): SIGKILL whatever is left, without waiting."""
-        for proc in self._procs:
-            if proc.returncode is None:
-                self._signal(proc, signal.SIGKILL)
-
-
-async def spawn(
-    children: Children, argv: Sequence[str], **kwargs: Any
-) -> asyncio.subprocess.Process:
-    """Start a child in its own session (so Ctrl-C reaches only us) and register it."""
-    proc = await asyncio.create_subprocess_exec(*argv, start_new_session=True, **kwargs)
-    return children.add(proc)
-
-
-def raise_nofile(want: int) -> int:
-    """Raise RLIMIT_NOFILE (inherited by the children) to at least `want` if allowed."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and hard < want:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
-            return want
-        except (ValueError, OSError):
-            log(f"cannot raise the hard open-files limit {hard} to {want}")
-    target = want if hard == resource.RLIM_INFINITY else min(max(soft, want), hard)
-    if target > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return max(soft, target)
-
-
-def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_port(
-    port: int, proc: asyncio.subprocess.Process, wait_s: float, logfile: Path
-) -> None:
-    """Wait until something accepts on 127.0.0.1:port, failing if `proc` dies first."""
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        if proc.returncode is not None:
-            raise BenchError(
-                f"server exited with {proc.returncode} before listening\n{tail(logfile)}"
-            )
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
-        except (OSError, TimeoutError):
-            await asyncio.sleep(0.2)
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return
-    raise BenchError(f"server not listening on port {port} after {wait_s:.0f} s\n{tail(logfile)}")
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    """The last lines of a log file, for error messages."""
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-# --------------------------------------------------------------------------- memory
-
-
-def _proc_children() -> dict[int, list[int]]:
-    """Map of pid -> child pids, from /proc/*/stat."""
-    kids: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
-        kids.setdefault(ppid, []).append(int(entry))
-    return kids
-
-
-def tree_rss_mb(roots: Sequence[int]) -> float | None:
-    """Summed VmRSS (MiB) of the given processes and all their descendants."""
-    kids = _proc_children()
-    seen: set[int] = set()
-    stack = list(roots)
-    total_kb = 0
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        stack.extend(kids.get(pid, []))
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            continue
-    return total_kb / 1024 if seen and total_kb else None
-
-
-def listening_pids(port: int) -> list[int]:
-    """Pids holding a listening TCP socket on `port` (for servers we did not start)."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                cols = line.split()
-                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(cols[9])
-    pids: list[int] = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{entry}/fd"):
-                link = os.readlink(f"/proc/{entry}/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    pids.append(int(entry))
-                    break
-    return pids
-
-
-# --------------------------------------------------------------------------- tokens
-
-
-@dataclass
-class Tokens:
-    """Websocket tokens from bench-seed's bench-tokens.json."""
-
-    delegates: list[str]
-    chair: str
-
-
-def load_tokens(path: Path) -> Tokens:
-    """Read bench-tokens.json: a list of {"user_id", "token"} plus one {"chair": token}.
-
-    Also accepted: a chair entry {"chair": true, "token": ...}, or an object
-    {"chair": token, "delegates": [...]}.
-    """
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise BenchError(f"cannot read {path}: {exc}") from exc
-    entries: list[Any]
-    chair: str | None = None
-    if isinstance(raw, dict):
-        chair = raw.get("chair") if isinstance(raw.get("chair"), str) else None
-        entries = list(raw.get("delegates") or raw.get("tokens") or [])
-    elif isinstance(raw, list):
-        entries = raw
-    else:
-        raise BenchError(f"{path}: expected a JSON list")
-    delegates: list[tuple[int, str]] = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        if "chair" in entry:
-            value = entry["chair"]
-            chair = value if isinstance(value, str) else entry.get("token")
-        elif isinstance(entry.get("token"), str):
-            delegates.append((int(entry.get("user_id") or 0), entry["token"]))
-    if not chair:
-        raise BenchError(f"{path}: no chair token")
-    delegates.sort(key=lambda d: d[0])
-    return Tokens([t for _, t in delegates], chair)
-
-
-# --------------------------------------------------------------------------- node clients
-
-
-def ensure_node_modules() -> None:
-    """`npm ci` (or `npm install`) in bench/ when `ws` is not installed yet."""
-    if (BENCH_DIR / "node_modules" / "ws" / "package.json").exists():
-        return
-    if shutil.which("npm") is None or shutil.which("node") is None:
-        raise BenchError("node and npm are needed for the load generator")
-    verb = "ci" if (BENCH_DIR / "package-lock.json").exists() else "install"
-    log(f"npm {verb} in {BENCH_DIR}")
-    done = subprocess.run(
-        ["npm", verb, "--no-audit", "--no-fund"],
-        cwd=BENCH_DIR,
-        stdout=sys.stderr,
-        stderr=sys.stderr,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"npm {verb} failed with {done.returncode}")
-
-
-class NodeProc:
-    """One Node load-generator process and its JSON-lines channel."""
-
-    def __init__(self, label: str, proc: asyncio.subprocess.Process) -> None:
-        self.label = label
-        self.proc = proc
-        self.queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self.progress: dict[str, Any] = {"joined": 0, "failed": 0}
-        self._reader = asyncio.create_task(self._read())
-
-    @classmethod
-    async def start(cls, children: Children, label: str, config: Path) -> NodeProc:
-        proc = await spawn(
-            children,
-            ["node", str(BENCH_DIR / "client.mjs"), str(config)],
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=NODE_LINE_LIMIT,
-        )
-        return cls(label, proc)
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        try:
-            while line := await self.proc.stdout.readline():
-                try:
-                    msg = json.loads(line)
-                except ValueError:
-                    log(f"{self.label}: bad line {line[:200]!r}")
-                    continue
-                if msg.get("type") == "progress":
-                    self.progress = msg
-                else:
-                    await self.queue.put(msg)
-        finally:
-            await self.queue.put(None)
-
-    def send(self, msg: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        if self.proc.stdin.is_closing():
-            raise BenchError(f"{self.label}: stdin closed")
-        self.proc.stdin.write((json.dumps(msg) + "\n").encode())
-
-    async def expect(self, kind: str, wait_s: float) -> dict[str, Any]:
-        """The next message of type `kind`; other messages are logged and skipped."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise BenchError(f"{self.label}: no {kind!r} within {wait_s:.0f} s")
-            try:
-                msg = await asyncio.wait_for(self.queue.get(), left)
-            except TimeoutError:
-                raise BenchError(f"{self.label}: no {kind!r} within {wait_s:.0f} s") from None
-            if msg is None:
-                await self.queue.put(None)
-                raise BenchError(f"{self.label}: load generator exited ({self.proc.returncode})")
-            if msg.get("type") == kind:
-                return msg
-            log(f"{self.label}: unexpected {str(msg)[:200]}")
-
-    async def quit(self, children: Children) -> None:
-        with contextlib.suppress(BenchError, OSError):
-            self.send({"cmd": "quit"})
-        try:
-            await asyncio.wait_for(self.proc.wait(), 10)
-        except TimeoutError:
-            await children.stop(self.proc, 2)
-        self._reader.cancel()
-
-
-# --------------------------------------------------------------------------- chair
-
-
-class Chair:
-    """The chair's websocket: sends the round commands and waits for their acks."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.snapshot: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._reader = asyncio.create_task(self._read())
-
-    @classmethod
-    async def join(
-        cls, base_url: str, token: str, meeting: int, deflate: bool, wait_s: float
-    ) -> Chair:
-        ws = await connect(
-            f"{base_url}/ws?token={token}",
-            open_timeout=wait_s,
-            max_size=None,
-            compression="deflate" if deflate else None,
-        )
-        chair = cls(ws)
-        await ws.send(json.dumps({"type": "join", "meeting": meeting}))
-        try:
-            await asyncio.wait_for(asyncio.shield(chair.snapshot), wait_s)
-        except TimeoutError:
-            await chair.close()
-            raise BenchError(f"chair: no snapshot within {wait_s:.0f} s") from None
-        return chair
-
-    async def _read(self) -> None:
-        error: BaseException = BenchError("chair connection closed")
-        try:
-            async for raw in self.ws:
-                text = raw if isinstance(raw, str) else raw.decode()
-                # Cheap filter: the chair also gets every presence and event message.
-                if not any(k in text for k in ('"ack"', '"rejected"', '"snapshot"', '"error"')):
-                    continue
-                msg = json.loads(text)
-                kind = msg.get("type")
-                if kind == "snapshot" and not self.snapshot.done():
-                    self.snapshot.set_result(msg)
-                elif kind in ("ack", "rejected"):
-                    fut = self.waiting.pop(str(msg.get("id")), None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(msg)
-                elif kind == "error":
-                    log(f"chair: server error {text[:300]}")
-                    if not self.snapshot.done():
-                        self.snapshot.set_exception(BenchError(f"chair join failed: {text[:300]}"))
-        except Exception as exc:  # any reader failure fails the waiters
-            error = BenchError(f"chair connection failed: {exc!r}")
-        for fut in [self.snapshot, *self.waiting.values()]:
-            if not fut.done():
-                fut.set_exception(error)
-
-    async def command(
-        self, cmd_id: str, name: str, meeting: int, wait_s: float
-    ) -> tuple[float, dict[str, Any]]:
-        """Send a room command; returns (start time in epoch ms, ack or rejected)."""
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.waiting[cmd_id] = fut
-        payload = json.dumps(
-            {"type": "command", "id": cmd_id, "meeting": meeting, "name": name, "args": {}}
-        )
-        start = time.time() * 1000
-        await self.ws.send(payload)
-        try:
-            return start, await asyncio.wait_for(fut, wait_s)
-        except TimeoutError:
-            raise BenchError(f"chair: no ack for {cmd_id} within {wait_s:.0f} s") from None
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.ws.close(), 5)
-        self._reader.cancel()
+c.set_name("fanout")
 
 
 # --------------------------------------------------------------------------- measuring
@@ -447,6 +71,12 @@ class Target:
     urls: list[str]
     meeting: int
     pids: Callable[[], list[int]]
+    per_node: bool = False  # RSS: the largest node's, not the sum of all
+
+    def rss_mb(self) -> float | None:
+        if self.per_node:
+            return c.max_node_rss_mb(self.pids())
+        return c.tree_rss_mb(self.pids())
 
 
 @dataclass
@@ -457,6 +87,9 @@ class Result:
     last_delivery: list[float] = field(default_factory=list)
     rss_mb: float | None = None
     missing: int = 0
+    # With several nodes: each round's last delivery among the clients of each node.
+    per_node_last: dict[int, list[float]] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # scale-out mode: during the rounds
 
     def p(self, q: float) -> float | None:
         return percentile(sorted(self.latencies), q)
@@ -464,30 +97,6 @@ class Result:
     @property
     def last_median(self) -> float | None:
         return statistics.median(self.last_delivery) if self.last_delivery else None
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in 0..100) of already sorted values."""
-    if not values:
-        return None
-    pos = (len(values) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
-
-
-async def gather_all(coros: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-    """Like asyncio.gather, but cancels the others as soon as one fails."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-
-
-def fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
 
 
 async def measure(
@@ -501,7 +110,7 @@ async def measure(
     result = Result()
 
     def sample_rss() -> None:
-        rss = tree_rss_mb(target.pids())
+        rss = target.rss_mb()
         if rss is not None:
             result.rss_mb = max(result.rss_mb or 0.0, rss)
         log(f"{target.name}: server RSS {fmt(rss)} MiB")
@@ -531,34 +140,7 @@ async def measure(
             nodes.append(await NodeProc.start(children, f"{target.name}/node{k}", config))
 
         log(f"{target.name}: connecting {n} clients from {procs} node processes")
-        began = time.monotonic()
-        ready_tasks = [
-            asyncio.create_task(node.expect("ready", opts.ramp_timeout)) for node in nodes
-        ]
-        try:
-            pending: set[asyncio.Task[dict[str, Any]]] = set(ready_tasks)
-            while pending:
-                done, pending = await asyncio.wait(pending, timeout=3)
-                for task in done:
-                    task.result()  # a failed node fails the run now
-                joined = sum(int(node.progress.get("joined", 0)) for node in nodes)
-                failed = sum(int(node.progress.get("failed", 0)) for node in nodes)
-                if pending:
-                    log(f"{target.name}: {joined}/{n} joined, {failed} failed")
-            readies = [t.result() for t in ready_tasks]
-        finally:
-            for task in ready_tasks:
-                task.cancel()
-        joined = sum(int(r["joined"]) for r in readies)
-        elapsed = time.monotonic() - began
-        rate = joined / max(elapsed, 1e-9)
-        log(f"{target.name}: {joined}/{n} joined in {elapsed:.1f} s ({rate:.0f}/s)")
-        if joined < n:
-            errors: dict[str, int] = {}
-            for r in readies:
-                for reason, count in r.get("errors", {}).items():
-                    errors[reason] = errors.get(reason, 0) + count
-            raise BenchError(f"{target.name}: only {joined}/{n} clients joined; errors {errors}")
+        await c.wait_ready(target.name, nodes, n, opts.ramp_timeout)
 
         chair = await Chair.join(
             target.urls[0], tokens.chair, target.meeting, opts.deflate, opts.join_timeout
@@ -566,6 +148,16 @@ async def measure(
         await asyncio.sleep(opts.settle)  # let the joins' presence fan-out drain
         sample_rss()
 
+        meter: c.CpuMeter | None = None
+        if target.per_node:
+            meter = c.CpuMeter(
+                {
+                    "nodes": target.pids(),
+                    "generators": [node.proc.pid for node in nodes],
+                    "redis": c.listening_pids(6379),
+                }
+            )
+            meter.start()
         nonce = secrets.token_hex(3)
         for k in range(1, opts.rounds + 1):
             for node in nodes:
@@ -587,6 +179,13 @@ async def measure(
                 raise BenchError(f"{target.name}: round {k}: no client received agenda.activated")
             result.latencies.extend(lats)
             result.last_delivery.append(max(lats))
+            if target.per_node:  # scale-out mode: when did each node's last client get it?
+                by_node: dict[int, float] = {}
+                for r in reports:
+                    for t, via in zip(r["times"], r.get("via") or (), strict=False):
+                        by_node[via] = max(by_node.get(via, float("-inf")), t - start)
+                for via, last in by_node.items():
+                    result.per_node_last.setdefault(via, []).append(last)
             lats.sort()
             note = f", {missing} MISSING" if missing else ""
             note += f", seqs {sorted(seqs)}" if len(seqs) > 1 else ""
@@ -597,6 +196,15 @@ async def measure(
                 f"last {lats[-1]:.1f} ms{note}"
             )
             await asyncio.sleep(opts.gap_ms / 1000)
+        if meter is not None:
+            result.cpu = meter.stop()
+            log(f"{target.name}: CPU % of one core during the rounds {result.cpu}")
+        if result.per_node_last:
+            medians = {
+                f"node {via + 1}": fmt(statistics.median(v))
+                for via, v in sorted(result.per_node_last.items())
+            }
+            log(f"{target.name}: last delivery median by node (ms) {medians}")
         sample_rss()
         return result
     finally:
@@ -613,82 +221,15 @@ async def start_phonghop(
 ) -> tuple[Target, Tokens, asyncio.subprocess.Process]:
     """Seed a fresh data dir, start `python -m server serve`, return the target."""
     data = tmp / "data"
-    data.mkdir()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(opts.server_root), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    seed_log = tmp / "bench-seed.log"
-    log(f"phonghop: bench-seed --delegates {opts.clients} in {data}")
-    began = time.monotonic()
-    with seed_log.open("wb") as err:
-        seed = await spawn(
-            children,
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "bench-seed",
-                "--data",
-                str(data),
-                "--delegates",
-                str(opts.clients),
-            ],
-            cwd=opts.server_root,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=err,
-        )
-        try:
-            out, _ = await asyncio.wait_for(seed.communicate(), opts.seed_timeout)
-        except TimeoutError:
-            await children.stop(seed, 2)
-            raise BenchError(
-                f"bench-seed took more than {opts.seed_timeout:.0f} s\n{tail(seed_log)}"
-            ) from None
-    if seed.returncode != 0:
-        raise BenchError(f"bench-seed failed with {seed.returncode}\n{tail(seed_log)}")
-    lines = [ln for ln in out.decode(errors="replace").splitlines() if ln.strip()]
-    try:
-        meeting = int(json.loads(lines[-1])["meeting"])
-    except (IndexError, ValueError, KeyError, TypeError) as exc:
-        raise BenchError(f'bench-seed printed no {{"meeting": id}} line: {lines[-3:]}') from exc
-    log(f"phonghop: seeded meeting {meeting} in {time.monotonic() - began:.1f} s")
-    tokens = load_tokens(data / "bench-tokens.json")
-    if len(tokens.delegates) < opts.clients:
-        raise BenchError(
-            f"bench-tokens.json has {len(tokens.delegates)} delegate tokens, need {opts.clients}"
-        )
-
-    port = free_port()
-    serve_log = tmp / "serve.log"
-    with serve_log.open("wb") as logf:
-        server = await spawn(
-            children,
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "serve",
-                "--data",
-                str(data),
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-            ],
-            cwd=opts.server_root,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=logf,
-            stderr=logf,
-        )
-    await wait_port(port, server, opts.start_timeout, serve_log)
-    log(f"phonghop: serving on 127.0.0.1:{port} (pid {server.pid}, log {serve_log})")
+    meeting, tokens = await c.seed(
+        children, opts.server_root, data, opts.clients, opts.seed_timeout
+    )
+    node = await c.start_node(
+        children, opts.server_root, data, tmp / "serve.log", opts.start_timeout
+    )
+    server = node.proc
     return (
-        Target("phonghop", [f"ws://127.0.0.1:{port}"], meeting, lambda: [server.pid]),
+        Target("phonghop", [node.url], meeting, lambda: [server.pid]),
         tokens,
         server,
     )
@@ -698,14 +239,14 @@ async def start_baseline(
     children: Children, tmp: Path, meeting: int, wait_s: float
 ) -> tuple[Target, asyncio.subprocess.Process]:
     """Start bench/baseline_server.py on a free port."""
-    port = free_port()
+    port = c.free_port()
     log_path = tmp / "baseline.log"
     with log_path.open("wb") as logf:
-        proc = await spawn(
+        proc = await c.spawn(
             children,
             [
                 sys.executable,
-                str(BENCH_DIR / "baseline_server.py"),
+                str(c.BENCH_DIR / "baseline_server.py"),
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -715,7 +256,7 @@ async def start_baseline(
             stdout=logf,
             stderr=logf,
         )
-    await wait_port(port, proc, wait_s, log_path)
+    await c.wait_port(port, proc, wait_s, log_path)
     log(f"baseline: serving on 127.0.0.1:{port} (pid {proc.pid})")
     return Target("baseline", [f"ws://127.0.0.1:{port}"], meeting, lambda: [proc.pid]), proc
 
@@ -734,31 +275,116 @@ def external_target(opts: argparse.Namespace) -> tuple[Target, Tokens]:
             raise BenchError(f"--nodes-url must be ws://127.0.0.1:PORT, got {url!r}")
         urls.append(f"ws://{parts.netloc}")
         ports.append(parts.port)
-    tokens = load_tokens(Path(opts.data) / "bench-tokens.json")
+    tokens = c.load_tokens(Path(opts.data) / "bench-tokens.json")
     if len(tokens.delegates) < opts.clients:
         raise BenchError(
             f"bench-tokens.json has {len(tokens.delegates)} delegate tokens, need {opts.clients}"
         )
     return Target(
-        "phonghop", urls, opts.meeting, lambda: [p for port in ports for p in listening_pids(port)]
+        "phonghop",
+        urls,
+        opts.meeting,
+        lambda: [p for port in ports for p in c.listening_pids(port)],
     ), tokens
+
+
+# --------------------------------------------------------------------------- scale-out
+
+
+async def run_scaled(
+    opts: argparse.Namespace, children: Children, tmp: Path, db: c.PgDatabase
+) -> tuple[dict[str, Result], int]:
+    """1 node, then `opts.nodes` nodes, on one fresh PostgreSQL database and Redis.
+
+    Returns the results by setup and the error lines counted in the server logs.
+    """
+    await c.ping_redis()
+    await db.create()
+    data = tmp / "data"
+    meeting, tokens = await c.seed(
+        children, opts.server_root, data, opts.clients, opts.seed_timeout, database=db.url
+    )
+    results: dict[str, Result] = {}
+    errors = 0
+    for name, count in (("one-node", 1), ("two-nodes", opts.nodes)):
+        nodes = await c.start_nodes(
+            children,
+            opts.server_root,
+            data,
+            tmp,
+            count,
+            opts.start_timeout,
+            label=name,
+            database=db.url,
+            redis=REDIS_URL,
+        )
+        try:
+            pids = [n.proc.pid for n in nodes]
+            target = Target(name, [n.url for n in nodes], meeting, lambda p=pids: p, True)
+            results[name] = await measure(target, tokens, opts, children, tmp)
+        finally:
+            await c.stop_nodes(children, nodes)
+        found = c.count_errors([n.log_path for n in nodes])
+        log(f"{name}: {found} Traceback/ERROR lines in the server logs")
+        errors += found
+    return results, errors
+
+
+def scaled_summary(
+    opts: argparse.Namespace, results: dict[str, Result], errors: int
+) -> dict[str, object]:
+    one, two = results["one-node"], results["two-nodes"]
+    o_last, t_last = one.last_median, two.last_median
+    rss = [r for r in (one.rss_mb, two.rss_mb) if r is not None]
+    return {
+        "clients": opts.clients,
+        "rounds": opts.rounds,
+        "nodes": opts.nodes,
+        "one_node_last_delivery_median_ms": rounded(o_last),
+        "two_nodes_last_delivery_median_ms": rounded(t_last),
+        "ratio": rounded(t_last / o_last) if o_last and t_last is not None else None,
+        "one_node_p50_ms": rounded(one.p(50)),
+        "one_node_p99_ms": rounded(one.p(99)),
+        "two_nodes_p50_ms": rounded(two.p(50)),
+        "two_nodes_p99_ms": rounded(two.p(99)),
+        "server_rss_mb": rounded(max(rss), 1) if rss else None,
+        "one_node_rss_mb": rounded(one.rss_mb, 1),
+        "two_nodes_rss_mb": rounded(two.rss_mb, 1),
+        "two_nodes_last_delivery_median_ms_by_node": [
+            rounded(statistics.median(v)) for _, v in sorted(two.per_node_last.items())
+        ],
+        "one_node_cpu_pct": one.cpu,
+        "two_nodes_cpu_pct": two.cpu,
+        "missing": one.missing + two.missing,
+        "server_errors": errors,
+    }
 
 
 # --------------------------------------------------------------------------- main
 
 
-def rounded(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-async def run(opts: argparse.Namespace, children: Children) -> int:
+async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) -> int:
     """The whole benchmark; returns the exit status."""
-    ensure_node_modules()
-    limit = raise_nofile(opts.clients + 2048)
-    if limit < opts.clients + 256:
-        raise BenchError(f"open-files limit {limit} is too low for {opts.clients} clients")
+    c.ensure_node_modules()
+    c.need_nofile(opts.clients)
     tmp = Path(tempfile.mkdtemp(prefix="phonghop-bench-"))
     log(f"work dir {tmp}")
+    if opts.nodes:
+        try:
+            results, errors = await run_scaled(opts, children, tmp, db)
+        finally:
+            await db.drop()
+            if opts.keep:
+                log(f"kept {tmp}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+        summary = scaled_summary(opts, results, errors)
+        print(json.dumps(summary), flush=True)
+        if summary["missing"]:
+            log(f"WARNING: {summary['missing']} deliveries missing or malformed in total")
+            return 3
+        return 0
+
     phonghop: Result | None = None
     baseline: Result | None = None
     tokens: Tokens | None = None
@@ -818,6 +444,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=20, help="agenda.next rounds (default 20)")
     parser.add_argument("--only", choices=("phonghop", "baseline"), help="run one server only")
     parser.add_argument(
+        "--nodes",
+        type=int,
+        choices=(2,),
+        help="scale-out: 1 node then 2 nodes on a fresh PostgreSQL database and Redis",
+    )
+    parser.add_argument(
         "--nodes-url",
         nargs="+",
         metavar="URL",
@@ -864,34 +496,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--clients and --rounds must be at least 1")
     if opts.nodes_url and not opts.data:
         parser.error("--nodes-url needs --data DIR (for bench-tokens.json)")
+    if opts.nodes and (opts.nodes_url or opts.only):
+        parser.error("--nodes starts its own nodes: not with --nodes-url or --only")
     return opts
-
-
-async def amain(opts: argparse.Namespace) -> int:
-    """Run with cleanup of every child, also on SIGTERM and Ctrl-C."""
-    children = Children()
-    atexit.register(children.kill_all_now)
-    task = asyncio.current_task()
-    assert task is not None
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
-    try:
-        return await run(opts, children)
-    except BenchError as exc:
-        log(f"FAILED: {exc}")
-        return 1
-    finally:
-        await children.stop_all()
-        children.kill_all_now()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(argv)
-    try:
-        return asyncio.run(amain(opts))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        log("interrupted")
-        return 130
+    db = c.PgDatabase()  # created only with --nodes
+    return c.run_main(lambda o, children: run(o, children, db), opts, [db.drop_now])
 
 
 if __name__ == "__main__":
