@@ -55,7 +55,11 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=5,
     )
     # SO_REUSEPORT: worker nodes each bind the same port and the kernel spreads connections.
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets created that way,
+    # and without it a frame written right after another (an ack after its events) waits
+    # for the client's delayed ACK, about 40 ms.
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((settings.host, settings.port))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -37,6 +38,7 @@ REPLAY_WINDOW = 2000  # events kept in memory for `since` resumes
 REPLAY_CHUNK = 200  # missed events sent per frame on resume
 SNAPSHOT_EVERY = 500  # events between stored snapshots
 BATCH_MAX = 512  # commands decided and committed together
+APPEND_ATTEMPTS = 40  # optimistic appends lost to other nodes before answering `conflict`
 KNOWN_COMMANDS = 50_000  # command ids remembered in memory per room
 PRESENCE_FLUSH = 0.25  # seconds: presence changes are sent in batches
 CLOSE_REMOVED = 4403
@@ -88,6 +90,7 @@ class RoomHost:
         self._snapshot_seq = 0
         self._public_cache: tuple[int, bytes] | None = None
         self._roster = "all"
+        self._origin = f"{node_id}|".encode()  # prefixes what this node publishes
         self._ready = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
@@ -174,7 +177,7 @@ class RoomHost:
         # costs no extra query.
         stored: dict[tuple[int, str], int] = {}
         looked_up = False
-        for _attempt in range(8):
+        for _attempt in range(APPEND_ATTEMPTS):
             base = self.state
             working = base
             now = self.clock()
@@ -225,7 +228,9 @@ class RoomHost:
                         else None,
                     )
                 except SeqConflict:
-                    # Another node wrote first, or a command id was already applied.
+                    # Another node wrote first, or a command id was already applied. A
+                    # little jitter keeps two busy nodes from colliding again in step.
+                    await asyncio.sleep(random.uniform(0, 0.002 * min(_attempt + 1, 5)))
                     await self._catch_up()
                     looked_up = True
                     try:
@@ -240,8 +245,13 @@ class RoomHost:
                     return
                 for key, seq in done.items():
                     self._remember(key, seq)
-                self._integrate(placed, working if self.state is base else None)
+                # Other nodes first: they fan out in parallel with us, not after us.
                 await self._publish({"events": [_event_json(e) for e in placed]})
+                self._integrate(placed, working if self.state is base else None)
+                if working.seq - self._snapshot_seq >= SNAPSHOT_EVERY:
+                    # Only the node that wrote saves a snapshot: one per room, not per node.
+                    self._snapshot_seq = working.seq
+                    self._spawn(self._save_snapshot(working))
             self._settle(batch, results)
             return
         self._settle(batch, [Rejection("conflict")] * len(batch))
@@ -289,9 +299,6 @@ class RoomHost:
                 fresh.append(event)
         self.recent.extend(fresh)
         self._fanout(fresh)
-        if self.state.seq - self._snapshot_seq >= SNAPSHOT_EVERY:
-            self._snapshot_seq = self.state.seq
-            self._spawn(self._save_snapshot(self.state))
 
     def _fanout(self, events: list[Event]) -> None:
         """Send committed events to the local connections allowed to see them.
@@ -357,9 +364,10 @@ class RoomHost:
                 conn.send_frame(text_frame(self.snapshot_message(conn)))
 
     def _on_bus(self, payload: bytes) -> None:
-        if not self._ready:
+        # Our own messages: events are integrated and volatile relayed before publishing.
+        if not self._ready or payload.startswith(self._origin):
             return
-        message = orjson.loads(payload)
+        message = orjson.loads(payload[payload.index(b"|") + 1:])
         if "events" in message:
             self._integrate([_event_from_json(e) for e in message["events"]])
         elif "volatile" in message:
@@ -406,7 +414,7 @@ class RoomHost:
 
     async def _publish(self, message: dict[str, Any]) -> None:
         try:
-            await self.bus.publish(self.channel, orjson.dumps(message))
+            await self.bus.publish(self.channel, self._origin + orjson.dumps(message))
         except Exception as exc:  # the store has it; other nodes catch up on the next seq
             log.warning("room %s: publish failed: %s", self.room_id, exc)
 
@@ -512,16 +520,14 @@ class RoomHost:
     # ---- volatile messages (never stored) ----
 
     async def volatile(self, conn: Connection, kind: str, data: Any) -> None:
-        await self._publish({"volatile": {
-            "meeting": self.room_id, "from": conn.user_id, "kind": kind, "data": data,
-            "origin": f"{self.node_id}:{id(conn)}",
-        }})
+        message = {"meeting": self.room_id, "from": conn.user_id, "kind": kind, "data": data}
+        self._relay(message, sender=conn)
+        await self._publish({"volatile": message})
 
-    def _relay(self, message: dict[str, Any]) -> None:
-        origin = message.pop("origin", None)
+    def _relay(self, message: dict[str, Any], sender: Connection | None = None) -> None:
         frame = text_frame(orjson.dumps({"type": "volatile", **message}))
         for conn in self.conns:
-            if f"{self.node_id}:{id(conn)}" != origin:
+            if conn is not sender:
                 conn.send_frame(frame)
 
 

@@ -241,7 +241,16 @@ class SqlStore:
         return found
 
     async def save_snapshot(self, room_id: int, seq: int, state_json: bytes) -> None:
+        """Keep the newest snapshot of a room; a concurrent save of another node is fine."""
         s = t.room_snapshots
+        try:
+            await self._save_snapshot(s, room_id, seq, state_json)
+        except IntegrityError:
+            return  # another node saved one at the same moment: either will do
+
+    async def _save_snapshot(
+        self, s: sa.Table, room_id: int, seq: int, state_json: bytes
+    ) -> None:
         async with self._tx() as conn:
             # Delete-then-insert is portable; a newer snapshot never goes backwards.
             current = (await conn.execute(
