@@ -1,1 +1,3 @@
-"""signing: built in a later issue (see docs/ARCHITECTURE.md)."""
+"""Minutes and signatures: the minutes PDF (Decree 30/2020 layout), signing with pyHanko
+(file, token, remote), and verification.
+"""
