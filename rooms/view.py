@@ -70,6 +70,13 @@ def public_view(state: RoomState) -> dict[str, Any]:
     }
 
 
+def me_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
+    """Who the viewer is in this room: role, vote, and the administrator flag."""
+    p = state.participants.get(user_id)
+    return {"user_id": user_id, "role": p.role if p else None, "voting": bool(p and p.voting),
+            "is_admin": is_admin}
+
+
 def summary(state: RoomState) -> dict[str, Any]:
     """The catalogue row of a meeting: what lists and searches show."""
     assert state.meeting is not None

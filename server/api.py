@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from rooms import Rejection, parse_command, parse_create, room_view
 from rooms import commands as c
+from rooms.view import me_view
 from server.auth import SESSION_COOKIE, SESSION_DAYS, hash_password, token_hash
 from server.http_errors import JSONResponse, Refused
 from server.node import Node, actor_of
@@ -242,11 +243,9 @@ async def get_meeting(request: Request) -> Response:
 
 
 def _view(state: Any, user: User, room_id: int) -> dict[str, Any]:
-    p = state.participants.get(user.id)
     return {
         "id": room_id, "seq": state.seq, "room": room_view(state, user.id, user.is_admin),
-        "me": {"user_id": user.id, "role": p.role if p else None, "voting": bool(p and p.voting),
-               "is_admin": user.is_admin},
+        "me": me_view(state, user.id, user.is_admin),
     }
 
 

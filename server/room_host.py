@@ -9,6 +9,7 @@ in seq order: a gap means the bus dropped something, and the store fills it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -25,7 +26,7 @@ from rooms import Actor, Command, Event, Rejection, RoomState, apply, decide, re
 from rooms.events import Audience
 from rooms.rejections import not_found
 from rooms.roles import ORGANISERS
-from rooms.view import personal_view, public_view
+from rooms.view import me_view, personal_view, public_view
 from server.connection import Connection
 from server.presence import HEARTBEAT, RoomPresence
 from server.wire import text_frame
@@ -41,6 +42,7 @@ BATCH_MAX = 512  # commands decided and committed together
 APPEND_ATTEMPTS = 40  # optimistic appends lost to other nodes before answering `conflict`
 KNOWN_COMMANDS = 50_000  # command ids remembered in memory per room
 PRESENCE_FLUSH = 0.25  # seconds: presence changes are sent in batches
+PUBLISH_HEAD_START = 0.05  # seconds the bus may take before this node fans out anyway
 CLOSE_REMOVED = 4403
 
 
@@ -168,7 +170,7 @@ class RoomHost:
                     await self._commit(batch)
                 except Exception:
                     log.exception("room %s: batch failed", self.room_id)
-                    self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+                    self._refuse_all(batch, "store_unavailable")
 
     async def _commit(self, batch: list[_Pending]) -> None:
         # Command ids this node has not seen are looked up in the store only after a failed
@@ -215,7 +217,7 @@ class RoomHost:
                 try:
                     stored = await self._stored_commands(unsure)
                 except StoreError:
-                    self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+                    self._refuse_all(batch, "store_unavailable")
                     return
                 if stored:
                     continue
@@ -236,17 +238,21 @@ class RoomHost:
                     try:
                         stored = await self._stored_commands(batch)
                     except StoreError:
-                        self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+                        self._refuse_all(batch, "store_unavailable")
                         return
                     continue
                 except StoreError as exc:
                     log.warning("room %s: store unavailable: %s", self.room_id, exc)
-                    self._settle(batch, [Rejection("store_unavailable")] * len(batch))
+                    self._refuse_all(batch, "store_unavailable")
                     return
                 for key, seq in done.items():
                     self._remember(key, seq)
-                # Other nodes first: they fan out in parallel with us, not after us.
-                await self._publish({"events": [_event_json(e) for e in placed]})
+                # Other nodes first, so they fan out in parallel with us rather than after
+                # us; but a bus in trouble (Redis down) must not hold up this node's clients.
+                message = {"events": [_event_json(e) for e in placed]}
+                publishing = self._spawn(self._publish(message))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(publishing), PUBLISH_HEAD_START)
                 self._integrate(placed, working if self.state is base else None)
                 if working.seq - self._snapshot_seq >= SNAPSHOT_EVERY:
                     # Only the node that wrote saves a snapshot: one per room, not per node.
@@ -254,7 +260,7 @@ class RoomHost:
                     self._spawn(self._save_snapshot(working))
             self._settle(batch, results)
             return
-        self._settle(batch, [Rejection("conflict")] * len(batch))
+        self._refuse_all(batch, "conflict")
 
     async def _stored_commands(self, batch: list[_Pending]) -> dict[tuple[int, str], int]:
         keys = [
@@ -269,6 +275,9 @@ class RoomHost:
         self._known[key] = seq
         if len(self._known) > KNOWN_COMMANDS:
             self._known.popitem(last=False)
+
+    def _refuse_all(self, batch: list[_Pending], code: str) -> None:
+        self._settle(batch, [Rejection(code)] * len(batch))
 
     @staticmethod
     def _settle(batch: list[_Pending], results: list[Outcome]) -> None:
@@ -462,11 +471,9 @@ class RoomHost:
             self._public_cache = (state.seq, orjson.dumps(public_view(state)))
         public = self._public_cache[1]
         personal = orjson.dumps(personal_view(state, conn.user_id, conn.is_admin))
-        p = state.participants.get(conn.user_id)
         head = orjson.dumps({
             "type": "snapshot", "meeting": self.room_id, "seq": state.seq,
-            "me": {"user_id": conn.user_id, "role": conn.role, "voting": bool(p and p.voting),
-                   "is_admin": conn.is_admin},
+            "me": me_view(state, conn.user_id, conn.is_admin),
             "online": sorted(self.presence.online()) if self._sees_roster(conn) else [],
         })
         # {"type":…,"online":[…]} + ,"room":{public…, personal…}}  (splice, no re-encoding)
