@@ -80,6 +80,7 @@ def _session_ended(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
         "active_item": None,
         "queue": (),
         "speaker": None,
+        "presentation": None,
     }
     if data.get("item"):
         item = AgendaItem.model_validate(data["item"])
@@ -196,5 +197,3 @@ def _notice(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
         "next_id": max(state.next_id, notice.id + 1),
     }
 
-
-KINDS = frozenset(_HANDLERS)

@@ -70,6 +70,42 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Đăng nhập sai quá nhiều lần, vui lòng thử lại sau {retry_after} giây.",
         "Too many failed sign-ins; try again in {retry_after} seconds.",
     ),
+    "same_version": (
+        "Tệp này đã là phiên bản hiện hành của tài liệu.",
+        "This file is already the document's current version.",
+    ),
+    "not_presenting": ("Hiện không có ai trình chiếu.", "Nobody is presenting."),
+    "empty_file": ("Tệp rỗng (0 byte).", "The file is empty (0 bytes)."),
+    "unsupported_type": (
+        "Không hỗ trợ loại tệp này; hãy tải lên PDF, Word, Excel hoặc OpenDocument.",
+        "This kind of file is not supported; upload a PDF, Word, Excel or OpenDocument file.",
+    ),
+    "encrypted_pdf": (
+        "Tệp PDF được đặt mật khẩu; hãy gỡ mật khẩu rồi tải lên lại.",
+        "The PDF is password-protected; remove the password and upload it again.",
+    ),
+    "broken_pdf": (
+        "Tệp PDF bị hỏng và không sửa được: {detail}",
+        "The PDF is damaged beyond repair: {detail}",
+    ),
+    "too_many_pages": (
+        "Tài liệu có quá nhiều trang (tối đa {detail}).",
+        "The document has too many pages (at most {detail}).",
+    ),
+    "conversion_unavailable": (
+        "Máy chủ chưa cài LibreOffice nên chưa chuyển được tệp Office sang PDF; "
+        "hãy tải lên bản PDF.",
+        "LibreOffice is not installed, so Office files cannot be converted; upload a PDF.",
+    ),
+    "conversion_failed": (
+        "Không chuyển được tệp sang PDF: {detail}",
+        "The file could not be converted to PDF: {detail}",
+    ),
+    "render_timeout": (
+        "Trang này mất quá nhiều thời gian để hiển thị và đã bị dừng.",
+        "This page took too long to render and was stopped.",
+    ),
+    "render_failed": ("Không hiển thị được trang này.", "This page could not be rendered."),
 }
 
 # Words used inside messages, so a refusal reads naturally in both languages.
@@ -80,6 +116,10 @@ THINGS: dict[str, tuple[str, str]] = {
     "item": ("nội dung họp", "Agenda item"),
     "site": ("điểm cầu", "Online site"),
     "speaker": ("người phát biểu", "Speaker"),
+    "document": ("tài liệu", "Document"),
+    "file": ("tệp đã tải lên", "Uploaded file"),
+    "page": ("trang", "Page"),
+    "annotation": ("ghi chú", "Annotation"),
 }
 
 STATES: dict[str, tuple[str, str]] = {
@@ -90,6 +130,7 @@ STATES: dict[str, tuple[str, str]] = {
     "active": ("nội dung đang được thảo luận", "the item is being discussed"),
     "done": ("nội dung đã xong", "the item is done"),
     "speaking": ("đang có người phát biểu", "someone has the floor"),
+    "presenting": ("người khác đang trình chiếu", "someone else is presenting"),
 }
 
 RETRYABLE = frozenset({"conflict", "store_unavailable", "rate_limited"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rooms.documents import documents_view
 from rooms.roles import ORGANISERS
 from rooms.state import RoomState
 
@@ -37,7 +38,7 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
             present = [a for a in (state.attendance.get(user_id),) if a is not None]
         personal["participants"] = [p.model_dump(mode="json") for p in people]
         personal["attendance"] = [a.model_dump(mode="json") for a in present]
-    return personal | {
+    return personal | documents_view(state, user_id, is_admin) | {
         "rsvp_reasons": {
             str(uid): reason
             for uid, reason in state.rsvp_reasons.items()
@@ -67,6 +68,8 @@ def public_view(state: RoomState) -> dict[str, Any]:
         "queue": [r.model_dump(mode="json") for r in state.queue],
         "speaker": state.speaker.model_dump(mode="json") if state.speaker else None,
         "quorum": state.figures.model_dump(mode="json"),
+        "presentation": state.presentation.model_dump(mode="json")
+        if state.presentation else None,
     }
 
 

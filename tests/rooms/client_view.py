@@ -26,6 +26,9 @@ class ClientView:
         self.rsvp_reasons = dict(view["rsvp_reasons"])
         self.notices = list(view["notices"])
         self.quorum = view["quorum"]
+        self.documents = {d["id"]: d for d in view["documents"]}
+        self.annotations = {a["id"]: a for a in view["annotations"]}
+        self.presentation = view["presentation"]
 
     def on_event(self, kind: str, data: dict[str, Any]) -> None:
         if kind in ("meeting.created", "meeting.updated", "meeting.invited", "session.started"):
@@ -37,6 +40,7 @@ class ClientView:
             self.active_item = None
             self.queue = []
             self.speaker = None
+            self.presentation = None
         elif kind == "site.added":
             self.sites[data["site"]["id"]] = data["site"]
         elif kind in ("participant.added", "participant.updated", "rsvp.answered"):
@@ -80,6 +84,28 @@ class ClientView:
             self.quorum = data["quorum"]
         elif kind == "notice.posted":
             self.notices = [*self.notices, data["notice"]][-NOTICES_KEPT:]
+        elif kind in ("document.attached", "document.updated"):
+            self.documents[data["document"]["id"]] = data["document"]
+        elif kind == "document.removed":
+            did = data["document_id"]
+            self.documents.pop(did, None)
+            self.annotations = {k: a for k, a in self.annotations.items()
+                                if a["document_id"] != did}
+        elif kind in ("presentation.started", "presentation.moved"):
+            self.presentation = data["presentation"]
+        elif kind == "presentation.stopped":
+            self.presentation = None
+        elif kind == "annotation.added":
+            self.annotations[data["annotation"]["id"]] = data["annotation"]
+        elif kind == "annotation.removed":
+            self.annotations.pop(data["annotation_id"], None)
+        elif kind == "annotation.cleared":
+            self.annotations = {
+                k: a for k, a in self.annotations.items()
+                if not (a["document_id"] == data["document_id"]
+                        and a["version"] == data["version"] and a["page"] == data["page"]
+                        and data["owner"] in (None, a["owner"]))
+            }
         else:
             raise AssertionError(f"a client does not know event kind {kind!r}")
 
@@ -103,4 +129,7 @@ class ClientView:
             "quorum": self.quorum,
             "rsvp_reasons": self.rsvp_reasons,
             "notices": self.notices,
+            "documents": [self.documents[i] for i in sorted(self.documents)],
+            "annotations": list(self.annotations.values()),
+            "presentation": self.presentation,
         }

@@ -24,6 +24,7 @@ from tests.rooms.world import (
     NAMES,
     OUTSIDER,
     OUTSIDER2,
+    PRESENTER,
     SECRETARY,
     Room,
     standard_room,
@@ -42,6 +43,8 @@ wrong = st.one_of(st.text(max_size=3), st.booleans(), st.none(), st.floats(allow
 quorum = st.fixed_dictionaries({"num": st.integers(0, 4), "den": st.integers(1, 4),
                                 "strict": st.booleans()})
 seconds = st.sampled_from([10, 60, 180, 7200, 5, 9999])
+shas = st.sampled_from(["a" * 64, "b" * 64, "c" * 64, "d" * 64, "A" * 64])
+fraction = st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5])
 stamp = st.sampled_from(["2026-11-23T08:00:00+07:00", "2026-11-23T14:30Z", "hôm nay"])
 
 
@@ -92,6 +95,31 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "notice.post": st.fixed_dictionaries(
         {"text": text},
         optional={"roles": st.lists(st.sampled_from([*ROLE_NAMES, "boss"]), max_size=3)}),
+    "document.attach": st.fixed_dictionaries(
+        {"sha256": shas},
+        optional={"title": text, "item_id": small_id,
+                  "classification": st.sampled_from(["public", "internal", "confidential"]),
+                  "viewers": st.lists(uid, max_size=3)}),
+    "document.update": st.fixed_dictionaries(
+        {"document_id": small_id}, optional={"title": text, "item_id": small_id}),
+    "document.version": st.fixed_dictionaries({"document_id": small_id, "sha256": shas}),
+    "document.remove": st.fixed_dictionaries({"document_id": small_id}),
+    "present.start": st.fixed_dictionaries({"document_id": small_id},
+                                           optional={"page": st.integers(0, 13)}),
+    "present.move": st.fixed_dictionaries(
+        {"page": st.integers(0, 13)},
+        optional={"zoom": st.sampled_from([1.0, 2.5, 9.0]), "x": fraction, "y": fraction}),
+    "present.stop": st.just({}),
+    "annotation.add": st.fixed_dictionaries(
+        {"document_id": small_id, "page": st.integers(1, 13),
+         "kind": st.sampled_from(["ink", "highlight", "note", "laser"]),
+         "points": st.lists(fraction, min_size=1, max_size=8)},
+        optional={"color": st.sampled_from(["#1E88E5", "red"]), "text": text,
+                  "width": st.sampled_from([0.003, 0.5])}),
+    "annotation.remove": st.fixed_dictionaries({"annotation_id": small_id}),
+    "annotation.clear": st.fixed_dictionaries(
+        {"document_id": small_id, "page": st.integers(1, 13)},
+        optional={"everyone": st.booleans()}),
 }
 # The live part of a meeting comes up more often than preparation; ending it, rarely.
 WEIGHTS = {name: 3 for name in ARGS} | {
@@ -109,6 +137,11 @@ LIKELY_ACTORS = {
     **{name: [CHAIR] for name in (
         "session.start", "session.end", "agenda.activate", "agenda.next", "agenda.done",
         "agenda.defer", "floor.grant", "floor.extend")},
+    **{name: [CHAIR, PRESENTER, SECRETARY] for name in (
+        "present.start", "present.move", "present.stop", "annotation.add",
+        "annotation.remove", "annotation.clear")},
+    **{name: ORGANISERS for name in ("document.attach", "document.update",
+                                     "document.version", "document.remove")},
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from rooms import Actor, Event, Profile, Rejection, RoomState, apply, decide, parse_command
 from rooms import commands as c
+from rooms.state import FileInfo
 
 T0 = datetime(2026, 11, 22, 1, 0, 0, tzinfo=UTC)
 
@@ -33,6 +34,13 @@ NAMES = {
 DIRECTORY = {uid: Profile(user_id=uid, full_name=name, position="Chuyên viên", unit="UBND")
              for uid, name in NAMES.items()}
 ACTORS = {uid: Actor(uid, is_admin=(uid == ADMIN)) for uid in NAMES}
+# Uploaded files the edge knows (sha256 -> what the file store says of it).
+FILES = {
+    sha: FileInfo(sha256=sha, filename=name, size=1000 * pages,
+                  sizes=tuple((595.0, 842.0) if n % 3 else (842.0, 595.0) for n in range(pages)))
+    for sha, name, pages in (("a" * 64, "Báo cáo kinh tế.pdf", 5), ("b" * 64, "Tờ trình.pdf", 2),
+                             ("c" * 64, "Phụ lục.pdf", 12))
+}
 
 
 def resolve(command: c.Command) -> c.Command:
@@ -43,6 +51,8 @@ def resolve(command: c.Command) -> c.Command:
         assert command.substitute_user_id is not None
         return command.model_copy(
             update={"substitute_profile": DIRECTORY[command.substitute_user_id]})
+    if isinstance(command, c.DocumentAttach | c.DocumentNewVersion) and command.sha256 in FILES:
+        return command.model_copy(update={"file": FILES[command.sha256]})
     return command
 
 
