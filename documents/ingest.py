@@ -45,7 +45,6 @@ class Inspection:
     """What ingest learned about a PDF."""
 
     pages: list[tuple[float, float]]  # displayed width, height in points (rotation applied)
-    text: list[str]
     title: str = ""
     repaired: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -82,36 +81,58 @@ def _zip_kind(path: Path) -> str:
 
 
 def inspect_pdf(path: str, max_pages: int) -> Inspection:
-    """Open the PDF at `path` and read its page sizes and text, or raise IngestError."""
+    """Open the PDF at `path` and read its page sizes, or raise IngestError.
+
+    Only what showing the first page needs: the text comes later (`page_texts`).
+    """
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # MuPDF raises its own types, and RuntimeError
-        raise IngestError("broken_pdf", str(exc)[:200]) from None
+        raise IngestError("broken_pdf", _plain(exc, path)) from None
     with doc:
         if doc.needs_pass or doc.is_encrypted:
             raise IngestError("encrypted_pdf")
         try:
             count = doc.page_count
         except Exception as exc:
-            raise IngestError("broken_pdf", str(exc)[:200]) from None
+            raise IngestError("broken_pdf", _plain(exc, path)) from None
         if count == 0:
             raise IngestError("broken_pdf", "no pages")
         if count > max_pages:
             raise IngestError("too_many_pages", str(max_pages))
         pages: list[tuple[float, float]] = []
-        text: list[str] = []
+        for number in range(count):
+            try:
+                rect = doc[number].rect
+            except Exception as exc:
+                raise IngestError("broken_pdf", f"page {number + 1}: {_plain(exc, path)}") \
+                    from None
+            if rect.is_empty or rect.width < 1 or rect.height < 1:
+                raise IngestError("broken_pdf", f"page {number + 1} has no area")
+            pages.append((round(rect.width, 2), round(rect.height, 2)))
+        title = unicodedata.normalize("NFC", (doc.metadata or {}).get("title") or "").strip()
+        return Inspection(pages=pages, title=title[:300], repaired=doc.is_repaired)
+
+
+def page_texts(path: str) -> list[str]:
+    """The text of every page, NFC, in reading order as stored (a page that fails is empty)."""
+    texts = []
+    with pymupdf.open(path, filetype="pdf") as doc:
         for page in doc:
             try:
-                rect = page.rect
-                words = page.get_text("text", sort=True)
-            except Exception as exc:
-                raise IngestError("broken_pdf", f"page {page.number + 1}: {exc}"[:200]) from None
-            if rect.is_empty or rect.width < 1 or rect.height < 1:
-                raise IngestError("broken_pdf", f"page {page.number + 1} has no area")
-            pages.append((round(rect.width, 2), round(rect.height, 2)))
-            text.append(unicodedata.normalize("NFC", words)[:TEXT_KEPT])
-        title = unicodedata.normalize("NFC", (doc.metadata or {}).get("title") or "").strip()
-        return Inspection(pages=pages, text=text, title=title[:300], repaired=doc.is_repaired)
+                text = page.get_text("text")
+            except Exception:
+                text = ""
+            texts.append(unicodedata.normalize("NFC", text)[:TEXT_KEPT])
+    return texts
+
+
+def _plain(exc: Exception, path: str) -> str:
+    """MuPDF's message without the server's file path in it."""
+    text = str(exc)
+    if text.startswith("Failed to open file"):
+        return "not a readable PDF"
+    return text.replace(f"'{path}'", "").replace(path, "")[:200]
 
 
 def normalise(path: str, out: str) -> None:

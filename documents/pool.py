@@ -14,7 +14,6 @@ import heapq
 import itertools
 import multiprocessing
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from typing import Any
 
 from documents.worker import main as worker_main
@@ -91,12 +90,12 @@ class WorkerPool:
     def queued(self) -> int:
         return len(self._queue)
 
-    async def run(self, name: str, *args: Any, timeout: float = 10.0,
+    async def run(self, name: str, *args: Any, limit: float = 10.0,
                   priority: int = URGENT) -> Any:
         """Run job `name` in a worker; raise JobFailed on refusal, crash or timeout."""
         assert self._loop is not None, "pool not started"
         future: asyncio.Future[Any] = self._loop.create_future()
-        heapq.heappush(self._queue, _Job(priority, next(self._order), name, args, timeout,
+        heapq.heappush(self._queue, _Job(priority, next(self._order), name, args, limit,
                                          future))
         self._dispatch()
         return await future

@@ -12,6 +12,7 @@ from documents import export, ingest, render
 JOBS: dict[str, Any] = {
     "inspect": ingest.inspect_pdf,
     "normalise": ingest.normalise,
+    "texts": ingest.page_texts,
     "render": render.render_page,
     "export": export.export_pdf,
 }

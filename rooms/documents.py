@@ -343,3 +343,32 @@ def documents_view(state: RoomState, user_id: int, is_admin: bool) -> dict[str, 
         "annotations": [a.model_dump(mode="json") for a in state.annotations.values()
                         if a.document_id in known],
     }
+
+
+# ---- volatile messages (relayed, never stored) ----
+
+VOLATILE_KINDS = frozenset({"pointer", "ink"})
+
+
+def volatile_audience(state: RoomState, user_id: int, is_admin: bool, kind: str,
+                      data: Any) -> Audience | Rejection:
+    """Who receives a volatile message from `user_id`, or why it is refused.
+
+    `pointer` is the presenter's laser; `ink` a shared stroke still being drawn. Both go
+    only to those who may know the document they point at.
+    """
+    if kind not in VOLATILE_KINDS:
+        return invalid("volatile kind")
+    if kind == "pointer":
+        presenting = state.presentation is not None and state.presentation.by == user_id
+        if not (presenting or may_present(state, user_id)):
+            return Rejection("forbidden")
+    elif not may_draw_shared(state, user_id):
+        return Rejection("forbidden")
+    document_id = data.get("document_id") if isinstance(data, dict) else None
+    if document_id is None and kind == "pointer":
+        return EVERYONE
+    doc = state.documents.get(document_id) if isinstance(document_id, int) else None
+    if doc is None or not may_know(state, doc, user_id, is_admin):
+        return not_found("document")
+    return audience(doc)

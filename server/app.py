@@ -17,8 +17,11 @@ from starlette.staticfiles import StaticFiles
 from bus.base import Bus
 from bus.local import LocalBus
 from bus.redis import RedisBus
+from documents.library import Library, Limits
+from documents.pool import WorkerPool
 from server.api import ENDPOINTS, Endpoint
 from server.config import Settings
+from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
 from server.http_errors import JSONResponse, Refused, refuse
 from server.node import Node
 from server.openapi import openapi
@@ -31,11 +34,7 @@ VERSION = "0.1.0"
 
 def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     """The phonghop app for `settings` (embedded SQLite and local bus by default)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if bus is None:
-        bus = (RedisBus(settings.redis_url, settings.bus_namespace()) if settings.redis_url
-               else LocalBus())
-    node = Node(SqlStore(settings.store_url()), bus)
+    node = make_node(settings, bus)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -45,7 +44,8 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
         finally:
             await node.stop()
 
-    spec = openapi(ENDPOINTS, VERSION)
+    endpoints = [*ENDPOINTS, *DOCUMENT_ENDPOINTS]
+    spec = openapi(endpoints, VERSION)
 
     async def openapi_json(request: Request) -> Response:
         return JSONResponse(spec)
@@ -53,7 +53,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
-    routes: list[Any] = [*_routes(ENDPOINTS)]
+    routes: list[Any] = [*_routes(endpoints)]
     routes += [
         Route("/openapi.json", openapi_json),
         WebSocketRoute("/ws", websocket_endpoint),
@@ -64,6 +64,18 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     app.state.node = node
     app.state.settings = settings
     return app
+
+
+def make_node(settings: Settings, bus: Bus | None = None) -> Node:
+    """A node for `settings`: its store, bus and document library (not started yet)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if bus is None:
+        bus = (RedisBus(settings.redis_url, settings.bus_namespace()) if settings.redis_url
+               else LocalBus())
+    limits = Limits(max_bytes=settings.max_upload_mb * 1024 * 1024,
+                    render_timeout=settings.render_timeout)
+    library = Library(settings.documents_dir(), WorkerPool(settings.render_workers), limits)
+    return Node(SqlStore(settings.store_url()), bus, library)
 
 
 class RevalidatedStaticFiles(StaticFiles):

@@ -19,7 +19,6 @@ from server.app import create_app
 from server.config import Settings
 from server.node import Node
 from server.wire import WireProtocol
-from store.sql import SqlStore
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -113,10 +112,10 @@ def _raise_fd_limit() -> None:
 
 
 async def _with_node(settings: Settings, work):  # type: ignore[no-untyped-def]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     from bus.local import LocalBus
+    from server.app import make_node
 
-    node = Node(SqlStore(settings.store_url()), LocalBus())  # seeding needs no other node
+    node = make_node(settings, LocalBus())  # seeding needs no other node
     await node.start()
     try:
         return await work(node)

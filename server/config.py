@@ -12,6 +12,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"PHONGHOP_{name}", default)
 
 
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
 @dataclass
 class Settings:
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1") or "127.0.0.1")
@@ -21,8 +25,18 @@ class Settings:
     redis_url: str | None = field(default_factory=lambda: _env("REDIS_URL"))
     workers: int = field(default_factory=lambda: int(_env("WORKERS", "1") or 1))
     secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")
+    files_dir: Path | None = field(default_factory=lambda: _path(_env("FILES")))
+    max_upload_mb: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_MB", "100") or 100))
+    render_workers: int = field(
+        default_factory=lambda: int(_env("RENDER_WORKERS", "0") or 0) or (os.cpu_count() or 2))
+    render_timeout: float = field(
+        default_factory=lambda: float(_env("RENDER_TIMEOUT", "10") or 10))
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
+
+    def documents_dir(self) -> Path:
+        """Where stored files and cached page images live (shared by every node)."""
+        return self.files_dir or self.data_dir / "documents"
 
     def bus_namespace(self) -> str:
         """Channel prefix shared by the nodes of one deployment: derived from its database."""

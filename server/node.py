@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 from bus.base import Bus
+from documents.library import Library
 from rooms import Actor, Command, Rejection, decide, summary
 from rooms import commands as c
 from rooms.apply import replay
-from rooms.state import Profile, RoomState
+from rooms.state import FileInfo, Profile, RoomState
 from server.auth import Accounts
 from server.connection import Connection
 from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
@@ -29,9 +31,11 @@ def utc_now() -> datetime:
 class Node:
     """Everything a request handler needs; one per process."""
 
-    def __init__(self, store: Store, bus: Bus, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: Store, bus: Bus, library: Library,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.store = store
         self.bus = bus
+        self.library = library
         self.clock = clock
         self.id = secrets.token_hex(4)
         self.accounts = Accounts(store)
@@ -40,10 +44,12 @@ class Node:
         # Live websocket connections by session, so that signing out closes them too.
         self.sessions: dict[str, set[Connection]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         await self.store.open()
         await self.bus.open()
+        await self.library.pool.start()
         self.bus.on_reconnect(self._bus_reconnected)
         self._sweeper = asyncio.create_task(self._evict_idle_rooms())
 
@@ -62,6 +68,12 @@ class Node:
                     self._loading.pop(room_id, None)
                     await host.stop()
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background, kept referenced until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -70,6 +82,7 @@ class Node:
         self._rooms.clear()
         await self.bus.close()
         await self.store.close()
+        await self.library.pool.stop()
 
     async def room(self, room_id: int) -> RoomHost | None:
         """The room's host on this node, loaded on first use; None if no such meeting."""
@@ -99,7 +112,7 @@ class Node:
         if host is None:
             return room_not_found()
         try:
-            command = await self._resolve(command)
+            command = await self._resolve(room_id, command)
         except StoreError:
             return Rejection("store_unavailable")
         return await host.submit(actor, command, command_id)
@@ -116,8 +129,14 @@ class Node:
             return 0, Rejection("store_unavailable")
         return room_id, Ack(len(placed))
 
-    async def _resolve(self, command: Command) -> Command:
-        """Fill in what the core needs from the user directory (names, positions, units)."""
+    async def _resolve(self, room_id: int, command: Command) -> Command:
+        """Fill in what the core needs from the directory (names, units) and the file store."""
+        if isinstance(command, c.DocumentAttach | c.DocumentNewVersion):
+            found = await self.store.room_file(room_id, command.sha256)
+            if found is not None:
+                info = FileInfo(sha256=found["sha256"], filename=found["filename"],
+                                size=found["size"], sizes=found["sizes"])
+                return command.model_copy(update={"file": info})
         if isinstance(command, c.ParticipantAdd):
             users = await self.store.users_by_id([command.user_id])
             if command.user_id in users:

@@ -380,7 +380,7 @@ class RoomHost:
         if "events" in message:
             self._integrate([_event_from_json(e) for e in message["events"]])
         elif "volatile" in message:
-            self._relay(message["volatile"])
+            self._relay(message["volatile"], Audience.from_json(message["audience"]))
         elif "presence" in message:
             heard = message["presence"]
             self.presence.heard(heard)
@@ -526,15 +526,19 @@ class RoomHost:
 
     # ---- volatile messages (never stored) ----
 
-    async def volatile(self, conn: Connection, kind: str, data: Any) -> None:
+    async def volatile(self, conn: Connection, kind: str, data: Any,
+                       audience: Audience) -> None:
         message = {"meeting": self.room_id, "from": conn.user_id, "kind": kind, "data": data}
-        self._relay(message, sender=conn)
-        await self._publish({"volatile": message})
+        self._relay(message, audience, sender=conn)
+        await self._publish({"volatile": message, "audience": audience.to_json()})
 
-    def _relay(self, message: dict[str, Any], sender: Connection | None = None) -> None:
+    def _relay(self, message: dict[str, Any], audience: Audience,
+               sender: Connection | None = None) -> None:
         frame = text_frame(orjson.dumps({"type": "volatile", **message}))
+        role_of = self.state.role_of
         for conn in self.conns:
-            if conn is not sender:
+            if conn is not sender and (audience.everyone or audience.admits(
+                    conn.user_id, role_of(conn.user_id), conn.is_admin)):
                 conn.send_frame(frame)
 
 

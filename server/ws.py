@@ -11,7 +11,7 @@ import orjson
 from starlette.websockets import WebSocket
 
 from rooms import Actor, Rejection, parse_command
-from rooms.roles import Role
+from rooms.documents import volatile_audience
 from server.auth import SESSION_COOKIE, token_hash
 from server.connection import CLOSE_POLICY, Connection
 from server.node import Node
@@ -22,8 +22,7 @@ from store.base import StoreError
 CLOSE_UNAUTHENTICATED = 4401
 FLOOD_CLOSE_AFTER = 200  # refused messages within FLOOD_WINDOW that close the connection
 FLOOD_WINDOW = 10.0  # seconds
-VOLATILE_KINDS = frozenset({"pointer"})
-VOLATILE_MAX = 1024
+VOLATILE_MAX = 2048  # bytes of data: a stroke's points of the last 100 ms fit easily
 MAX_COMMAND_ID = 64
 
 
@@ -177,14 +176,15 @@ class _Session:
             conn.send_error(Rejection("not_joined"), ref="volatile")
             return
         kind, payload = data.get("kind"), data.get("data")
-        if kind not in VOLATILE_KINDS or len(orjson.dumps(payload)) > VOLATILE_MAX:
+        if not isinstance(kind, str) or len(orjson.dumps(payload)) > VOLATILE_MAX:
             bad = Rejection("invalid", {"detail": "volatile kind or size"})
             conn.send_error(bad, ref="volatile")
             return
-        if host.state.role_of(conn.user_id) not in (Role.CHAIR, Role.PRESENTER):
-            conn.send_error(Rejection("forbidden"), ref="volatile")
+        audience = volatile_audience(host.state, conn.user_id, conn.is_admin, kind, payload)
+        if isinstance(audience, Rejection):
+            conn.send_error(audience, ref="volatile")
             return
-        await host.volatile(conn, kind, payload)
+        await host.volatile(conn, kind, payload, audience)
 
     def _reject(self, cid: str, rejection: Rejection) -> None:
         self.conn.send({"type": "rejected", "id": cid, **rejection.to_json()})

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -87,4 +88,45 @@ room_snapshots = Table(
     Column("room_id", Key, primary_key=True),
     Column("seq", Integer, nullable=False),
     Column("state", LargeBinary, nullable=False),
+)
+
+# Uploaded PDFs, stored once by content; the bytes live in the file store (a directory).
+files = Table(
+    "files", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("info", Text, nullable=False),  # JSON: sizes, title, repaired, converted_from
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+file_texts = Table(
+    "file_texts", metadata,
+    Column("sha256", String(64), nullable=False),
+    Column("page", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    PrimaryKeyConstraint("sha256", "page"),
+)
+
+# Which meeting received which file: a file is attached only in a meeting it was sent to.
+room_files = Table(
+    "room_files", metadata,
+    Column("room_id", Key, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("uploaded_by", Key, nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("room_id", "sha256"),
+)
+
+private_annotations = Table(
+    "private_annotations", metadata,
+    Column("id", Key, primary_key=True, autoincrement=True),
+    Column("room_id", Key, nullable=False),
+    Column("document_id", Integer, nullable=False),
+    Column("owner_id", Key, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("data", Text, nullable=False),  # JSON: the annotation without its id
+    UniqueConstraint("owner_id", "room_id", "client_id", name="private_annotations_client"),
+    Index("private_annotations_owner", "room_id", "document_id", "owner_id"),
 )

@@ -284,6 +284,113 @@ class SqlStore:
             return [{str(k): v for k, v in r.items()}
                     for r in (await conn.execute(query)).mappings()]
 
+    # ---- documents ----
+
+    async def save_file(self, sha256: str, size: int, info: dict[str, Any]) -> bool:
+        """Record a stored PDF once (the same bytes are the same file); True if it is new."""
+        try:
+            async with self._tx() as conn:
+                await conn.execute(t.files.insert().values(
+                    sha256=sha256, size=size, pages=len(info["sizes"]),
+                    info=orjson.dumps(info).decode(), created_at=datetime.now(UTC)))
+        except IntegrityError:
+            return False  # already known: uploaded before, here or in another meeting
+        return True
+
+    async def save_texts(self, sha256: str, texts: Sequence[str]) -> None:
+        """Keep the text of a file's pages (once)."""
+        try:
+            async with self._tx() as conn:
+                await conn.execute(t.file_texts.insert(), [
+                    {"sha256": sha256, "page": n, "text": text}
+                    for n, text in enumerate(texts, 1)])
+        except IntegrityError:
+            return
+
+    async def file_info(self, sha256: str) -> dict[str, Any] | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(
+                sa.select(t.files.c.size, t.files.c.info).where(t.files.c.sha256 == sha256)
+            )).first()
+        return {"sha256": sha256, "size": row[0], **orjson.loads(row[1])} if row else None
+
+    async def add_room_file(self, room_id: int, sha256: str, filename: str,
+                            user_id: int) -> None:
+        """Note that `sha256` was sent to meeting `room_id` (the latest name wins)."""
+        rf = t.room_files
+        async with self._tx() as conn:
+            await conn.execute(rf.delete().where(
+                sa.and_(rf.c.room_id == room_id, rf.c.sha256 == sha256)))
+            await conn.execute(rf.insert().values(
+                room_id=room_id, sha256=sha256, filename=filename, uploaded_by=user_id,
+                uploaded_at=datetime.now(UTC)))
+
+    async def room_file(self, room_id: int, sha256: str) -> dict[str, Any] | None:
+        """A file sent to this meeting, with its name there; None if it never was."""
+        rf, f = t.room_files, t.files
+        async with self._tx() as conn:
+            row = (await conn.execute(
+                sa.select(rf.c.filename, f.c.size, f.c.info)
+                .join(f, f.c.sha256 == rf.c.sha256)
+                .where(sa.and_(rf.c.room_id == room_id, rf.c.sha256 == sha256))
+            )).first()
+        if row is None:
+            return None
+        return {"sha256": sha256, "filename": row[0], "size": row[1], **orjson.loads(row[2])}
+
+    async def file_texts(self, sha256: str, page: int | None = None) -> list[tuple[int, str]]:
+        ft = t.file_texts
+        query = sa.select(ft.c.page, ft.c.text).where(ft.c.sha256 == sha256).order_by(ft.c.page)
+        if page is not None:
+            query = query.where(ft.c.page == page)
+        async with self._tx() as conn:
+            return [(r[0], r[1]) for r in await conn.execute(query)]
+
+    async def add_private_annotation(
+        self, room_id: int, document_id: int, owner_id: int, client_id: str,
+        data: dict[str, Any],
+    ) -> tuple[dict[str, Any], bool]:
+        """Keep a private annotation; the same client id again returns the first (True)."""
+        pa = t.private_annotations
+        try:
+            async with self._tx() as conn:
+                result = await conn.execute(pa.insert().values(
+                    room_id=room_id, document_id=document_id, owner_id=owner_id,
+                    client_id=client_id, data=orjson.dumps(data).decode()))
+                return {"id": int(result.inserted_primary_key[0]), **data}, False
+        except IntegrityError:
+            pass
+        async with self._tx() as conn:
+            row = (await conn.execute(sa.select(pa.c.id, pa.c.data).where(sa.and_(
+                pa.c.owner_id == owner_id, pa.c.room_id == room_id,
+                pa.c.client_id == client_id)))).first()
+        if row is None:  # erased between the two statements: the id is spent
+            raise Duplicate("client_id")
+        return {"id": int(row[0]), **orjson.loads(row[1])}, True
+
+    async def private_annotations(
+        self, room_id: int, document_id: int, owner_id: int
+    ) -> list[dict[str, Any]]:
+        pa = t.private_annotations
+        async with self._tx() as conn:
+            rows = await conn.execute(sa.select(pa.c.id, pa.c.data).where(sa.and_(
+                pa.c.room_id == room_id, pa.c.document_id == document_id,
+                pa.c.owner_id == owner_id)).order_by(pa.c.id))
+            return [{"id": int(r[0]), **orjson.loads(r[1])} for r in rows]
+
+    async def delete_private_annotations(
+        self, room_id: int, document_id: int, owner_id: int, ids: Sequence[int]
+    ) -> int:
+        """Erase some of the owner's private annotations; returns how many went."""
+        if not ids:
+            return 0
+        pa = t.private_annotations
+        async with self._tx() as conn:
+            result = await conn.execute(pa.delete().where(sa.and_(
+                pa.c.room_id == room_id, pa.c.document_id == document_id,
+                pa.c.owner_id == owner_id, pa.c.id.in_(list(ids)))))
+            return int(result.rowcount or 0)
+
 
 def _rows(room_id: int, after: int, events: Sequence[Event]) -> list[dict[str, Any]]:
     return [

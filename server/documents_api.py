@@ -1,0 +1,363 @@
+"""HTTP for meeting documents: uploads, page images, text, exports and private annotations.
+
+Attaching, versions and shared annotations are room commands (see `rooms/documents.py`);
+what lives here is what does not belong in the room log: file bytes, page images, and
+each reader's private annotations, which no one else ever receives.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from datetime import UTC, timedelta, timezone
+from typing import Annotated, Any
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from documents.ingest import IngestError
+from documents.render import FORMATS, WIDTHS
+from rooms import Rejection, parse_command
+from rooms import commands as c
+from rooms.documents import check_marks, may_know, may_read
+from rooms.roles import ORGANISERS
+from rooms.state import Document, RoomState
+from server.api import Body, Endpoint, _id, current_user, node_of, parse, read_json, room_command
+from server.http_errors import JSONResponse, Refused
+from server.node import Node
+from server.room_host import RoomHost
+from store.base import Duplicate, StoreError
+from store.records import User
+
+log = logging.getLogger(__name__)
+VIETNAM = timezone(timedelta(hours=7))  # no daylight saving: a fixed offset is exact
+IMMUTABLE = "private, max-age=31536000, immutable"
+PERSONAL = "private, no-store"
+
+
+class MyAnnotationBody(Body):
+    client_id: Annotated[str, Field(min_length=1, max_length=64)]
+    page: int
+    kind: str
+    points: list[Any]
+    color: str = "#d32f2f"
+    width: float = 0.003
+    text: str | None = None
+
+
+class ClearBody(Body):
+    page: int
+
+
+# ---- lookups ----
+
+
+async def _room(request: Request, user: User) -> RoomHost:
+    try:
+        host = await node_of(request).room(_id(request, "meeting"))
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if host is None:
+        raise Refused(Rejection("not_found", {"what": "cuộc họp", "what_en": "Meeting"}))
+    if host.state.role_of(user.id) is None and not user.is_admin:
+        raise Refused(Rejection("not_participant"))
+    return host
+
+
+def _not_found(what: str, what_en: str) -> Refused:
+    return Refused(Rejection("not_found", {"what": what, "what_en": what_en}))
+
+
+async def _readable(request: Request) -> tuple[User, RoomHost, Document]:
+    """The signed-in user, the room and the document they may read, or a refusal."""
+    user = await current_user(request)
+    host = await _room(request, user)
+    doc = host.state.documents.get(_id(request, "document"))
+    if doc is None or not may_know(host.state, doc, user.id, user.is_admin):
+        raise _not_found("tài liệu", "Document")
+    if not may_read(host.state, doc, user.id, user.is_admin):
+        raise Refused(Rejection("forbidden"))
+    return user, host, doc
+
+
+def watermark(user: User, now: Any) -> str:
+    """The label on a confidential page: who looks, their unit, and when (Vietnam time)."""
+    local = now.astimezone(VIETNAM)
+    parts = [user.full_name, user.unit, local.strftime("%H:%M %d/%m/%Y")]
+    return " · ".join(p for p in parts if p)
+
+
+def _refuse_ingest(exc: IngestError) -> Refused:
+    return Refused(Rejection(exc.code, {"detail": exc.detail}))
+
+
+# ---- uploads ----
+
+
+async def upload_file(request: Request) -> Response:
+    user = await current_user(request)
+    host = await _room(request, user)
+    if not user.is_admin and host.state.role_of(user.id) not in ORGANISERS:
+        raise Refused(Rejection("forbidden"))
+    node = node_of(request)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > node.library.limits.max_bytes:
+        raise Refused(Rejection("too_large"))
+    name = _filename(request.query_params.get("name", ""))
+    try:
+        received = await node.library.receive(request.stream())
+        stored = await node.library.ingest(received)
+    except IngestError as exc:
+        raise _refuse_ingest(exc) from None
+    try:
+        new = await node.store.save_file(stored.sha256, stored.size, stored.info)
+        await node.store.add_room_file(host.room_id, stored.sha256, name, user.id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    node.library.prerender(stored.sha256, len(stored.info["sizes"]))
+    if new:
+        node.spawn(_keep_texts(node, stored.sha256))
+    body = {"sha256": stored.sha256, "filename": name, "size": stored.size,
+            "pages": len(stored.info["sizes"]), **stored.info}
+    return JSONResponse({"file": body}, status_code=201)
+
+
+async def _keep_texts(node: Node, sha256: str) -> None:
+    """Extract and store the text of a new file's pages, after its first page images."""
+    try:
+        await node.store.save_texts(sha256, await node.library.texts(sha256))
+    except (IngestError, StoreError) as exc:
+        log.warning("text of %s not kept: %s", sha256[:12], exc)
+
+
+def _filename(raw: str) -> str:
+    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = "".join(ch for ch in name if ch.isprintable())[:200]
+    return name or "tai-lieu.pdf"
+
+
+# ---- pages, text, files ----
+
+
+def _version_sha(doc: Document, version: str | None) -> tuple[str, int, bool]:
+    """The file of the version asked for (current by default), its page count, and whether
+    the URL pinned that version (then the image may be cached for good)."""
+    if version is None:
+        return doc.sha256, doc.pages, False
+    if not version.isdigit():
+        raise Refused(Rejection("invalid", {"detail": "v: a version number"}))
+    v = int(version)
+    if v == doc.version:
+        return doc.sha256, doc.pages, True
+    for old in doc.history:
+        if old.version == v:
+            return old.sha256, old.pages, True
+    raise _not_found("phiên bản", "Version")
+
+
+async def page_image(request: Request) -> Response:
+    user, _, doc = await _readable(request)
+    sha, pages, pinned = _version_sha(doc, request.query_params.get("v"))
+    raw = request.path_params["page"]
+    if not raw.isdigit() or not 1 <= int(raw) <= pages:
+        raise _not_found("trang", "Page")
+    page = int(raw)
+    size = request.query_params.get("size", "tablet")
+    fmt = request.query_params.get("format", "webp")
+    if size not in WIDTHS or fmt not in FORMATS:
+        raise Refused(Rejection("invalid", {"detail": "size: thumb|tablet|hd; format: webp|png"}))
+    library = node_of(request).library
+    confidential = doc.classification == "confidential"
+    headers = {"Vary": "Cookie, Authorization"}
+    if confidential:
+        label = watermark(user, node_of(request).clock())
+        headers["Cache-Control"] = PERSONAL
+    else:
+        label = None
+        etag = library.etag(sha, page, size, fmt)
+        headers |= {"ETag": etag, "Cache-Control": IMMUTABLE if pinned else "private, no-cache"}
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+    try:
+        image = await library.page(sha, page, size, fmt, label)
+    except IngestError as exc:
+        raise _refuse_ingest(exc) from None
+    return Response(image, media_type=FORMATS[fmt], headers=headers)
+
+
+async def page_text(request: Request) -> Response:
+    _, _, doc = await _readable(request)
+    raw = request.query_params.get("page")
+    if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= doc.pages):
+        raise _not_found("trang", "Page")
+    try:
+        rows = await node_of(request).store.file_texts(doc.sha256, int(raw) if raw else None)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    return JSONResponse({"pages": [{"page": n, "text": text} for n, text in rows]})
+
+
+def _download_name(doc: Document, suffix: str = "") -> str:
+    stem = doc.filename.rsplit(".", 1)[0] if "." in doc.filename else doc.filename
+    return f"{stem}{suffix}.pdf"
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    from urllib.parse import quote
+
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": PERSONAL,
+    })
+
+
+async def original_file(request: Request) -> Response:
+    user, _, doc = await _readable(request)
+    library = node_of(request).library
+    if doc.classification != "confidential":
+        from urllib.parse import quote
+
+        return FileResponse(library.path(doc.sha256), media_type="application/pdf", headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}",
+            "Cache-Control": "private, max-age=31536000, immutable"})
+    try:
+        data = await library.export(doc.sha256, [], {},
+                                    watermark(user, node_of(request).clock()))
+    except IngestError as exc:
+        raise _refuse_ingest(exc) from None
+    return _pdf(data, _download_name(doc))
+
+
+async def export(request: Request) -> Response:
+    user, host, doc = await _readable(request)
+    which = request.query_params.get("with", "mine")
+    if which not in ("mine", "shared", "all"):
+        raise Refused(Rejection("invalid", {"detail": "with: mine|shared|all"}))
+    marks: list[dict[str, Any]] = []
+    if which in ("shared", "all"):
+        marks += [a.model_dump(mode="json") for a in host.state.annotations.values()
+                  if a.document_id == doc.id and a.version == doc.version]
+    if which in ("mine", "all"):
+        try:
+            mine = await node_of(request).store.private_annotations(host.room_id, doc.id, user.id)
+        except StoreError:
+            raise Refused(Rejection("store_unavailable")) from None
+        marks += [a for a in mine if a["version"] == doc.version]
+    authors = _authors(host.state, {a["owner"] for a in marks} | {user.id}, user)
+    label = (watermark(user, node_of(request).clock())
+             if doc.classification == "confidential" else None)
+    try:
+        data = await node_of(request).library.export(doc.sha256, marks, authors, label)
+    except IngestError as exc:
+        raise _refuse_ingest(exc) from None
+    suffix = {"mine": " - ghi chú của tôi", "shared": " - ghi chú chung", "all": " - ghi chú"}
+    return _pdf(data, _download_name(doc, suffix[which]))
+
+
+def _authors(state: RoomState, owners: set[int], user: User) -> dict[int, str]:
+    names = {uid: p.full_name for uid in owners if (p := state.participants.get(uid))}
+    names.setdefault(user.id, user.full_name)
+    return names
+
+
+# ---- private annotations ----
+
+
+async def my_annotations(request: Request) -> Response:
+    user, host, doc = await _readable(request)
+    try:
+        rows = await node_of(request).store.private_annotations(host.room_id, doc.id, user.id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    return JSONResponse({"annotations": rows})
+
+
+async def add_my_annotation(request: Request) -> Response:
+    user, host, doc = await _readable(request)
+    body = parse(MyAnnotationBody, await read_json(request))
+    # The same model and shape rules as a shared annotation: one definition of a mark.
+    fields = body.model_dump(exclude={"client_id"}, exclude_none=True)
+    command = parse_command("annotation.add", {"document_id": doc.id, **fields})
+    if isinstance(command, Rejection):
+        raise Refused(command)
+    assert isinstance(command, c.AnnotationAdd)
+    if refusal := check_marks(command):
+        raise Refused(refusal)
+    if command.page > doc.pages:
+        raise _not_found("trang", "Page")
+    data = {
+        "document_id": doc.id, "version": doc.version, "page": command.page,
+        "kind": command.kind, "points": [round(p, 5) for p in command.points],
+        "color": command.color.lower(), "width": command.width, "text": command.text,
+        "owner": user.id, "scope": "private",
+        "at": node_of(request).clock().astimezone(UTC).isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
+    }
+    try:
+        saved, duplicate = await node_of(request).store.add_private_annotation(
+            host.room_id, doc.id, user.id, body.client_id, data)
+    except Duplicate:
+        raise Refused(Rejection("duplicate", {"what": "Ghi chú", "what_en": "Annotation"})) \
+            from None
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if duplicate:
+        return JSONResponse({"annotation": saved, "duplicate": True})
+    return JSONResponse({"annotation": saved}, status_code=201)
+
+
+async def delete_my_annotation(request: Request) -> Response:
+    user, host, doc = await _readable(request)
+    ann = _id(request, "annotation")
+    try:
+        removed = await node_of(request).store.delete_private_annotations(
+            host.room_id, doc.id, user.id, [ann])
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if not removed:
+        raise _not_found("ghi chú", "Annotation")
+    return JSONResponse({"removed": removed})
+
+
+async def clear_my_page(request: Request) -> Response:
+    user, host, doc = await _readable(request)
+    body = parse(ClearBody, await read_json(request))
+    store = node_of(request).store
+    try:
+        mine = await store.private_annotations(host.room_id, doc.id, user.id)
+        ids = [a["id"] for a in mine if a["page"] == body.page and a["version"] == doc.version]
+        removed = await store.delete_private_annotations(host.room_id, doc.id, user.id, ids)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    return JSONResponse({"removed": removed})
+
+
+D = "/api/meetings/{meeting}/documents/{document}"
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("POST", "/api/meetings/{meeting}/files", upload_file,
+             "Upload a file (the body is its bytes; ?name=FILE): PDF, or Office converted"),
+    Endpoint("POST", "/api/meetings/{meeting}/documents", room_command("document.attach"),
+             "Attach an uploaded file as a document", c.DocumentAttach),
+    Endpoint("PATCH", D, room_command("document.update", {"document_id": "document"}),
+             "Rename a document or move it to another agenda item", c.DocumentUpdate),
+    Endpoint("DELETE", D, room_command("document.remove", {"document_id": "document"},
+                                       body=False), "Remove a document"),
+    Endpoint("POST", D + "/versions", room_command("document.version",
+                                                   {"document_id": "document"}),
+             "A new version of a document's file", c.DocumentNewVersion),
+    Endpoint("GET", D + "/pages/{page}", page_image,
+             "A page image (?size=thumb|tablet|hd&format=webp|png&v=VERSION)"),
+    Endpoint("GET", D + "/text", page_text, "The text of the pages (?page=N)"),
+    Endpoint("GET", D + "/file", original_file,
+             "The PDF (confidential: stamped for the viewer)"),
+    Endpoint("GET", D + "/export", export,
+             "The PDF with annotations (?with=mine|shared|all)"),
+    Endpoint("GET", D + "/my-annotations", my_annotations, "My private annotations"),
+    Endpoint("POST", D + "/my-annotations", add_my_annotation,
+             "Add a private annotation (retry-safe by client_id)", MyAnnotationBody),
+    Endpoint("DELETE", D + "/my-annotations/{annotation}", delete_my_annotation,
+             "Erase one of my private annotations"),
+    Endpoint("POST", D + "/my-annotations/clear", clear_my_page,
+             "Erase my private annotations on one page", ClearBody),
+]
