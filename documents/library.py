@@ -113,7 +113,8 @@ class Library:
                 made.append(source)
                 converted_from = kind
             found = await self._inspect(source)
-            if found.repaired or converted_from:
+            repaired = found.repaired
+            if repaired or converted_from:
                 # Keep a clean copy: later opens (every page render) need no repair.
                 clean = source.with_suffix(".clean.pdf")
                 made.append(clean)
@@ -127,7 +128,7 @@ class Library:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(source, target)
             info = {"sizes": found.pages, "title": found.title,
-                    "repaired": found.repaired, "converted_from": converted_from}
+                    "repaired": repaired, "converted_from": converted_from}
             return Stored(sha, size, info)
         finally:
             for p in made:

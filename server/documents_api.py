@@ -38,7 +38,7 @@ PERSONAL = "private, no-store"
 
 class MyAnnotationBody(Body):
     client_id: Annotated[str, Field(min_length=1, max_length=64)]
-    page: int
+    page: c.Page
     kind: str
     points: list[Any]
     color: str = "#d32f2f"
@@ -47,7 +47,7 @@ class MyAnnotationBody(Body):
 
 
 class ClearBody(Body):
-    page: int
+    page: c.Page
 
 
 # ---- lookups ----

@@ -1,0 +1,95 @@
+"""Page images: sizes, bounded output, the per-viewer watermark, and hostile pages."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pymupdf
+import pytest
+from PIL import Image
+
+from documents.ingest import IngestError
+from documents.library import Library
+from documents.render import WIDTHS, render_page
+from tests.documents.conftest import store
+from tests.documents.corpus import heavy_page, oversized, report, rotated
+
+
+def size_of(image: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(image)) as img:
+        return img.size
+
+
+async def test_pages_render_at_the_three_widths(library: Library) -> None:
+    stored = await store(library, report(2))
+    for name, width in WIDTHS.items():
+        image = await library.page(stored.sha256, 2, name)
+        assert image[:4] == b"RIFF" and image[8:12] == b"WEBP"
+        w, h = size_of(image)
+        assert w == width and abs(h - round(width * 842 / 595)) <= 1
+    png = await library.page(stored.sha256, 1, "thumb", "png")
+    assert png.startswith(b"\x89PNG")
+
+
+async def test_rotated_and_oversized_pages_give_bounded_upright_images(library: Library) -> None:
+    rot = await store(library, rotated())
+    w, h = size_of(await library.page(rot.sha256, 2, "tablet"))
+    assert w == 1280 and h < w  # landscape as displayed
+    big = await store(library, oversized())
+    assert size_of(await library.page(big.sha256, 1, "tablet")) == (1280, 1280)
+    w, h = size_of(await library.page(big.sha256, 2, "tablet"))
+    assert h <= 4 * 1280 and w <= 1280  # a 70:1 strip is scaled down, not 90,000 px tall
+
+
+async def test_pages_are_cached_on_disk_and_shared_by_concurrent_requests(
+    library: Library,
+) -> None:
+    stored = await store(library, report(3, image=False))
+    images = await asyncio.gather(*(library.page(stored.sha256, 3, "hd") for _ in range(20)))
+    assert len(set(images)) == 1
+    cached = library.pages / stored.sha256[:2] / stored.sha256 / "hd-3.webp"
+    assert cached.read_bytes() == images[0]
+
+
+async def test_a_page_that_renders_too_long_is_stopped_and_the_pool_recovers(
+    library: Library,
+) -> None:
+    slow = await store(library, heavy_page())
+    quick = await store(library, report(1, image=False))
+    timeouts = library.pool.timeouts
+    with pytest.raises(IngestError) as refused:
+        await library.page(slow.sha256, 1, "tablet")
+    assert refused.value.code == "render_timeout"
+    assert library.pool.timeouts == timeouts + 1
+    # The stuck worker was replaced: other pages render as before, and nothing was cached.
+    assert size_of(await library.page(quick.sha256, 1, "thumb"))[0] == 240
+    assert not (library.pages / slow.sha256[:2] / slow.sha256).exists()
+
+
+async def test_a_page_asked_for_overtakes_background_rendering(library: Library) -> None:
+    many = await store(library, report(40, image=False))
+    library.prerender(many.sha256, 40)
+    await asyncio.sleep(0.05)
+    await library.page(many.sha256, 37, "hd")
+    # The reader's page came before the background work got anywhere near page 37.
+    folder = library.pages / many.sha256[:2] / many.sha256
+    assert (folder / "hd-37.webp").exists()
+    assert not (folder / "tablet-30.webp").exists()
+    assert many.sha256 in library._prerendering
+
+
+def test_the_watermark_carries_the_viewer_and_only_their_copy(tmp_path) -> None:
+    path = tmp_path / "mat.pdf"
+    path.write_bytes(report(1, image=False))
+    clean = render_page(str(path), 1, 1280, "png")
+    anh = render_page(str(path), 1, 1280, "png", "Nguyễn Văn Ánh · Sở Tư pháp · 14:05 22/11/2026")
+    binh = render_page(str(path), 1, 1280, "png", "Phạm Thị Bình · Sở Nội vụ · 14:05 22/11/2026")
+    assert len({clean, anh, binh}) == 3
+    # The same viewer at the same minute gets the same image: the mark is deterministic.
+    assert anh == render_page(str(path), 1, 1280, "png",
+                              "Nguyễn Văn Ánh · Sở Tư pháp · 14:05 22/11/2026")
+    # The stamp is text in the page: a stamped export reads back the viewer's name.
+    from documents.export import export_pdf
+    with pymupdf.open(stream=export_pdf(str(path), [], {}, "Nguyễn Văn Ánh · Sở Tư pháp")) as d:
+        assert "Nguyễn Văn Ánh · Sở Tư pháp" in d[0].get_text()
