@@ -94,10 +94,32 @@ async def seed_demo(node: Node) -> dict[str, Any] | None:
         presenter = uid["chutri"] if n == len(AGENDA) - 1 else uid[f"daibieu{n + 1:02d}"]
         await _must(node, room, admin, "agenda.add", title=title, planned_minutes=minutes,
                     presenter_id=presenter)
+    await _attach_samples(node, room, admin)
     await _must(node, room, admin, "meeting.invite")
     return {"meeting": room, "password": DEMO_PASSWORD,
             "logins": ["admin", "chutri", "thuky", "daibieu01 … daibieu20", "khach1, khach2",
                        "diemcau1 … diemcau3"]}
+
+
+async def _attach_samples(node: Node, room: int, admin: Actor) -> None:
+    """Two documents for the first agenda items, as an administrator would attach them."""
+    from documents.sample import sample_report
+
+    items = list((await node.room(room)).state.order)  # type: ignore[union-attr]
+    samples = [("Báo cáo kết quả thực hiện nhiệm vụ năm 2026.pdf", "public", items[0]),
+               ("Dự thảo Nghị quyết nhiệm vụ năm 2027.pdf", "internal", items[1])]
+    for filename, classification, item in samples:
+        data = sample_report(filename.removesuffix(".pdf"))
+
+        async def chunks(data: bytes = data) -> Any:
+            yield data
+
+        stored = await node.library.ingest(await node.library.receive(chunks()))
+        await node.store.save_file(stored.sha256, stored.size, stored.info)
+        await node.store.save_texts(stored.sha256, await node.library.texts(stored.sha256))
+        await node.store.add_room_file(room, stored.sha256, filename, admin.user_id)
+        await _must(node, room, admin, "document.attach", sha256=stored.sha256,
+                    classification=classification, item_id=item)
 
 
 async def seed_bench(node: Node, delegates: int, items: int = 1000) -> dict[str, Any]:
