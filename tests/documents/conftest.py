@@ -24,7 +24,7 @@ async def store(library: Library, data: bytes) -> Stored:
 @pytest.fixture(scope="module")
 async def library(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Library]:
     lib = Library(Path(tmp_path_factory.mktemp("library")), WorkerPool(2),
-                  Limits(max_bytes=8 * 1024 * 1024, max_pages=50, render_timeout=1.0))
+                  Limits(max_bytes=8 * 1024 * 1024, max_pages=50, render_timeout=30.0))
     await lib.pool.start()
     yield lib
     await lib.pool.stop()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 
 import pymupdf
 import pytest
 from PIL import Image
 
 from documents.ingest import IngestError
-from documents.library import Library
+from documents.library import Library, Limits
+from documents.pool import WorkerPool
 from documents.render import WIDTHS, render_page
 from tests.documents.conftest import store
 from tests.documents.corpus import heavy_page, oversized, report, rotated
@@ -53,18 +55,26 @@ async def test_pages_are_cached_on_disk_and_shared_by_concurrent_requests(
 
 
 async def test_a_page_that_renders_too_long_is_stopped_and_the_pool_recovers(
-    library: Library,
+    tmp_path: Path,
 ) -> None:
-    slow = await store(library, heavy_page())
-    quick = await store(library, report(1, image=False))
-    timeouts = library.pool.timeouts
-    with pytest.raises(IngestError) as refused:
-        await library.page(slow.sha256, 1, "tablet")
-    assert refused.value.code == "render_timeout"
-    assert library.pool.timeouts == timeouts + 1
-    # The stuck worker was replaced: other pages render as before, and nothing was cached.
-    assert size_of(await library.page(quick.sha256, 1, "thumb"))[0] == 240
-    assert not (library.pages / slow.sha256[:2] / slow.sha256).exists()
+    # One worker and a 0.5 s limit: the hostile page (seconds of vector paths) hits it.
+    library = Library(tmp_path, WorkerPool(1), Limits(render_timeout=0.5, inspect_timeout=30))
+    await library.pool.start()
+    try:
+        slow = await store(library, heavy_page())
+        quick = await store(library, report(1, image=False))
+        with pytest.raises(IngestError) as refused:
+            await library.page(slow.sha256, 1, "tablet")
+        assert refused.value.code == "render_timeout"
+        assert library.pool.timeouts == 1
+        # The stuck worker was replaced: other pages render as before (given time to start
+        # on a busy box), and nothing was cached.
+        image = await library.pool.run("render", str(library.path(quick.sha256)), 1, 240,
+                                       "webp", None, limit=60.0)
+        assert size_of(image)[0] == 240
+        assert not (library.pages / slow.sha256[:2] / slow.sha256).exists()
+    finally:
+        await library.pool.stop()
 
 
 async def test_a_page_asked_for_overtakes_background_rendering(library: Library) -> None:

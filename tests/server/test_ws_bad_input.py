@@ -202,7 +202,7 @@ async def test_volatile_messages_are_checked(shared_meeting: Meeting, joined: An
         error = await error_after(sender, json.dumps({"type": "volatile", **body}))
         assert_refusal(error, code)
     error = await error_after(chair, json.dumps(
-        {"type": "volatile", "meeting": m.id, "kind": "pointer", "data": "x" * 1100}))
+        {"type": "volatile", "meeting": m.id, "kind": "pointer", "data": "x" * 2100}))
     assert_refusal(error, "invalid")
     await unchanged(m, other, seq)
     # a pointer from the chair reaches the others, and is never stored
