@@ -118,3 +118,73 @@ export async function listMeetings(scope = "mine") {
   const data = await request("GET", `/api/meetings?scope=${encodeURIComponent(scope)}`);
   return data.meetings || [];
 }
+
+/**
+ * Send a file's raw bytes (e.g. `POST /api/meetings/{id}/files?name=…`), reporting progress.
+ * XMLHttpRequest rather than fetch: fetch cannot tell how much of the body has been sent.
+ * @param {string} path
+ * @param {Blob} body
+ * @param {(fraction: number) => void} [onProgress] 0..1 of the bytes sent
+ * @returns {Promise<any>} the decoded JSON answer
+ * @throws {ApiError}
+ */
+export function uploadRaw(path, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", body.type || "application/octet-stream");
+    if (onProgress) {
+      xhr.upload.addEventListener("progress", (ev) => {
+        if (ev.lengthComputable && ev.total) onProgress(ev.loaded / ev.total);
+      });
+    }
+    xhr.onerror = () => reject(new ApiError(0, "network", null));
+    xhr.onabort = () => reject(new ApiError(0, "network", null));
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = JSON.parse(xhr.responseText);
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(data);
+        return;
+      }
+      const details = data && typeof data === "object" ? data : {};
+      const retry = Number.parseInt(xhr.getResponseHeader("retry-after") || "", 10);
+      reject(new ApiError(
+        xhr.status,
+        details.code || "server",
+        details.message && typeof details.message === "object" ? details.message : null,
+        Number.isFinite(retry) ? retry : null,
+      ));
+    };
+    xhr.send(body);
+  });
+}
+
+/**
+ * Paths of a meeting's documents.
+ * @param {number} meetingId
+ * @param {number} [documentId]
+ * @returns {string} "/api/meetings/ID/documents[/DOC]"
+ */
+export function documentPath(meetingId, documentId) {
+  const base = `/api/meetings/${meetingId}/documents`;
+  return documentId == null ? base : `${base}/${documentId}`;
+}
+
+/**
+ * The URL of one page image.
+ * @param {number} meetingId
+ * @param {object} doc Document (its id and version)
+ * @param {number} page 1-based
+ * @param {"thumb"|"tablet"|"hd"} size
+ * @returns {string}
+ */
+export function pageUrl(meetingId, doc, page, size) {
+  return `${documentPath(meetingId, doc.id)}/pages/${page}?size=${size}&v=${doc.version}`;
+}

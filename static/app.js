@@ -1,6 +1,7 @@
 // Entry point: the signed-in user, the header, and hash routing between the pages.
 //   #/               my meetings
 //   #/meeting/ID     the meeting room
+//   #/meeting/ID/projector  only the presented page (a projector, a remote site's screen)
 //   (sign-in is shown whenever nobody is signed in)
 
 import * as api from "./api.js";
@@ -18,8 +19,8 @@ const app = {
 };
 
 function route() {
-  const match = /^#\/meeting\/(\d{1,10})\/?$/.exec(location.hash);
-  if (match) return { name: "room", id: Number(match[1]) };
+  const match = /^#\/meeting\/(\d{1,10})(\/projector)?\/?$/.exec(location.hash);
+  if (match) return { name: "room", id: Number(match[1]), projector: Boolean(match[2]) };
   return { name: "meetings" };
 }
 
@@ -135,7 +136,7 @@ function render() {
   const where = route();
   const ctx = { user: app.user, navigate, sessionExpired };
   if (where.name === "room") {
-    app.page = mountRoom(main, where.id, ctx);
+    app.page = mountRoom(main, where.id, { ...ctx, projector: where.projector });
   } else {
     document.title = `${t("meetings.title")} — ${t("app.name")}`;
     app.page = mountMeetings(main, ctx);

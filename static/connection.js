@@ -11,6 +11,11 @@ const PING_EVERY_MS = 15000;
 const PONG_WITHIN_MS = 10000;
 const OPEN_WITHIN_MS = 10000;
 const RETRYABLE_TRIES = 3;
+// The server refuses more than 20 messages a second (bursts of 60) from one connection, and
+// a refused command is lost on the wire: volatile messages (the laser pointer, live ink)
+// get at most this share, so commands and pings always fit.
+const VOLATILE_PER_S = 12;
+const VOLATILE_BURST = 12;
 
 // Close codes after which reconnecting cannot help.
 const CLOSE_UNAUTHENTICATED = 4401;
@@ -105,6 +110,8 @@ export class RoomConnection {
     /** @type {Map<string, {message: object, resolve: Function, reject: Function, tries: number}>} */
     this.pending = new Map();
     this.timers = {};
+    this.volatileTokens = VOLATILE_BURST;
+    this.volatileStamp = 0;
     this.onBrowserOnline = () => {
       if (!this.joined && !this.stopped) this.reconnectNow();
     };
@@ -168,6 +175,33 @@ export class RoomConnection {
       if (this.joined) this.send(message);
       this.emitStatus();
     });
+  }
+
+  /**
+   * Whether a volatile message could go out now (joined, and within the budget).
+   * @returns {boolean}
+   */
+  volatileReady() {
+    if (!this.joined) return false;
+    const now = performance.now();
+    this.volatileTokens = Math.min(VOLATILE_BURST,
+      this.volatileTokens + ((now - this.volatileStamp) / 1000) * VOLATILE_PER_S);
+    this.volatileStamp = now;
+    return this.volatileTokens >= 1;
+  }
+
+  /**
+   * Send a volatile message (never stored, never resent): only when joined and within the
+   * budget; the caller keeps what was not sent and tries again (e.g. unsent ink points).
+   * @param {string} kind "pointer" or "ink"
+   * @param {object} data
+   * @returns {boolean} whether it was sent
+   */
+  volatile(kind, data) {
+    if (!this.volatileReady()) return false;
+    if (!this.send({ type: "volatile", meeting: this.meetingId, kind, data })) return false;
+    this.volatileTokens -= 1;
+    return true;
   }
 
   // ---- socket life ----

@@ -23,6 +23,9 @@ const NOTICES_KEPT = 50;
  * @property {object[]} notices
  * @property {{present: number, total: number, reached: boolean}|null} figures the live
  *   quorum as the server counts it (kept current by `quorum.changed`)
+ * @property {Map<number, object>} documents Document by id (those I know of)
+ * @property {Map<number, object>} annotations shared Annotation by id (on those documents)
+ * @property {object|null} presentation what is being presented, or null
  */
 
 /**
@@ -48,6 +51,9 @@ export function fromView(room, seq) {
     speaker: room.speaker || null,
     notices: [...(room.notices || [])],
     figures: room.quorum || null,
+    documents: byKey(room.documents, "id"),
+    annotations: byKey(room.annotations, "id"),
+    presentation: room.presentation || null,
   };
 }
 
@@ -68,8 +74,9 @@ on(["session.ended"], (s, d) => {
   s.activeItem = null;
   s.queue = [];
   s.speaker = null;
+  s.presentation = null;
   if (d.item) s.items.set(d.item.id, d.item);
-  return ["meeting", "agenda", "queue", "speaker"];
+  return ["meeting", "agenda", "queue", "speaker", "presentation"];
 });
 
 on(["site.added"], (s, d) => {
@@ -159,6 +166,51 @@ on(["notice.posted"], (s, d) => {
   return ["notices"];
 });
 
+// ---- documents (rooms/documents.py) ----
+
+on(["document.attached", "document.updated"], (s, d) => {
+  s.documents.set(d.document.id, d.document);
+  return ["documents"];
+});
+
+on(["document.removed"], (s, d) => {
+  const did = d.document_id;
+  s.documents.delete(did);
+  for (const [id, a] of s.annotations) if (a.document_id === did) s.annotations.delete(id);
+  return ["documents", "annotations"];
+});
+
+on(["presentation.started", "presentation.moved"], (s, d) => {
+  s.presentation = d.presentation;
+  return ["presentation"];
+});
+
+on(["presentation.stopped"], (s) => {
+  s.presentation = null;
+  return ["presentation"];
+});
+
+on(["annotation.added"], (s, d) => {
+  s.annotations.set(d.annotation.id, d.annotation);
+  return ["annotations"];
+});
+
+on(["annotation.removed"], (s, d) => {
+  s.annotations.delete(d.annotation_id);
+  return ["annotations"];
+});
+
+on(["annotation.cleared"], (s, d) => {
+  const doc = s.documents.get(d.document_id);
+  if (!doc) return [];
+  for (const [id, a] of s.annotations) {
+    if (a.document_id === doc.id && a.version === doc.version && a.page === d.page &&
+        (d.owner == null || a.owner === d.owner)) {
+      s.annotations.delete(id);
+    }
+  }
+  return ["annotations"];
+});
 
 /**
  * Apply one event to the state, in place (as rooms/apply.py `apply` does to a copy).
@@ -248,4 +300,54 @@ export function speakerRemaining(speaker, nowMs, parse) {
   const since = parse(speaker.since);
   if (Number.isNaN(since)) return speaker.seconds;
   return speaker.seconds - Math.floor((nowMs - since) / 1000);
+}
+
+/**
+ * The number of pages of a document (one size per page).
+ * @param {object} doc Document
+ * @returns {number}
+ */
+export function pageCount(doc) {
+  return doc && doc.sizes ? doc.sizes.length : 0;
+}
+
+/**
+ * Whether a user may read a document's pages (rooms/documents.py `may_read`). The client
+ * holds only documents its user may know of; of those, confidential ones are read by the
+ * named viewers only.
+ * @param {object} doc Document
+ * @param {number} userId
+ * @returns {boolean}
+ */
+export function mayRead(doc, userId) {
+  if (!doc) return false;
+  if (doc.classification === "confidential") return (doc.viewers || []).includes(userId);
+  return true;
+}
+
+/**
+ * Whether a user may present (rooms/documents.py `may_present`): the chair, presenters,
+ * and the presenter of the item under discussion.
+ * @param {RoomState} state
+ * @param {number} userId
+ * @returns {boolean}
+ */
+export function mayPresent(state, userId) {
+  const p = state.participants.get(userId);
+  if (p && (p.role === "chair" || p.role === "presenter")) return true;
+  const item = state.activeItem != null ? state.items.get(state.activeItem) : null;
+  return Boolean(item && item.presenter_id === userId);
+}
+
+/**
+ * Whether a user may draw shared marks (rooms/documents.py `may_draw_shared`): presenters,
+ * the chair, the secretary, and the one presenting.
+ * @param {RoomState} state
+ * @param {number} userId
+ * @returns {boolean}
+ */
+export function mayDrawShared(state, userId) {
+  const p = state.participants.get(userId);
+  if ((p && p.role === "secretary") || mayPresent(state, userId)) return true;
+  return Boolean(state.presentation && state.presentation.by === userId);
 }

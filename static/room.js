@@ -6,11 +6,13 @@ import { h, replace } from "./dom.js";
 import { pick, t } from "./i18n.js";
 import { renderAgenda, tickAgenda } from "./agenda.js";
 import { renderAttendance } from "./attendance.js";
+import { renderDocuments, renderPresentBar } from "./documents.js";
 import { renderFloor, tickFloor } from "./floor.js";
 import { renderNotices } from "./notices.js";
 import { fromView, applyEvent } from "./reducer.js";
 import { renderHead } from "./room-head.js";
 import { showConnection, toast } from "./ui.js";
+import { createViewer } from "./viewer.js";
 
 // Which panels depend on which parts of the state.
 const PANELS = {
@@ -19,8 +21,13 @@ const PANELS = {
   floor: ["meeting", "speaker", "queue", "participants", "sites", "attendance", "role"],
   notices: ["meeting", "notices", "participants", "role"],
   attendance: ["meeting", "participants", "attendance", "presence", "sites", "role"],
+  documents: ["meeting", "documents", "agenda", "presentation", "participants", "role"],
+  present: ["presentation", "documents", "participants", "role", "viewer"],
 };
-const ALL = new Set(Object.values(PANELS).flat());
+// What the document viewer follows.
+const VIEWER_DEPS = ["meeting", "documents", "annotations", "presentation", "participants",
+  "agenda", "role", "viewer"];
+const ALL = new Set([...Object.values(PANELS).flat(), ...VIEWER_DEPS]);
 const ORGANISER_ROLES = new Set(["chair", "secretary"]);
 
 /**
@@ -36,16 +43,20 @@ const ORGANISER_ROLES = new Set(["chair", "secretary"]);
  * @property {boolean} rosterHidden the roster is for organisers only and I am not one
  * @property {(area: string) => void} repaint ask for a panel's repaint
  * @property {(key: string) => any} memo per-panel UI memory (e.g. a search text)
+ * @property {number} meetingId
  */
 
 /**
  * Open the meeting room `meetingId` in `root`.
  * @param {HTMLElement} root
  * @param {number} meetingId
- * @param {{user: object, navigate: (hash: string) => void, sessionExpired: () => void}} app
+ * @param {{user: object, navigate: (hash: string) => void, sessionExpired: () => void,
+ *   projector?: boolean}} app `projector`: a projector or remote-site screen showing only
+ *   the presented page
  * @returns {{destroy: () => void, refresh: () => void}}
  */
 export function mountRoom(root, meetingId, app) {
+  const projector = Boolean(app.projector);
   let state = null;
   let me = { user_id: app.user.id, role: null, voting: false, is_admin: app.user.is_admin };
   let online = new Set();
@@ -65,6 +76,8 @@ export function mountRoom(root, meetingId, app) {
     notices: h("section.panel.panel-notices", { "aria-labelledby": "notices-title" }),
     agenda: h("section.panel.panel-agenda", { "aria-labelledby": "agenda-title" }),
     attendance: h("section.panel.panel-attendance", { "aria-labelledby": "attendance-title" }),
+    documents: h("section.panel.panel-documents", { "aria-labelledby": "documents-title" }),
+    present: h("section.present-bar", { testid: "present-bar", hidden: true, role: "status" }),
   };
 
   const conn = new RoomConnection({
@@ -72,6 +85,16 @@ export function mountRoom(root, meetingId, app) {
     since: () => (state ? state.seq : null),
     onMessage: receive,
     onStatus: status,
+  });
+
+  const viewer = createViewer({
+    meetingId,
+    projector,
+    context: () => context(),
+    command: (name, args) => conn.command(name, args),
+    online: () => conn.online,
+    volatile: (kind, data) => conn.volatile(kind, data),
+    changed: () => schedule(["viewer"]),
   });
 
   function receive(m) {
@@ -94,6 +117,9 @@ export function mountRoom(root, meetingId, app) {
       case "events": // one commit's events (or a replay chunk) in one frame, in seq order
         for (const e of m.events || []) event(e);
         break;
+      case "volatile":
+        if (state && m.meeting === meetingId) viewer.onVolatile(m);
+        break;
       case "presence":
         for (const id of m.online || []) online.add(id);
         for (const id of m.offline || []) online.delete(id);
@@ -101,7 +127,9 @@ export function mountRoom(root, meetingId, app) {
         schedule(["presence"]);
         break;
       case "error":
-        toast(pick(m.message, m.code), "error");
+        // A refused volatile message (the laser, live ink) is not worth a word: the
+        // finished stroke goes as a command, which says so if refused.
+        if (m.ref !== "volatile") toast(pick(m.message, m.code), "error");
         break;
       default:
         break;
@@ -114,6 +142,7 @@ export function mountRoom(root, meetingId, app) {
     const changed = applyEvent(state, m);
     if (role() !== before) changed.add("role");
     schedule(changed);
+    viewer.onEvent(m, conn.online);
     if (!conn.online) return; // replayed after a reconnect: no live announcements
     if (m.kind === "floor.granted" && m.data.speaker.user_id === me.user_id) {
       toast(t("floor.granted_you"), "success");
@@ -136,7 +165,10 @@ export function mountRoom(root, meetingId, app) {
     lastStatus = s;
     showConnection(s, () => conn.reconnectNow());
     const connected = String(s.state === "online");
-    if (state && connected !== page.dataset.connected) schedule(["role"]); // buttons follow
+    if (state && connected !== page.dataset.connected) {
+      schedule(["role"]); // buttons follow
+      if (connected === "true" && page.dataset.connected === "false") viewer.reconnected();
+    }
     page.dataset.connected = connected;
   }
 
@@ -176,6 +208,7 @@ export function mountRoom(root, meetingId, app) {
         return memo.get(key);
       },
       repaint: (area) => schedule([area]),
+      meetingId,
     };
   }
 
@@ -212,13 +245,20 @@ export function mountRoom(root, meetingId, app) {
     if (page.dataset.ready) return;
     page.dataset.ready = "true";
     page.removeAttribute("aria-busy");
+    if (projector) {
+      document.body.classList.add("is-projector");
+      replace(page, viewer.el);
+      return;
+    }
     replace(
       page,
       panels.head,
+      panels.present,
       h("div.room-grid", null,
-        h("div.col.col-agenda", null, panels.agenda),
+        h("div.col.col-agenda", null, panels.agenda, panels.documents),
         h("div.col.col-floor", null, panels.floor, panels.notices),
         h("div.col.col-attendance", null, panels.attendance)),
+      viewer.el,
     );
   }
 
@@ -236,9 +276,14 @@ export function mountRoom(root, meetingId, app) {
     const renderers = {
       head: renderHead, agenda: renderAgenda, floor: renderFloor,
       notices: renderNotices, attendance: renderAttendance,
+      documents: (el, c) => renderDocuments(el, c, viewer),
+      present: (el, c) => renderPresentBar(el, c, viewer),
     };
-    for (const [panel, deps] of Object.entries(PANELS)) {
-      if (deps.some((d) => changed.has(d))) renderers[panel](panels[panel], ctx);
+    if (VIEWER_DEPS.some((d) => changed.has(d))) viewer.update(ctx);
+    if (!projector) {
+      for (const [panel, deps] of Object.entries(PANELS)) {
+        if (deps.some((d) => changed.has(d))) renderers[panel](panels[panel], ctx);
+      }
     }
     document.title = `${state.meeting ? state.meeting.title : ""} — ${t("app.name")}`;
     tick();
@@ -263,6 +308,8 @@ export function mountRoom(root, meetingId, app) {
 
   return {
     destroy() {
+      viewer.destroy();
+      document.body.classList.remove("is-projector");
       clearInterval(ticker);
       cancelAnimationFrame(frame);
       conn.stop();

@@ -293,6 +293,8 @@ async () => {
     agenda: s.order.map((id) => s.items.get(id)), active_item: s.activeItem,
     queue: s.queue, speaker: s.speaker, notices: s.notices, quorum: s.figures,
     rsvp_reasons: Object.fromEntries([...s.rsvpReasons].map(([k, v]) => [String(k), v])),
+    documents: [...s.documents.values()].sort((a, b) => a.id - b.id),
+    annotations: [...s.annotations.values()], presentation: s.presentation,
   };
 }
 """
