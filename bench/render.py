@@ -21,15 +21,31 @@ a line series, a photo on every fifth page), in one run:
    time). The same loads run against a baseline: a minimal uvicorn + Starlette app (same
    uvicorn settings) answering the same path with the same bytes from memory.
 
-The last line on stdout is one JSON object (see docs/PERFORMANCE.md, "Documents"):
+The shared box is noisy: before each measurement the script waits (at most --calm-timeout)
+for other processes to calm down, and reports the CPU they used meanwhile ("others").
 
-    {"pages", "pool_pages_per_s", "pdftoppm_pages_per_s", "pdftoppm2_pages_per_s",
-     "ratio", "ratio2", "first_page_ms_median", "first_page_ms_max",
-     "cached_p50_ms", "cached_p99_ms", "cached_rps", "baseline_p50_ms", "baseline_p99_ms",
-     "baseline_rps", ...}
+The last line on stdout is one JSON object (described in docs/PERFORMANCE.md, "Documents"):
 
-Usage: python bench/render.py [--quick] [--rounds 2] [--repeats 5] [--clients 200]
-                              [--duration 10] [--only throughput first cached]
+    {"pages", "pdf_bytes", "workers",
+     "pool_pages_per_s", "pdftoppm_pages_per_s", "pdftoppm2_pages_per_s" (medians over
+     rounds), "ratio" (pool / pdftoppm), "ratio2" (pool / 2 pdftoppm),
+     "pdftoppm_ppm_pages_per_s", "pool_runs", "pages_per_cpu_s" ({pool, pdftoppm,
+     pdftoppm2, ppm}: pages per CPU second of this run), "cpu_ratio",
+     "webp_kib_per_page", "png_kib_per_page", "mupdf_raster_ms_per_page",
+     "webp_encode_ms_per_page", "throughput_others_cpu_pct_max",
+     "first_page_ms_median", "first_page_ms_max", "first_page_ms", "first_upload_ms_median",
+     "first_attach_ms_median", "first_get_ms_median", "first_others_cpu_pct_max",
+     "cached_clients", "cached_p50_ms", "cached_p99_ms", "cached_rps" (closed loop),
+     "baseline_p50_ms", "baseline_p99_ms", "baseline_rps", "rps_ratio",
+     "paced_rate_per_client", "paced_p50_ms", "paced_p99_ms", "paced_rps",
+     "baseline_paced_p50_ms", "baseline_paced_p99_ms", "cached_server_cpu_us_per_req",
+     "baseline_server_cpu_us_per_req", "cached_cpu_pct", "baseline_cpu_pct" (% of one core:
+     server, load generator, others; box: % of all cores), "cached_mb_per_s",
+     "failed_requests", "server_errors", "targets_met"}
+
+Usage: python bench/render.py [--quick] [--rounds 3] [--repeats 5] [--clients 200]
+                              [--duration 10] [--paced-rate 2]
+                              [--only throughput first cached]
 Everything but the result line goes to stderr. Exit status: 0 ok; 1 failure; 3 some
 requests failed or the server logged errors (the result line is still printed).
 """
