@@ -11,6 +11,7 @@ import logging
 import unicodedata
 from datetime import UTC, timedelta, timezone
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from pydantic import Field
 from starlette.requests import Request
@@ -203,12 +204,14 @@ def _download_name(doc: Document, suffix: str = "") -> str:
     return f"{stem}{suffix}.pdf"
 
 
-def _pdf(data: bytes, name: str) -> Response:
-    from urllib.parse import quote
+def _attachment(name: str) -> str:
+    """A Content-Disposition that keeps a Vietnamese file name intact (RFC 6266)."""
+    return f"attachment; filename*=UTF-8''{quote(name)}"
 
+
+def _pdf(data: bytes, name: str) -> Response:
     return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": PERSONAL,
+        "Content-Disposition": _attachment(name), "Cache-Control": PERSONAL,
     })
 
 
@@ -216,11 +219,8 @@ async def original_file(request: Request) -> Response:
     user, _, doc = await _readable(request)
     library = node_of(request).library
     if doc.classification != "confidential":
-        from urllib.parse import quote
-
         return FileResponse(library.path(doc.sha256), media_type="application/pdf", headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(doc.filename)}",
-            "Cache-Control": "private, max-age=31536000, immutable"})
+            "Content-Disposition": _attachment(doc.filename), "Cache-Control": IMMUTABLE})
     try:
         data = await library.export(doc.sha256, [], {},
                                     watermark(user, node_of(request).clock()))
