@@ -23,7 +23,7 @@ from rooms.view import me_view
 from server.auth import SESSION_COOKIE, SESSION_DAYS, hash_password, token_hash
 from server.http_errors import JSONResponse, Refused
 from server.node import Node, actor_of
-from server.room_host import Outcome
+from server.room_host import Outcome, RoomHost
 from server.ws import close_sessions
 from store.base import Duplicate, StoreError
 from store.records import User
@@ -231,15 +231,24 @@ async def create_meeting(request: Request) -> Response:
     return await _room_response(request, user, room_id, outcome, status=201)
 
 
-async def get_meeting(request: Request) -> Response:
-    user = await current_user(request)
-    room_id = _id(request, "meeting")
-    host = await node_of(request).room(room_id)
+async def participant_room(request: Request, user: User) -> RoomHost:
+    """The room of the path's {meeting} if `user` takes part in it (or administers), else
+    a refusal: not_found, not_participant, store_unavailable."""
+    try:
+        host = await node_of(request).room(_id(request, "meeting"))
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
     if host is None:
         raise Refused(Rejection("not_found", {"what": "cuộc họp", "what_en": "Meeting"}))
     if host.state.role_of(user.id) is None and not user.is_admin:
         raise Refused(Rejection("not_participant"))
-    return JSONResponse(_view(host.state, user, room_id))
+    return host
+
+
+async def get_meeting(request: Request) -> Response:
+    user = await current_user(request)
+    host = await participant_room(request, user)
+    return JSONResponse(_view(host.state, user, host.room_id))
 
 
 def _view(state: Any, user: User, room_id: int) -> dict[str, Any]:

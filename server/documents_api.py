@@ -24,7 +24,17 @@ from rooms import commands as c
 from rooms.documents import check_marks, may_know, may_read
 from rooms.roles import ORGANISERS
 from rooms.state import Document, RoomState
-from server.api import Body, Endpoint, _id, current_user, node_of, parse, read_json, room_command
+from server.api import (
+    Body,
+    Endpoint,
+    _id,
+    current_user,
+    node_of,
+    parse,
+    participant_room,
+    read_json,
+    room_command,
+)
 from server.http_errors import JSONResponse, Refused
 from server.node import Node
 from server.room_host import RoomHost
@@ -54,18 +64,6 @@ class ClearBody(Body):
 # ---- lookups ----
 
 
-async def _room(request: Request, user: User) -> RoomHost:
-    try:
-        host = await node_of(request).room(_id(request, "meeting"))
-    except StoreError:
-        raise Refused(Rejection("store_unavailable")) from None
-    if host is None:
-        raise Refused(Rejection("not_found", {"what": "cuộc họp", "what_en": "Meeting"}))
-    if host.state.role_of(user.id) is None and not user.is_admin:
-        raise Refused(Rejection("not_participant"))
-    return host
-
-
 def _not_found(what: str, what_en: str) -> Refused:
     return Refused(Rejection("not_found", {"what": what, "what_en": what_en}))
 
@@ -73,7 +71,7 @@ def _not_found(what: str, what_en: str) -> Refused:
 async def _readable(request: Request) -> tuple[User, RoomHost, Document]:
     """The signed-in user, the room and the document they may read, or a refusal."""
     user = await current_user(request)
-    host = await _room(request, user)
+    host = await participant_room(request, user)
     doc = host.state.documents.get(_id(request, "document"))
     if doc is None or not may_know(host.state, doc, user.id, user.is_admin):
         raise _not_found("tài liệu", "Document")
@@ -98,7 +96,7 @@ def _refuse_ingest(exc: IngestError) -> Refused:
 
 async def upload_file(request: Request) -> Response:
     user = await current_user(request)
-    host = await _room(request, user)
+    host = await participant_room(request, user)
     if not user.is_admin and host.state.role_of(user.id) not in ORGANISERS:
         raise Refused(Rejection("forbidden"))
     node = node_of(request)
@@ -323,11 +321,9 @@ async def delete_my_annotation(request: Request) -> Response:
 async def clear_my_page(request: Request) -> Response:
     user, host, doc = await _readable(request)
     body = parse(ClearBody, await read_json(request))
-    store = node_of(request).store
     try:
-        mine = await store.private_annotations(host.room_id, doc.id, user.id)
-        ids = [a["id"] for a in mine if a["page"] == body.page and a["version"] == doc.version]
-        removed = await store.delete_private_annotations(host.room_id, doc.id, user.id, ids)
+        removed = await node_of(request).store.clear_private_page(
+            host.room_id, doc.id, user.id, body.page, doc.version)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
     return JSONResponse({"removed": removed})
@@ -335,6 +331,8 @@ async def clear_my_page(request: Request) -> Response:
 
 D = "/api/meetings/{meeting}/documents/{document}"
 ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", D + "/pages/{page}", page_image,
+             "A page image (?size=thumb|tablet|hd&format=webp|png&v=VERSION)"),
     Endpoint("POST", "/api/meetings/{meeting}/files", upload_file,
              "Upload a file (the body is its bytes; ?name=FILE): PDF, or Office converted"),
     Endpoint("POST", "/api/meetings/{meeting}/documents", room_command("document.attach"),
@@ -346,8 +344,6 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", D + "/versions", room_command("document.version",
                                                    {"document_id": "document"}),
              "A new version of a document's file", c.DocumentNewVersion),
-    Endpoint("GET", D + "/pages/{page}", page_image,
-             "A page image (?size=thumb|tablet|hd&format=webp|png&v=VERSION)"),
     Endpoint("GET", D + "/text", page_text, "The text of the pages (?page=N)"),
     Endpoint("GET", D + "/file", original_file,
              "The PDF (confidential: stamped for the viewer)"),

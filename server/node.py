@@ -77,6 +77,11 @@ class Node:
     async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
+        # Background work (text extraction, pre-rendering) is redone on demand: cancel it
+        # rather than let it outlive the pool and the store it uses.
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for host in list(self._rooms.values()):
             await host.stop()
         self._rooms.clear()

@@ -92,3 +92,6 @@ class Store(Protocol):
     async def delete_private_annotations(
         self, room_id: int, document_id: int, owner_id: int, ids: Sequence[int]
     ) -> int: ...
+    async def clear_private_page(
+        self, room_id: int, document_id: int, owner_id: int, page: int, version: int
+    ) -> int: ...

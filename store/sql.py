@@ -391,6 +391,28 @@ class SqlStore:
                 pa.c.owner_id == owner_id, pa.c.id.in_(list(ids)))))
             return int(result.rowcount or 0)
 
+    async def clear_private_page(
+        self, room_id: int, document_id: int, owner_id: int, page: int, version: int
+    ) -> int:
+        """Erase the owner's private annotations on one page of one version, in one
+        transaction (a note saved meanwhile is either erased or kept whole)."""
+        pa = t.private_annotations
+        owned = sa.and_(pa.c.room_id == room_id, pa.c.document_id == document_id,
+                        pa.c.owner_id == owner_id)
+        async with self._tx() as conn:
+            # page and version live in the JSON body: filter here rather than in SQL,
+            # which would need a JSON dialect per backend for a handful of rows.
+            rows = await conn.execute(sa.select(pa.c.id, pa.c.data).where(owned))
+            ids = [int(r[0]) for r in rows if _on_page(orjson.loads(r[1]), page, version)]
+            if not ids:
+                return 0
+            result = await conn.execute(pa.delete().where(sa.and_(owned, pa.c.id.in_(ids))))
+            return int(result.rowcount or 0)
+
+
+def _on_page(data: dict[str, Any], page: int, version: int) -> bool:
+    return data.get("page") == page and data.get("version") == version
+
 
 def _rows(room_id: int, after: int, events: Sequence[Event]) -> list[dict[str, Any]]:
     return [
