@@ -14,6 +14,7 @@ from rooms.events import EVERYONE, Actor, Audience, Event
 from rooms.rejections import Rejection
 from rooms.state import Profile, RoomState
 from rooms.view import room_view, summary
+from voting import room as _polls  # noqa: F401  (registers the poll rules and events)
 
 __all__ = [
     "EVERYONE", "Actor", "Audience", "Command", "Event", "Profile", "Rejection", "RoomState",

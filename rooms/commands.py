@@ -287,7 +287,7 @@ COMMANDS: dict[str, type[Command]] = {
     )
 }
 # Fields only the edge may set; a client that sends them is refused.
-EDGE_ONLY = frozenset({"profile", "substitute_profile", "file"})
+EDGE_ONLY = frozenset({"profile", "substitute_profile", "file", "box"})
 
 
 def parse_command(name: Any, args: Any) -> Command | Rejection:

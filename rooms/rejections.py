@@ -106,6 +106,22 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This page took too long to render and was stopped.",
     ),
     "render_failed": ("Không hiển thị được trang này.", "This page could not be rendered."),
+    "poll_not_open": ("Cuộc biểu quyết chưa mở.", "The poll is not open."),
+    "poll_closed": ("Cuộc biểu quyết đã kết thúc.", "The poll is closed."),
+    "not_eligible": (
+        "Bạn không thuộc diện biểu quyết trong cuộc biểu quyết này: {detail_vi}.",
+        "You may not vote in this poll: {detail_en}.",
+    ),
+    "already_voted": ("Bạn đã biểu quyết rồi.", "You have already voted."),
+    "invalid_choice": (
+        "Lựa chọn không hợp lệ cho cuộc biểu quyết này.",
+        "That choice is not valid in this poll.",
+    ),
+    "too_many_choices": (
+        "Chọn quá số lượng cho phép (tối đa {n}).",
+        "Too many choices (at most {n}).",
+    ),
+    "too_few_choices": ("Cần chọn ít nhất {n}.", "Choose at least {n}."),
 }
 
 # Words used inside messages, so a refusal reads naturally in both languages.
@@ -120,6 +136,8 @@ THINGS: dict[str, tuple[str, str]] = {
     "file": ("tệp đã tải lên", "Uploaded file"),
     "page": ("trang", "Page"),
     "annotation": ("ghi chú", "Annotation"),
+    "poll": ("cuộc biểu quyết", "Poll"),
+    "receipt": ("phiếu có mã này", "Ballot with this receipt"),
 }
 
 STATES: dict[str, tuple[str, str]] = {
@@ -131,6 +149,11 @@ STATES: dict[str, tuple[str, str]] = {
     "done": ("nội dung đã xong", "the item is done"),
     "speaking": ("đang có người phát biểu", "someone has the floor"),
     "presenting": ("người khác đang trình chiếu", "someone else is presenting"),
+    "poll_open": ("đang có cuộc biểu quyết khác", "another poll is open"),
+    "poll_draft": ("cuộc biểu quyết chưa mở", "the poll has not been opened"),
+    "poll_closed": ("cuộc biểu quyết đã kết thúc", "the poll is closed"),
+    "poll_published": ("kết quả đã được công bố", "the result is published"),
+    "poll_cancelled": ("cuộc biểu quyết đã bị hủy", "the poll is cancelled"),
 }
 
 RETRYABLE = frozenset({"conflict", "store_unavailable", "rate_limited"})

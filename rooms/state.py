@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rooms.roles import Role
+from voting.model import Poll
 
 
 class Frozen(BaseModel):
@@ -232,6 +233,7 @@ class RoomState(Frozen):
     documents: dict[int, Document] = {}
     presentation: Presentation | None = None
     annotations: dict[int, Annotation] = {}  # shared ones; private ones live in the store
+    polls: dict[int, Poll] = {}  # their lifecycle and results; ballots live in the ballot box
     next_id: int = 1
 
     def role_of(self, user_id: int) -> Role | None:

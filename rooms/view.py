@@ -11,6 +11,7 @@ from typing import Any
 from rooms.documents import documents_view
 from rooms.roles import ORGANISERS
 from rooms.state import RoomState
+from voting.room import polls_view, vote_for
 
 
 def room_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
@@ -38,7 +39,8 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
             present = [a for a in (state.attendance.get(user_id),) if a is not None]
         personal["participants"] = [p.model_dump(mode="json") for p in people]
         personal["attendance"] = [a.model_dump(mode="json") for a in present]
-    return personal | documents_view(state, user_id, is_admin) | {
+    return personal | documents_view(state, user_id, is_admin) | polls_view(
+        state, user_id, is_admin) | {
         "rsvp_reasons": {
             str(uid): reason
             for uid, reason in state.rsvp_reasons.items()
@@ -77,7 +79,7 @@ def me_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str,
     """Who the viewer is in this room: role, vote, and the administrator flag."""
     p = state.participants.get(user_id)
     return {"user_id": user_id, "role": p.role if p else None, "voting": bool(p and p.voting),
-            "is_admin": is_admin}
+            "vote_for": vote_for(state, user_id), "is_admin": is_admin}
 
 
 def summary(state: RoomState) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
 from server.http_errors import JSONResponse, Refused, refuse
 from server.node import Node
 from server.openapi import openapi
+from server.polls_api import ENDPOINTS as POLL_ENDPOINTS
 from server.ws import websocket_endpoint
 from store.sql import SqlStore
 
@@ -51,7 +52,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
 
     # Routes are tried in order: the documents' first, page images leading, because page
     # images are by far the most frequent request during a meeting.
-    endpoints = [*DOCUMENT_ENDPOINTS, *ENDPOINTS]
+    endpoints = [*DOCUMENT_ENDPOINTS, *ENDPOINTS, *POLL_ENDPOINTS]
     spec = openapi(endpoints, VERSION)
 
     async def openapi_json(request: Request) -> Response:

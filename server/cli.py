@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     _common(bench)
     bench.add_argument("--delegates", type=int, default=1000)
     bench.add_argument("--items", type=int, default=1000)
+    bench.add_argument("--sites", type=int, default=0,
+                       help="online sites; delegate i sits at site i %% (sites + 1), 0: hall")
     args = parser.parse_args(argv)
     settings = _settings(args)
 
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         from server.seed import seed_bench
 
         result = asyncio.run(_with_node(
-            settings, lambda node: seed_bench(node, args.delegates, args.items)))
+            settings, lambda node: seed_bench(node, args.delegates, args.items, args.sites)))
         (settings.data_dir / "bench-tokens.json").write_text(json.dumps(result))
         print(json.dumps({"meeting": result["meeting"]}))
         return

@@ -17,6 +17,8 @@ STATUS = {
     "invalid_state": 409, "conflict": 409, "duplicate": 409, "already_requested": 409,
     "already_checked_in": 409, "not_requested": 409, "no_speaker": 409, "no_next_item": 409,
     "same_version": 409, "not_presenting": 409,
+    "poll_not_open": 409, "poll_closed": 409, "already_voted": 409, "not_eligible": 403,
+    "invalid_choice": 422, "too_many_choices": 422, "too_few_choices": 422,
     "empty_file": 422, "unsupported_type": 415, "encrypted_pdf": 422, "broken_pdf": 422,
     "too_many_pages": 422, "conversion_unavailable": 415, "conversion_failed": 422,
     "render_timeout": 503, "render_failed": 422,

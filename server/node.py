@@ -20,6 +20,7 @@ from server.connection import Connection
 from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
 from store.base import Store, StoreError
 from store.records import User
+from voting.commands import PollCancel, PollClose
 
 ROOM_IDLE_SECONDS = 600.0
 
@@ -116,8 +117,14 @@ class Node:
             return Rejection("store_unavailable")
         if host is None:
             return room_not_found()
+        return await self.execute_in(host, actor, command, command_id)
+
+    async def execute_in(
+        self, host: RoomHost, actor: Actor, command: Command, command_id: str | None = None
+    ) -> Outcome:
+        """Run one command in a room this node hosts (see `execute`)."""
         try:
-            command = await self._resolve(room_id, command)
+            command = await self._resolve(host, actor, command)
         except StoreError:
             return Rejection("store_unavailable")
         return await host.submit(actor, command, command_id)
@@ -134,8 +141,12 @@ class Node:
             return 0, Rejection("store_unavailable")
         return room_id, Ack(len(placed))
 
-    async def _resolve(self, room_id: int, command: Command) -> Command:
-        """Fill in what the core needs from the directory (names, units) and the file store."""
+    async def _resolve(self, host: RoomHost, actor: Actor, command: Command) -> Command:
+        """Fill in what the core needs from the directory (names, units), the file store
+        and the ballot box (sealed before a poll closes)."""
+        room_id = host.room_id
+        if isinstance(command, PollClose | PollCancel):
+            return await host.ballots.prepare(actor, command)
         if isinstance(command, c.DocumentAttach | c.DocumentNewVersion):
             found = await self.store.room_file(room_id, command.sha256)
             if found is not None:

@@ -27,6 +27,7 @@ from rooms.events import Audience
 from rooms.rejections import not_found
 from rooms.roles import ORGANISERS
 from rooms.view import me_view, personal_view, public_view
+from server.ballot_box import BallotBox
 from server.connection import Connection
 from server.presence import HEARTBEAT, RoomPresence
 from server.wire import text_frame
@@ -44,6 +45,7 @@ KNOWN_COMMANDS = 50_000  # command ids remembered in memory per room
 PRESENCE_FLUSH = 0.25  # seconds: presence changes are sent in batches
 PUBLISH_HEAD_START = 0.05  # seconds the bus may take before this node fans out anyway
 CLOSE_REMOVED = 4403
+_POLL_TIMING = frozenset({"poll.opened", "poll.closed", "poll.cancelled"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class RoomHost:
         self._unsubscribe: Callable[[], None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.last_used = time.monotonic()
+        self.ballots = BallotBox(self, store, clock)
 
     def idle_for(self) -> float:
         """Seconds since the room last had a connection or a command (0 while in use)."""
@@ -127,6 +130,7 @@ class RoomHost:
         self.recent.extend(e for e in window if e.seq <= state.seq)
         self._ready = True
         self._worker = asyncio.create_task(self._run(), name=f"room-{self.room_id}")
+        self.ballots.start()
         if self.bus.name != "local":  # alone on an in-process bus, there is nobody to tell
             self._heartbeat = asyncio.create_task(self._presence_heartbeat())
         await self._catch_up()  # anything committed while we were loading
@@ -136,6 +140,7 @@ class RoomHost:
             self._unsubscribe()
         if self._worker:
             self._worker.cancel()
+        self.ballots.stop()
         if self._heartbeat:
             self._heartbeat.cancel()
         if self._presence_timer:
@@ -350,6 +355,8 @@ class RoomHost:
 
     def _after_fanout(self, events: list[Event]) -> None:
         """Consequences for live connections: removals close, changed views are re-sent."""
+        if any(e.kind in _POLL_TIMING for e in events):
+            self.ballots.arm_timers()
         refresh: set[Connection] = set()
         roster = self.state.meeting.roster if self.state.meeting else "all"
         if roster != self._roster:

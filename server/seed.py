@@ -122,8 +122,14 @@ async def _attach_samples(node: Node, room: int, admin: Actor) -> None:
                     classification=classification, item_id=item)
 
 
-async def seed_bench(node: Node, delegates: int, items: int = 1000) -> dict[str, Any]:
-    """A meeting in session with `delegates` delegates and a ready token for each."""
+async def seed_bench(node: Node, delegates: int, items: int = 1000,
+                     sites: int = 0) -> dict[str, Any]:
+    """A meeting in session with `delegates` delegates and a ready token for each.
+
+    With `sites` > 0 the meeting also has that many online sites, and delegate i sits at
+    site number i % (sites + 1) (0: in the hall), so hall and remote voters are even.
+    Every delegate is a voting member.
+    """
     pw = hash_password("bench")
     rows = [dict(username="chair", full_name="Chủ trì", position="", unit="", is_admin=False,
                  password_hash=pw)]
@@ -141,9 +147,15 @@ async def seed_bench(node: Node, delegates: int, items: int = 1000) -> dict[str,
     assert not isinstance(create, Rejection)
     room, _ = await node.create_meeting(admin, create)
     await _must(node, room, admin, "participant.add", user_id=chair_id, role="chair")
+    for n in range(1, sites + 1):
+        await _must(node, room, admin, "site.add", name=f"Điểm cầu số {n}")
+    site_ids = sorted((await node.room(room)).state.sites)  # type: ignore[union-attr]
+    seat = {u: (site_ids[i % (sites + 1) - 1] if sites and i % (sites + 1) else None)
+            for i, u in enumerate(delegate_ids, start=1)}
     # Submitted together, these are committed in a few large batches (group commit).
     await asyncio.gather(*(
-        _must(node, room, admin, "participant.add", user_id=u, role="delegate")
+        _must(node, room, admin, "participant.add", user_id=u, role="delegate",
+              site_id=seat[u], voting=True)
         for u in delegate_ids
     ))
     await asyncio.gather(*(
@@ -157,5 +169,6 @@ async def seed_bench(node: Node, delegates: int, items: int = 1000) -> dict[str,
     return {
         "meeting": room,
         "chair": tokens[chair_id],
-        "tokens": [{"user_id": uid, "token": tokens[uid]} for uid in delegate_ids],
+        "tokens": [{"user_id": uid, "token": tokens[uid], "site_id": seat[uid]}
+                   for uid in delegate_ids],
     }

@@ -18,6 +18,7 @@ from server.node import Node
 from server.room_host import Ack, RoomHost
 from server.wire import WIRE_KEY
 from store.base import StoreError
+from voting.commands import VoteCast, parse_vote
 
 CLOSE_UNAUTHENTICATED = 4401
 FLOOD_CLOSE_AFTER = 200  # refused messages within FLOOD_WINDOW that close the connection
@@ -157,11 +158,15 @@ class _Session:
         if host is None or data.get("meeting") != host.room_id:
             self._reject(cid, Rejection("not_joined"))
             return
+        actor = Actor(conn.user_id, conn.is_admin)
+        if data.get("name") == VoteCast.NAME:
+            await self._vote(host, actor, cid, data.get("args"))
+            return
         command = parse_command(data.get("name"), data.get("args"))
         if isinstance(command, Rejection):
             self._reject(cid, command)
             return
-        outcome = await host.submit(Actor(conn.user_id, conn.is_admin), command, cid)
+        outcome = await self.node.execute_in(host, actor, command, cid)
         if isinstance(outcome, Ack):
             ack: dict[str, Any] = {"type": "ack", "id": cid, "seq": outcome.seq}
             if outcome.duplicate:
@@ -169,6 +174,22 @@ class _Session:
             conn.send(ack)
         else:
             self._reject(cid, outcome)
+
+    async def _vote(self, host: RoomHost, actor: Actor, cid: str, args: Any) -> None:
+        """A ballot: to the room's ballot box, not the room log; the ack carries the receipt."""
+        ballot = parse_vote(args)
+        if isinstance(ballot, Rejection):
+            self._reject(cid, ballot)
+            return
+        outcome = await host.ballots.cast(actor, ballot)
+        if isinstance(outcome, Rejection):
+            self._reject(cid, outcome)
+            return
+        ack: dict[str, Any] = {"type": "ack", "id": cid, "poll": outcome.poll_id,
+                               "receipt": outcome.receipt}
+        if outcome.duplicate:
+            ack["duplicate"] = True
+        self.conn.send(ack)
 
     async def on_volatile(self, data: dict[str, Any]) -> None:
         conn, host = self.conn, self.host

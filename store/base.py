@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rooms.events import Event
-from store.records import CommandMark, User
+from store.records import BallotIn, CommandMark, SealedBox, User
 
 
 class StoreError(Exception):
@@ -95,3 +95,14 @@ class Store(Protocol):
     async def clear_private_page(
         self, room_id: int, document_id: int, owner_id: int, page: int, version: int
     ) -> int: ...
+    async def cast_ballots(
+        self, room_id: int, poll_id: int, secret: bool, allow_change: bool,
+        ballots: Sequence[BallotIn],
+    ) -> tuple[list[str], int]: ...
+    async def seal_box(
+        self, room_id: int, poll_id: int, secret: bool, discard: bool = False
+    ) -> SealedBox: ...
+    async def my_ballot(
+        self, room_id: int, poll_id: int, voter_id: int, secret: bool
+    ) -> dict[str, Any]: ...
+    async def named_ballots(self, room_id: int, poll_id: int) -> list[dict[str, Any]]: ...

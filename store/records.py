@@ -30,3 +30,28 @@ class CommandMark:
     user_id: int
     command_id: str
     seq: int
+
+
+@dataclass(frozen=True)
+class BallotIn:
+    """A ballot on its way into the box: checked by the room core, not yet committed."""
+
+    voter_id: int  # the member it counts for
+    cast_by: int  # the member, or their authorised substitute
+    choices: tuple[int, ...]
+    receipt: str
+    replaces: str | None = None  # secret polls that allow a change: the receipt replaced
+
+
+# What happened to each ballot of a batch.
+CAST, DUPLICATE, ALREADY_VOTED, BOX_CLOSED, NO_SUCH_RECEIPT = (
+    "cast", "duplicate", "already_voted", "closed", "no_such_receipt")
+
+
+@dataclass(frozen=True)
+class SealedBox:
+    """A sealed box's contents: every ballot's choices (in random order) and the receipts."""
+
+    choices: list[tuple[int, ...]]
+    receipts: list[str]
+    discarded: bool = False

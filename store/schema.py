@@ -130,3 +130,55 @@ private_annotations = Table(
     UniqueConstraint("owner_id", "room_id", "client_id", name="private_annotations_client"),
     Index("private_annotations_owner", "room_id", "document_id", "owner_id"),
 )
+
+# ---- the ballot box (beside the room log; see voting/ and server/ballot_box.py) ----
+
+# One row per poll that has received ballots: whether it still takes them, and how many
+# members have voted. Ballot commits and the seal lock this row, so a ballot racing the
+# close is either committed before the seal (and counted) or refused.
+poll_boxes = Table(
+    "poll_boxes", metadata,
+    Column("room_id", Key, nullable=False),
+    Column("poll_id", Integer, nullable=False),
+    Column("status", String(10), nullable=False),  # open | sealed | discarded
+    Column("voters", Integer, nullable=False),
+    PrimaryKeyConstraint("room_id", "poll_id"),
+)
+
+# "Has voted" marks: exactly one ballot per member and poll. No time, no order: on SQLite
+# the rows live in key order (WITHOUT ROWID), not in the order they were written.
+poll_voters = Table(
+    "poll_voters", metadata,
+    Column("room_id", Key, nullable=False),
+    Column("poll_id", Integer, nullable=False),
+    Column("voter_id", Key, nullable=False),
+    PrimaryKeyConstraint("room_id", "poll_id", "voter_id"),
+    sqlite_with_rowid=False,
+)
+
+# Named polls: the ballot is the voter's, and the published result lists it.
+named_ballots = Table(
+    "named_ballots", metadata,
+    Column("room_id", Key, nullable=False),
+    Column("poll_id", Integer, nullable=False),
+    Column("voter_id", Key, nullable=False),  # the member the ballot counts for
+    Column("cast_by", Key, nullable=False),  # the member, or their authorised substitute
+    Column("choices", String(800), nullable=False),  # JSON list of option ids
+    Column("receipt", String(11), nullable=False),
+    PrimaryKeyConstraint("room_id", "poll_id", "voter_id"),
+    UniqueConstraint("room_id", "poll_id", "receipt", name="named_ballots_receipt"),
+)
+
+# Secret ballots: nothing that links a ballot to its voter. No voter id, no time, no
+# serial number; the key is random, so key order says nothing about the order of voting.
+secret_ballots = Table(
+    "secret_ballots", metadata,
+    Column("room_id", Key, nullable=False),
+    Column("poll_id", Integer, nullable=False),
+    Column("ballot_key", String(32), nullable=False),  # random
+    Column("choices", String(800), nullable=False),
+    Column("receipt", String(11), nullable=False),
+    PrimaryKeyConstraint("room_id", "poll_id", "ballot_key"),
+    UniqueConstraint("room_id", "poll_id", "receipt", name="secret_ballots_receipt"),
+    sqlite_with_rowid=False,
+)

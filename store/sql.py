@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from rooms.events import Audience, Event
 from store import schema as t
+from store.ballot_box import BallotBoxStore
 from store.base import Duplicate, SeqConflict, StoreUnavailable
 from store.records import CommandMark, User
 
@@ -32,7 +33,7 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'phonghop.db'}"
 
 
-class SqlStore:
+class SqlStore(BallotBoxStore):
     """A `store.base.Store` on any SQLAlchemy async URL."""
 
     def __init__(self, url: str) -> None:

@@ -1,0 +1,251 @@
+"""A room's ballot box on this node: ballots checked by the core, committed in batches.
+
+Ballots do not go through the room log: thousands arrive within a second, and the log
+only needs the counts. They are checked against the room state (`voting.room`), queued,
+and each batch is one store transaction (group commit); a ballot is acknowledged only
+after its batch committed. Closing or cancelling a poll seals the box in the store first
+(`prepare`), so a ballot racing the close is committed before the seal and counted, or
+refused with `poll_closed`.
+
+The box also reports progress (how many have voted, never what) as `poll.progress`
+room events, at most a few a second, and closes polls whose time is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rooms import Actor, Command, Rejection
+from rooms.rejections import invalid, not_found
+from store.base import Duplicate, Store, StoreError
+from store.records import (
+    ALREADY_VOTED,
+    BOX_CLOSED,
+    CAST,
+    DUPLICATE,
+    NO_SUCH_RECEIPT,
+    BallotIn,
+)
+from voting import commands as v
+from voting.room import check_ballot, may_seal
+from voting.tally import count_choices
+
+if TYPE_CHECKING:
+    from server.room_host import RoomHost
+
+log = logging.getLogger(__name__)
+
+BATCH_MAX = 2000  # ballots committed together
+PROGRESS_EVERY = 0.25  # seconds between progress reports while ballots arrive
+SYSTEM = Actor(user_id=0, is_admin=True)  # the server itself: timers, progress reports
+
+
+@dataclass(frozen=True)
+class Voted:
+    """A ballot committed to the box (or found there: a retry)."""
+
+    poll_id: int
+    receipt: str
+    duplicate: bool = False
+
+
+@dataclass
+class _Pending:
+    poll_id: int
+    ballot: BallotIn
+    future: asyncio.Future[Voted | Rejection]
+
+
+class BallotBox:
+    """The ballot writer, progress reporter and poll timer of one room on this node."""
+
+    def __init__(self, host: RoomHost, store: Store, clock: Callable[[], datetime]) -> None:
+        self.host = host
+        self.store = store
+        self.clock = clock
+        self._pending: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._voters: dict[int, int] = {}  # poll -> voters the store reported, not yet sent
+        self._reporting: asyncio.TimerHandle | None = None
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._worker = asyncio.create_task(self._run(), name=f"ballots-{self.host.room_id}")
+        self.arm_timers()
+
+    def stop(self) -> None:
+        if self._worker:
+            self._worker.cancel()
+        for handle in [self._reporting, *self._timers.values()]:
+            if handle is not None:
+                handle.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for p in self._pending:
+            if not p.future.done():
+                p.future.set_result(Rejection("store_unavailable"))
+        self._pending.clear()
+
+    # ---- ballots ----
+
+    async def cast(self, actor: Actor, ballot: v.VoteCast) -> Voted | Rejection:
+        """Check a ballot and commit it; resolves once it is in the box, or refused."""
+        member = check_ballot(self.host.state, ballot, actor.user_id, actor.is_admin,
+                              self.clock())
+        if isinstance(member, Rejection):
+            return member
+        future: asyncio.Future[Voted | Rejection] = asyncio.get_running_loop().create_future()
+        entry = BallotIn(voter_id=member, cast_by=actor.user_id, choices=tuple(ballot.choices),
+                         receipt=ballot.receipt, replaces=ballot.replaces)
+        self._pending.append(_Pending(ballot.poll_id, entry, future))
+        self._wake.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[:BATCH_MAX]
+                del self._pending[:BATCH_MAX]
+                by_poll: dict[int, list[_Pending]] = {}
+                for p in batch:
+                    by_poll.setdefault(p.poll_id, []).append(p)
+                for poll_id, entries in by_poll.items():
+                    try:
+                        await self._commit(poll_id, entries)
+                    except Exception:
+                        log.exception("room %s: ballot batch failed", self.host.room_id)
+                        _settle(entries, [Rejection("store_unavailable")] * len(entries))
+
+    async def _commit(self, poll_id: int, entries: list[_Pending]) -> None:
+        poll = self.host.state.polls.get(poll_id)
+        if poll is None:
+            _settle(entries, [not_found("poll")] * len(entries))
+            return
+        ballots = [p.ballot for p in entries]
+        try:
+            fates, voters = await self.store.cast_ballots(
+                self.host.room_id, poll_id, poll.secret, poll.allow_change, ballots)
+        except Duplicate:
+            # A receipt some other ballot already carries: find it by committing one by one.
+            for p in entries:
+                await self._commit_alone(poll_id, p, poll.secret, poll.allow_change)
+            return
+        except StoreError as exc:
+            log.warning("room %s: ballots not stored: %s", self.host.room_id, exc)
+            _settle(entries, [Rejection("store_unavailable")] * len(entries))
+            return
+        _settle(entries, [_answer(poll_id, p.ballot, f) for p, f in zip(entries, fates,
+                                                                         strict=True)])
+        if voters:
+            self._progress(poll_id, voters)
+
+    async def _commit_alone(self, poll_id: int, p: _Pending, secret: bool,
+                            allow_change: bool) -> None:
+        try:
+            fates, voters = await self.store.cast_ballots(
+                self.host.room_id, poll_id, secret, allow_change, [p.ballot])
+        except Duplicate:
+            _settle([p], [invalid("receipt: another ballot has this receipt; draw another")])
+            return
+        except StoreError:
+            _settle([p], [Rejection("store_unavailable")])
+            return
+        _settle([p], [_answer(poll_id, p.ballot, fates[0])])
+        if voters:
+            self._progress(poll_id, voters)
+
+    # ---- progress ----
+
+    def _progress(self, poll_id: int, voters: int) -> None:
+        self._voters[poll_id] = max(voters, self._voters.get(poll_id, 0))
+        if self._reporting is None:
+            loop = asyncio.get_running_loop()
+            self._reporting = loop.call_later(PROGRESS_EVERY, self._report)
+
+    def _report(self) -> None:
+        self._reporting = None
+        reports, self._voters = self._voters, {}
+        for poll_id, voters in reports.items():
+            self._spawn(self.host.submit(SYSTEM, v.PollProgress(poll_id=poll_id, voted=voters)))
+
+    # ---- closing ----
+
+    async def prepare(self, actor: Actor, command: Command) -> Command:
+        """Seal the box before `poll.close` (filling in its contents) or `poll.cancel`
+        (discarding them). A command that would be refused is passed on unsealed, so the
+        room answers it as usual (a refusal, or the ack of a retried command id)."""
+        if not isinstance(command, v.PollClose | v.PollCancel):
+            return command
+        state = self.host.state
+        if may_seal(state, command, actor.user_id, actor.is_admin) is not None:
+            return command
+        poll = state.polls[command.poll_id]
+        if not poll.electronic or poll.status == "draft":
+            return command
+        sealed = await self.store.seal_box(self.host.room_id, poll.id, poll.secret,
+                                           discard=isinstance(command, v.PollCancel))
+        if isinstance(command, v.PollCancel):
+            return command
+        cast, votes = count_choices(poll, sealed.choices)
+        box = v.BoxContents(cast=cast, votes=votes, receipts=len(sealed.receipts))
+        return command.model_copy(update={"box": box})
+
+    def arm_timers(self) -> None:
+        """Close each open poll when its time is up (every node arms it; the first close
+        wins and the others are refused harmlessly)."""
+        loop = asyncio.get_running_loop()
+        open_polls = {p.id: p for p in self.host.state.polls.values() if p.status == "open"}
+        for poll_id in [i for i in self._timers if i not in open_polls]:
+            self._timers.pop(poll_id).cancel()
+        for poll in open_polls.values():
+            if poll.closes_at is None or poll.id in self._timers:
+                continue
+            due = datetime.fromisoformat(poll.closes_at.replace("Z", "+00:00"))
+            delay = max(0.0, (due - self.clock()).total_seconds())
+            self._timers[poll.id] = loop.call_later(
+                delay, lambda pid=poll.id: self._spawn(self._close_due(pid)))
+
+    async def _close_due(self, poll_id: int) -> None:
+        self._timers.pop(poll_id, None)
+        try:
+            command = await self.prepare(SYSTEM, v.PollClose(poll_id=poll_id))
+        except StoreError as exc:
+            log.warning("room %s: poll %s not closed on time: %s", self.host.room_id,
+                        poll_id, exc)
+            asyncio.get_running_loop().call_later(1.0, lambda: self._spawn(
+                self._close_due(poll_id)))
+            return
+        await self.host.submit(SYSTEM, command)
+
+    def _spawn(self, work: object) -> None:
+        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _answer(poll_id: int, ballot: BallotIn, fate: str) -> Voted | Rejection:
+    if fate == CAST:
+        return Voted(poll_id, ballot.receipt)
+    if fate == DUPLICATE:
+        return Voted(poll_id, ballot.receipt, duplicate=True)
+    if fate == ALREADY_VOTED:
+        return Rejection("already_voted")
+    if fate == BOX_CLOSED:
+        return Rejection("poll_closed")
+    assert fate == NO_SUCH_RECEIPT
+    return not_found("receipt")
+
+
+def _settle(entries: list[_Pending], results: list[Voted | Rejection]) -> None:
+    for p, result in zip(entries, results, strict=True):
+        if not p.future.done():
+            p.future.set_result(result)

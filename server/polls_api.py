@@ -1,0 +1,172 @@
+"""HTTP for polls: the poll commands as endpoints, and what lives in the ballot box
+(my ballot, the receipts counted, a named poll's ballots, the result as CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rooms import Rejection
+from rooms.rejections import not_found
+from rooms.roles import ORGANISERS
+from rooms.state import RoomState
+from server.api import Endpoint, _id, current_user, node_of, participant_room, room_command
+from server.http_errors import JSONResponse, Refused
+from server.room_host import RoomHost
+from store.base import StoreError
+from store.records import User
+from voting import commands as v
+from voting.model import Poll
+from voting.room import vote_for
+from voting.rules import describe
+
+_PUBLISHED = ("published",)
+_CLOSED = ("closed", "published")
+
+
+async def _poll(request: Request) -> tuple[User, RoomHost, Poll]:
+    """The signed-in user, the room, and the poll they may see, or a refusal."""
+    user = await current_user(request)
+    host = await participant_room(request, user)
+    poll = host.state.polls.get(_id(request, "poll"))
+    organiser = user.is_admin or host.state.role_of(user.id) in ORGANISERS
+    if poll is None or (poll.status == "draft" and not organiser):
+        raise Refused(not_found("poll"))
+    return user, host, poll
+
+
+def _organiser(state: RoomState, user: User) -> bool:
+    return user.is_admin or state.role_of(user.id) in ORGANISERS
+
+
+def _need(poll: Poll, statuses: tuple[str, ...], electronic: bool = True,
+          named: bool = False) -> None:
+    if poll.status not in statuses:
+        raise Refused(Rejection("poll_not_open" if poll.status == "draft" else "invalid_state",
+                                {"state_vi": "kết quả chưa được công bố",
+                                 "state_en": "the result is not published",
+                                 "state": poll.status}))
+    if electronic and not poll.electronic:
+        raise Refused(Rejection("invalid", {"detail": "a show of hands has no ballots"}))
+    if named and poll.secret:
+        raise Refused(Rejection("forbidden"))
+
+
+async def my_ballot(request: Request) -> Response:
+    user, host, poll = await _poll(request)
+    state = host.state
+    member = vote_for(state, user.id)
+    eligible = member is not None and poll.electronic and (
+        poll.eligibility == "members" or state.counts_present(state.participants[member]))
+    body: dict[str, object] = {"poll_id": poll.id, "eligible": eligible, "voted": False}
+    if member is not None and poll.electronic:
+        try:
+            body |= await node_of(request).store.my_ballot(host.room_id, poll.id, member,
+                                                           poll.secret)
+        except StoreError:
+            raise Refused(Rejection("store_unavailable")) from None
+    return JSONResponse(body)
+
+
+async def _sealed(request: Request, host: RoomHost, poll: Poll) -> list[str]:
+    # The box was sealed when the poll closed: this only reads it.
+    try:
+        box = await node_of(request).store.seal_box(host.room_id, poll.id, poll.secret)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    return box.receipts
+
+
+async def receipts(request: Request) -> Response:
+    user, host, poll = await _poll(request)
+    _need(poll, _CLOSED if _organiser(host.state, user) else _PUBLISHED)
+    return JSONResponse({"poll_id": poll.id, "receipts": await _sealed(request, host, poll)})
+
+
+async def _ballots(request: Request, host: RoomHost, poll: Poll) -> list[dict[str, object]]:
+    try:
+        rows = await node_of(request).store.named_ballots(host.room_id, poll.id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    people = host.state.participants
+    for row in rows:
+        p = people.get(int(row["voter_id"]))  # type: ignore[arg-type]
+        row["full_name"] = p.full_name if p else ""
+        row["unit"] = p.unit if p else ""
+    return rows
+
+
+async def named_ballots(request: Request) -> Response:
+    user, host, poll = await _poll(request)
+    _need(poll, _CLOSED if _organiser(host.state, user) else _PUBLISHED, named=True)
+    return JSONResponse({"poll_id": poll.id, "ballots": await _ballots(request, host, poll)})
+
+
+async def result_csv(request: Request) -> Response:
+    user, host, poll = await _poll(request)
+    _need(poll, _CLOSED if _organiser(host.state, user) else _PUBLISHED, electronic=False)
+    assert poll.result is not None
+    r = poll.result
+    out = io.StringIO()
+    w = csv.writer(out)
+    labels = {o.id: o.label for o in poll.options}
+    w.writerow(["Cuộc biểu quyết / Poll", poll.title])
+    w.writerow(["Hình thức / Kind", poll.kind, "Bỏ phiếu kín / Secret" if poll.secret
+                else "Công khai / Named"])
+    w.writerow(["Quy tắc / Rule", describe(poll.rule)["vi"], describe(poll.rule)["en"]])
+    w.writerow(["Số phiếu / Cast", r.cast, "Cơ sở / Base", r.base_count,
+                "Có mặt / Present", r.present, "Tổng số / Members", r.members])
+    w.writerow([])
+    w.writerow(["Phương án / Option", "Số phiếu / Votes", "Tỷ lệ trên cơ sở / Share of base"])
+    for count in r.counts:
+        share = f"{100 * count.votes / r.base_count:.2f}%" if r.base_count else ""
+        w.writerow([labels.get(count.option_id, count.option_id), count.votes, share])
+    w.writerow([])
+    if r.passed is not None:
+        w.writerow(["Kết quả / Result", "Thông qua / Passed" if r.passed
+                    else "Không thông qua / Not passed"])
+    else:
+        w.writerow(["Trúng cử / Elected", *(labels[i] for i in r.elected)])
+    if r.tie:
+        w.writerow(["Hòa phiếu / Tie"])
+    if poll.electronic and not poll.secret:
+        w.writerow([])
+        w.writerow(["Đại biểu / Member", "Đơn vị / Unit", "Lựa chọn / Choice",
+                    "Người bỏ phiếu / Cast by", "Mã phiếu / Receipt"])
+        for row in await _ballots(request, host, poll):
+            choices = "; ".join(labels.get(i, str(i)) for i in row["choices"])  # type: ignore[attr-defined]
+            by = host.state.participants.get(int(row["cast_by"]))  # type: ignore[arg-type]
+            w.writerow([row["full_name"], row["unit"], choices,
+                        by.full_name if by else row["cast_by"], row["receipt"]])
+    name = f"bieu-quyet-{poll.id}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+                 "Cache-Control": "private, no-store"})
+
+
+P = "/api/meetings/{meeting}/polls"
+PP = P + "/{poll}"
+_ID = {"poll_id": "poll"}
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("POST", P, room_command("poll.create"), "Create a poll (a draft)", v.PollCreate),
+    Endpoint("PATCH", PP, room_command("poll.update", _ID), "Change a draft poll",
+             v.PollUpdate),
+    Endpoint("POST", PP + "/open", room_command("poll.open", _ID, body=False), "Open a poll"),
+    Endpoint("POST", PP + "/close", room_command("poll.close", _ID, body=False),
+             "Close a poll: seal the ballot box and count"),
+    Endpoint("POST", PP + "/record", room_command("poll.record", _ID),
+             "Record a show of hands: counts for, against, abstain", v.PollRecord),
+    Endpoint("POST", PP + "/publish", room_command("poll.publish", _ID, body=False),
+             "Publish a closed poll's result"),
+    Endpoint("POST", PP + "/cancel", room_command("poll.cancel", _ID, body=False),
+             "Cancel a draft or open poll (its ballots are discarded)"),
+    Endpoint("GET", PP + "/me", my_ballot, "Whether I may vote and have voted"),
+    Endpoint("GET", PP + "/receipts", receipts, "The receipts counted"),
+    Endpoint("GET", PP + "/ballots", named_ballots, "A named poll's ballots"),
+    Endpoint("GET", PP + "/result.csv", result_csv, "The result as CSV"),
+]

@@ -1,0 +1,232 @@
+"""The ballot box in SQL: exactly-once ballots beside the room log.
+
+Every batch of ballots is one transaction that first locks the poll's box row: a batch
+committed before the seal is counted, a batch after it finds the box sealed and is
+refused; nothing acknowledged is lost. UNIQUE(poll, voter) on the "has voted" marks makes
+a second ballot impossible whatever the retries.
+
+Secret ballots carry no voter, no time and no serial number; their key is random. Each
+batch writes them in random order, and sealing rewrites the whole box in a new random
+order with new keys, so not even the physical order of the rows (PostgreSQL's heap)
+follows the order of voting once the poll is closed.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from store import schema as t
+from store.base import Duplicate
+from store.records import (
+    ALREADY_VOTED,
+    BOX_CLOSED,
+    CAST,
+    DUPLICATE,
+    NO_SUCH_RECEIPT,
+    BallotIn,
+    SealedBox,
+)
+
+_shuffle = random.SystemRandom().shuffle
+
+
+class _Transactional(Protocol):
+    is_sqlite: bool
+
+    def _tx(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
+
+
+class BallotBoxStore:
+    """The ballot-box half of the SQL store (mixed into `SqlStore`)."""
+
+    async def cast_ballots(
+        self: _Transactional, room_id: int, poll_id: int, secret: bool, allow_change: bool,
+        ballots: Sequence[BallotIn],
+    ) -> tuple[list[str], int]:
+        """Commit a batch of ballots in one transaction. Returns each ballot's fate (CAST,
+        DUPLICATE, ALREADY_VOTED, BOX_CLOSED, NO_SUCH_RECEIPT) and the members who have
+        voted so far. Raises `Duplicate` if a receipt collides (retry one by one)."""
+        try:
+            return await _cast(self, room_id, poll_id, secret, allow_change, ballots)
+        except IntegrityError as exc:
+            raise Duplicate("receipt") from exc
+
+    async def seal_box(
+        self: _Transactional, room_id: int, poll_id: int, secret: bool, discard: bool = False
+    ) -> SealedBox:
+        """Close the box for good and return what it holds (again, if already sealed).
+        `discard` (a cancelled poll) throws the ballots away."""
+        ballots = t.secret_ballots if secret else t.named_ballots
+        of_poll = sa.and_(ballots.c.room_id == room_id, ballots.c.poll_id == poll_id)
+        async with self._tx() as conn:
+            status = await _lock_box(conn, self.is_sqlite, room_id, poll_id)
+            if status == "discarded":
+                return SealedBox([], [], discarded=True)
+            if status == "open":
+                await conn.execute(t.poll_boxes.update().where(_box(room_id, poll_id))
+                                   .values(status="discarded" if discard else "sealed"))
+                if discard:
+                    await conn.execute(ballots.delete().where(of_poll))
+                    return SealedBox([], [], discarded=True)
+                if secret and not self.is_sqlite:
+                    await _rewrite_shuffled(conn, room_id, poll_id)
+            rows = (await conn.execute(
+                sa.select(ballots.c.choices, ballots.c.receipt).where(of_poll))).all()
+        choices = [tuple(orjson.loads(r[0])) for r in rows]
+        _shuffle(choices)
+        return SealedBox(choices, sorted(r[1] for r in rows))
+
+    async def my_ballot(
+        self: _Transactional, room_id: int, poll_id: int, voter_id: int, secret: bool
+    ) -> dict[str, Any]:
+        """Whether `voter_id` has voted; for a named poll also their choices and receipt."""
+        pv = t.poll_voters
+        async with self._tx() as conn:
+            voted = (await conn.execute(sa.select(pv.c.voter_id).where(sa.and_(
+                pv.c.room_id == room_id, pv.c.poll_id == poll_id,
+                pv.c.voter_id == voter_id)))).first() is not None
+            if secret or not voted:
+                return {"voted": voted}
+            nb = t.named_ballots
+            row = (await conn.execute(sa.select(nb.c.choices, nb.c.receipt).where(sa.and_(
+                nb.c.room_id == room_id, nb.c.poll_id == poll_id,
+                nb.c.voter_id == voter_id)))).first()
+        if row is None:
+            return {"voted": True}
+        return {"voted": True, "choices": orjson.loads(row[0]), "receipt": row[1]}
+
+    async def named_ballots(self: _Transactional, room_id: int, poll_id: int
+                            ) -> list[dict[str, Any]]:
+        """A named poll's ballots: who voted what (and who cast it), by voter id."""
+        nb = t.named_ballots
+        async with self._tx() as conn:
+            rows = await conn.execute(
+                sa.select(nb.c.voter_id, nb.c.cast_by, nb.c.choices, nb.c.receipt)
+                .where(sa.and_(nb.c.room_id == room_id, nb.c.poll_id == poll_id))
+                .order_by(nb.c.voter_id))
+            return [{"voter_id": int(r[0]), "cast_by": int(r[1]),
+                     "choices": orjson.loads(r[2]), "receipt": r[3]} for r in rows]
+
+
+async def _cast(
+    store: _Transactional, room_id: int, poll_id: int, secret: bool, allow_change: bool,
+    ballots: Sequence[BallotIn],
+) -> tuple[list[str], int]:
+    """One batch in one transaction (see `BallotBoxStore.cast_ballots`)."""
+    async with store._tx() as conn:
+        status = await _lock_box(conn, store.is_sqlite, room_id, poll_id)
+        if status != "open":
+            return [BOX_CLOSED] * len(ballots), 0
+        fates: list[str] = [""] * len(ballots)
+        first: dict[int, int] = {}  # voter -> index of their first ballot in the batch
+        for i, b in enumerate(ballots):
+            first.setdefault(b.voter_id, i)
+        new = await _mark(conn, store.is_sqlite, room_id, poll_id, list(first))
+        fresh: list[BallotIn] = []
+        for i, b in enumerate(ballots):
+            if first[b.voter_id] == i and b.voter_id in new:
+                fates[i] = CAST
+                fresh.append(b)
+        table = t.secret_ballots if secret else t.named_ballots
+        if fresh:
+            await conn.execute(table.insert(), _rows(room_id, poll_id, secret, fresh))
+        for i, b in enumerate(ballots):
+            if not fates[i]:
+                fates[i] = await _again(conn, room_id, poll_id, secret, allow_change, b)
+        result = await conn.execute(
+            t.poll_boxes.update().where(_box(room_id, poll_id))
+            .values(voters=t.poll_boxes.c.voters + len(fresh))
+            .returning(t.poll_boxes.c.voters))
+        return fates, int(result.scalar_one())
+
+
+def _box(room_id: int, poll_id: int) -> sa.ColumnElement[bool]:
+    return sa.and_(t.poll_boxes.c.room_id == room_id, t.poll_boxes.c.poll_id == poll_id)
+
+
+async def _lock_box(conn: AsyncConnection, is_sqlite: bool, room_id: int, poll_id: int) -> str:
+    """Create the poll's box row if needed and lock it for this transaction; its status."""
+    insert = (sqlite if is_sqlite else postgresql).insert(t.poll_boxes)
+    await conn.execute(insert.values(room_id=room_id, poll_id=poll_id, status="open", voters=0)
+                       .on_conflict_do_nothing())
+    # SQLite has one writer at a time already; PostgreSQL takes the row lock here.
+    row = await conn.execute(sa.select(t.poll_boxes.c.status)
+                             .where(_box(room_id, poll_id)).with_for_update())
+    return str(row.scalar_one())
+
+
+async def _mark(conn: AsyncConnection, is_sqlite: bool, room_id: int, poll_id: int,
+                voters: list[int]) -> set[int]:
+    """Mark `voters` as having voted; returns those who had not voted before."""
+    insert = (sqlite if is_sqlite else postgresql).insert(t.poll_voters)
+    result = await conn.execute(
+        insert.values([{"room_id": room_id, "poll_id": poll_id, "voter_id": v} for v in voters])
+        .on_conflict_do_nothing().returning(t.poll_voters.c.voter_id))
+    return {int(r[0]) for r in result}
+
+
+def _rows(room_id: int, poll_id: int, secret: bool, ballots: list[BallotIn]
+          ) -> list[dict[str, Any]]:
+    if not secret:
+        return [{"room_id": room_id, "poll_id": poll_id, "voter_id": b.voter_id,
+                 "cast_by": b.cast_by, "choices": _choices(b.choices), "receipt": b.receipt}
+                for b in ballots]
+    rows = [{"room_id": room_id, "poll_id": poll_id, "ballot_key": secrets.token_hex(16),
+             "choices": _choices(b.choices), "receipt": b.receipt} for b in ballots]
+    _shuffle(rows)  # the batch's order is the order the ballots arrived in: drop it
+    return rows
+
+
+def _choices(choices: Sequence[int]) -> str:
+    return orjson.dumps(sorted(choices)).decode()
+
+
+async def _again(conn: AsyncConnection, room_id: int, poll_id: int, secret: bool,
+                 allow_change: bool, b: BallotIn) -> str:
+    """The fate of a ballot from a member who has voted already: a retry, a change, or no."""
+    table = t.secret_ballots if secret else t.named_ballots
+    of_poll = sa.and_(table.c.room_id == room_id, table.c.poll_id == poll_id)
+    same = await conn.execute(sa.select(table.c.receipt).where(
+        sa.and_(of_poll, table.c.receipt == b.receipt)))
+    if same.first() is not None:
+        return DUPLICATE  # the same command again: its ballot is in
+    if not allow_change:
+        return ALREADY_VOTED
+    if not secret:
+        await conn.execute(table.update().where(sa.and_(of_poll, table.c.voter_id == b.voter_id))
+                           .values(choices=_choices(b.choices), receipt=b.receipt,
+                                   cast_by=b.cast_by))
+        return CAST
+    if b.replaces is None:
+        return ALREADY_VOTED
+    gone = await conn.execute(table.delete().where(sa.and_(of_poll, table.c.receipt == b.replaces)))
+    if not gone.rowcount:
+        return NO_SUCH_RECEIPT
+    await conn.execute(table.insert(), _rows(room_id, poll_id, True, [b]))
+    return CAST
+
+
+async def _rewrite_shuffled(conn: AsyncConnection, room_id: int, poll_id: int) -> None:
+    """Rewrite a secret box in a random order with new keys (PostgreSQL keeps rows in the
+    order they were written; after this, that order is the shuffle's)."""
+    sb = t.secret_ballots
+    of_poll = sa.and_(sb.c.room_id == room_id, sb.c.poll_id == poll_id)
+    rows = (await conn.execute(sb.delete().where(of_poll)
+                               .returning(sb.c.choices, sb.c.receipt))).all()
+    if not rows:
+        return
+    fresh = [{"room_id": room_id, "poll_id": poll_id, "ballot_key": secrets.token_hex(16),
+              "choices": r[0], "receipt": r[1]} for r in rows]
+    _shuffle(fresh)
+    await conn.execute(sb.insert(), fresh)
+

@@ -1,0 +1,370 @@
+"""Polls in the room: their rules (`decide`), their events' effects (`apply`), who may vote,
+and what each user sees. Registered into the room core's tables, like documents.
+
+The ballots themselves never enter the room log: they go to the ballot box beside it
+(see `server/ballot_box.py` and the store), and the log carries the poll's lifecycle:
+opened, progress counts, closed, the result.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from rooms import commands as c
+from rooms.apply import _on, _with
+from rooms.decide import Outcome, _Ctx, _dump, _preparing, _rule, iso
+from rooms.events import EVERYONE, Audience, organisers_and
+from rooms.rejections import Rejection, invalid, invalid_state, not_found
+from rooms.roles import ORGANISERS, Role
+from rooms.state import RoomState
+from voting import commands as v
+from voting.model import MOTION_OPTIONS, Option, Poll, Progress, Result
+from voting.tally import result as tally_result
+
+_SETTINGS = ("title", "item_id", "kind", "min_choices", "max_choices", "seats", "secret",
+             "eligibility", "rule", "duration_seconds", "allow_change", "progress_public",
+             "auto_publish")
+
+
+# ---- who votes ----
+
+
+def vote_for(state: RoomState, user_id: int) -> int | None:
+    """The voting member whose ballot `user_id` casts: themselves if they have a vote, the
+    member they replace if they are that member's authorised substitute, else None."""
+    p = state.participants.get(user_id)
+    if p is None:
+        return None
+    if p.substitute_for is None:
+        return p.user_id if p.voting else None
+    member = state.participants.get(p.substitute_for)
+    if (p.voting and member is not None and member.voting
+            and member.substitute_user_id == p.user_id):
+        return member.user_id
+    return None
+
+
+def eligible_count(state: RoomState, poll: Poll) -> int:
+    """How many ballots may be cast: voting members present, or all voting members."""
+    return state.figures.present if poll.eligibility == "present" else state.figures.total
+
+
+def check_ballot(
+    state: RoomState, cmd: v.VoteCast, user_id: int, is_admin: bool, now: datetime
+) -> int | Rejection:
+    """Whether this ballot may go into the box: the member it counts for, or a refusal."""
+    poll = state.polls.get(cmd.poll_id)
+    if poll is None or not _may_see(state, poll, user_id, is_admin):
+        return not_found("poll")
+    if poll.status in ("closed", "published") or _overdue(poll, now):
+        return Rejection("poll_closed")
+    if poll.status != "open" or not poll.electronic:
+        return Rejection("poll_not_open")
+    member_id = vote_for(state, user_id)
+    if member_id is None:
+        return Rejection("not_eligible", {"detail_vi": "bạn không có quyền biểu quyết",
+                                          "detail_en": "you have no vote in this meeting"})
+    member = state.participants[member_id]
+    if poll.eligibility == "present" and not state.counts_present(member):
+        return Rejection("not_eligible", {"detail_vi": "bạn chưa điểm danh",
+                                          "detail_en": "you have not checked in"})
+    choices = cmd.choices
+    if len(set(choices)) != len(choices) or not set(choices) <= poll.option_ids():
+        return Rejection("invalid_choice")
+    if len(choices) > poll.max_choices:
+        return Rejection("too_many_choices", {"n": poll.max_choices})
+    if len(choices) < poll.min_choices:
+        return Rejection("too_few_choices", {"n": poll.min_choices})
+    if cmd.replaces is not None and not (poll.secret and poll.allow_change):
+        return invalid("replaces: only for secret polls that allow changing one's ballot")
+    return member_id
+
+
+def _overdue(poll: Poll, now: datetime) -> bool:
+    if poll.closes_at is None:
+        return False
+    return now >= datetime.fromisoformat(poll.closes_at.replace("Z", "+00:00"))
+
+
+def may_seal(state: RoomState, cmd: v.PollClose | v.PollCancel, user_id: int,
+             is_admin: bool) -> Rejection | None:
+    """Checked before the edge seals a poll's ballot box for `poll.close`/`poll.cancel`:
+    a sealed box refuses ballots, so only a command that will succeed may seal it."""
+    role = state.role_of(user_id)
+    poll = state.polls.get(cmd.poll_id)
+    if role is None and not is_admin:
+        return Rejection("not_participant")
+    if poll is None or not _may_see(state, poll, user_id, is_admin):
+        return not_found("poll")
+    if isinstance(cmd, v.PollClose):
+        if role != Role.CHAIR and not is_admin:
+            return Rejection("forbidden")
+        if poll.status != "open":
+            return _poll_state(poll)
+        if not poll.electronic:
+            return invalid("a show of hands closes with poll.record and its counts")
+        return None
+    if role not in ORGANISERS and not is_admin:
+        return Rejection("forbidden")
+    if poll.status not in ("draft", "open"):
+        return _poll_state(poll)
+    return None
+
+
+def _poll_state(poll: Poll) -> Rejection:
+    return invalid_state(f"poll_{poll.status}")
+
+
+# ---- what users see ----
+
+
+def _may_see(state: RoomState, poll: Poll, user_id: int, is_admin: bool) -> bool:
+    return poll.status != "draft" or is_admin or state.role_of(user_id) in ORGANISERS
+
+
+def _sees_progress(state: RoomState, poll: Poll, user_id: int, is_admin: bool) -> bool:
+    return poll.progress_public or is_admin or state.role_of(user_id) in ORGANISERS
+
+
+def polls_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
+    """The polls `user_id` may see, each as they may see it (a part of the room view)."""
+    organiser = is_admin or state.role_of(user_id) in ORGANISERS
+    shown = []
+    for poll in sorted(state.polls.values(), key=lambda p: p.id):
+        if not _may_see(state, poll, user_id, is_admin):
+            continue
+        data = poll.model_dump(mode="json")
+        if not _sees_progress(state, poll, user_id, is_admin):
+            data["progress"] = None
+        if not organiser and poll.status != "published":
+            data["result"] = None
+        shown.append(data)
+    return {"polls": shown}
+
+
+def _organisers() -> Audience:
+    return organisers_and()
+
+
+def _progress_audience(poll: Poll) -> Audience:
+    return EVERYONE if poll.progress_public else _organisers()
+
+
+# ---- rules ----
+
+
+def _settings(ctx: _Ctx, base: dict[str, Any], cmd: v.PollSettings) -> dict[str, Any] | Rejection:
+    """The poll's settings after `cmd`, checked as a whole."""
+    changes = cmd.model_dump(exclude_none=True, exclude={"poll_id", "options"})
+    s = {**base, **changes}
+    if "rule" in changes:
+        s["rule"] = cmd.rule
+    kind = s["kind"]
+    if kind in ("motion", "hands"):
+        s["options"] = tuple(Option(id=i, label=label) for i, label in MOTION_OPTIONS)
+        s["min_choices"] = s["max_choices"] = s["seats"] = 1
+    else:
+        if cmd.options is not None:
+            s["options"] = tuple(Option(id=i, label=label)
+                                 for i, label in enumerate(cmd.options, start=1))
+        n = len(s.get("options", ()))
+        if n < 2:
+            return invalid("options: a single or multiple choice poll needs 2 or more")
+        if kind == "single":
+            s["min_choices"] = s["max_choices"] = s["seats"] = 1
+        else:
+            s.setdefault("seats", 1)
+            if "max_choices" not in changes and "max_choices" not in base:
+                s["max_choices"] = s["seats"]
+            s.setdefault("min_choices", 1)
+            if not s["min_choices"] <= s["max_choices"] <= n:
+                return invalid("choices: need min_choices <= max_choices <= options")
+            if s["seats"] > n:
+                return invalid("seats: more seats than options")
+    if kind == "hands":
+        s["secret"] = False  # hands are raised in the open
+    if s.get("item_id") is not None and s["item_id"] not in ctx.state.items:
+        return not_found("item")
+    return s
+
+
+@_rule(v.PollCreate)
+def _create(ctx: _Ctx, cmd: v.PollCreate) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    if len(ctx.state.polls) >= 1000:
+        return Rejection("too_large")
+    s = _settings(ctx, {}, cmd)
+    if isinstance(s, Rejection):
+        return s
+    poll = Poll(id=ctx.state.next_id, created_by=ctx.actor.user_id, created_at=ctx.at, **s)
+    return [ctx.event("poll.created", _organisers(), poll=_dump(poll))]
+
+
+@_rule(v.PollUpdate)
+def _update(ctx: _Ctx, cmd: v.PollUpdate) -> Outcome:
+    if refusal := _preparing(ctx):
+        return refusal
+    poll = ctx.state.polls.get(cmd.poll_id)
+    if poll is None:
+        return not_found("poll")
+    if poll.status != "draft":
+        return _poll_state(poll)
+    if not cmd.model_dump(exclude_none=True, exclude={"poll_id"}):
+        return invalid("nothing to change")
+    base = {k: getattr(poll, k) for k in _SETTINGS} | {"options": poll.options}
+    s = _settings(ctx, base, cmd)
+    if isinstance(s, Rejection):
+        return s
+    return [ctx.event("poll.updated", _organisers(), poll=_dump(poll.model_copy(update=s)))]
+
+
+def _chair_on_open(ctx: _Ctx, poll_id: int, roles: frozenset[str] = frozenset({Role.CHAIR})
+                   ) -> Poll | Rejection:
+    if ctx.role not in roles and not ctx.actor.is_admin:
+        return Rejection("forbidden")
+    poll = ctx.state.polls.get(poll_id)
+    if poll is None:
+        return not_found("poll")
+    return poll
+
+
+@_rule(v.PollOpen)
+def _open(ctx: _Ctx, cmd: v.PollOpen) -> Outcome:
+    poll = _chair_on_open(ctx, cmd.poll_id)
+    if isinstance(poll, Rejection):
+        return poll
+    assert ctx.state.meeting is not None
+    if ctx.state.meeting.status != "in_session":
+        return invalid_state(ctx.state.meeting.status)
+    if poll.status != "draft":
+        return _poll_state(poll)
+    if any(p.status == "open" for p in ctx.state.polls.values()):
+        return invalid_state("poll_open")
+    closes_at = None
+    if poll.duration_seconds:
+        closes_at = iso(ctx.now + timedelta(seconds=poll.duration_seconds))
+    opened = poll.model_copy(update={"status": "open", "opened_at": ctx.at,
+                                     "closes_at": closes_at, "progress": None})
+    progress = Progress(voted=0, eligible=eligible_count(ctx.state, poll))
+    return [ctx.event("poll.opened", poll=_dump(opened)),
+            ctx.event("poll.progress", _progress_audience(poll), poll_id=poll.id,
+                      **_dump(progress))]
+
+
+@_rule(v.PollProgress)
+def _progress(ctx: _Ctx, cmd: v.PollProgress) -> Outcome:
+    if not ctx.actor.is_admin:  # the ballot box reports, as the system; never a client
+        return Rejection("forbidden")
+    poll = ctx.state.polls.get(cmd.poll_id)
+    if poll is None or poll.status != "open":
+        return []
+    if poll.progress is not None and cmd.voted <= poll.progress.voted:
+        return []  # another node already reported as many: counts only grow
+    return [ctx.event("poll.progress", _progress_audience(poll), poll_id=poll.id,
+                      voted=cmd.voted, eligible=eligible_count(ctx.state, poll))]
+
+
+@_rule(v.PollClose)
+def _close(ctx: _Ctx, cmd: v.PollClose) -> Outcome:
+    if refusal := may_seal(ctx.state, cmd, ctx.actor.user_id, ctx.actor.is_admin):
+        return refusal
+    if cmd.box is None:
+        return invalid("the ballot box was not sealed")
+    poll = ctx.state.polls[cmd.poll_id]
+    votes = {o.id: cmd.box.votes.get(o.id, 0) for o in poll.options}
+    outcome = tally_result(poll, cmd.box.cast, votes, ctx.state.figures.present,
+                           ctx.state.figures.total, cmd.box.receipts)
+    return _closing(ctx, poll, outcome)
+
+
+@_rule(v.PollRecord)
+def _record(ctx: _Ctx, cmd: v.PollRecord) -> Outcome:
+    poll = _chair_on_open(ctx, cmd.poll_id, frozenset({Role.CHAIR, Role.SECRETARY}))
+    if isinstance(poll, Rejection):
+        return poll
+    if poll.kind != "hands":
+        return invalid("only a show of hands is recorded as counts")
+    if poll.status != "open":
+        return _poll_state(poll)
+    votes = {o.id: n for o, n in zip(poll.options, cmd.counts, strict=True)}
+    outcome = tally_result(poll, sum(cmd.counts), votes, ctx.state.figures.present,
+                           ctx.state.figures.total)
+    return _closing(ctx, poll, outcome)
+
+
+def _closing(ctx: _Ctx, poll: Poll, outcome: Result) -> Outcome:
+    events = [ctx.event("poll.closed", poll_id=poll.id, closed_at=ctx.at, status="closed")]
+    if poll.auto_publish:
+        events.append(ctx.event("poll.published", poll_id=poll.id, published_at=ctx.at,
+                                result=_dump(outcome)))
+    else:
+        events.append(ctx.event("poll.result", _organisers(), poll_id=poll.id,
+                                result=_dump(outcome)))
+    return events
+
+
+@_rule(v.PollPublish)
+def _publish(ctx: _Ctx, cmd: v.PollPublish) -> Outcome:
+    poll = _chair_on_open(ctx, cmd.poll_id)
+    if isinstance(poll, Rejection):
+        return poll
+    if poll.status != "closed" or poll.result is None:
+        return _poll_state(poll)
+    return [ctx.event("poll.published", poll_id=poll.id, published_at=ctx.at,
+                      result=_dump(poll.result))]
+
+
+@_rule(v.PollCancel)
+def _cancel(ctx: _Ctx, cmd: v.PollCancel) -> Outcome:
+    if refusal := may_seal(ctx.state, cmd, ctx.actor.user_id, ctx.actor.is_admin):
+        return refusal
+    poll = ctx.state.polls[cmd.poll_id]
+    audience = _organisers() if poll.status == "draft" else EVERYONE
+    return [ctx.event("poll.cancelled", audience, poll_id=poll.id)]
+
+
+# ---- effects ----
+
+
+@_on("poll.created", "poll.updated", "poll.opened")
+def _poll(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    poll = Poll.model_validate(data["poll"])
+    return {"polls": _with(state.polls, poll.id, poll), "next_id": max(state.next_id, poll.id + 1)}
+
+
+def _change(state: RoomState, poll_id: int, **changes: Any) -> dict[str, Any]:
+    poll = state.polls[poll_id]
+    return {"polls": _with(state.polls, poll_id, poll.model_copy(update=changes))}
+
+
+@_on("poll.progress")
+def _progressed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return _change(state, data["poll_id"],
+                   progress=Progress(voted=data["voted"], eligible=data["eligible"]))
+
+
+@_on("poll.closed")
+def _closed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return _change(state, data["poll_id"], status="closed", closed_at=data["closed_at"])
+
+
+@_on("poll.result")
+def _resulted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return _change(state, data["poll_id"], result=Result.model_validate(data["result"]))
+
+
+@_on("poll.published")
+def _published(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return _change(state, data["poll_id"], status="published",
+                   published_at=data["published_at"],
+                   result=Result.model_validate(data["result"]))
+
+
+@_on("poll.cancelled")
+def _cancelled(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return _change(state, data["poll_id"], status="cancelled")
+
+
+c.COMMANDS.update({cls.NAME: cls for cls in v.ROOM_COMMANDS})
