@@ -29,6 +29,7 @@ class ClientView:
         self.documents = {d["id"]: d for d in view["documents"]}
         self.annotations = {a["id"]: a for a in view["annotations"]}
         self.presentation = view["presentation"]
+        self.polls = {p["id"]: p for p in view["polls"]}
 
     def on_event(self, kind: str, data: dict[str, Any]) -> None:
         if kind in ("meeting.created", "meeting.updated", "meeting.invited", "session.started"):
@@ -106,6 +107,26 @@ class ClientView:
                         and a["version"] == data["version"] and a["page"] == data["page"]
                         and data["owner"] in (None, a["owner"]))
             }
+        elif kind in ("poll.created", "poll.updated", "poll.opened"):
+            self.polls[data["poll"]["id"]] = data["poll"]
+        elif kind.startswith("poll.") and data["poll_id"] in self.polls:
+            self._poll(kind, self.polls[data["poll_id"]], data)
+        elif not kind.startswith("poll."):
+            raise AssertionError(f"a client does not know event kind {kind!r}")
+
+    @staticmethod
+    def _poll(kind: str, poll: dict[str, Any], data: dict[str, Any]) -> None:
+        if kind == "poll.progress":
+            poll["progress"] = {"voted": data["voted"], "eligible": data["eligible"]}
+        elif kind == "poll.closed":
+            poll.update(status=data["status"], closed_at=data["closed_at"])
+        elif kind == "poll.result":
+            poll["result"] = data["result"]
+        elif kind == "poll.published":
+            poll.update(status="published", published_at=data["published_at"],
+                        result=data["result"])
+        elif kind == "poll.cancelled":
+            poll["status"] = "cancelled"
         else:
             raise AssertionError(f"a client does not know event kind {kind!r}")
 
@@ -132,4 +153,5 @@ class ClientView:
             "documents": [self.documents[i] for i in sorted(self.documents)],
             "annotations": list(self.annotations.values()),
             "presentation": self.presentation,
+            "polls": [self.polls[i] for i in sorted(self.polls)],
         }

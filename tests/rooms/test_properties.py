@@ -117,6 +117,32 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         optional={"color": st.sampled_from(["#1E88E5", "red"]), "text": text,
                   "width": st.sampled_from([0.003, 0.5])}),
     "annotation.remove": st.fixed_dictionaries({"annotation_id": small_id}),
+    "poll.create": st.fixed_dictionaries(
+        {"title": text},
+        optional={"kind": st.sampled_from(["motion", "single", "multi", "hands", "lottery"]),
+                  "options": st.lists(text, max_size=4), "item_id": small_id,
+                  "seats": st.integers(0, 3), "max_choices": st.integers(0, 4),
+                  "min_choices": st.integers(0, 2), "secret": st.booleans(),
+                  "eligibility": st.sampled_from(["present", "members", "all"]),
+                  "rule": st.fixed_dictionaries({"num": st.integers(0, 3),
+                                                 "den": st.integers(1, 3),
+                                                 "base": st.sampled_from(
+                                                     ["cast", "present", "members"]),
+                                                 "strict": st.booleans()}),
+                  "duration_seconds": st.sampled_from([5, 60, 600]),
+                  "allow_change": st.booleans(), "progress_public": st.booleans(),
+                  "auto_publish": st.booleans()}),
+    "poll.update": st.fixed_dictionaries(
+        {"poll_id": small_id},
+        optional={"title": text, "kind": st.sampled_from(["motion", "multi"]),
+                  "options": st.lists(text, max_size=3), "secret": st.booleans(),
+                  "progress_public": st.booleans()}),
+    "poll.open": st.fixed_dictionaries({"poll_id": small_id}),
+    "poll.close": st.fixed_dictionaries({"poll_id": small_id}),
+    "poll.record": st.fixed_dictionaries(
+        {"poll_id": small_id, "counts": st.lists(st.integers(-1, 9), min_size=2, max_size=4)}),
+    "poll.publish": st.fixed_dictionaries({"poll_id": small_id}),
+    "poll.cancel": st.fixed_dictionaries({"poll_id": small_id}),
     "annotation.clear": st.fixed_dictionaries(
         {"document_id": small_id, "page": st.integers(1, 13)},
         optional={"everyone": st.booleans()}),
@@ -141,7 +167,10 @@ LIKELY_ACTORS = {
         "present.start", "present.move", "present.stop", "annotation.add",
         "annotation.remove", "annotation.clear")},
     **{name: ORGANISERS for name in ("document.attach", "document.update",
-                                     "document.version", "document.remove")},
+                                     "document.version", "document.remove", "poll.create",
+                                     "poll.update", "poll.cancel")},
+    **{name: [CHAIR] for name in ("poll.open", "poll.close", "poll.publish")},
+    "poll.record": [CHAIR, SECRETARY],
 }
 
 
@@ -194,7 +223,10 @@ def check_invariants(state: RoomState) -> None:
     assert state.meeting is not None
     if state.meeting.status != "in_session":
         assert not state.queue and state.speaker is None and state.active_item is None
-    ids = [*state.sites, *state.items, *(n.id for n in state.notices)]
+    ids = [*state.sites, *state.items, *(n.id for n in state.notices), *state.polls]
+    assert sum(p.status == "open" for p in state.polls.values()) <= 1
+    for poll in state.polls.values():
+        assert (poll.result is not None) == (poll.status in ("closed", "published"))
     assert len(set(ids)) == len(ids)
     assert all(i < state.next_id for i in ids)
     assert set(state.attendance) <= set(state.participants)
