@@ -406,6 +406,8 @@ def _session_end(ctx: _Ctx, cmd: c.SessionEnd) -> Outcome:
         return refusal
     state = ctx.state
     assert state.meeting is not None
+    if any(p.status == "open" for p in state.polls.values()):
+        return invalid_state("poll_open")  # close (or cancel) the vote first
     events = []
     if state.speaker:
         events.append(_floor_ended(ctx, state.speaker))

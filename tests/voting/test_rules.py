@@ -85,3 +85,14 @@ def test_the_rule_in_words() -> None:
     assert describe(TWO_THIRDS)["vi"] == "Ít nhất 2/3 tổng số thành viên"
     assert describe(Rule(num=3, den=5, base="present", strict=True))["en"] == (
         "More than 3/5 of the members present")
+
+
+def test_the_session_cannot_end_while_a_vote_is_open() -> None:
+    from tests.rooms.world import CHAIR, standard_room
+
+    room = standard_room()
+    [created] = room.ok(CHAIR, "poll.create", title="Thông qua")
+    room.ok(CHAIR, "poll.open", poll_id=created.data["poll"]["id"])
+    assert room.refused(CHAIR, "session.end") == "invalid_state"
+    room.ok(CHAIR, "poll.cancel", poll_id=created.data["poll"]["id"])
+    room.ok(CHAIR, "session.end")
