@@ -21,9 +21,11 @@ from rooms.state import (
     RoomState,
     Site,
     Speaker,
+    Speech,
 )
 
 NOTICES_KEPT = 50
+SPEECHES_KEPT = 5000
 
 Handler = Callable[[RoomState, dict[str, Any]], dict[str, Any]]
 _HANDLERS: dict[str, Handler] = {}
@@ -181,7 +183,13 @@ def _granted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
 
 @_on("floor.ended")
 def _ended(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return {"speaker": None}
+    changes: dict[str, Any] = {"speaker": None}
+    s = state.speaker
+    if s is not None and s.user_id == data["user_id"]:
+        speech = Speech(user_id=s.user_id, full_name=s.full_name, site_id=s.site_id,
+                        item_id=state.active_item, since=s.since, seconds=data["spoke_seconds"])
+        changes["speeches"] = (*state.speeches, speech)[-SPEECHES_KEPT:]
+    return changes
 
 
 @_on("quorum.changed")

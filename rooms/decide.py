@@ -152,7 +152,9 @@ def _stop(item: AgendaItem, now: datetime, status: str) -> AgendaItem:
     spent = item.spent_seconds
     if item.status == "active" and item.started_at:
         spent += _seconds_between(item.started_at, now)
-    return item.model_copy(update={"status": status, "started_at": None, "spent_seconds": spent})
+    closed = iso(now) if status == "done" else item.closed_at
+    return item.model_copy(update={"status": status, "started_at": None, "spent_seconds": spent,
+                                   "closed_at": closed})
 
 
 # ---- preparation: meeting, sites, participants, agenda (organisers) ----
@@ -436,7 +438,8 @@ def _activation(ctx: _Ctx, item: AgendaItem) -> Event:
     active = ctx.state.active_item
     if active is not None and active != item.id:
         paused = _dump(_stop(ctx.state.items[active], ctx.now, "pending"))
-    started = item.model_copy(update={"status": "active", "started_at": ctx.at})
+    started = item.model_copy(update={"status": "active", "started_at": ctx.at,
+                                      "opened_at": item.opened_at or ctx.at})
     return ctx.event("agenda.activated", item=_dump(started), paused=paused)
 
 
@@ -460,7 +463,9 @@ def _next(ctx: _Ctx, cmd: c.AgendaNext) -> Outcome:
     )
     if following is None:
         return events or Rejection("no_next_item")
-    nxt = state.items[following].model_copy(update={"status": "active", "started_at": ctx.at})
+    item = state.items[following]
+    nxt = item.model_copy(update={"status": "active", "started_at": ctx.at,
+                                  "opened_at": item.opened_at or ctx.at})
     events.append(ctx.event("agenda.activated", item=_dump(nxt), paused=None))
     return events
 

@@ -122,6 +122,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Too many choices (at most {n}).",
     ),
     "too_few_choices": ("Cần chọn ít nhất {n}.", "Choose at least {n}."),
+    "edit_conflict": (
+        "Phần này vừa được người khác sửa; hãy xem bản mới và gộp nội dung của bạn.",
+        "Someone else has just edited this section; review their text and merge yours.",
+    ),
+    "already_signed": ("Biên bản đã được ký ở vị trí này.", "This signature is already applied."),
+    "secretary_first": (
+        "Thư ký phải ký biên bản trước, sau đó chủ trì mới ký.",
+        "The secretary signs the minutes first, then the chair.",
+    ),
 }
 
 # Words used inside messages, so a refusal reads naturally in both languages.
@@ -137,6 +146,7 @@ THINGS: dict[str, tuple[str, str]] = {
     "page": ("trang", "Page"),
     "annotation": ("ghi chú", "Annotation"),
     "poll": ("cuộc biểu quyết", "Poll"),
+    "conclusion": ("kết luận", "Conclusion"),
     "receipt": ("phiếu có mã này", "Ballot with this receipt"),
 }
 
@@ -149,7 +159,8 @@ STATES: dict[str, tuple[str, str]] = {
     "done": ("nội dung đã xong", "the item is done"),
     "speaking": ("đang có người phát biểu", "someone has the floor"),
     "presenting": ("người khác đang trình chiếu", "someone else is presenting"),
-    "poll_open": ("đang có cuộc biểu quyết khác", "another poll is open"),
+    "poll_open": ("đang có cuộc biểu quyết", "a poll is open"),
+    "minutes_signing": ("biên bản đang được ký", "the minutes are being signed"),
     "poll_draft": ("cuộc biểu quyết chưa mở", "the poll has not been opened"),
     "poll_closed": ("cuộc biểu quyết đã kết thúc", "the poll is closed"),
     "poll_published": ("kết quả đã được công bố", "the result is published"),

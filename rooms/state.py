@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from minutes.model import MinutesState
 from rooms.roles import Role
 from voting.model import Poll
 
@@ -109,6 +110,8 @@ class AgendaItem(Frozen):
     status: ItemStatus = "pending"
     started_at: str | None = None  # start of the current run while active
     spent_seconds: int = 0  # accumulated over earlier runs
+    opened_at: str | None = None  # first taken up (for the minutes)
+    closed_at: str | None = None  # completed
 
 
 class FloorRequest(Frozen):
@@ -123,6 +126,17 @@ class Speaker(Frozen):
     user_id: int
     full_name: str = ""
     site_id: int | None = None
+    since: str
+    seconds: int
+
+
+class Speech(Frozen):
+    """Who spoke, on which item, for how long: what the minutes list."""
+
+    user_id: int
+    full_name: str = ""
+    site_id: int | None = None
+    item_id: int | None = None
     since: str
     seconds: int
 
@@ -234,6 +248,8 @@ class RoomState(Frozen):
     presentation: Presentation | None = None
     annotations: dict[int, Annotation] = {}  # shared ones; private ones live in the store
     polls: dict[int, Poll] = {}  # their lifecycle and results; ballots live in the ballot box
+    speeches: tuple[Speech, ...] = ()  # the floor's history, for the minutes (not in views)
+    minutes: MinutesState = MinutesState()
     next_id: int = 1
 
     def role_of(self, user_id: int) -> Role | None:

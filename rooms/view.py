@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from minutes.room import minutes_view
 from rooms.documents import documents_view
 from rooms.roles import ORGANISERS
 from rooms.state import RoomState
@@ -40,7 +41,7 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
         personal["participants"] = [p.model_dump(mode="json") for p in people]
         personal["attendance"] = [a.model_dump(mode="json") for a in present]
     return personal | documents_view(state, user_id, is_admin) | polls_view(
-        state, user_id, is_admin) | {
+        state, user_id, is_admin) | minutes_view(state, user_id, is_admin) | {
         "rsvp_reasons": {
             str(uid): reason
             for uid, reason in state.rsvp_reasons.items()
@@ -88,5 +89,6 @@ def summary(state: RoomState) -> dict[str, Any]:
     m = state.meeting
     return {
         "title": m.title, "starts_at": m.starts_at, "ends_at": m.ends_at,
-        "location": m.location, "status": m.status,
+        "location": m.location,
+        "status": "minutes_signed" if state.minutes.status == "signed" else m.status,
     }

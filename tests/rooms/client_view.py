@@ -30,6 +30,7 @@ class ClientView:
         self.annotations = {a["id"]: a for a in view["annotations"]}
         self.presentation = view["presentation"]
         self.polls = {p["id"]: p for p in view["polls"]}
+        self.minutes = dict(view["minutes"])
 
     def on_event(self, kind: str, data: dict[str, Any]) -> None:
         if kind in ("meeting.created", "meeting.updated", "meeting.invited", "session.started"):
@@ -111,7 +112,30 @@ class ClientView:
             self.polls[data["poll"]["id"]] = data["poll"]
         elif kind.startswith("poll.") and data["poll_id"] in self.polls:
             self._poll(kind, self.polls[data["poll_id"]], data)
+        elif kind.startswith(("minutes.", "conclusion.")):
+            self._minutes(kind, data)
         elif not kind.startswith("poll."):
+            raise AssertionError(f"a client does not know event kind {kind!r}")
+
+    def _minutes(self, kind: str, data: dict[str, Any]) -> None:
+        mins = self.minutes
+        if kind == "minutes.settings":
+            mins.update(data)
+        elif kind == "minutes.edited":
+            key = data["section"]["key"]
+            sections = {s["key"]: s for s in mins["sections"]} | {key: data["section"]}
+            mins["sections"] = [sections[k] for k in sorted(sections)]
+        elif kind in ("conclusion.added", "conclusion.updated"):
+            found = {x["id"]: x for x in mins["conclusions"]}
+            found[data["conclusion"]["id"]] = data["conclusion"]
+            mins["conclusions"] = [found[i] for i in sorted(found)]
+        elif kind == "conclusion.removed":
+            mins["conclusions"] = [x for x in mins["conclusions"]
+                                   if x["id"] != data["conclusion_id"]]
+        elif kind == "minutes.signed":
+            mins["status"] = data["status"]
+            mins["signatures"] = [*mins["signatures"], data["signature"]]
+        else:
             raise AssertionError(f"a client does not know event kind {kind!r}")
 
     @staticmethod
@@ -154,4 +178,5 @@ class ClientView:
             "annotations": list(self.annotations.values()),
             "presentation": self.presentation,
             "polls": [self.polls[i] for i in sorted(self.polls)],
+            "minutes": self.minutes,
         }

@@ -143,6 +143,19 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         {"poll_id": small_id, "counts": st.lists(st.integers(-1, 9), min_size=2, max_size=4)}),
     "poll.publish": st.fixed_dictionaries({"poll_id": small_id}),
     "poll.cancel": st.fixed_dictionaries({"poll_id": small_id}),
+    "minutes.settings": opt(template=st.sampled_from(["state", "party", "club"]),
+                            issuer=text, number=text, place=text),
+    "minutes.edit": st.fixed_dictionaries(
+        {"section": st.sampled_from(["general", "closing", "item:1", "item:2", "item:99",
+                                     "other"]),
+         "text": text, "base_version": st.integers(-1, 3)}),
+    "conclusion.add": st.fixed_dictionaries(
+        {"text": text, "owner": text,
+         "deadline": st.sampled_from(["2026-12-31", "2027-02-30", "31/12/2026"])},
+        optional={"item_id": small_id, "owner_user_id": uid}),
+    "conclusion.update": st.fixed_dictionaries(
+        {"conclusion_id": small_id}, optional={"text": text, "deadline": st.just("2027-01-15")}),
+    "conclusion.remove": st.fixed_dictionaries({"conclusion_id": small_id}),
     "annotation.clear": st.fixed_dictionaries(
         {"document_id": small_id, "page": st.integers(1, 13)},
         optional={"everyone": st.booleans()}),
@@ -168,7 +181,9 @@ LIKELY_ACTORS = {
         "annotation.remove", "annotation.clear")},
     **{name: ORGANISERS for name in ("document.attach", "document.update",
                                      "document.version", "document.remove", "poll.create",
-                                     "poll.update", "poll.cancel")},
+                                     "poll.update", "poll.cancel", "minutes.settings",
+                                     "minutes.edit", "conclusion.add", "conclusion.update",
+                                     "conclusion.remove")},
     **{name: [CHAIR] for name in ("poll.open", "poll.close", "poll.publish")},
     "poll.record": [CHAIR, SECRETARY],
 }

@@ -1,0 +1,206 @@
+"""The minutes in the room: rules (`decide`), effects (`apply`) and what each user sees.
+
+The draft is the organisers' working copy: its events go to the chair, the secretary and
+the administrators only. Edits name the version they start from, so two secretaries typing
+into the same section never silently overwrite each other: the second is refused with
+`edit_conflict` and shown the other's text to merge. Signing (by the server, through
+`signing/`) freezes the draft: secretary first, then the chair.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minutes import commands as m
+from minutes.model import Conclusion, Section, Signature
+from rooms import commands as c
+from rooms.apply import _on, _with, _without
+from rooms.decide import Outcome, _Ctx, _dump, _rule
+from rooms.events import EVERYONE, organisers_and
+from rooms.rejections import Rejection, invalid, invalid_state, not_found
+from rooms.roles import ORGANISERS, Role
+from rooms.state import RoomState
+
+MAX_CONCLUSIONS = 500
+
+
+def _editing(ctx: _Ctx) -> Rejection | None:
+    """Organisers edit the draft until the secretary signs."""
+    if not ctx.organiser:
+        return Rejection("forbidden")
+    if ctx.state.minutes.status != "draft":
+        return invalid_state("minutes_signing")
+    return None
+
+
+def _organisers() -> Any:
+    return organisers_and()
+
+
+@_rule(m.MinutesSettings)
+def _settings(ctx: _Ctx, cmd: m.MinutesSettings) -> Outcome:
+    if refusal := _editing(ctx):
+        return refusal
+    changes = cmd.model_dump(exclude_none=True)
+    if not changes:
+        return invalid("nothing to change")
+    return [ctx.event("minutes.settings", _organisers(), **changes)]
+
+
+@_rule(m.MinutesEdit)
+def _edit(ctx: _Ctx, cmd: m.MinutesEdit) -> Outcome:
+    if refusal := _editing(ctx):
+        return refusal
+    if cmd.section.startswith("item:") and int(cmd.section[5:]) not in ctx.state.items:
+        return not_found("item")
+    current = ctx.state.minutes.sections.get(cmd.section, Section(key=cmd.section))
+    if cmd.base_version != current.version:
+        return Rejection("edit_conflict", {"section": cmd.section, "version": current.version,
+                                           "by": current.by})
+    if cmd.text == current.text:
+        return []
+    section = Section(key=cmd.section, text=cmd.text, version=current.version + 1,
+                      by=ctx.actor.user_id, at=ctx.at)
+    return [ctx.event("minutes.edited", _organisers(), section=_dump(section))]
+
+
+def _check_conclusion(ctx: _Ctx, item_id: int | None, owner_user_id: int | None
+                      ) -> Rejection | None:
+    if item_id is not None and item_id not in ctx.state.items:
+        return not_found("item")
+    if owner_user_id is not None and owner_user_id not in ctx.state.participants:
+        return not_found("participant")
+    return None
+
+
+@_rule(m.ConclusionAdd)
+def _conclusion_add(ctx: _Ctx, cmd: m.ConclusionAdd) -> Outcome:
+    if refusal := _editing(ctx) or _check_conclusion(ctx, cmd.item_id, cmd.owner_user_id):
+        return refusal
+    if len(ctx.state.minutes.conclusions) >= MAX_CONCLUSIONS:
+        return Rejection("too_large")
+    conclusion = Conclusion(id=ctx.state.next_id, by=ctx.actor.user_id, at=ctx.at,
+                            **cmd.model_dump())
+    return [ctx.event("conclusion.added", _organisers(), conclusion=_dump(conclusion))]
+
+
+@_rule(m.ConclusionUpdate)
+def _conclusion_update(ctx: _Ctx, cmd: m.ConclusionUpdate) -> Outcome:
+    if refusal := _editing(ctx) or _check_conclusion(ctx, cmd.item_id, cmd.owner_user_id):
+        return refusal
+    current = ctx.state.minutes.conclusions.get(cmd.conclusion_id)
+    if current is None:
+        return not_found("conclusion")
+    changes = cmd.model_dump(exclude_none=True, exclude={"conclusion_id"})
+    if not changes:
+        return invalid("nothing to change")
+    updated = current.model_copy(update=changes)
+    return [ctx.event("conclusion.updated", _organisers(), conclusion=_dump(updated))]
+
+
+@_rule(m.ConclusionRemove)
+def _conclusion_remove(ctx: _Ctx, cmd: m.ConclusionRemove) -> Outcome:
+    if refusal := _editing(ctx):
+        return refusal
+    if cmd.conclusion_id not in ctx.state.minutes.conclusions:
+        return not_found("conclusion")
+    return [ctx.event("conclusion.removed", _organisers(), conclusion_id=cmd.conclusion_id)]
+
+
+def may_sign(state: RoomState, role: str, user_id: int) -> Rejection | None:
+    """Whether `user_id` may now apply the `role` signature: the secretary first, after the
+    session ended; then the chair; each once."""
+    assert state.meeting is not None
+    if state.role_of(user_id) != role:
+        return Rejection("forbidden")
+    if state.meeting.status != "ended":
+        return invalid_state(state.meeting.status)
+    done = [s.role for s in state.minutes.signatures]
+    if role in done:
+        return Rejection("already_signed")
+    if role == Role.CHAIR and Role.SECRETARY not in done:
+        return Rejection("secretary_first")
+    return None
+
+
+@_rule(m.MinutesSigned)
+def _signed(ctx: _Ctx, cmd: m.MinutesSigned) -> Outcome:
+    if refusal := may_sign(ctx.state, cmd.role, ctx.actor.user_id):
+        return refusal
+    signature = Signature(role=cmd.role, user_id=ctx.actor.user_id, full_name=cmd.full_name,
+                          signed_at=ctx.at, sha256=cmd.sha256)
+    status = "signed" if cmd.role == Role.CHAIR else "signing"
+    return [ctx.event("minutes.signed", EVERYONE, signature=_dump(signature), status=status)]
+
+
+# ---- effects ----
+
+
+def _minutes(state: RoomState, **changes: Any) -> dict[str, Any]:
+    return {"minutes": state.minutes.model_copy(update=changes)}
+
+
+@_on("minutes.settings")
+def _settings_applied(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return _minutes(state, **data)
+
+
+@_on("minutes.edited")
+def _edited(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    section = Section.model_validate(data["section"])
+    return _minutes(state, sections=_with(state.minutes.sections, section.key, section))
+
+
+@_on("conclusion.added", "conclusion.updated")
+def _concluded(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    conclusion = Conclusion.model_validate(data["conclusion"])
+    changes = _minutes(state, conclusions=_with(state.minutes.conclusions, conclusion.id,
+                                                conclusion))
+    return changes | {"next_id": max(state.next_id, conclusion.id + 1)}
+
+
+@_on("conclusion.removed")
+def _unconcluded(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return _minutes(state, conclusions=_without(state.minutes.conclusions,
+                                                data["conclusion_id"]))
+
+
+@_on("minutes.signed")
+def _signed_applied(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    signature = Signature.model_validate(data["signature"])
+    return _minutes(state, status=data["status"],
+                    signatures=(*state.minutes.signatures, signature))
+
+
+# ---- what users see ----
+
+
+def minutes_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
+    """The organisers see the whole draft; everyone sees the signing status."""
+    mins = state.minutes
+    public = {"status": mins.status,
+              "signatures": [s.model_dump(mode="json") for s in mins.signatures]}
+    if is_admin or state.role_of(user_id) in ORGANISERS:
+        public |= {
+            "template": mins.template, "issuer": mins.issuer, "number": mins.number,
+            "place": mins.place,
+            "sections": [s.model_dump(mode="json") for _, s in sorted(mins.sections.items())],
+            "conclusions": [x.model_dump(mode="json") for _, x in
+                            sorted(mins.conclusions.items())],
+        }
+    return {"minutes": public}
+
+
+def tasks(state: RoomState) -> list[dict[str, Any]]:
+    """The conclusions as tasks for the task-tracking system ("5 rõ": who, what, by when)."""
+    assert state.meeting is not None
+    items = state.items
+    return [{
+        "id": x.id, "content": x.text, "owner": x.owner, "owner_user_id": x.owner_user_id,
+        "deadline": x.deadline,
+        "agenda_item": items[x.item_id].title if x.item_id in items else None,
+        "source": {"meeting": state.meeting.title, "minutes_number": state.minutes.number},
+    } for _, x in sorted(state.minutes.conclusions.items())]
+
+
+c.COMMANDS.update({cls.NAME: cls for cls in m.ROOM_COMMANDS})
