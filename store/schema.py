@@ -182,3 +182,17 @@ secret_ballots = Table(
     UniqueConstraint("room_id", "poll_id", "receipt", name="secret_ballots_receipt"),
     sqlite_with_rowid=False,
 )
+
+# ---- signing ----
+
+# Each user's signing key and certificate as a PKCS#12 file, kept as uploaded: encrypted
+# with the user's own password, which the server never stores (it unlocks the file only
+# for the moment of signing).
+user_credentials = Table(
+    "user_credentials", metadata,
+    Column("user_id", Key, primary_key=True),
+    Column("p12", LargeBinary, nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

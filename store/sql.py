@@ -411,6 +411,29 @@ class SqlStore(BallotBoxStore):
             return int(result.rowcount or 0)
 
 
+    # ---- signing credentials ----
+
+    async def save_credential(self, user_id: int, p12: bytes, subject: str,
+                              not_after: datetime) -> None:
+        """Keep (or replace) a user's PKCS#12 credential."""
+        uc = t.user_credentials
+        async with self._tx() as conn:
+            await conn.execute(uc.delete().where(uc.c.user_id == user_id))
+            await conn.execute(uc.insert().values(user_id=user_id, p12=p12, subject=subject,
+                                                  not_after=not_after,
+                                                  created_at=datetime.now(UTC)))
+
+    async def credential(self, user_id: int) -> dict[str, Any] | None:
+        """A user's credential: {p12, subject, not_after}, or None."""
+        uc = t.user_credentials
+        async with self._tx() as conn:
+            row = (await conn.execute(sa.select(uc.c.p12, uc.c.subject, uc.c.not_after)
+                                      .where(uc.c.user_id == user_id))).first()
+        if row is None:
+            return None
+        return {"p12": bytes(row[0]), "subject": row[1], "not_after": row[2]}
+
+
 def _on_page(data: dict[str, Any], page: int, version: int) -> bool:
     return data.get("page") == page and data.get("version") == version
 
