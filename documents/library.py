@@ -75,6 +75,18 @@ class Library:
     def path(self, sha256: str) -> Path:
         return self.files / sha256[:2] / f"{sha256}.pdf"
 
+    def keep(self, data: bytes) -> str:
+        """Store a PDF exactly as given (no repair, no rewrite: signed files stay signed);
+        its SHA-256, under which pages and downloads find it."""
+        sha = hashlib.sha256(data).hexdigest()
+        target = self.path(sha)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.tmp / f"keep-{uuid.uuid4().hex}"
+            partial.write_bytes(data)
+            os.replace(partial, target)  # all or nothing: a reader never sees half a file
+        return sha
+
     # ---- ingest ----
 
     async def receive(self, chunks: AsyncIterator[bytes]) -> Received:

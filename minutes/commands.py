@@ -72,6 +72,14 @@ class ConclusionRemove(Command):
     conclusion_id: Id
 
 
+class MinutesPrepared(Command):
+    """The official PDF rendered from the draft for preview and signing (edge only)."""
+
+    NAME = "minutes.prepared"
+    sha256: Sha256
+    pages: Annotated[int, Strict(), Field(ge=1, le=10_000)]
+
+
 class MinutesSigned(Command):
     """A signature the server applied (edge only: clients sign through HTTP)."""
 

@@ -57,5 +57,6 @@ class MinutesState(_Frozen):
     place: str = ""  # địa danh: e.g. "Hoàn Kiếm"
     sections: dict[str, Section] = {}
     conclusions: dict[int, Conclusion] = {}
-    prepared_sha256: str | None = None  # the unsigned PDF prepared for signing
+    prepared_sha256: str | None = None  # the unsigned PDF of the current draft
+    prepared_pages: int = 0
     signatures: tuple[Signature, ...] = ()

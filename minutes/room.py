@@ -107,6 +107,13 @@ def _conclusion_remove(ctx: _Ctx, cmd: m.ConclusionRemove) -> Outcome:
     return [ctx.event("conclusion.removed", _organisers(), conclusion_id=cmd.conclusion_id)]
 
 
+@_rule(m.MinutesPrepared)
+def _prepared(ctx: _Ctx, cmd: m.MinutesPrepared) -> Outcome:
+    if refusal := _editing(ctx):
+        return refusal
+    return [ctx.event("minutes.prepared", _organisers(), sha256=cmd.sha256, pages=cmd.pages)]
+
+
 def may_sign(state: RoomState, role: str, user_id: int) -> Rejection | None:
     """Whether `user_id` may now apply the `role` signature: the secretary first, after the
     session ended; then the chair; each once."""
@@ -120,6 +127,8 @@ def may_sign(state: RoomState, role: str, user_id: int) -> Rejection | None:
         return Rejection("already_signed")
     if role == Role.CHAIR and Role.SECRETARY not in done:
         return Rejection("secretary_first")
+    if role == Role.SECRETARY and state.minutes.prepared_sha256 is None:
+        return invalid_state("minutes_unprepared")
     return None
 
 
@@ -140,29 +149,39 @@ def _minutes(state: RoomState, **changes: Any) -> dict[str, Any]:
     return {"minutes": state.minutes.model_copy(update=changes)}
 
 
+def _changed(state: RoomState, **changes: Any) -> dict[str, Any]:
+    """A change to the draft: the PDF prepared from the old draft is no longer it."""
+    return _minutes(state, prepared_sha256=None, prepared_pages=0, **changes)
+
+
 @_on("minutes.settings")
 def _settings_applied(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return _minutes(state, **data)
+    return _changed(state, **data)
+
+
+@_on("minutes.prepared")
+def _prepared_applied(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return _minutes(state, prepared_sha256=data["sha256"], prepared_pages=data["pages"])
 
 
 @_on("minutes.edited")
 def _edited(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     section = Section.model_validate(data["section"])
-    return _minutes(state, sections=_with(state.minutes.sections, section.key, section))
+    return _changed(state, sections=_with(state.minutes.sections, section.key, section))
 
 
 @_on("conclusion.added", "conclusion.updated")
 def _concluded(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     conclusion = Conclusion.model_validate(data["conclusion"])
-    changes = _minutes(state, conclusions=_with(state.minutes.conclusions, conclusion.id,
-                                                conclusion))
+    changes = _changed(state, conclusions=_with(state.minutes.conclusions, conclusion.id,
+                                                 conclusion))
     return changes | {"next_id": max(state.next_id, conclusion.id + 1)}
 
 
 @_on("conclusion.removed")
 def _unconcluded(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return _minutes(state, conclusions=_without(state.minutes.conclusions,
-                                                data["conclusion_id"]))
+    return _changed(state, conclusions=_without(state.minutes.conclusions,
+                                                 data["conclusion_id"]))
 
 
 @_on("minutes.signed")
@@ -183,7 +202,8 @@ def minutes_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict
     if is_admin or state.role_of(user_id) in ORGANISERS:
         public |= {
             "template": mins.template, "issuer": mins.issuer, "number": mins.number,
-            "place": mins.place,
+            "place": mins.place, "prepared_sha256": mins.prepared_sha256,
+            "prepared_pages": mins.prepared_pages,
             "sections": [s.model_dump(mode="json") for _, s in sorted(mins.sections.items())],
             "conclusions": [x.model_dump(mode="json") for _, x in
                             sorted(mins.conclusions.items())],

@@ -161,6 +161,8 @@ STATES: dict[str, tuple[str, str]] = {
     "presenting": ("người khác đang trình chiếu", "someone else is presenting"),
     "poll_open": ("đang có cuộc biểu quyết", "a poll is open"),
     "minutes_signing": ("biên bản đang được ký", "the minutes are being signed"),
+    "minutes_unprepared": (
+        "biên bản chưa được tạo bản PDF để ký", "the minutes' PDF has not been prepared"),
     "poll_draft": ("cuộc biểu quyết chưa mở", "the poll has not been opened"),
     "poll_closed": ("cuộc biểu quyết đã kết thúc", "the poll is closed"),
     "poll_published": ("kết quả đã được công bố", "the result is published"),

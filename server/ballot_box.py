@@ -32,7 +32,7 @@ from store.records import (
     BallotIn,
 )
 from voting import commands as v
-from voting.room import check_ballot, may_seal
+from voting.room import check_ballot, may_seal, vote_for
 from voting.tally import count_choices
 
 if TYPE_CHECKING:
@@ -97,9 +97,11 @@ class BallotBox:
 
     async def cast(self, actor: Actor, ballot: v.VoteCast) -> Voted | Rejection:
         """Check a ballot and commit it; resolves once it is in the box, or refused."""
-        member = check_ballot(self.host.state, ballot, actor.user_id, actor.is_admin,
-                              self.clock())
+        state = self.host.state
+        member = check_ballot(state, ballot, actor.user_id, actor.is_admin, self.clock())
         if isinstance(member, Rejection):
+            if member.code == "poll_closed":
+                return await self._late_retry(ballot, vote_for(state, actor.user_id), member)
             return member
         future: asyncio.Future[Voted | Rejection] = asyncio.get_running_loop().create_future()
         entry = BallotIn(voter_id=member, cast_by=actor.user_id, choices=tuple(ballot.choices),
@@ -107,6 +109,20 @@ class BallotBox:
         self._pending.append(_Pending(ballot.poll_id, entry, future))
         self._wake.set()
         return await future
+
+    async def _late_retry(self, ballot: v.VoteCast, member: int | None,
+                          refusal: Rejection) -> Voted | Rejection:
+        """After the close, a ballot sent again (its ack was lost) is still answered as
+        counted when the box holds it; anything else is too late."""
+        poll = self.host.state.polls[ballot.poll_id]
+        if member is None or not poll.electronic:
+            return refusal
+        try:
+            held = await self.store.holds_receipt(self.host.room_id, poll.id, poll.secret,
+                                                  ballot.receipt, member)
+        except StoreError:
+            return Rejection("store_unavailable")
+        return Voted(poll.id, ballot.receipt, duplicate=True) if held else refusal
 
     async def _run(self) -> None:
         while True:

@@ -107,7 +107,7 @@ export class RoomConnection {
     this.everOnline = false;
     this.attempt = 0;
     this.retryAt = null;
-    /** @type {Map<string, {message: object, resolve: Function, reject: Function, tries: number}>} */
+    /** @type {Map<string, {message: object, promise: Promise<object>, resolve: Function, reject: Function, tries: number}>} */
     this.pending = new Map();
     this.timers = {};
     this.volatileTokens = VOLATILE_BURST;
@@ -162,19 +162,27 @@ export class RoomConnection {
 
   /**
    * Send a room command. It stays pending until answered, and is resent with the same id
-   * after a reconnect.
+   * after a reconnect. Every ack settles it, with or without a `seq` (a `vote.cast` ack
+   * carries the ballot's `receipt` instead).
    * @param {string} name e.g. "floor.request"
    * @param {object} [args]
+   * @param {string} [id] the command id: a caller that keeps it (a ballot kept across a
+   *   reload) sends it again with the same id, so the server never applies it twice
    * @returns {Promise<object>} the ack; rejects with CommandRejected
    */
-  command(name, args = {}) {
-    const id = newCommandId();
+  command(name, args = {}, id = newCommandId()) {
+    const waiting = this.pending.get(id);
+    if (waiting) return waiting.promise; // already on its way: one answer for both callers
     const message = { type: "command", id, meeting: this.meetingId, name, args };
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { message, resolve, reject, tries: 0 });
-      if (this.joined) this.send(message);
-      this.emitStatus();
+    const entry = { message, tries: 0 };
+    entry.promise = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
     });
+    this.pending.set(id, entry);
+    if (this.joined) this.send(message);
+    this.emitStatus();
+    return entry.promise;
   }
 
   /**

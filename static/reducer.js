@@ -26,6 +26,8 @@ const NOTICES_KEPT = 50;
  * @property {Map<number, object>} documents Document by id (those I know of)
  * @property {Map<number, object>} annotations shared Annotation by id (on those documents)
  * @property {object|null} presentation what is being presented, or null
+ * @property {Map<number, object>} polls Poll by id (those I may see: drafts are the
+ *   organisers')
  */
 
 /**
@@ -54,6 +56,8 @@ export function fromView(room, seq) {
     documents: byKey(room.documents, "id"),
     annotations: byKey(room.annotations, "id"),
     presentation: room.presentation || null,
+    polls: byKey(room.polls, "id"),
+    minutes: { ...(room.minutes || { status: "draft", signatures: [] }) },
   };
 }
 
@@ -211,6 +215,72 @@ on(["annotation.cleared"], (s, d) => {
   }
   return ["annotations"];
 });
+
+// ---- minutes (minutes/): the draft reaches the organisers only; signatures, everyone ----
+
+/** Sorted by a key, as the server lists sections and conclusions. */
+const sortedBy = (list, key) =>
+  [...list].sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0));
+
+/** A change to the draft: the PDF prepared from the old draft is no longer it. */
+function draftChanged(s, fields) {
+  s.minutes = { ...s.minutes, prepared_sha256: null, prepared_pages: 0, ...fields };
+  return ["minutes"];
+}
+
+on(["minutes.settings"], (s, d) => draftChanged(s, d));
+
+on(["minutes.edited"], (s, d) => {
+  const others = (s.minutes.sections || []).filter((x) => x.key !== d.section.key);
+  return draftChanged(s, { sections: sortedBy([...others, d.section], "key") });
+});
+
+on(["conclusion.added", "conclusion.updated"], (s, d) => {
+  const others = (s.minutes.conclusions || []).filter((x) => x.id !== d.conclusion.id);
+  return draftChanged(s, { conclusions: sortedBy([...others, d.conclusion], "id") });
+});
+
+on(["conclusion.removed"], (s, d) => draftChanged(s, {
+  conclusions: (s.minutes.conclusions || []).filter((x) => x.id !== d.conclusion_id),
+}));
+
+on(["minutes.prepared"], (s, d) => {
+  s.minutes = { ...s.minutes, prepared_sha256: d.sha256, prepared_pages: d.pages };
+  return ["minutes"];
+});
+
+on(["minutes.signed"], (s, d) => {
+  s.minutes = { ...s.minutes, status: d.status, signatures: [...(s.minutes.signatures || []), d.signature] };
+  return ["minutes"];
+});
+
+// ---- polls (voting/): lifecycle events carry the poll, or the fields that changed ----
+
+/** Replace some fields of a known poll (an event about a poll I never saw changes nothing). */
+function patchPoll(s, pollId, fields) {
+  const poll = s.polls.get(pollId);
+  if (!poll) return [];
+  s.polls.set(pollId, { ...poll, ...fields });
+  return ["polls"];
+}
+
+on(["poll.created", "poll.updated", "poll.opened"], (s, d) => {
+  s.polls.set(d.poll.id, d.poll);
+  return ["polls"];
+});
+
+on(["poll.progress"], (s, d) =>
+  patchPoll(s, d.poll_id, { progress: { voted: d.voted, eligible: d.eligible } }));
+
+on(["poll.closed"], (s, d) =>
+  patchPoll(s, d.poll_id, { closed_at: d.closed_at, status: d.status }));
+
+on(["poll.result"], (s, d) => patchPoll(s, d.poll_id, { result: d.result }));
+
+on(["poll.published"], (s, d) =>
+  patchPoll(s, d.poll_id, { status: "published", published_at: d.published_at, result: d.result }));
+
+on(["poll.cancelled"], (s, d) => patchPoll(s, d.poll_id, { status: "cancelled" }));
 
 /**
  * Apply one event to the state, in place (as rooms/apply.py `apply` does to a copy).

@@ -9,9 +9,13 @@ import { renderAttendance } from "./attendance.js";
 import { renderDocuments, renderPresentBar } from "./documents.js";
 import { renderFloor, tickFloor } from "./floor.js";
 import { renderNotices } from "./notices.js";
+import { renderPolls } from "./poll-console.js";
+import { createPollScreen } from "./poll-screen.js";
+import { tickCountdowns } from "./polls.js";
 import { fromView, applyEvent } from "./reducer.js";
 import { renderHead } from "./room-head.js";
 import { showConnection, toast } from "./ui.js";
+import { Voting, renderVoteSheet, voterStatus } from "./vote.js";
 import { createViewer } from "./viewer.js";
 
 // Which panels depend on which parts of the state.
@@ -23,17 +27,22 @@ const PANELS = {
   attendance: ["meeting", "participants", "attendance", "presence", "sites", "role"],
   documents: ["meeting", "documents", "agenda", "presentation", "participants", "role"],
   present: ["presentation", "documents", "participants", "role", "viewer"],
+  polls: ["meeting", "polls", "agenda", "participants", "attendance", "role", "voting"],
+  sheet: ["meeting", "polls", "agenda", "participants", "attendance", "role", "voting"],
 };
 // What the document viewer follows.
 const VIEWER_DEPS = ["meeting", "documents", "annotations", "presentation", "participants",
   "agenda", "role", "viewer"];
+// What the projector's poll screen follows (a presentation moving takes a result away).
+const SCREEN_DEPS = ["polls", "agenda", "presentation", "role"];
 const ALL = new Set([...Object.values(PANELS).flat(), ...VIEWER_DEPS]);
 const ORGANISER_ROLES = new Set(["chair", "secretary"]);
 
 /**
  * @typedef {Object} RoomContext what every panel renderer gets
  * @property {import("./reducer.js").RoomState} state
- * @property {{user_id: number, role: string|null, voting: boolean, is_admin: boolean}} me
+ * @property {{user_id: number, role: string|null, voting: boolean, vote_for: number|null,
+ *   is_admin: boolean}} me
  * @property {Set<number>} online user ids with a live connection
  * @property {boolean} connected whether commands go out now
  * @property {(name: string, args?: object, button?: HTMLElement) => Promise<object|null>} run
@@ -58,7 +67,8 @@ const ORGANISER_ROLES = new Set(["chair", "secretary"]);
 export function mountRoom(root, meetingId, app) {
   const projector = Boolean(app.projector);
   let state = null;
-  let me = { user_id: app.user.id, role: null, voting: false, is_admin: app.user.is_admin };
+  let me = { user_id: app.user.id, role: null, voting: false, vote_for: null,
+    is_admin: app.user.is_admin };
   let online = new Set();
   let dirty = new Set();
   let frame = 0;
@@ -78,6 +88,8 @@ export function mountRoom(root, meetingId, app) {
     attendance: h("section.panel.panel-attendance", { "aria-labelledby": "attendance-title" }),
     documents: h("section.panel.panel-documents", { "aria-labelledby": "documents-title" }),
     present: h("section.present-bar", { testid: "present-bar", hidden: true, role: "status" }),
+    polls: h("section.panel.panel-polls", { testid: "polls-panel", "aria-labelledby": "polls-title" }),
+    sheet: h("div.vote-layer", { testid: "vote-layer", hidden: true }),
   };
 
   const conn = new RoomConnection({
@@ -97,6 +109,14 @@ export function mountRoom(root, meetingId, app) {
     changed: () => schedule(["viewer"]),
   });
 
+  const voting = new Voting({
+    meetingId,
+    userId: app.user.id,
+    send: (name, args, id) => conn.command(name, args, id),
+    changed: () => schedule(["voting"]),
+  });
+  const pollScreen = createPollScreen();
+
   function receive(m) {
     switch (m.type) {
       case "snapshot":
@@ -105,6 +125,8 @@ export function mountRoom(root, meetingId, app) {
         me = { ...me, ...m.me };
         online = new Set(m.online || []);
         online.add(me.user_id);
+        voting.snapshot(state);
+        pollScreen.snapshot(state);
         layout();
         schedule(ALL);
         break;
@@ -143,11 +165,19 @@ export function mountRoom(root, meetingId, app) {
     if (role() !== before) changed.add("role");
     schedule(changed);
     viewer.onEvent(m, conn.online);
+    voting.onEvent(m, conn.online, state);
+    pollScreen.onEvent(m, state);
     if (!conn.online) return; // replayed after a reconnect: no live announcements
     if (m.kind === "floor.granted" && m.data.speaker.user_id === me.user_id) {
       toast(t("floor.granted_you"), "success");
     } else if (m.kind === "notice.posted" && m.data.notice.by !== me.user_id) {
       toast(`${t("notice.new")}: ${m.data.notice.text}`, "info");
+    } else if (m.kind === "poll.opened" && !projector && m.actor !== me.user_id) {
+      // Voters get the ballot itself; everyone else hears of it.
+      const c = context();
+      if (c.isOrganiser || voterStatus(m.data.poll, c) === "none") {
+        toast(t("poll.opened_toast", { title: m.data.poll.title }), "info");
+      }
     }
   }
 
@@ -167,7 +197,10 @@ export function mountRoom(root, meetingId, app) {
     const connected = String(s.state === "online");
     if (state && connected !== page.dataset.connected) {
       schedule(["role"]); // buttons follow
-      if (connected === "true" && page.dataset.connected === "false") viewer.reconnected();
+      if (connected === "true" && page.dataset.connected === "false") {
+        viewer.reconnected();
+        voting.reconnected();
+      }
     }
     page.dataset.connected = connected;
   }
@@ -247,7 +280,7 @@ export function mountRoom(root, meetingId, app) {
     page.removeAttribute("aria-busy");
     if (projector) {
       document.body.classList.add("is-projector");
-      replace(page, viewer.el);
+      replace(page, viewer.el, pollScreen.el);
       return;
     }
     replace(
@@ -256,9 +289,10 @@ export function mountRoom(root, meetingId, app) {
       panels.present,
       h("div.room-grid", null,
         h("div.col.col-agenda", null, panels.agenda, panels.documents),
-        h("div.col.col-floor", null, panels.floor, panels.notices),
+        h("div.col.col-floor", null, panels.floor, panels.polls, panels.notices),
         h("div.col.col-attendance", null, panels.attendance)),
       viewer.el,
+      panels.sheet,
     );
   }
 
@@ -278,9 +312,14 @@ export function mountRoom(root, meetingId, app) {
       notices: renderNotices, attendance: renderAttendance,
       documents: (el, c) => renderDocuments(el, c, viewer),
       present: (el, c) => renderPresentBar(el, c, viewer),
+      polls: (el, c) => renderPolls(el, c, voting),
+      sheet: (el, c) => renderVoteSheet(el, c, voting),
     };
     if (VIEWER_DEPS.some((d) => changed.has(d))) viewer.update(ctx);
-    if (!projector) {
+    if (projector) {
+      if (SCREEN_DEPS.some((d) => changed.has(d))) pollScreen.update(ctx);
+    } else {
+      voting.sync(ctx);
       for (const [panel, deps] of Object.entries(PANELS)) {
         if (deps.some((d) => changed.has(d))) renderers[panel](panels[panel], ctx);
       }
@@ -301,6 +340,7 @@ export function mountRoom(root, meetingId, app) {
     if (!state) return;
     tickAgenda(panels.agenda, state);
     tickFloor(panels.floor, state);
+    for (const el of [panels.polls, panels.sheet, pollScreen.el]) tickCountdowns(el);
   }
 
   const ticker = setInterval(tick, 1000);
@@ -309,7 +349,7 @@ export function mountRoom(root, meetingId, app) {
   return {
     destroy() {
       viewer.destroy();
-      document.body.classList.remove("is-projector");
+      document.body.classList.remove("is-projector", "has-vote-sheet", "has-poll-screen");
       clearInterval(ticker);
       cancelAnimationFrame(frame);
       conn.stop();

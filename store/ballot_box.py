@@ -86,6 +86,24 @@ class BallotBoxStore:
         _shuffle(choices)
         return SealedBox(choices, sorted(r[1] for r in rows))
 
+    async def holds_receipt(self: _Transactional, room_id: int, poll_id: int, secret: bool,
+                            receipt: str, voter_id: int) -> bool:
+        """Whether the box holds this ballot of `voter_id` (who has voted, and a ballot
+        with this receipt is in; for a named poll, as theirs): how a retry after the close
+        is told its ballot is in."""
+        table = t.secret_ballots if secret else t.named_ballots
+        pv = t.poll_voters
+        where = [table.c.room_id == room_id, table.c.poll_id == poll_id,
+                 table.c.receipt == receipt]
+        if not secret:
+            where.append(t.named_ballots.c.voter_id == voter_id)
+        async with self._tx() as conn:
+            marked = (await conn.execute(sa.select(pv.c.voter_id).where(sa.and_(
+                pv.c.room_id == room_id, pv.c.poll_id == poll_id, pv.c.voter_id == voter_id)))
+            ).first() is not None
+            return marked and (await conn.execute(
+                sa.select(table.c.receipt).where(sa.and_(*where)))).first() is not None
+
     async def my_ballot(
         self: _Transactional, room_id: int, poll_id: int, voter_id: int, secret: bool
     ) -> dict[str, Any]:

@@ -120,7 +120,8 @@ def _poll_state(poll: Poll) -> Rejection:
 
 
 def _may_see(state: RoomState, poll: Poll, user_id: int, is_admin: bool) -> bool:
-    return poll.status != "draft" or is_admin or state.role_of(user_id) in ORGANISERS
+    # A poll that was never opened (a draft, or a draft cancelled) is the organisers' own.
+    return poll.opened_at is not None or is_admin or state.role_of(user_id) in ORGANISERS
 
 
 def _sees_progress(state: RoomState, poll: Poll, user_id: int, is_admin: bool) -> bool:

@@ -20,18 +20,24 @@ PORTRAIT = {"width": 768, "height": 1024}
 
 # Records every websocket message the page sends and receives (window.__ws); with
 # `dropCommands` set, outgoing commands are lost on the wire (as on a dying link) while the
-# app believes they were sent.
+# app believes they were sent; with `dropAcks` set, acks arrive (and are recorded) but the
+# app never sees them, as when the link dies right after the server answered.
 RECORD_SOCKETS = """
 (() => {
   const Native = window.WebSocket;
-  const rec = { sockets: [], sent: [], received: [], dropCommands: false };
+  const rec = { sockets: [], sent: [], received: [], dropCommands: false, dropAcks: false };
   window.__ws = rec;
   class Recorded extends Native {
     constructor(url, protocols) {
       super(url, protocols);
       rec.sockets.push(this);
+      // Registered before the app's own handler, so it can hide a message from it.
       this.addEventListener("message", (ev) => {
-        try { rec.received.push(JSON.parse(ev.data)); } catch (e) { /* not JSON */ }
+        let message = null;
+        try { message = JSON.parse(ev.data); } catch (e) { /* not JSON */ }
+        if (!message) return;
+        rec.received.push(message);
+        if (message.type === "ack" && rec.dropAcks) ev.stopImmediatePropagation();
       });
     }
     send(data) {

@@ -295,6 +295,7 @@ async () => {
     rsvp_reasons: Object.fromEntries([...s.rsvpReasons].map(([k, v]) => [String(k), v])),
     documents: [...s.documents.values()].sort((a, b) => a.id - b.id),
     annotations: [...s.annotations.values()], presentation: s.presentation,
+    polls: [...s.polls.values()].sort((a, b) => a.id - b.id), minutes: s.minutes,
   };
 }
 """
@@ -307,7 +308,9 @@ def comparable(view: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def test_reducer_rebuilds_the_server_view(server: Any, new_context: Any) -> None:
+async def test_reducer_rebuilds_the_server_view(
+    server: Any, new_context: Any, open_ws: Any
+) -> None:
     """static/reducer.js folds a long, varied event stream into exactly the server's view."""
     m = await make_meeting(server.base_url, start=False)
     d1 = m["d1"].user
@@ -373,6 +376,36 @@ async def test_reducer_rebuilds_the_server_view(server: Any, new_context: Any) -
     await do("secretary", "notice.post", text="Thông báo chung")
     await do("secretary", "notice.post", text="Chỉ thư ký", roles=["secretary"])
     await call("admin", "DELETE", f"{base}/participants/{newcomer}")
+
+    # Polls: drafts and their edits stay with the organisers; the page sees them open (with
+    # the progress, public here), close and publish, and an open one cancelled.
+    async def new_poll(**args: Any) -> int:
+        room = await call("chair", "POST", base + "/commands",
+                          {"name": "poll.create", "args": args})
+        return max(p["id"] for p in room["room"]["polls"])
+
+    motion = await new_poll(title="Biểu quyết 1", item_id=item1, eligibility="members",
+                            progress_public=True)
+    await do("secretary", "poll.update", poll_id=motion, title="Biểu quyết 1 (sửa)")
+    await do("chair", "poll.open", poll_id=motion)
+    ws = await open_ws(m["chair"])
+    await ws.join(m.id)
+    ack = await ws.command(m.id, "vote.cast", poll_id=motion, choices=[1], receipt="ABCDE-12345")
+    assert ack["type"] == "ack", ack
+    await do("chair", "poll.close", poll_id=motion)
+    choice = await new_poll(title="Chọn phương án", kind="single", options=["A", "B"],
+                            auto_publish=False)
+    await do("chair", "poll.open", poll_id=choice)
+    await do("chair", "poll.close", poll_id=choice)
+    await do("chair", "poll.publish", poll_id=choice)
+    await do("chair", "poll.cancel", poll_id=await new_poll(title="Nháp bị hủy"))
+    cancelled = await new_poll(title="Hủy khi đang mở", kind="hands")
+    await do("chair", "poll.open", poll_id=cancelled)
+    await do("secretary", "poll.cancel", poll_id=cancelled)
+    # The minutes' draft is the organisers' own: the page (a delegate's) sees none of it.
+    await do("secretary", "minutes.edit", section="general", text="Diễn biến", base_version=0)
+    await do("secretary", "conclusion.add", text="Giao phòng Kinh tế", owner="Phòng Kinh tế",
+             deadline="2026-12-31")
     await do("chair", "session.end")
 
     await expect(page.get_by_test_id("meeting-status")).to_have_text("Đã kết thúc")

@@ -119,8 +119,12 @@ class ClientView:
 
     def _minutes(self, kind: str, data: dict[str, Any]) -> None:
         mins = self.minutes
+        if kind in ("minutes.settings", "minutes.edited") or kind.startswith("conclusion."):
+            mins.update(prepared_sha256=None, prepared_pages=0)
         if kind == "minutes.settings":
             mins.update(data)
+        elif kind == "minutes.prepared":
+            mins.update(prepared_sha256=data["sha256"], prepared_pages=data["pages"])
         elif kind == "minutes.edited":
             key = data["section"]["key"]
             sections = {s["key"]: s for s in mins["sections"]} | {key: data["section"]}

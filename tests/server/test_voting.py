@@ -92,6 +92,10 @@ async def test_a_motion_is_counted_exactly_once_and_published(
     assert published["data"]["result"] == result
     late = await vote(d["d4"], m, poll, FOR)
     assert_refusal(late, "poll_closed")
+    # A ballot whose ack was lost just before the close, sent again: still "it is in".
+    after = await vote(d["d1"], m, poll, FOR, cid="d1-ballot-0001", receipt="AAAAA-11111")
+    assert after["type"] == "ack" and after["duplicate"] is True
+    assert_refusal(await vote(d["d2"], m, poll, FOR, receipt="AAAAA-11111"), "poll_closed")
 
     base = f"/api/meetings/{m.id}/polls/{poll['id']}"
     named = (await m["d4"].call("GET", base + "/ballots")).json()["ballots"]
