@@ -122,6 +122,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Too many choices (at most {n}).",
     ),
     "too_few_choices": ("Cần chọn ít nhất {n}.", "Choose at least {n}."),
+    "no_credential": (
+        "Bạn chưa có chứng thư số trên hệ thống; hãy tải lên tệp PKCS#12 (.p12) của bạn.",
+        "You have no signing credential here; upload your PKCS#12 (.p12) file.",
+    ),
+    "no_token": (
+        "Máy chủ chưa cấu hình thiết bị ký số (PKCS#11).",
+        "No PKCS#11 signing token is configured on the server.",
+    ),
     "edit_conflict": (
         "Phần này vừa được người khác sửa; hãy xem bản mới và gộp nội dung của bạn.",
         "Someone else has just edited this section; review their text and merge yours.",

@@ -3,13 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The browser tests drive Debian's Chromium (Playwright never downloads its own browser).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests drive: Chromium for the browser tests (Playwright never downloads
+# its own browser), SoftHSM2 (a PKCS#11 token) and poppler's pdfsig for the signing tests.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
+command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "chromium is missing: install Debian's 'chromium' package (root needed)" >&2
+    echo "missing Debian packages: ${missing[*]} (root needed to install them)" >&2
     exit 1
   fi
 fi

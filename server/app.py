@@ -24,6 +24,7 @@ from server.api import ENDPOINTS, Endpoint
 from server.config import Settings
 from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
 from server.http_errors import JSONResponse, Refused, refuse
+from server.minutes_api import ENDPOINTS as MINUTES_ENDPOINTS
 from server.node import Node
 from server.openapi import openapi
 from server.polls_api import ENDPOINTS as POLL_ENDPOINTS
@@ -52,7 +53,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
 
     # Routes are tried in order: the documents' first, page images leading, because page
     # images are by far the most frequent request during a meeting.
-    endpoints = [*DOCUMENT_ENDPOINTS, *ENDPOINTS, *POLL_ENDPOINTS]
+    endpoints = [*DOCUMENT_ENDPOINTS, *ENDPOINTS, *POLL_ENDPOINTS, *MINUTES_ENDPOINTS]
     spec = openapi(endpoints, VERSION)
 
     async def openapi_json(request: Request) -> Response:

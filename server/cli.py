@@ -123,6 +123,57 @@ async def _with_node(settings: Settings, work):  # type: ignore[no-untyped-def]
         await node.stop()
 
 
+async def _demo(node: Node, settings: Settings) -> dict | None:  # type: ignore[type-arg]
+    """The demo data, and development signing credentials so the minutes can be signed
+    (every PKCS#12 password is the demo password)."""
+    from server.dev_credentials import issue_dev_credentials
+    from server.seed import DEMO_PASSWORD, seed_demo
+
+    seeded = await seed_demo(node)
+    if seeded:
+        await issue_dev_credentials(node, settings.data_dir, DEMO_PASSWORD)
+    return seeded
+
+
+def _verify(args: argparse.Namespace) -> int:
+    """`phonghop verify`: the report on stdout; 0 when all signatures hold, 1 when not,
+    2 when the file cannot be read."""
+    from server.minutes_api import report_dict
+    from signing.trust import Trust
+    from signing.verify import verify_pdf
+
+    trust_files = list(args.trust)
+    if not trust_files:
+        data = args.data or Settings().data_dir
+        if (data / "dev-ca" / "ca.pem").exists():
+            trust_files = [data / "dev-ca" / "ca.pem"]
+    try:
+        pdf = args.file.read_bytes()
+    except OSError as exc:
+        print(f"phonghop verify: {exc}", file=sys.stderr)
+        return 2
+    trust = Trust.from_pem_files(*trust_files) if trust_files else Trust(())
+    report = verify_pdf(pdf, trust=trust)
+    data = report_dict(report)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str, indent=2))
+    else:
+        for s in data["signatures"]:
+            signer = (s["signer"] or {}).get("name", "?")
+            state = "HỢP LỆ / VALID" if s["ok"] else "KHÔNG HỢP LỆ / INVALID"
+            print(f"{s['field']}: {signer}, {s['signing_time']}: {state}")
+            print(f"  intact={s['intact']} valid={s['valid']} trusted={s['trusted']} "
+                  f"coverage={s['coverage']} changes_after={s['changes_after']}")
+            for p in s["problems"]:
+                print(f"  - {p['vi']} / {p['en']}")
+        for p in data["problems"]:
+            print(f"- {p['vi']} / {p['en']}")
+        if data["unsigned_fields"]:
+            print("unsigned fields: " + ", ".join(data["unsigned_fields"]))
+        print("ALL VALID" if data["all_valid"] else "NOT VALID")
+    return 0 if report.all_valid else 1
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="phonghop", description="Paperless meeting server")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -134,8 +185,35 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument("--items", type=int, default=1000)
     bench.add_argument("--sites", type=int, default=0,
                        help="online sites; delegate i sits at site i %% (sites + 1), 0: hall")
+    devca = sub.add_parser("dev-ca", help="development CA and signing credentials "
+                                          "(NOT FOR PRODUCTION)")
+    _common(devca)
+    devca.add_argument("--password", default="demo1234",
+                       help="the password of every PKCS#12 file (default demo1234)")
+    devca.add_argument("--user", action="append", dest="users",
+                       help="only this username (repeatable; default every account)")
+    verify = sub.add_parser("verify", help="verify the signatures of a PDF; exit 0 only when "
+                                           "every signature is valid and trusted")
+    verify.add_argument("file", type=Path)
+    verify.add_argument("--trust", action="append", type=Path, default=[],
+                        help="PEM file of trusted roots (repeatable; default: the data "
+                             "directory's development CA)")
+    verify.add_argument("--data", type=Path, help="data directory (for its development CA)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    if args.cmd == "verify":
+        sys.exit(_verify(args))
     settings = _settings(args)
+
+    if args.cmd == "dev-ca":
+        from server.dev_credentials import issue_dev_credentials
+
+        result = asyncio.run(_with_node(settings, lambda node: issue_dev_credentials(
+            node, settings.data_dir, args.password, args.users)))
+        print(f"phonghop dev-ca: KHÔNG DÙNG CHO MÔI TRƯỜNG THẬT / NOT FOR PRODUCTION\n"
+              f"  CA: {result['ca']}\n  credentials: {len(result['issued'])} "
+              f"(password {args.password!r}), in {settings.data_dir / 'dev-ca'}")
+        return
 
     if args.cmd == "bench-seed":
         from server.seed import seed_bench
@@ -146,9 +224,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps({"meeting": result["meeting"]}))
         return
     if args.cmd == "demo":
-        from server.seed import seed_demo
-
-        seeded = asyncio.run(_with_node(settings, seed_demo))
+        seeded = asyncio.run(_with_node(settings, lambda node: _demo(node, settings)))
         url = f"http://{settings.host}:{settings.port}/"
         print(f"phonghop demo: {url}", flush=True)
         if seeded:

@@ -31,8 +31,21 @@ class Settings:
         default_factory=lambda: int(_env("RENDER_WORKERS", "0") or 0) or (os.cpu_count() or 2))
     render_timeout: float = field(
         default_factory=lambda: float(_env("RENDER_TIMEOUT", "10") or 10))
+    # Signing: trusted roots (PEM files, ":"-separated; default the development CA in
+    # DATA/dev-ca when `phonghop dev-ca` made one), an RFC 3161 time-stamping service, and
+    # the PKCS#11 module of a server-side token (e.g. an HSM).
+    trust_pem: str | None = field(default_factory=lambda: _env("TRUST_PEM"))
+    tsa_url: str | None = field(default_factory=lambda: _env("TSA_URL"))
+    pkcs11_module: str | None = field(default_factory=lambda: _env("PKCS11_MODULE"))
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
+
+    def trust_files(self) -> list[Path]:
+        """The PEM files of the trusted roots for signing and verification."""
+        if self.trust_pem:
+            return [Path(p) for p in self.trust_pem.split(":") if p]
+        dev = self.data_dir / "dev-ca" / "ca.pem"
+        return [dev] if dev.exists() else []
 
     def documents_dir(self) -> Path:
         """Where stored files and cached page images live (shared by every node)."""

@@ -18,6 +18,7 @@ STATUS = {
     "already_checked_in": 409, "not_requested": 409, "no_speaker": 409, "no_next_item": 409,
     "same_version": 409, "not_presenting": 409,
     "poll_not_open": 409, "poll_closed": 409, "already_voted": 409, "not_eligible": 403,
+    "no_credential": 409, "no_token": 409,
     "edit_conflict": 409, "already_signed": 409, "secretary_first": 409,
     "invalid_choice": 422, "too_many_choices": 422, "too_few_choices": 422,
     "empty_file": 422, "unsupported_type": 415, "encrypted_pdf": 422, "broken_pdf": 422,

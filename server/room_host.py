@@ -230,7 +230,8 @@ class RoomHost:
                 try:
                     await self.store.append(
                         self.room_id, base.seq, placed, marks,
-                        summary(working) if working.meeting is not base.meeting else None,
+                        summary(working) if working.meeting is not base.meeting
+                        or working.minutes.status != base.minutes.status else None,
                         _members(working) if working.participants is not base.participants
                         else None,
                     )

@@ -1,3 +1,78 @@
-"""Minutes and signatures: the minutes PDF (Decree 30/2020 layout), signing with pyHanko
-(file, token, remote), and verification.
+"""Minutes and signatures: the official minutes PDF (Decree 30/2020/NĐ-CP or Guidance
+36-HD/VPTW), PAdES signing with pyHanko (a .p12 file, a PKCS#11 token, or a key held
+elsewhere in two steps), RFC 3161 timestamps, and verification.
+
+One concept per module, each usable alone (pyHanko-style layering):
+
+- `minutes`: `MinutesDoc` and its parts, plain data.
+- `layout`: `render_minutes(doc) -> bytes`, the PDF with two empty signature fields.
+- `fields`: the field names, their order, creating fields, reading their state.
+- `devca`: a development CA (users' certificates, .p12 files, a TSA certificate, CRLs).
+- `identity`: who a certificate names; `ExpectedSigner`; validity checks.
+- `trust`: `Trust`, the trusted roots and CRLs.
+- `signers`: `load_pkcs12`, `open_token` (PKCS#11).
+- `appearance`: what a signature shows in its field.
+- `sign`: `sign_field`, and `prepare` / `finish` for external keys.
+- `tsa_dev`: a development RFC 3161 time-stamping service over HTTP.
+- `verify`: `verify_pdf(pdf, trust=...) -> VerificationReport`.
+- `errors`: every refusal, typed, with Vietnamese and English texts.
+
+The names below are the public surface; everything else may change.
 """
+
+from .devca import Credential, DevCA
+from .errors import SigningRefused
+from .fields import CHAIR_FIELD, SECRETARY_FIELD, SIGNING_ORDER, FieldState, signature_fields
+from .identity import ExpectedSigner, SignerIdentity
+from .layout import render_minutes
+from .minutes import (
+    Absence,
+    AgendaItem,
+    Conclusion,
+    MinutesDoc,
+    OnlineSite,
+    Person,
+    Speech,
+    Substitute,
+    VoteRecord,
+)
+from .sign import PreparedSignature, finish, prepare, sign_field
+from .signers import load_pkcs12, open_token
+from .trust import Trust
+from .tsa_dev import DevTimeStampAuthority
+from .verify import Problem, SignatureReport, VerificationReport, verify_pdf
+
+__all__ = [
+    "CHAIR_FIELD",
+    "SECRETARY_FIELD",
+    "SIGNING_ORDER",
+    "Absence",
+    "AgendaItem",
+    "Conclusion",
+    "Credential",
+    "DevCA",
+    "DevTimeStampAuthority",
+    "ExpectedSigner",
+    "FieldState",
+    "MinutesDoc",
+    "OnlineSite",
+    "Person",
+    "PreparedSignature",
+    "Problem",
+    "SignatureReport",
+    "SignerIdentity",
+    "SigningRefused",
+    "Speech",
+    "Substitute",
+    "Trust",
+    "VerificationReport",
+    "VoteRecord",
+    "finish",
+    "load_pkcs12",
+    "open_token",
+    "prepare",
+    "render_minutes",
+    "sign_field",
+    "signature_fields",
+    "verify_pdf",
+]

@@ -196,3 +196,14 @@ user_credentials = Table(
     Column("not_after", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# Two-step signatures waiting for the key holder (a USB token at the client, a remote
+# signing service): what `signing.sign.finish` needs, on whichever node the answer reaches.
+signing_sessions = Table(
+    "signing_sessions", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("room_id", Key, nullable=False),
+    Column("user_id", Key, nullable=False),
+    Column("state", Text, nullable=False),  # signing.sign.PreparedSignature.to_json()
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -434,6 +434,27 @@ class SqlStore(BallotBoxStore):
         return {"p12": bytes(row[0]), "subject": row[1], "not_after": row[2]}
 
 
+    async def save_signing_session(self, session_id: str, room_id: int, user_id: int,
+                                   state: str) -> None:
+        ss = t.signing_sessions
+        async with self._tx() as conn:
+            await conn.execute(ss.insert().values(id=session_id, room_id=room_id,
+                                                  user_id=user_id, state=state,
+                                                  created_at=datetime.now(UTC)))
+
+    async def take_signing_session(self, session_id: str, room_id: int, user_id: int
+                                   ) -> str | None:
+        """The waiting signature's state, removed (it is finished once), or None."""
+        ss = t.signing_sessions
+        mine = sa.and_(ss.c.id == session_id, ss.c.room_id == room_id, ss.c.user_id == user_id)
+        async with self._tx() as conn:
+            row = (await conn.execute(sa.select(ss.c.state).where(mine))).first()
+            if row is None:
+                return None
+            await conn.execute(ss.delete().where(mine))
+            return str(row[0])
+
+
 def _on_page(data: dict[str, Any], page: int, version: int) -> bool:
     return data.get("page") == page and data.get("version") == version
 

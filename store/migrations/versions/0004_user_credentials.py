@@ -1,4 +1,5 @@
-"""Signing: each user's PKCS#12 credential (encrypted with the user's own password).
+"""Signing: each user's PKCS#12 credential (encrypted with the user's own password), and
+two-step signatures waiting for the key holder.
 
 Revision ID: 0004
 Revises: 0003
@@ -24,7 +25,16 @@ def upgrade() -> None:
         sa.Column("not_after", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_table(
+        "signing_sessions",
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("room_id", Key, nullable=False),
+        sa.Column("user_id", Key, nullable=False),
+        sa.Column("state", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("signing_sessions")
     op.drop_table("user_credentials")

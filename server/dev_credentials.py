@@ -1,0 +1,43 @@
+"""Development signing credentials: a local CA and a PKCS#12 file for every account.
+
+For demonstrations and tests only: the CA's subject says "KHÔNG DÙNG CHO MÔI TRƯỜNG THẬT /
+NOT FOR PRODUCTION", and every credential is protected by one shared password. Production
+signers bring their own keys (an official PKCS#12 file, a USB token through two-step
+signing, or the server's PKCS#11 token) and the trusted roots are configured
+(`PHONGHOP_TRUST_PEM`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from server.node import Node
+from signing.devca import DevCA
+
+
+def ca_dir(data_dir: Path) -> Path:
+    return data_dir / "dev-ca"
+
+
+async def issue_dev_credentials(node: Node, data_dir: Path, password: str,
+                                usernames: list[str] | None = None) -> dict[str, Any]:
+    """Create (or reuse) the development CA in DATA/dev-ca and give each account (or the
+    named ones) a signing credential protected by `password`, stored for signing and
+    written to DATA/dev-ca/USERNAME.p12."""
+    ca = await asyncio.to_thread(DevCA.load_or_create, ca_dir(data_dir))
+    users = await node.store.list_users()
+    issued = []
+    for user in users:
+        if usernames is not None and user.username not in usernames:
+            continue
+        cred = await asyncio.to_thread(
+            ca.issue_user, user_id=str(user.id), full_name=user.full_name,
+            position=user.position, unit=user.unit)
+        p12 = await asyncio.to_thread(cred.to_p12, password)
+        (ca_dir(data_dir) / f"{user.username}.p12").write_bytes(p12)
+        await node.store.save_credential(user.id, p12, cred.certificate.subject.rfc4514_string(),
+                                         cred.certificate.not_valid_after_utc)
+        issued.append(user.username)
+    return {"ca": str(ca_dir(data_dir) / "ca.pem"), "issued": issued}

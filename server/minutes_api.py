@@ -1,0 +1,400 @@
+"""HTTP for the minutes: the draft as the official PDF, signatures (the secretary, then the
+chair), verification, downloads and the conclusions as tasks.
+
+Signing runs in a worker thread (pyHanko blocks); the signed file is stored as it is,
+content-addressed, and only then recorded in the room log (`minutes.signed`, with its
+SHA-256). A refusal at any step leaves nothing behind: the room still holds the last
+good file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import secrets
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from cryptography import x509
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from minutes.commands import MinutesPrepared, MinutesSigned
+from minutes.draft import assemble
+from minutes.room import may_sign, tasks
+from rooms import Rejection
+from rooms.rejections import TEXTS
+from rooms.roles import ORGANISERS, Role
+from server.api import Body, Endpoint, current_user, node_of, parse, participant_room, read_json
+from server.http_errors import STATUS, JSONResponse, Refused
+from server.node import actor_of
+from server.room_host import Ack, RoomHost
+from signing.errors import SigningRefused
+from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+from signing.identity import ExpectedSigner
+from signing.layout import render_minutes
+from signing.sign import PreparedSignature, finish, prepare, sign_field
+from signing.signers import load_pkcs12, open_token
+from signing.trust import Trust
+from signing.verify import Problem, VerificationReport, verify_pdf
+from store.base import StoreError
+from store.records import User
+
+FIELDS = {Role.SECRETARY: SECRETARY_FIELD, Role.CHAIR: CHAIR_FIELD}
+MAX_P12 = 64 * 1024
+
+
+class SignBody(Body):
+    method: Literal["pkcs12", "pkcs11"] = "pkcs12"
+    password: Annotated[str, Field(max_length=200)] = ""  # of the user's PKCS#12 file
+    pin: Annotated[str, Field(max_length=64)] = ""  # of the server's token
+
+
+class PrepareBody(Body):
+    certificate: Annotated[str, Field(max_length=20_000)]  # PEM, the signer's
+    chain: list[Annotated[str, Field(max_length=20_000)]] = Field(default_factory=list,
+                                                                  max_length=5)
+
+
+class FinishBody(Body):
+    session: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    signature: Annotated[str, Field(max_length=200_000)]  # base64: raw value or CMS
+
+
+def _subclasses(cls: type[SigningRefused]) -> list[type[SigningRefused]]:
+    return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
+
+
+# Each refusal of the signing library is a refusal code of the API (wrong_password,
+# certificate_expired, out_of_order, …), with the library's own texts.
+for _cls in _subclasses(SigningRefused):
+    TEXTS.setdefault(_cls.code, ("{detail_vi}", "{detail_en}"))
+    STATUS.setdefault(_cls.code, 422)
+
+
+def _refused(exc: SigningRefused) -> Refused:
+    return Refused(Rejection(exc.code, {"detail_vi": exc.vi, "detail_en": exc.en}))
+
+
+def _organiser(host: RoomHost, user: User) -> bool:
+    return user.is_admin or host.state.role_of(user.id) in ORGANISERS
+
+
+async def _room(request: Request, organisers: bool = False) -> tuple[User, RoomHost]:
+    user = await current_user(request)
+    host = await participant_room(request, user)
+    if organisers and not _organiser(host, user):
+        raise Refused(Rejection("forbidden"))
+    return user, host
+
+
+def trust_of(request: Request) -> Trust | None:
+    files = request.app.state.settings.trust_files()
+    return Trust.from_pem_files(*files) if files else None
+
+
+# ---- the draft ----
+
+
+async def _render(request: Request, host: RoomHost) -> bytes:
+    draft = assemble(host.state, datetime.now(UTC))
+    return await asyncio.to_thread(render_minutes, draft)
+
+
+async def preview(request: Request) -> Response:
+    """The draft as it stands, rendered now (not recorded)."""
+    _, host = await _room(request, organisers=True)
+    return _pdf(await _render(request, host), "bien-ban-du-thao.pdf")
+
+
+async def prepare_pdf(request: Request) -> Response:
+    """Render the draft as the official PDF, keep it, and make it the one to sign."""
+    user, host = await _room(request, organisers=True)
+    pdf = await _render(request, host)
+    node = node_of(request)
+    sha = await asyncio.to_thread(node.library.keep, pdf)
+    pages = await asyncio.to_thread(_page_count, pdf)
+    outcome = await node.execute_in(host, actor_of(user), MinutesPrepared(sha256=sha,
+                                                                          pages=pages))
+    if isinstance(outcome, Rejection):
+        raise Refused(outcome)
+    return JSONResponse({"sha256": sha, "pages": pages, "seq": outcome.seq})
+
+
+def _page_count(pdf: bytes) -> int:
+    import pymupdf
+
+    with pymupdf.open(stream=pdf, filetype="pdf") as doc:
+        return doc.page_count
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, no-store"})
+
+
+def _files(host: RoomHost, organiser: bool) -> dict[str, int]:
+    """The minutes' files this user may fetch, with their page counts."""
+    mins = host.state.minutes
+    files = {s.sha256: 0 for s in mins.signatures}
+    if organiser and mins.prepared_sha256:
+        files[mins.prepared_sha256] = mins.prepared_pages
+    return files
+
+
+async def minutes_file(request: Request) -> Response:
+    user, host = await _room(request)
+    sha = request.path_params["sha"]
+    if sha not in _files(host, _organiser(host, user)):
+        raise Refused(Rejection("not_found", {"what": "tệp biên bản", "what_en": "Minutes file"}))
+    path = node_of(request).library.path(sha)
+    name = "bien-ban-da-ky.pdf" if host.state.minutes.signatures else "bien-ban.pdf"
+    return FileResponse(path, media_type="application/pdf", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, max-age=31536000, immutable"})
+
+
+async def minutes_page(request: Request) -> Response:
+    """A page image of a minutes file (the preview beside the editor)."""
+    user, host = await _room(request)
+    sha = request.path_params["sha"]
+    files = _files(host, _organiser(host, user))
+    raw = request.path_params["page"]
+    if sha not in files or not raw.isdigit() or int(raw) < 1:
+        raise Refused(Rejection("not_found", {"what": "trang", "what_en": "Page"}))
+    size = request.query_params.get("size", "tablet")
+    if size not in ("thumb", "tablet", "hd"):
+        raise Refused(Rejection("invalid", {"detail": "size: thumb|tablet|hd"}))
+    try:
+        image = await node_of(request).library.page(sha, int(raw), size, "webp")
+    except Exception:  # past the last page, or a broken file: nothing to show
+        raise Refused(Rejection("not_found", {"what": "trang", "what_en": "Page"})) from None
+    return Response(image, media_type="image/webp",
+                    headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+
+# ---- signing ----
+
+
+def _signing(request: Request, host: RoomHost, user: User) -> tuple[Role, str, bytes]:
+    """The role this user signs in, its field, and the file to sign; or a refusal."""
+    state = host.state
+    role = state.role_of(user.id)
+    if role not in FIELDS:
+        raise Refused(Rejection("forbidden"))
+    if refusal := may_sign(state, role, user.id):
+        raise Refused(refusal)
+    mins = state.minutes
+    sha = mins.signatures[-1].sha256 if mins.signatures else mins.prepared_sha256
+    assert sha is not None
+    return role, FIELDS[role], node_of(request).library.path(sha).read_bytes()
+
+
+async def _record(request: Request, host: RoomHost, user: User, role: Role,
+                  signed: bytes) -> Response:
+    node = node_of(request)
+    sha = await asyncio.to_thread(node.library.keep, signed)
+    outcome = await node.execute_in(host, actor_of(user), MinutesSigned(
+        role=role.value, sha256=sha, full_name=user.full_name))
+    if isinstance(outcome, Rejection):
+        raise Refused(outcome)
+    assert isinstance(outcome, Ack)
+    return JSONResponse({"sha256": sha, "status": host.state.minutes.status,
+                         "seq": outcome.seq})
+
+
+async def sign(request: Request) -> Response:
+    """Sign with the user's PKCS#12 credential (unlocked by its password) or the server's
+    PKCS#11 token (unlocked by its PIN)."""
+    user, host = await _room(request)
+    body = parse(SignBody, await read_json(request))
+    role, field, pdf = _signing(request, host, user)
+    settings = request.app.state.settings
+    expected = ExpectedSigner(user_id=str(user.id), full_name=user.full_name)
+    trust = trust_of(request)
+    if body.method == "pkcs12":
+        try:
+            stored = await node_of(request).store.credential(user.id)
+        except StoreError:
+            raise Refused(Rejection("store_unavailable")) from None
+        if stored is None:
+            raise Refused(Rejection("no_credential"))
+
+        def work() -> bytes:
+            signer = load_pkcs12(stored["p12"], body.password)
+            return sign_field(pdf, field, signer, expected=expected, position=user.position,
+                              tsa_url=settings.tsa_url, trust=trust)
+    else:
+        if not settings.pkcs11_module:
+            raise Refused(Rejection("no_token"))
+
+        def work() -> bytes:
+            with open_token(settings.pkcs11_module, pin=body.pin,
+                            key_label=str(user.id)) as signer:
+                return sign_field(pdf, field, signer, expected=expected,
+                                  position=user.position, tsa_url=settings.tsa_url,
+                                  trust=trust)
+    try:
+        signed = await asyncio.to_thread(work)
+    except SigningRefused as exc:
+        raise _refused(exc) from None
+    return await _record(request, host, user, role, signed)
+
+
+async def sign_prepare(request: Request) -> Response:
+    """Two-step signing, step 1: the digest a key held elsewhere must sign."""
+    user, host = await _room(request)
+    body = parse(PrepareBody, await read_json(request))
+    _, field, pdf = _signing(request, host, user)
+    try:
+        cert = x509.load_pem_x509_certificate(body.certificate.encode())
+        chain = [x509.load_pem_x509_certificate(c.encode()) for c in body.chain]
+    except ValueError:
+        raise Refused(Rejection("invalid", {"detail": "certificate: not a PEM certificate"})
+                      ) from None
+    settings = request.app.state.settings
+    expected = ExpectedSigner(user_id=str(user.id), full_name=user.full_name)
+    try:
+        state, digest = await asyncio.to_thread(
+            prepare, pdf, field, cert, expected=expected, chain=chain,
+            position=user.position, tsa_url=settings.tsa_url, trust=trust_of(request))
+    except SigningRefused as exc:
+        raise _refused(exc) from None
+    session = secrets.token_hex(16)
+    try:
+        await node_of(request).store.save_signing_session(session, host.room_id, user.id,
+                                                          state.to_json())
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    return JSONResponse({"session": session, "digest": base64.b64encode(digest).decode(),
+                         "document_digest": base64.b64encode(state.document_digest).decode(),
+                         "algorithm": "sha256"})
+
+
+async def sign_finish(request: Request) -> Response:
+    """Two-step signing, step 2: embed the signature (raw, or a CMS SignedData)."""
+    user, host = await _room(request)
+    body = parse(FinishBody, await read_json(request))
+    role, _, pdf = _signing(request, host, user)
+    try:
+        signature = base64.b64decode(body.signature, validate=True)
+    except (binascii.Error, ValueError):
+        raise Refused(Rejection("invalid", {"detail": "signature: not base64"})) from None
+    try:
+        saved = await node_of(request).store.take_signing_session(body.session, host.room_id,
+                                                                  user.id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if saved is None:
+        raise Refused(Rejection("not_found", {"what": "phiên ký", "what_en": "Signing session"}))
+    state = PreparedSignature.from_json(saved)
+    try:
+        signed = await asyncio.to_thread(finish, state, signature, trust=trust_of(request),
+                                         current_pdf=pdf)
+    except SigningRefused as exc:
+        raise _refused(exc) from None
+    return await _record(request, host, user, role, signed)
+
+
+# ---- verification, tasks, credentials ----
+
+
+def report_json(pdf: bytes, trust: Trust | None) -> dict[str, Any]:
+    report = verify_pdf(pdf, trust=trust or Trust(()))
+    return report_dict(report)
+
+
+def report_dict(report: VerificationReport) -> dict[str, Any]:
+    """A verification report as JSON: each signature, its problems in both languages."""
+
+    def problems(found: tuple[Problem, ...]) -> list[dict[str, str]]:
+        return [{"code": p.code, "detail": p.detail, "vi": p.vi, "en": p.en} for p in found]
+
+    signatures = []
+    for s in report.signatures:
+        entry = asdict(s)
+        entry["ok"] = s.ok
+        entry["problems"] = problems(s.problems)
+        signatures.append(entry)
+    return {"all_valid": report.all_valid, "complete": report.complete,
+            "signatures": signatures, "unsigned_fields": list(report.unsigned_fields),
+            "problems": problems(report.problems)}
+
+
+async def verify_minutes(request: Request) -> Response:
+    _, host = await _room(request)
+    signatures = host.state.minutes.signatures
+    if not signatures:
+        raise Refused(Rejection("not_found", {"what": "biên bản đã ký",
+                                              "what_en": "Signed minutes"}))
+    pdf = await asyncio.to_thread(node_of(request).library.path(signatures[-1].sha256)
+                                  .read_bytes)
+    return JSONResponse(await asyncio.to_thread(report_json, pdf, trust_of(request)))
+
+
+async def verify_upload(request: Request) -> Response:
+    """Verify any PDF (the body): each signature, its signer, integrity, trust, changes."""
+    await current_user(request)
+    pdf = await request.body()
+    if len(pdf) > 50 * 1024 * 1024:
+        raise Refused(Rejection("too_large"))
+    return JSONResponse(await asyncio.to_thread(report_json, pdf, trust_of(request)))
+
+
+async def task_list(request: Request) -> Response:
+    _, host = await _room(request, organisers=True)
+    return JSONResponse({"meeting": host.room_id, "tasks": tasks(host.state)})
+
+
+async def upload_credential(request: Request) -> Response:
+    """Keep my PKCS#12 file (the body; ?password= proves it opens and is mine)."""
+    user = await current_user(request)
+    data = await request.body()
+    if len(data) > MAX_P12:
+        raise Refused(Rejection("too_large"))
+    password = request.query_params.get("password", "")
+    try:
+        signer = await asyncio.to_thread(load_pkcs12, data, password)
+        from signing.identity import check_signer, check_validity
+
+        cert = signer.signing_cert
+        check_signer(cert, ExpectedSigner(user_id=str(user.id), full_name=user.full_name))
+        check_validity(cert)
+    except SigningRefused as exc:
+        raise _refused(exc) from None
+    c = x509.load_der_x509_certificate(cert.dump())
+    try:
+        await node_of(request).store.save_credential(user.id, data, c.subject.rfc4514_string(),
+                                                     c.not_valid_after_utc)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    return JSONResponse({"subject": c.subject.rfc4514_string(),
+                         "not_after": c.not_valid_after_utc.isoformat()}, status_code=201)
+
+
+MIN = "/api/meetings/{meeting}/minutes"
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("GET", MIN + "/preview.pdf", preview, "The draft minutes as PDF, rendered now"),
+    Endpoint("POST", MIN + "/prepare", prepare_pdf,
+             "Render the draft as the official PDF to sign (organisers)"),
+    Endpoint("GET", MIN + "/files/{sha}", minutes_file, "A minutes file (prepared or signed)"),
+    Endpoint("GET", MIN + "/files/{sha}/pages/{page}", minutes_page,
+             "A page image of a minutes file (?size=thumb|tablet|hd)"),
+    Endpoint("POST", MIN + "/sign", sign,
+             "Sign: the secretary first, then the chair (PKCS#12 password or token PIN)",
+             SignBody),
+    Endpoint("POST", MIN + "/sign/prepare", sign_prepare,
+             "Two-step signing: the digest for a key held elsewhere", PrepareBody),
+    Endpoint("POST", MIN + "/sign/finish", sign_finish,
+             "Two-step signing: embed the signature", FinishBody),
+    Endpoint("GET", MIN + "/verify", verify_minutes, "Verify the signed minutes"),
+    Endpoint("GET", MIN + "/tasks.json", task_list, "The conclusions as tasks"),
+    Endpoint("POST", "/api/verify", verify_upload, "Verify the signatures of any PDF (body)"),
+    Endpoint("POST", "/api/me/credential", upload_credential,
+             "Keep my PKCS#12 signing credential (?password=)"),
+]

@@ -1,0 +1,65 @@
+"""The fonts of the minutes and of the signature stamps.
+
+Crimson Text (package `fontpkg-crimson-text`, SIL OFL 1.1): a classic book serif close to
+Times New Roman in set width, in static Regular, Italic, Bold and Bold Italic with every
+Vietnamese letter, installed by pip with phonghop (Decree 30 asks for Times New Roman,
+which no package may ship). The same Regular draws the signature stamps through pyHanko.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+from typing import Literal
+
+import fontpkg_crimson_text
+import pymupdf
+from pyhanko.pdf_utils.font.api import FontEngineFactory
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+Style = Literal["regular", "italic", "bold", "bolditalic"]
+FAMILY = "Crimson Text"
+_FILES: dict[Style, str] = {
+    "regular": "CrimsonText-Regular.ttf",
+    "italic": "CrimsonText-Italic.ttf",
+    "bold": "CrimsonText-Bold.ttf",
+    "bolditalic": "CrimsonText-BoldItalic.ttf",
+}
+
+
+def directory() -> Path:
+    """Where the font files are installed."""
+    return Path(fontpkg_crimson_text.ROOT) / "files"
+
+
+def path(style: Style = "regular") -> Path:
+    return directory() / _FILES[style]
+
+
+@functools.cache
+def data(style: Style = "regular") -> bytes:
+    """The font file's bytes (read once per process)."""
+    return path(style).read_bytes()
+
+
+@functools.cache
+def font(style: Style = "regular") -> pymupdf.Font:
+    """A PyMuPDF font object, for measuring text."""
+    return pymupdf.Font(fontbuffer=data(style))
+
+
+class StampFontFactory(FontEngineFactory):
+    """pyHanko font engine over an in-memory TrueType font; the stamp embeds a subset."""
+
+    def __init__(self, font_bytes: bytes, font_size: int = 10) -> None:
+        self.font_bytes = font_bytes
+        self.font_size = font_size
+
+    def create_font_engine(self, writer, obj_stream=None) -> GlyphAccumulator:  # type: ignore[no-untyped-def]
+        return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(self.font_bytes),
+                                font_size=self.font_size, obj_stream=obj_stream)
+
+
+def stamp_font_factory() -> StampFontFactory:
+    return StampFontFactory(data("regular"))
