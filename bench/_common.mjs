@@ -1,5 +1,6 @@
-// Helpers shared by the Node load generators of bench/reconnect_storm.py (storm.mjs) and
-// bench/commands.py (commands.mjs). (client.mjs, fanout.py's generator, stands alone.)
+// Helpers shared by the Node load generators of bench/reconnect_storm.py (storm.mjs),
+// bench/commands.py (commands.mjs) and bench/vote_burst.py (vote.mjs). (client.mjs,
+// fanout.py's generator, stands alone.)
 //
 // Each generator reads a JSON config file named on its command line, talks to its parent
 // with one JSON object per line (stdout: reports; stdin: commands) and logs to stderr.

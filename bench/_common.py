@@ -501,9 +501,11 @@ async def start_node(
     label: str = "phonghop",
     database: str | None = None,
     redis: str | None = None,
+    port: int | None = None,
 ) -> ServerNode:
-    """Start `python -m server serve` on a free 127.0.0.1 port and wait until it listens."""
-    port = free_port()
+    """Start `python -m server serve` on a free 127.0.0.1 port (or on `port`, e.g. to
+    restart a node where its clients will look for it) and wait until it listens."""
+    port = port or free_port()
     with log_path.open("wb") as logf:
         proc = await spawn(
             children,

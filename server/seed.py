@@ -167,12 +167,15 @@ async def seed_bench(node: Node, delegates: int, items: int = 1000,
     site_ids = sorted((await node.room(room)).state.sites)  # type: ignore[union-attr]
     seat = {u: (site_ids[i % (sites + 1) - 1] if sites and i % (sites + 1) else None)
             for i, u in enumerate(delegate_ids, start=1)}
-    # Submitted together, these are committed in a few large batches (group commit).
-    await asyncio.gather(*(
-        _must(node, room, admin, "participant.add", user_id=u, role="delegate",
-              site_id=seat[u], voting=True)
-        for u in delegate_ids
-    ))
+    # Submitted together, these are committed in large batches (group commit); 100 at a
+    # time, so that their user look-ups (one each) do not queue for the store's connection
+    # pool long enough to time out (10 s) on a busy machine.
+    for first in range(0, len(delegate_ids), 100):
+        await asyncio.gather(*(
+            _must(node, room, admin, "participant.add", user_id=u, role="delegate",
+                  site_id=seat[u], voting=True)
+            for u in delegate_ids[first:first + 100]
+        ))
     await asyncio.gather(*(
         _must(node, room, admin, "agenda.add", title=f"Nội dung {n}", planned_minutes=5)
         for n in range(1, items + 1)
