@@ -186,11 +186,18 @@ async def _lock_box(conn: AsyncConnection, is_sqlite: bool, room_id: int, poll_i
 async def _mark(conn: AsyncConnection, is_sqlite: bool, room_id: int, poll_id: int,
                 voters: list[int]) -> set[int]:
     """Mark `voters` as having voted; returns those who had not voted before."""
-    insert = (sqlite if is_sqlite else postgresql).insert(t.poll_voters)
+    # One statement shape for every batch (executemany), so SQLAlchemy compiles it once;
+    # a multi-row VALUES would be a new statement to compile for each batch size.
+    statement = _MARK_SQLITE if is_sqlite else _MARK_POSTGRESQL
     result = await conn.execute(
-        insert.values([{"room_id": room_id, "poll_id": poll_id, "voter_id": v} for v in voters])
-        .on_conflict_do_nothing().returning(t.poll_voters.c.voter_id))
+        statement, [{"room_id": room_id, "poll_id": poll_id, "voter_id": v} for v in voters])
     return {int(r[0]) for r in result}
+
+
+_MARK_SQLITE = (sqlite.insert(t.poll_voters).on_conflict_do_nothing()
+                .returning(t.poll_voters.c.voter_id))
+_MARK_POSTGRESQL = (postgresql.insert(t.poll_voters).on_conflict_do_nothing()
+                    .returning(t.poll_voters.c.voter_id))
 
 
 def _rows(room_id: int, poll_id: int, secret: bool, ballots: list[BallotIn]
