@@ -244,14 +244,16 @@ async def _again(conn: AsyncConnection, room_id: int, poll_id: int, secret: bool
 async def _rewrite_shuffled(conn: AsyncConnection, room_id: int, poll_id: int) -> None:
     """Rewrite a secret box in a random order with new keys (PostgreSQL keeps rows in the
     order they were written; after this, that order is the shuffle's)."""
-    sb = t.secret_ballots
-    of_poll = sa.and_(sb.c.room_id == room_id, sb.c.poll_id == poll_id)
-    rows = (await conn.execute(sb.delete().where(of_poll)
-                               .returning(sb.c.choices, sb.c.receipt))).all()
-    if not rows:
-        return
-    fresh = [{"room_id": room_id, "poll_id": poll_id, "ballot_key": secrets.token_hex(16),
-              "choices": r[0], "receipt": r[1]} for r in rows]
-    _shuffle(fresh)
-    await conn.execute(sb.insert(), fresh)
+    # One statement, in the database: the rows go out and come back in the order of their
+    # new keys, drawn by PostgreSQL's strong random generator (gen_random_uuid).
+    await conn.execute(_REWRITE_SECRET, {"room_id": room_id, "poll_id": poll_id})
+
+
+_REWRITE_SECRET = sa.text("""
+    WITH gone AS (
+        DELETE FROM secret_ballots WHERE room_id = :room_id AND poll_id = :poll_id
+        RETURNING choices, receipt)
+    INSERT INTO secret_ballots (room_id, poll_id, ballot_key, choices, receipt)
+    SELECT :room_id, :poll_id, replace(gen_random_uuid()::text, '-', ''), choices, receipt
+    FROM gone ORDER BY 3""")
 
