@@ -102,23 +102,21 @@ def _votes(state: RoomState) -> tuple[doc.VoteRecord, ...]:
         if r is None:
             continue
         votes = {c.option_id: c.votes for c in r.counts}
-        if poll.kind in ("motion", "hands"):
-            subject = poll.title
-            counts = (votes.get(FOR, 0), votes.get(AGAINST, 0), votes.get(ABSTAIN, 0))
-            passed = bool(r.passed)
-        else:
-            # An election: the result names who was elected, with each option's votes.
-            labels = {o.id: o.label for o in poll.options}
-            elected = ", ".join(labels[i] for i in r.elected) or "không có"
-            tally = "; ".join(f"{labels[c.option_id]}: {c.votes}" for c in r.counts)
-            subject = f"{poll.title} ({tally}; trúng cử: {elected})"
-            counts = (sum(votes.get(i, 0) for i in r.elected), 0, 0)
-            passed = bool(r.elected)
         rule = describe(poll.rule)["vi"]
-        records.append(doc.VoteRecord(
-            subject=subject, rule=rule[0].lower() + rule[1:], votes_for=counts[0],
-            votes_against=counts[1], abstentions=counts[2], base=r.base_count,
-            passed=passed, secret=poll.secret))
+        rule = rule[0].lower() + rule[1:]
+        if poll.kind in ("motion", "hands"):
+            records.append(doc.VoteRecord(
+                subject=poll.title, rule=rule, votes_for=votes.get(FOR, 0),
+                votes_against=votes.get(AGAINST, 0), abstentions=votes.get(ABSTAIN, 0),
+                base=r.base_count, passed=bool(r.passed), secret=poll.secret, cast=r.cast))
+        else:
+            # A choice or an election: each option's votes, and who was elected.
+            labels = {o.id: o.label for o in poll.options}
+            records.append(doc.VoteRecord(
+                subject=poll.title, rule=rule, votes_for=0, votes_against=0, abstentions=0,
+                base=r.base_count, passed=bool(r.elected), secret=poll.secret, cast=r.cast,
+                options=tuple((labels[c.option_id], c.votes) for c in r.counts),
+                elected=tuple(labels[i] for i in r.elected)))
     return tuple(records)
 
 

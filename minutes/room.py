@@ -58,7 +58,7 @@ def _edit(ctx: _Ctx, cmd: m.MinutesEdit) -> Outcome:
         return Rejection("edit_conflict", {"section": cmd.section, "version": current.version,
                                            "by": current.by})
     if cmd.text == current.text:
-        return []
+        return invalid("nothing to change")
     section = Section(key=cmd.section, text=cmd.text, version=current.version + 1,
                       by=ctx.actor.user_id, at=ctx.at)
     return [ctx.event("minutes.edited", _organisers(), section=_dump(section))]

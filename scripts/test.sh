@@ -4,11 +4,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive: Chromium for the browser tests (Playwright never downloads
-# its own browser), SoftHSM2 (a PKCS#11 token) and poppler's pdfsig for the signing tests.
+# its own browser), SoftHSM2 (a PKCS#11 token), poppler's pdfsig and NSS's certutil (pdfsig
+# trusting the development CA) for the signing tests.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq

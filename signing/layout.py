@@ -123,6 +123,12 @@ def _items(lines: Iterable[str]) -> str:
 
 def _vote_line(v: VoteRecord) -> str:
     kind = "bỏ phiếu kín" if v.secret else "biểu quyết công khai"
+    if v.options:
+        shares = "; ".join(f"{_esc(label)} {n}/{v.cast} ({percent(n, v.cast)})"
+                           for label, n in v.options)
+        elected = ", ".join(_esc(name) for name in v.elected) or "không có"
+        return (f"{_esc(v.subject)} ({kind}, {v.cast} phiếu): {shares}. Điều kiện trúng "
+                f"cử: {_esc(v.rule)} (cơ sở {v.base}). Kết quả: <b>trúng cử: {elected}</b>.")
     counts = "; ".join(
         f"{label} {n}/{v.base} ({percent(n, v.base)})"
         for label, n in (("tán thành", v.votes_for), ("không tán thành", v.votes_against),

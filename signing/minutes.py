@@ -81,6 +81,11 @@ class VoteRecord:
     base: int  # the number the rule is applied to
     passed: bool
     secret: bool = False
+    # An election or a choice between options: each option's votes, and those elected
+    # (then the for/against/abstain counts are not used).
+    options: tuple[tuple[str, int], ...] = ()
+    elected: tuple[str, ...] = ()
+    cast: int = 0  # ballots cast (elections: the shares are of these)
 
 
 @dataclass(frozen=True)

@@ -82,3 +82,21 @@ def test_conclusions_export_as_tasks() -> None:
     assert task["owner"] == "Phòng Tài chính - Kế hoạch" and task["deadline"] == "2026-12-15"
     assert task["agenda_item"] == "Nội dung 1"
     assert task["source"]["minutes_number"] == "15/BB-UBND"
+
+
+def test_an_election_is_written_as_each_candidates_votes_and_who_was_elected() -> None:
+    room = standard_room()
+    [created] = room.ok(SECRETARY, "poll.create", title="Bầu tổ trưởng", kind="multi",
+                        options=["Ứng viên A", "Ứng viên B", "Ứng viên C"], seats=2,
+                        max_choices=2, secret=True,
+                        rule={"num": 1, "den": 2, "base": "cast", "strict": True})
+    poll = created.data["poll"]["id"]
+    room.ok(CHAIR, "poll.open", poll_id=poll)
+    room.ok(CHAIR, "poll.close", poll_id=poll)  # the world's box: A 2, B 1 of 3 ballots
+    [vote] = assemble(room.state, room.now).votes
+    assert vote.options == (("Ứng viên A", 2), ("Ứng viên B", 1), ("Ứng viên C", 0))
+    assert vote.elected == ("Ứng viên A",) and vote.cast == 3
+    pdf = pymupdf.open(stream=render_minutes(assemble(room.state, room.now)), filetype="pdf")
+    text = " ".join(" ".join(page.get_text().split()) for page in pdf)
+    assert "Ứng viên A 2/3 (66,67%)" in text and "trúng cử: Ứng viên A" in text
+    assert "tán thành" not in text.split("Bầu tổ trưởng")[1].split("Kết quả")[0]
