@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,42 @@ async def test_the_draft_never_loses_a_secretarys_text_and_exports_tasks(
                                           uid(m, "d1"))]
     assert (await m["d1"].call("GET", f"/api/meetings/{m.id}/minutes/tasks.json")
             ).status_code == 403
+
+
+async def test_a_key_held_elsewhere_signs_through_the_two_step_endpoints(
+    server: ServerProcess,
+) -> None:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, utils
+
+    m = await ended_meeting(server)
+    base = f"/api/meetings/{m.id}/minutes"
+    assert (await m["secretary"].call("POST", base + "/prepare")).status_code == 200
+    user = m["secretary"].user
+    # The USB token at the secretary's desk: its key never reaches the server.
+    token = ca_of(server).issue_user(user_id=str(user["id"]), full_name=user["full_name"])
+    pem = token.certificate.public_bytes(serialization.Encoding.PEM).decode()
+    chain = [c.public_bytes(serialization.Encoding.PEM).decode() for c in token.chain]
+    r = await m["secretary"].call("POST", base + "/sign/prepare",
+                                  {"certificate": pem, "chain": chain})
+    assert r.status_code == 200, r.text
+    step = r.json()
+    digest = base64.b64decode(step["digest"])
+    raw = token.key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+    forged = await m["secretary"].call("POST", base + "/sign/finish", {
+        "session": step["session"], "signature": base64.b64encode(b"\0" * len(raw)).decode()})
+    assert forged.status_code == 422, forged.text  # a wrong value is refused, nothing stored
+    view = (await m["chair"].call("GET", f"/api/meetings/{m.id}")).json()["room"]["minutes"]
+    assert view["status"] == "draft" and view["signatures"] == []
+    r = await m["secretary"].call("POST", base + "/sign/prepare",
+                                  {"certificate": pem, "chain": chain})
+    step = r.json()
+    raw = token.key.sign(base64.b64decode(step["digest"]), padding.PKCS1v15(),
+                         utils.Prehashed(hashes.SHA256()))
+    r = await m["secretary"].call("POST", base + "/sign/finish", {
+        "session": step["session"], "signature": base64.b64encode(raw).decode()})
+    assert r.status_code == 200 and r.json()["status"] == "signing", r.text
+    r = await m["chair"].call("POST", base + "/sign", {"password": PASSWORD})
+    assert r.status_code == 200, r.text
+    report = (await m["d1"].call("GET", base + "/verify")).json()
+    assert report["all_valid"] is True
