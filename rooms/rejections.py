@@ -178,6 +178,7 @@ STATES: dict[str, tuple[str, str]] = {
 }
 
 RETRYABLE = frozenset({"conflict", "store_unavailable", "rate_limited"})
+WITH_DETAILS = frozenset({"edit_conflict"})
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,10 @@ class Rejection:
         return {"vi": vi.format_map(_Fill(self.details)), "en": en.format_map(_Fill(self.details))}
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message(), "retryable": self.retryable}
+        out = {"code": self.code, "message": self.message(), "retryable": self.retryable}
+        if self.code in WITH_DETAILS:
+            out["details"] = self.details  # data the client acts on, not only words
+        return out
 
 
 def not_found(what: str) -> Rejection:

@@ -326,15 +326,25 @@ def report_dict(report: VerificationReport) -> dict[str, Any]:
             "problems": problems(report.problems)}
 
 
+_REPORTS: dict[str, dict[str, Any]] = {}  # signed file -> its report (files never change)
+
+
 async def verify_minutes(request: Request) -> Response:
     _, host = await _room(request)
     signatures = host.state.minutes.signatures
     if not signatures:
         raise Refused(Rejection("not_found", {"what": "biên bản đã ký",
                                               "what_en": "Signed minutes"}))
-    pdf = await asyncio.to_thread(node_of(request).library.path(signatures[-1].sha256)
-                                  .read_bytes)
-    return JSONResponse(await asyncio.to_thread(report_json, pdf, trust_of(request)))
+    sha = signatures[-1].sha256
+    report = _REPORTS.get(sha)
+    if report is None:
+        # Every tablet asks when the chair signs: check the file once, answer all.
+        pdf = await asyncio.to_thread(node_of(request).library.path(sha).read_bytes)
+        report = await asyncio.to_thread(report_json, pdf, trust_of(request))
+        if len(_REPORTS) > 256:
+            _REPORTS.clear()
+        _REPORTS[sha] = report
+    return JSONResponse(report)
 
 
 async def verify_upload(request: Request) -> Response:

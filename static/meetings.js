@@ -13,7 +13,7 @@ let scopeUser = null;
 const GROUPS = [
   { key: "live", statuses: ["in_session"] },
   { key: "upcoming", statuses: ["draft", "invited"] },
-  { key: "ended", statuses: ["ended"] },
+  { key: "ended", statuses: ["ended", "minutes_signed"] },
 ];
 
 /**

@@ -8,6 +8,8 @@ import { renderAgenda, tickAgenda } from "./agenda.js";
 import { renderAttendance } from "./attendance.js";
 import { renderDocuments, renderPresentBar } from "./documents.js";
 import { renderFloor, tickFloor } from "./floor.js";
+import { renderMinutes } from "./minutes.js";
+import { createMinutesEditor } from "./minutes-editor.js";
 import { renderNotices } from "./notices.js";
 import { renderPolls } from "./poll-console.js";
 import { createPollScreen } from "./poll-screen.js";
@@ -29,13 +31,16 @@ const PANELS = {
   present: ["presentation", "documents", "participants", "role", "viewer"],
   polls: ["meeting", "polls", "agenda", "participants", "attendance", "role", "voting"],
   sheet: ["meeting", "polls", "agenda", "participants", "attendance", "role", "voting"],
+  minutes: ["meeting", "minutes", "participants", "role"],
 };
 // What the document viewer follows.
 const VIEWER_DEPS = ["meeting", "documents", "annotations", "presentation", "participants",
   "agenda", "role", "viewer"];
+// What the minutes editor follows.
+const EDITOR_DEPS = ["meeting", "minutes", "agenda", "participants", "role"];
 // What the projector's poll screen follows (a presentation moving takes a result away).
 const SCREEN_DEPS = ["polls", "agenda", "presentation", "role"];
-const ALL = new Set([...Object.values(PANELS).flat(), ...VIEWER_DEPS]);
+const ALL = new Set([...Object.values(PANELS).flat(), ...VIEWER_DEPS, ...EDITOR_DEPS]);
 const ORGANISER_ROLES = new Set(["chair", "secretary"]);
 
 /**
@@ -90,6 +95,8 @@ export function mountRoom(root, meetingId, app) {
     present: h("section.present-bar", { testid: "present-bar", hidden: true, role: "status" }),
     polls: h("section.panel.panel-polls", { testid: "polls-panel", "aria-labelledby": "polls-title" }),
     sheet: h("div.vote-layer", { testid: "vote-layer", hidden: true }),
+    minutes: h("section.panel.panel-minutes", { testid: "minutes-panel",
+      "aria-labelledby": "minutes-title" }),
   };
 
   const conn = new RoomConnection({
@@ -116,6 +123,12 @@ export function mountRoom(root, meetingId, app) {
     changed: () => schedule(["voting"]),
   });
   const pollScreen = createPollScreen();
+  const minutesEditor = createMinutesEditor({
+    meetingId,
+    userId: app.user.id,
+    context: () => context(),
+    send: (name, args) => conn.command(name, args),
+  });
 
   function receive(m) {
     switch (m.type) {
@@ -289,8 +302,9 @@ export function mountRoom(root, meetingId, app) {
       panels.present,
       h("div.room-grid", null,
         h("div.col.col-agenda", null, panels.agenda, panels.documents),
-        h("div.col.col-floor", null, panels.floor, panels.polls, panels.notices),
+        h("div.col.col-floor", null, panels.floor, panels.polls, panels.minutes, panels.notices),
         h("div.col.col-attendance", null, panels.attendance)),
+      minutesEditor.el,
       viewer.el,
       panels.sheet,
     );
@@ -314,12 +328,14 @@ export function mountRoom(root, meetingId, app) {
       present: (el, c) => renderPresentBar(el, c, viewer),
       polls: (el, c) => renderPolls(el, c, voting),
       sheet: (el, c) => renderVoteSheet(el, c, voting),
+      minutes: (el, c) => renderMinutes(el, c, minutesEditor),
     };
     if (VIEWER_DEPS.some((d) => changed.has(d))) viewer.update(ctx);
     if (projector) {
       if (SCREEN_DEPS.some((d) => changed.has(d))) pollScreen.update(ctx);
     } else {
       voting.sync(ctx);
+      if (EDITOR_DEPS.some((d) => changed.has(d))) minutesEditor.update(ctx);
       for (const [panel, deps] of Object.entries(PANELS)) {
         if (deps.some((d) => changed.has(d))) renderers[panel](panels[panel], ctx);
       }
@@ -349,6 +365,7 @@ export function mountRoom(root, meetingId, app) {
   return {
     destroy() {
       viewer.destroy();
+      minutesEditor.destroy();
       document.body.classList.remove("is-projector", "has-vote-sheet", "has-poll-screen");
       clearInterval(ticker);
       cancelAnimationFrame(frame);
