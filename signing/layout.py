@@ -144,7 +144,8 @@ def body_html(doc: MinutesDoc) -> str:
     out = [
         f"<p><b>Thời gian bắt đầu:</b> {vn_time(doc.started_at)}, "
         f"{vn_date(doc.started_at.astimezone(VN_TZ).date())}.</p>",
-        f"<p><b>Địa điểm:</b> {_esc(doc.location)}.</p>",
+        # An unknown place leaves a dotted line to fill in, as on a paper form.
+        f"<p><b>Địa điểm:</b> {_esc(doc.location.strip()) or '……………………'}.</p>",
         f"<p><b>{chair_role}:</b> {_person(doc.chair)}.</p>",
         f"<p><b>Thư ký (người ghi biên bản):</b> {_person(doc.secretary)}.</p>",
     ]
