@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +20,7 @@ from starlette.responses import Response
 
 from rooms import Rejection, parse_command, parse_create, room_view
 from rooms import commands as c
+from rooms.roles import ORGANISERS
 from rooms.view import me_view
 from server.auth import SESSION_COOKIE, SESSION_DAYS, hash_password, token_hash
 from server.http_errors import JSONResponse, Refused
@@ -229,6 +231,22 @@ async def create_meeting(request: Request) -> Response:
     if isinstance(outcome, Rejection):
         raise Refused(outcome)
     return await _room_response(request, user, room_id, outcome, status=201)
+
+
+def is_organiser(state: Any, user: User) -> bool:
+    """The chair, the secretary, or an administrator of the organisation."""
+    return user.is_admin or state.role_of(user.id) in ORGANISERS
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition that keeps a Vietnamese file name intact (RFC 6266)."""
+    return f"attachment; filename*=UTF-8''{quote(name)}"
+
+
+def pdf_download(data: bytes, name: str) -> Response:
+    """A PDF made for this request: downloaded under `name`, never cached."""
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": attachment(name), "Cache-Control": "private, no-store"})
 
 
 async def participant_room(request: Request, user: User) -> RoomHost:

@@ -11,7 +11,6 @@ import logging
 import unicodedata
 from datetime import UTC, timedelta, timezone
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from pydantic import Field
 from starlette.requests import Request
@@ -22,16 +21,18 @@ from documents.render import FORMATS, WIDTHS
 from rooms import Rejection, parse_command
 from rooms import commands as c
 from rooms.documents import check_marks, may_know, may_read
-from rooms.roles import ORGANISERS
 from rooms.state import Document, RoomState
 from server.api import (
     Body,
     Endpoint,
     _id,
+    attachment,
     current_user,
+    is_organiser,
     node_of,
     parse,
     participant_room,
+    pdf_download,
     read_json,
     room_command,
 )
@@ -97,7 +98,7 @@ def _refuse_ingest(exc: IngestError) -> Refused:
 async def upload_file(request: Request) -> Response:
     user = await current_user(request)
     host = await participant_room(request, user)
-    if not user.is_admin and host.state.role_of(user.id) not in ORGANISERS:
+    if not is_organiser(host.state, user):
         raise Refused(Rejection("forbidden"))
     node = node_of(request)
     declared = request.headers.get("content-length")
@@ -202,29 +203,18 @@ def _download_name(doc: Document, suffix: str = "") -> str:
     return f"{stem}{suffix}.pdf"
 
 
-def _attachment(name: str) -> str:
-    """A Content-Disposition that keeps a Vietnamese file name intact (RFC 6266)."""
-    return f"attachment; filename*=UTF-8''{quote(name)}"
-
-
-def _pdf(data: bytes, name: str) -> Response:
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": _attachment(name), "Cache-Control": PERSONAL,
-    })
-
-
 async def original_file(request: Request) -> Response:
     user, _, doc = await _readable(request)
     library = node_of(request).library
     if doc.classification != "confidential":
         return FileResponse(library.path(doc.sha256), media_type="application/pdf", headers={
-            "Content-Disposition": _attachment(doc.filename), "Cache-Control": IMMUTABLE})
+            "Content-Disposition": attachment(doc.filename), "Cache-Control": IMMUTABLE})
     try:
         data = await library.export(doc.sha256, [], {},
                                     watermark(user, node_of(request).clock()))
     except IngestError as exc:
         raise _refuse_ingest(exc) from None
-    return _pdf(data, _download_name(doc))
+    return pdf_download(data, _download_name(doc))
 
 
 async def export(request: Request) -> Response:
@@ -250,7 +240,7 @@ async def export(request: Request) -> Response:
     except IngestError as exc:
         raise _refuse_ingest(exc) from None
     suffix = {"mine": " - ghi chú của tôi", "shared": " - ghi chú chung", "all": " - ghi chú"}
-    return _pdf(data, _download_name(doc, suffix[which]))
+    return pdf_download(data, _download_name(doc, suffix[which]))
 
 
 def _authors(state: RoomState, owners: set[int], user: User) -> dict[int, str]:

@@ -16,7 +16,6 @@ import secrets
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from cryptography import x509
 from pydantic import Field
@@ -28,8 +27,19 @@ from minutes.draft import assemble
 from minutes.room import may_sign, tasks
 from rooms import Rejection
 from rooms.rejections import TEXTS
-from rooms.roles import ORGANISERS, Role
-from server.api import Body, Endpoint, current_user, node_of, parse, participant_room, read_json
+from rooms.roles import Role
+from server.api import (
+    Body,
+    Endpoint,
+    attachment,
+    current_user,
+    is_organiser,
+    node_of,
+    parse,
+    participant_room,
+    pdf_download,
+    read_json,
+)
 from server.http_errors import STATUS, JSONResponse, Refused
 from server.node import actor_of
 from server.room_host import Ack, RoomHost
@@ -80,14 +90,10 @@ def _refused(exc: SigningRefused) -> Refused:
     return Refused(Rejection(exc.code, {"detail_vi": exc.vi, "detail_en": exc.en}))
 
 
-def _organiser(host: RoomHost, user: User) -> bool:
-    return user.is_admin or host.state.role_of(user.id) in ORGANISERS
-
-
 async def _room(request: Request, organisers: bool = False) -> tuple[User, RoomHost]:
     user = await current_user(request)
     host = await participant_room(request, user)
-    if organisers and not _organiser(host, user):
+    if organisers and not is_organiser(host.state, user):
         raise Refused(Rejection("forbidden"))
     return user, host
 
@@ -108,7 +114,7 @@ async def _render(request: Request, host: RoomHost) -> bytes:
 async def preview(request: Request) -> Response:
     """The draft as it stands, rendered now (not recorded)."""
     _, host = await _room(request, organisers=True)
-    return _pdf(await _render(request, host), "bien-ban-du-thao.pdf")
+    return pdf_download(await _render(request, host), "bien-ban-du-thao.pdf")
 
 
 async def prepare_pdf(request: Request) -> Response:
@@ -132,12 +138,6 @@ def _page_count(pdf: bytes) -> int:
         return doc.page_count
 
 
-def _pdf(data: bytes, name: str) -> Response:
-    return Response(data, media_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": "private, no-store"})
-
-
 def _files(host: RoomHost, organiser: bool) -> dict[str, int]:
     """The minutes' files this user may fetch, with their page counts."""
     mins = host.state.minutes
@@ -150,12 +150,12 @@ def _files(host: RoomHost, organiser: bool) -> dict[str, int]:
 async def minutes_file(request: Request) -> Response:
     user, host = await _room(request)
     sha = request.path_params["sha"]
-    if sha not in _files(host, _organiser(host, user)):
+    if sha not in _files(host, is_organiser(host.state, user)):
         raise Refused(Rejection("not_found", {"what": "tệp biên bản", "what_en": "Minutes file"}))
     path = node_of(request).library.path(sha)
     name = "bien-ban-da-ky.pdf" if host.state.minutes.signatures else "bien-ban.pdf"
     return FileResponse(path, media_type="application/pdf", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "Content-Disposition": attachment(name),
         "Cache-Control": "private, max-age=31536000, immutable"})
 
 
@@ -163,7 +163,7 @@ async def minutes_page(request: Request) -> Response:
     """A page image of a minutes file (the preview beside the editor)."""
     user, host = await _room(request)
     sha = request.path_params["sha"]
-    files = _files(host, _organiser(host, user))
+    files = _files(host, is_organiser(host.state, user))
     raw = request.path_params["page"]
     if sha not in files or not raw.isdigit() or int(raw) < 1:
         raise Refused(Rejection("not_found", {"what": "trang", "what_en": "Page"}))

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from rooms import Rejection
 from rooms.rejections import not_found
-from rooms.roles import ORGANISERS
-from rooms.state import RoomState
-from server.api import Endpoint, _id, current_user, node_of, participant_room, room_command
+from server.api import (
+    Endpoint,
+    _id,
+    attachment,
+    current_user,
+    is_organiser,
+    node_of,
+    participant_room,
+    room_command,
+)
 from server.http_errors import JSONResponse, Refused
 from server.room_host import RoomHost
 from store.base import StoreError
@@ -33,14 +39,10 @@ async def _poll(request: Request) -> tuple[User, RoomHost, Poll]:
     user = await current_user(request)
     host = await participant_room(request, user)
     poll = host.state.polls.get(_id(request, "poll"))
-    organiser = user.is_admin or host.state.role_of(user.id) in ORGANISERS
+    organiser = is_organiser(host.state, user)
     if poll is None or (poll.status == "draft" and not organiser):
         raise Refused(not_found("poll"))
     return user, host, poll
-
-
-def _organiser(state: RoomState, user: User) -> bool:
-    return user.is_admin or state.role_of(user.id) in ORGANISERS
 
 
 def _need(poll: Poll, statuses: tuple[str, ...], electronic: bool = True,
@@ -83,7 +85,7 @@ async def _sealed(request: Request, host: RoomHost, poll: Poll) -> list[str]:
 
 async def receipts(request: Request) -> Response:
     user, host, poll = await _poll(request)
-    _need(poll, _CLOSED if _organiser(host.state, user) else _PUBLISHED)
+    _need(poll, _CLOSED if is_organiser(host.state, user) else _PUBLISHED)
     return JSONResponse({"poll_id": poll.id, "receipts": await _sealed(request, host, poll)})
 
 
@@ -102,13 +104,13 @@ async def _ballots(request: Request, host: RoomHost, poll: Poll) -> list[dict[st
 
 async def named_ballots(request: Request) -> Response:
     user, host, poll = await _poll(request)
-    _need(poll, _CLOSED if _organiser(host.state, user) else _PUBLISHED, named=True)
+    _need(poll, _CLOSED if is_organiser(host.state, user) else _PUBLISHED, named=True)
     return JSONResponse({"poll_id": poll.id, "ballots": await _ballots(request, host, poll)})
 
 
 async def result_csv(request: Request) -> Response:
     user, host, poll = await _poll(request)
-    _need(poll, _CLOSED if _organiser(host.state, user) else _PUBLISHED, electronic=False)
+    _need(poll, _CLOSED if is_organiser(host.state, user) else _PUBLISHED, electronic=False)
     assert poll.result is not None
     r = poll.result
     out = io.StringIO()
@@ -145,7 +147,7 @@ async def result_csv(request: Request) -> Response:
     name = f"bieu-quyet-{poll.id}.csv"
     return Response(
         "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        headers={"Content-Disposition": attachment(name),
                  "Cache-Control": "private, no-store"})
 
 
