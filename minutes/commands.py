@@ -58,6 +58,8 @@ class ConclusionAdd(Command):
 
 
 class ConclusionUpdate(Command):
+    """Change a conclusion: fields left out stay; `item_id` or `owner_user_id` as null clear."""
+
     NAME = "conclusion.update"
     conclusion_id: Id
     text: Annotated[Text, Field(max_length=2000)] | None = None

@@ -91,9 +91,12 @@ def _conclusion_update(ctx: _Ctx, cmd: m.ConclusionUpdate) -> Outcome:
     current = ctx.state.minutes.conclusions.get(cmd.conclusion_id)
     if current is None:
         return not_found("conclusion")
-    changes = cmd.model_dump(exclude_none=True, exclude={"conclusion_id"})
+    # A field left out stays as it is; item_id or owner_user_id sent as null is cleared.
+    changes = {k: getattr(cmd, k) for k in cmd.model_fields_set - {"conclusion_id"}}
     if not changes:
         return invalid("nothing to change")
+    if any(changes.get(k, "") is None for k in ("text", "owner", "deadline")):
+        return invalid("text, owner and deadline cannot be cleared")
     updated = current.model_copy(update=changes)
     return [ctx.event("conclusion.updated", _organisers(), conclusion=_dump(updated))]
 

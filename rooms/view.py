@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from minutes.room import minutes_view
+# Module references, not names: minutes.room and voting.room import rooms, and any of
+# them may be the first one loaded.
+import minutes.room as _minutes
+import voting.room as _polls
 from rooms.documents import documents_view
 from rooms.roles import ORGANISERS
 from rooms.state import RoomState
-from voting.room import polls_view, vote_for
 
 
 def room_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
@@ -40,8 +42,8 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
             present = [a for a in (state.attendance.get(user_id),) if a is not None]
         personal["participants"] = [p.model_dump(mode="json") for p in people]
         personal["attendance"] = [a.model_dump(mode="json") for a in present]
-    return personal | documents_view(state, user_id, is_admin) | polls_view(
-        state, user_id, is_admin) | minutes_view(state, user_id, is_admin) | {
+    return personal | documents_view(state, user_id, is_admin) | _polls.polls_view(
+        state, user_id, is_admin) | _minutes.minutes_view(state, user_id, is_admin) | {
         "rsvp_reasons": {
             str(uid): reason
             for uid, reason in state.rsvp_reasons.items()
@@ -80,7 +82,7 @@ def me_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str,
     """Who the viewer is in this room: role, vote, and the administrator flag."""
     p = state.participants.get(user_id)
     return {"user_id": user_id, "role": p.role if p else None, "voting": bool(p and p.voting),
-            "vote_for": vote_for(state, user_id), "is_admin": is_admin}
+            "vote_for": _polls.vote_for(state, user_id), "is_admin": is_admin}
 
 
 def summary(state: RoomState) -> dict[str, Any]:

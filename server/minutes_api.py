@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import secrets
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -55,7 +54,7 @@ from store.base import StoreError
 from store.records import User
 
 FIELDS = {Role.SECRETARY: SECRETARY_FIELD, Role.CHAIR: CHAIR_FIELD}
-MAX_P12 = 64 * 1024
+MAX_P12 = 40 * 1024  # a key, its certificate and a chain: a few KiB
 
 
 class SignBody(Body):
@@ -73,6 +72,12 @@ class PrepareBody(Body):
 class FinishBody(Body):
     session: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     signature: Annotated[str, Field(max_length=200_000)]  # base64: raw value or CMS
+
+
+class CredentialBody(Body):
+    # The password travels in the body, never in the address: proxies log addresses.
+    pkcs12: Annotated[str, Field(min_length=1)]  # base64 of the file
+    password: Annotated[str, Field(max_length=200)] = ""
 
 
 def _subclasses(cls: type[SigningRefused]) -> list[type[SigningRefused]]:
@@ -283,7 +288,7 @@ async def sign_finish(request: Request) -> Response:
     role, _, pdf = _signing(request, host, user)
     try:
         signature = base64.b64decode(body.signature, validate=True)
-    except (binascii.Error, ValueError):
+    except ValueError:  # binascii.Error, or a character outside ASCII
         raise Refused(Rejection("invalid", {"detail": "signature: not base64"})) from None
     try:
         saved = await node_of(request).store.take_signing_session(body.session, host.room_id,
@@ -362,14 +367,17 @@ async def task_list(request: Request) -> Response:
 
 
 async def upload_credential(request: Request) -> Response:
-    """Keep my PKCS#12 file (the body; ?password= proves it opens and is mine)."""
+    """Keep my PKCS#12 file, once it opens with its password, names me and is valid now."""
     user = await current_user(request)
-    data = await request.body()
+    body = parse(CredentialBody, await read_json(request))
+    try:
+        data = base64.b64decode(body.pkcs12, validate=True)
+    except ValueError:  # binascii.Error, or a character outside ASCII
+        raise Refused(Rejection("invalid", {"detail": "pkcs12: not base64"})) from None
     if len(data) > MAX_P12:
         raise Refused(Rejection("too_large"))
-    password = request.query_params.get("password", "")
     try:
-        signer = await asyncio.to_thread(load_pkcs12, data, password)
+        signer = await asyncio.to_thread(load_pkcs12, data, body.password)
         from signing.identity import check_signer, check_validity
 
         cert = signer.signing_cert
@@ -406,5 +414,6 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", MIN + "/tasks.json", task_list, "The conclusions as tasks"),
     Endpoint("POST", "/api/verify", verify_upload, "Verify the signatures of any PDF (body)"),
     Endpoint("POST", "/api/me/credential", upload_credential,
-             "Keep my PKCS#12 signing credential (?password=)"),
+             "Keep my PKCS#12 signing credential (base64 file and its password)",
+             CredentialBody),
 ]

@@ -617,22 +617,18 @@ export function createMinutesEditor(env) {
     if (!text) return fail("minutes.need_conclusion_text");
     if (!owner) return fail("minutes.need_owner");
     if (!/^\d{4}-\d{2}-\d{2}$/.test(v.deadline)) return fail("minutes.need_deadline");
-    const args = { text, owner, deadline: v.deadline };
-    if (v.item) args.item_id = Number(v.item);
-    if (v.ownerUser) args.owner_user_id = Number(v.ownerUser);
+    const args = { text, owner, deadline: v.deadline,
+      item_id: v.item ? Number(v.item) : null,
+      owner_user_id: v.ownerUser ? Number(v.ownerUser) : null };
     let ack;
     const id = conclusionForm.editing;
     const current = id == null ? null : (c.state.minutes.conclusions || []).find((x) => x.id === id);
     if (!current) {
       ack = await c.run("conclusion.add", args, button);
-    } else if ((current.item_id != null && args.item_id == null) ||
-               (current.owner_user_id != null && args.owner_user_id == null)) {
-      // An update cannot clear a field (null leaves it): replace the conclusion instead.
-      ack = await c.run("conclusion.add", args, button);
-      if (ack) await c.run("conclusion.remove", { conclusion_id: id });
     } else {
+      // Only what changed; a link removed is sent as null, which clears it.
       const changes = {};
-      for (const [k, value] of Object.entries(args)) if (current[k] !== value) changes[k] = value;
+      for (const [k, value] of Object.entries(args)) if ((current[k] ?? null) !== value) changes[k] = value;
       ack = Object.keys(changes).length
         ? await c.run("conclusion.update", { conclusion_id: id, ...changes }, button) : {};
     }
@@ -682,7 +678,7 @@ export function createMinutesEditor(env) {
         h("div", null, h("dt", null, t("minutes.deadline")),
           h("dd", { testid: "conclusion-deadline" }, dayText(x.deadline))),
         item ? h("div", null, h("dt", null, t("minutes.conclusion_item")),
-          h("dd", null, item.title)) : null),
+          h("dd", { testid: "conclusion-item-title" }, item.title)) : null),
       can ? h("div.conclusion-actions", null,
         h("button.btn.btn-quiet.btn-small", { type: "button", testid: "conclusion-edit",
           disabled: !c.connected, onclick: () => openConclusionForm(x) }, t("minutes.conclusion_edit")),

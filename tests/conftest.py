@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import itertools
 import json
@@ -174,6 +175,11 @@ async def login(base_url: str, username: str, password: str = PASSWORD) -> Api:
         r.raise_for_status()
         data = r.json()
     return Api(base_url, data["token"], data["user"])
+
+
+def credential(p12: bytes, password: str) -> dict[str, str]:
+    """The body of `POST /api/me/credential`: a PKCS#12 file and its password."""
+    return {"pkcs12": base64.b64encode(p12).decode(), "password": password}
 
 
 @dataclass

@@ -13,7 +13,7 @@ from playwright.async_api import Locator, Page, expect
 
 from signing.devca import DevCA
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
-from tests.conftest import Meeting, make_meeting
+from tests.conftest import Meeting, credential, make_meeting
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -37,8 +37,8 @@ def p12_of(server: Any, m: Meeting, who: str) -> bytes:
 
 async def give_credential(server: Any, m: Meeting, who: str) -> None:
     async with m[who].client() as c:
-        r = await c.post("/api/me/credential", params={"password": SIGN_PASSWORD},
-                         content=p12_of(server, m, who))
+        r = await c.post("/api/me/credential",
+                         json=credential(p12_of(server, m, who), SIGN_PASSWORD))
     assert r.status_code == 201, r.text
 
 
@@ -138,9 +138,14 @@ async def test_minutes_from_the_editor_to_the_verified_signatures(
     await conclusions.get_by_test_id("conclusion-edit").tap()
     form = view.get_by_test_id("conclusion-form")
     await expect(form.get_by_test_id("conclusion-text-input")).to_have_value(conclusion_text)
+    await expect(conclusions.get_by_test_id("conclusion-item-title")).to_have_count(1)
+    kept_id = await conclusions.get_attribute("data-conclusion-id")
     await form.get_by_test_id("conclusion-owner-input").fill("Phòng Kinh tế, Hạ tầng và Đô thị")
+    await form.get_by_test_id("conclusion-item").select_option("")  # the meeting as a whole
     await form.get_by_test_id("conclusion-save").tap()
     await expect(form).to_have_count(0)
+    await expect(conclusions).to_have_attribute("data-conclusion-id", kept_id or "")
+    await expect(conclusions.get_by_test_id("conclusion-item-title")).to_have_count(0)
     await expect(conclusions.get_by_test_id("conclusion-owner")).to_have_text(
         "Phòng Kinh tế, Hạ tầng và Đô thị")
     await expect(conclusions.get_by_test_id("conclusion-deadline")).to_have_text("20/12/2026")

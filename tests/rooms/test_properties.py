@@ -154,7 +154,9 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
          "deadline": st.sampled_from(["2026-12-31", "2027-02-30", "31/12/2026"])},
         optional={"item_id": small_id, "owner_user_id": uid}),
     "conclusion.update": st.fixed_dictionaries(
-        {"conclusion_id": small_id}, optional={"text": text, "deadline": st.just("2027-01-15")}),
+        {"conclusion_id": small_id}, optional={
+            "text": text, "deadline": st.just("2027-01-15"),
+            "item_id": st.none() | small_id, "owner_user_id": st.none() | uid}),
     "conclusion.remove": st.fixed_dictionaries({"conclusion_id": small_id}),
     "annotation.clear": st.fixed_dictionaries(
         {"document_id": small_id, "page": st.integers(1, 13)},

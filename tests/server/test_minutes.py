@@ -12,7 +12,7 @@ import pymupdf
 from signing.devca import DevCA
 from signing.trust import Trust
 from signing.verify import verify_pdf
-from tests.conftest import Api, Meeting, ServerProcess, make_meeting
+from tests.conftest import Api, Meeting, ServerProcess, credential, make_meeting
 from tests.server.conftest import assert_refusal, uid
 
 PASSWORD = "mật-khẩu-ký-số"
@@ -32,8 +32,8 @@ async def give_credential(server: ServerProcess, m: Meeting, who: str, **cert: A
     cred = ca_of(server).issue_user(user_id=str(user["id"]), full_name=user["full_name"],
                                     position=user.get("position", ""), **cert)
     async with m[who].client() as c:
-        return await c.post("/api/me/credential", params={"password": PASSWORD},
-                            content=cred.to_p12(PASSWORD))
+        return await c.post("/api/me/credential",
+                            json=credential(cred.to_p12(PASSWORD), PASSWORD))
 
 
 async def ended_meeting(server: ServerProcess) -> Meeting:
@@ -130,14 +130,26 @@ async def test_credentials_that_are_not_valid_or_not_the_signers_are_refused(
                                         full_name=m["chair"].user["full_name"]),
                           "signer_mismatch")):
         async with m["secretary"].client() as c:
-            r = await c.post("/api/me/credential", params={"password": PASSWORD},
-                             content=cred.to_p12(PASSWORD))
+            r = await c.post("/api/me/credential",
+                             json=credential(cred.to_p12(PASSWORD), PASSWORD))
         assert r.status_code == 422, r.text
         assert r.json()["code"] == reason, r.json()
     async with m["secretary"].client() as c:
-        r = await c.post("/api/me/credential", params={"password": PASSWORD},
-                         content=b"not a pkcs12 file")
-    assert r.status_code == 422 and r.json()["code"] == "invalid_key_file"
+        r = await c.post("/api/me/credential", json=credential(b"not a pkcs12 file", PASSWORD))
+        assert r.status_code == 422 and r.json()["code"] == "invalid_key_file"
+        mine = ca.issue_user(**me).to_p12(PASSWORD)
+        r = await c.post("/api/me/credential", json=credential(mine, "sai mật khẩu"))
+        assert r.json()["code"] == "wrong_password", r.json()
+        r = await c.post("/api/me/credential", json={"pkcs12": "không phải base64!",
+                                                     "password": PASSWORD})
+        assert r.json()["code"] == "invalid", r.json()
+        r = await c.post("/api/me/credential", json=credential(bytes(41 * 1024), PASSWORD))
+        assert r.json()["code"] == "too_large", r.json()
+        # The password is never taken from the address, where proxies would log it.
+        r = await c.post("/api/me/credential", params={"password": PASSWORD}, content=mine)
+        assert r.json()["code"] == "invalid", r.json()
+        r = await c.post("/api/me/credential", json=credential(mine, PASSWORD))
+        assert r.status_code == 201, r.text
 
 
 async def test_the_draft_never_loses_a_secretarys_text_and_exports_tasks(
