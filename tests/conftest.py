@@ -22,6 +22,8 @@ import httpx
 import pytest
 import websockets
 
+from tests.soft_token import SoftToken, init_token
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "matkhau-2026"
@@ -101,8 +103,10 @@ class ServerProcess:
     def __init__(
         self, data_dir: Path, command: str = "serve", *extra: str,
         backend: Backend = EMBEDDED, args: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
-        """`args` (backend flags) reuse an existing server's database; else a fresh one."""
+        """`args` (backend flags) reuse an existing server's database; else a fresh one.
+        `env` adds to the environment the server inherits."""
         self.backend = backend
         self.backend_args = args if args is not None else backend.args(data_dir)
         self.port = free_port()
@@ -116,6 +120,7 @@ class ServerProcess:
             [sys.executable, "-m", "server", command, "--data", str(data_dir),
              "--port", str(self.port), "--host", "127.0.0.1", *self.backend_args, *extra],
             cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         self._wait_ready()
 
@@ -141,6 +146,21 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._out.close()
+
+
+@pytest.fixture(scope="session")
+def soft_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftToken]:
+    """A fresh SoftHSM2 token for this test process. SOFTHSM2_CONF points at it for the
+    whole session: the PKCS#11 library reads it once, when first loaded, and servers
+    started meanwhile inherit it."""
+    token = init_token(tmp_path_factory.mktemp("softhsm"))
+    previous = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(token.conf)
+    yield token
+    if previous is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = previous
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pymupdf
+import pytest
 
 from signing.devca import DevCA
 from signing.trust import Trust
 from signing.verify import verify_pdf
-from tests.conftest import Api, Meeting, ServerProcess, credential, make_meeting
+from tests.conftest import (
+    Api,
+    Backend,
+    Meeting,
+    ServerProcess,
+    credential,
+    make_meeting,
+)
 from tests.server.conftest import assert_refusal, uid
+from tests.soft_token import SoftToken, put_key, remove_key
 
 PASSWORD = "mật-khẩu-ký-số"
 
@@ -215,3 +224,45 @@ async def test_a_key_held_elsewhere_signs_through_the_two_step_endpoints(
     assert r.status_code == 200, r.text
     report = (await m["d1"].call("GET", base + "/verify")).json()
     assert report["all_valid"] is True
+
+
+async def test_the_servers_token_signs_with_the_signers_pin(
+    backend: Backend, soft_token: SoftToken, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A PKCS#11 token on the server (an HSM in production, SoftHSM2 here): each signer's
+    key is labelled with their user id and unlocked by their PIN at signing."""
+    server = ServerProcess(tmp_path_factory.mktemp("token-server"), "demo", backend=backend,
+                           env={"PHONGHOP_PKCS11_MODULE": soft_token.module})
+    label = ""
+    try:
+        m = await ended_meeting(server)
+        base = f"/api/meetings/{m.id}/minutes"
+        assert (await m["secretary"].call("POST", base + "/prepare")).status_code == 200
+        user = m["secretary"].user
+        label = str(user["id"])
+        on_token = put_key(soft_token, ca_of(server), label=label, key_id=label.encode(),
+                           user_id=label, full_name=user["full_name"])
+        # The chair has no key on the token; a wrong PIN opens nothing. Neither signs.
+        r = await m["chair"].call("POST", base + "/sign", {"method": "pkcs11", "pin": "1"})
+        assert_refusal(r.json(), "secretary_first")
+        r = await m["secretary"].call("POST", base + "/sign",
+                                      {"method": "pkcs11", "pin": "000000"})
+        assert r.json()["code"] == "wrong_pin", r.json()
+        view = (await m["secretary"].call("GET", f"/api/meetings/{m.id}")).json()["room"]
+        assert view["minutes"]["signatures"] == []
+        r = await m["secretary"].call("POST", base + "/sign",
+                                      {"method": "pkcs11", "pin": soft_token.pin})
+        assert r.status_code == 200 and r.json()["status"] == "signing", r.text
+        r = await m["chair"].call("POST", base + "/sign",
+                                  {"method": "pkcs11", "pin": soft_token.pin})
+        assert r.json()["code"] == "key_not_found", r.json()
+        r = await m["chair"].call("POST", base + "/sign", {"password": PASSWORD})
+        assert r.status_code == 200 and r.json()["status"] == "signed", r.text
+        report = (await m["d1"].call("GET", base + "/verify")).json()
+        assert report["all_valid"] is True, report
+        first = report["signatures"][0]["signer"]
+        assert first["serial"] == format(on_token.serial_number, "x"), first
+    finally:
+        if label:
+            remove_key(soft_token, label)
+        server.stop()

@@ -3,12 +3,8 @@ service over HTTP, a SoftHSM2 token, and the minutes rendered once per session."
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -24,9 +20,6 @@ from signing.tsa_dev import DevTimeStampAuthority
 
 UNIT = "UBND phường Ba Đình"
 P12_PASSWORD = "mật-khẩu-2026"
-TOKEN_PIN = "246810"
-SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",
-                   "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
 
 
 @dataclass(frozen=True)
@@ -96,45 +89,3 @@ def tsa(ca: DevCA) -> Iterator[DevTimeStampAuthority]:
     """The development time-stamping service, listening on 127.0.0.1."""
     with DevTimeStampAuthority(ca.issue_tsa()) as authority:
         yield authority
-
-
-# ------------------------------------------------------------------------------ SoftHSM2
-
-
-@dataclass(frozen=True)
-class SoftToken:
-    module: str
-    label: str
-    pin: str
-    directory: Path
-
-
-def softhsm_module() -> str:
-    for path in SOFTHSM_MODULES:
-        if os.path.exists(path):
-            return path
-    raise RuntimeError("SoftHSM2 is missing: scripts/test.sh installs Debian's softhsm2")
-
-
-@pytest.fixture(scope="session")
-def soft_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftToken]:
-    """A fresh SoftHSM2 token in a temporary directory (SOFTHSM2_CONF points there for
-    this whole test process: the PKCS#11 library reads it once, when first loaded)."""
-    module = softhsm_module()
-    util = shutil.which("softhsm2-util")
-    assert util, "softhsm2-util is missing: scripts/test.sh installs Debian's softhsm2"
-    directory = tmp_path_factory.mktemp("softhsm")
-    (directory / "tokens").mkdir()
-    conf = directory / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {directory / 'tokens'}\n"
-                    "objectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n")
-    previous = os.environ.get("SOFTHSM2_CONF")
-    os.environ["SOFTHSM2_CONF"] = str(conf)
-    subprocess.run([util, "--init-token", "--free", "--label", "phonghop-test",
-                    "--so-pin", "13579111", "--pin", TOKEN_PIN],
-                   check=True, capture_output=True, env=os.environ.copy(), timeout=60)
-    yield SoftToken(module, "phonghop-test", TOKEN_PIN, directory)
-    if previous is None:
-        os.environ.pop("SOFTHSM2_CONF", None)
-    else:
-        os.environ["SOFTHSM2_CONF"] = previous

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pkcs11
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
 
 from signing.devca import DevCA
 from signing.errors import KeyNotFound, TokenNotFound, WrongPin
@@ -21,8 +17,7 @@ from signing.sign import sign_field
 from signing.signers import open_token, signer_certificate
 from signing.trust import Trust
 from signing.verify import verify_pdf
-
-from .conftest import SoftToken
+from tests.soft_token import SoftToken, put_key, remove_key
 
 KEY_LABEL = "thuky-ky-so"
 KEY_ID = b"\x01\x02"
@@ -32,27 +27,10 @@ NAME = "Nguyễn Thị Thư Ký"
 @pytest.fixture(scope="module")
 def token_certificate(soft_token: SoftToken, ca: DevCA) -> Iterator[x509.Certificate]:
     """Provision the token as a CA's registration office would."""
-    lib = pkcs11.lib(soft_token.module)
-    token = lib.get_token(token_label=soft_token.label)
-    with token.open(rw=True, user_pin=soft_token.pin) as session:
-        public, _private = session.generate_keypair(
-            KeyType.RSA, 2048, label=KEY_LABEL, id=KEY_ID, store=True)
-        numbers = rsa.RSAPublicNumbers(
-            int.from_bytes(public[Attribute.PUBLIC_EXPONENT], "big"),
-            int.from_bytes(public[Attribute.MODULUS], "big"))
-        cert = ca.issue_certificate(numbers.public_key(), user_id="thuky", full_name=NAME,
-                                    position="Chánh Văn phòng HĐND - UBND phường",
-                                    unit="UBND phường Ba Đình")
-        session.create_object({
-            Attribute.CLASS: ObjectClass.CERTIFICATE,
-            Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-            Attribute.TOKEN: True,
-            Attribute.LABEL: KEY_LABEL,
-            Attribute.ID: KEY_ID,
-            Attribute.SUBJECT: cert.subject.public_bytes(),
-            Attribute.VALUE: cert.public_bytes(serialization.Encoding.DER),
-        })
-    yield cert
+    yield put_key(soft_token, ca, label=KEY_LABEL, key_id=KEY_ID, user_id="thuky",
+                  full_name=NAME, position="Chánh Văn phòng HĐND - UBND phường",
+                  unit="UBND phường Ba Đình")
+    remove_key(soft_token, KEY_LABEL)
 
 
 def test_sign_with_the_token_then_the_chair(soft_token: SoftToken, token_certificate:
