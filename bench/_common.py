@@ -502,9 +502,11 @@ async def start_node(
     database: str | None = None,
     redis: str | None = None,
     port: int | None = None,
+    command: str = "serve",
 ) -> ServerNode:
-    """Start `python -m server serve` on a free 127.0.0.1 port (or on `port`, e.g. to
-    restart a node where its clients will look for it) and wait until it listens."""
+    """Start `python -m server serve` (or `command`, e.g. "demo") on a free 127.0.0.1 port
+    (or on `port`, e.g. to restart a node where its clients will look for it) and wait
+    until it listens."""
     port = port or free_port()
     with log_path.open("wb") as logf:
         proc = await spawn(
@@ -513,7 +515,7 @@ async def start_node(
                 sys.executable,
                 "-m",
                 "server",
-                "serve",
+                command,
                 "--data",
                 str(data),
                 "--port",

@@ -50,6 +50,7 @@ import itertools
 import json
 import secrets
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -279,6 +280,7 @@ class Run:
     document: int = 0
     present: list[str] = field(default_factory=list)  # who checked in
     voters: list[str] = field(default_factory=list)  # who votes (own seat or substitute)
+    timings: dict[str, float] = field(default_factory=dict)  # ms of the signing steps
 
     def __getitem__(self, username: str) -> Person:
         return self.people[username]
@@ -699,22 +701,29 @@ async def end_and_sign(run: Run, out: Path) -> None:
     say("session ended")
     sign_timeout = max(run.timeout, 120)
     secretary, chair_http = run[SECRETARY], run[CHAIR]
+    started = time.perf_counter()
     prepared = await secretary.json("prepare the minutes", "POST", f"{run.m}/minutes/prepare",
                                     seconds=sign_timeout)
-    say(f"official minutes rendered: {prepared['pages']} pages, {prepared['sha256'][:12]}…")
-    for person in (secretary, chair_http):
+    run.timings["prepare_ms"] = (time.perf_counter() - started) * 1000
+    say(f"official minutes rendered: {prepared['pages']} pages, {prepared['sha256'][:12]}… "
+        f"({run.timings['prepare_ms']:.0f} ms)")
+    for step, person in (("secretary_sign_ms", secretary), ("chair_sign_ms", chair_http)):
+        started = time.perf_counter()
         signed = await person.json("sign the minutes", "POST", f"{run.m}/minutes/sign",
                                    json_body={"method": "pkcs12", "password": PASSWORD},
                                    seconds=sign_timeout)
+        run.timings[step] = (time.perf_counter() - started) * 1000
         say(f"signed by {person.name} ({person.username}): status {signed['status']}, "
-            f"{signed['sha256'][:12]}…")
+            f"{signed['sha256'][:12]}… ({run.timings[step]:.0f} ms)")
     r = await run["daibieu01"].call("download the signed minutes", "GET",
                                     f"{run.m}/minutes/files/{signed['sha256']}")
     await asyncio.to_thread(save, out, r.content)
     say(f"signed minutes written to {out} ({len(r.content):,} bytes)")
 
+    started = time.perf_counter()
     report = await run["daibieu01"].json("verify the minutes", "GET",
                                          f"{run.m}/minutes/verify", seconds=sign_timeout)
+    run.timings["verify_ms"] = (time.perf_counter() - started) * 1000
     say(f"verification: all_valid={report['all_valid']} complete={report['complete']}")
     for s in report["signatures"]:
         signer = (s.get("signer") or {}).get("name", "?")
@@ -747,7 +756,8 @@ async def close_everything(run: Run) -> None:
         await person.http.aclose()
 
 
-async def main_async(url: str, out: Path, limit: float) -> None:
+async def main_async(url: str, out: Path, limit: float) -> dict[str, float]:
+    """Run the whole meeting; returns how long the signing steps took (ms)."""
     run = Run(url.rstrip("/"), limit)
     try:
         await sign_in_everyone(run)
@@ -760,6 +770,7 @@ async def main_async(url: str, out: Path, limit: float) -> None:
         await end_and_sign(run, out)
     finally:
         await close_everything(run)
+    return run.timings
 
 
 def main(argv: list[str] | None = None) -> int:
