@@ -6,6 +6,8 @@ violation is spelled) are handled here, so the semantics are the same everywhere
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -43,6 +45,8 @@ class SqlStore(BallotBoxStore):
         self.is_sqlite = url.startswith("sqlite")
         self.name = "sqlite" if self.is_sqlite else "postgresql"
         self.engine: AsyncEngine | None = None
+        self._kept: AsyncConnection | None = None  # see `_statement`
+        self._kept_lock: asyncio.Lock | None = None
 
     # ---- lifecycle ----
 
@@ -61,6 +65,10 @@ class SqlStore(BallotBoxStore):
             await conn.run_sync(_upgrade)
 
     async def close(self) -> None:
+        if self._kept is not None:
+            with contextlib.suppress(Exception):
+                await self._kept.close()
+            self._kept = None
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
@@ -80,6 +88,41 @@ class SqlStore(BallotBoxStore):
             if exc.connection_invalidated:
                 raise StoreUnavailable(str(exc)[:200]) from exc
             raise
+
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[AsyncConnection]:
+        """A kept connection in autocommit, where each statement is its own transaction:
+        one round trip per statement, for the hot paths that fit a whole transaction in
+        one statement (a batch of ballots). A pooled connection would add a ping on every
+        checkout, and a transaction its BEGIN and COMMIT: each a wait for the server and
+        then for a turn of a busy event loop. One statement at a time on the connection."""
+        assert self.engine is not None, "store not opened"
+        if self._kept_lock is None:
+            self._kept_lock = asyncio.Lock()
+        async with self._kept_lock:
+            try:
+                if self._kept is None or self._kept.invalidated or self._kept.closed:
+                    conn = await self.engine.connect()
+                    self._kept = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield self._kept
+                await self._kept.commit()  # ends SQLAlchemy's own autobegun state; no I/O
+            except IntegrityError:
+                await self._kept.rollback()  # the statement failed alone; the connection is fine
+                raise
+            except (OperationalError, InterfaceError, OSError, ConnectionError) as exc:
+                await self._drop_kept()
+                raise StoreUnavailable(str(exc)[:200]) from exc
+            except DBAPIError as exc:
+                await self._drop_kept()
+                if exc.connection_invalidated:
+                    raise StoreUnavailable(str(exc)[:200]) from exc
+                raise
+
+    async def _drop_kept(self) -> None:
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            with contextlib.suppress(Exception):
+                await kept.invalidate()
 
     # ---- accounts ----
 
