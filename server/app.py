@@ -21,6 +21,7 @@ from bus.redis import RedisBus
 from documents.library import Library, Limits
 from documents.pool import WorkerPool
 from server.api import ENDPOINTS, Endpoint
+from server.auth import use_password_profile
 from server.config import Settings
 from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
 from server.http_errors import JSONResponse, Refused, refuse
@@ -82,6 +83,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
 def make_node(settings: Settings, bus: Bus | None = None) -> Node:
     """A node for `settings`: its store, bus and document library (not started yet)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    use_password_profile(settings.password_profile)
     if bus is None:
         bus = (RedisBus(settings.redis_url, settings.bus_namespace()) if settings.redis_url
                else LocalBus())

@@ -9,7 +9,7 @@ import time
 from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from store.base import Store
@@ -19,13 +19,38 @@ SESSION_COOKIE = "phonghop_session"
 SESSION_DAYS = 14
 SESSION_CACHE_SECONDS = 30.0
 SESSION_CACHE_MAX = 100_000
-_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
-# Verifying against this keeps an unknown username as slow as a wrong password.
-_DUMMY_HASH = _hasher.hash("phonghop-timing-equaliser")
+# argon2id parameter sets (RFC 9106), chosen with PHONGHOP_PASSWORD_PROFILE. Each stored
+# hash carries its own parameters, so changing the profile never locks anyone out.
+PASSWORD_PROFILES = {
+    "rfc9106-low-memory": profiles.RFC_9106_LOW_MEMORY,  # 64 MiB, 3 passes: the default
+    "rfc9106-high-memory": profiles.RFC_9106_HIGH_MEMORY,  # 2 GiB, 1 pass
+    "test-only-cheapest": profiles.CHEAPEST,  # test suites and benchmarks, never production
+}
+_hasher = PasswordHasher.from_parameters(PASSWORD_PROFILES["rfc9106-low-memory"])
+_dummy_hash: str | None = None
+
+
+def use_password_profile(name: str) -> None:
+    """Hash new passwords with this profile of `PASSWORD_PROFILES`."""
+    global _hasher, _dummy_hash
+    if name not in PASSWORD_PROFILES:
+        raise ValueError(f"PHONGHOP_PASSWORD_PROFILE={name!r}: use one of "
+                         + ", ".join(PASSWORD_PROFILES))
+    _hasher = PasswordHasher.from_parameters(PASSWORD_PROFILES[name])
+    _dummy_hash = None
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def _timing_equaliser() -> str:
+    """A hash to verify for an unknown username, so it is as slow as a wrong password
+    (made on first use: it costs as much as hashing a password)."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("phonghop-timing-equaliser")
+    return _dummy_hash
 
 
 def token_hash(token: str) -> str:
@@ -89,7 +114,7 @@ class Accounts:
     async def verify(self, username: str, password: str) -> User | None:
         """The user if the password matches; argon2 runs off the event loop."""
         user = await self.store.user_by_name(username)
-        stored = user.password_hash if user else _DUMMY_HASH
+        stored = user.password_hash if user else await asyncio.to_thread(_timing_equaliser)
         try:
             await asyncio.to_thread(_hasher.verify, stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):

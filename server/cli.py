@@ -124,14 +124,15 @@ async def _with_node(settings: Settings, work):  # type: ignore[no-untyped-def]
 
 
 async def _demo(node: Node, settings: Settings) -> dict | None:  # type: ignore[type-arg]
-    """The demo data, and development signing credentials so the minutes can be signed
-    (every PKCS#12 password is the demo password)."""
+    """The demo data, and development signing credentials for the demo meeting's chair and
+    secretary, who sign its minutes (their PKCS#12 password is the demo password)."""
     from server.dev_credentials import issue_dev_credentials
-    from server.seed import DEMO_PASSWORD, seed_demo
+    from server.seed import DEMO_PASSWORD, DEMO_SIGNERS, seed_demo
 
     seeded = await seed_demo(node)
     if seeded:
-        await issue_dev_credentials(node, settings.data_dir, DEMO_PASSWORD)
+        await issue_dev_credentials(node, settings.data_dir, DEMO_PASSWORD,
+                                    usernames=list(DEMO_SIGNERS))
     return seeded
 
 

@@ -37,6 +37,9 @@ class Settings:
     trust_pem: str | None = field(default_factory=lambda: _env("TRUST_PEM"))
     tsa_url: str | None = field(default_factory=lambda: _env("TSA_URL"))
     pkcs11_module: str | None = field(default_factory=lambda: _env("PKCS11_MODULE"))
+    # argon2id parameters for new password hashes (server/auth.py PASSWORD_PROFILES).
+    password_profile: str = field(
+        default_factory=lambda: _env("PASSWORD_PROFILE") or "rfc9106-low-memory")
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
 

@@ -15,6 +15,7 @@ from server.auth import hash_password, new_token, token_hash
 from server.node import Node
 
 DEMO_PASSWORD = "demo1234"
+DEMO_SIGNERS = ("chutri", "thuky")  # the demo meeting's chair and secretary sign its minutes
 
 _SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ"]
 _MIDDLE = ["Văn", "Thị", "Minh", "Thu", "Quang", "Ngọc", "Hữu", "Thanh", "Đức", "Hải"]

@@ -41,6 +41,10 @@ def free_port() -> int:
 PG = os.environ.get("PHONGHOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("PHONGHOP_TEST_REDIS", "redis://127.0.0.1:6379/0")
 BACKENDS = os.environ.get("PHONGHOP_TEST_BACKENDS", "embedded,scaled").split(",")
+# Test servers hash passwords with argon2id's cheapest parameters: the suite creates and
+# signs in thousands of users, 0.2-0.4 s each at the production profile
+# (tests/server/test_passwords.py covers that one).
+TEST_SERVER_ENV = {"PHONGHOP_PASSWORD_PROFILE": "test-only-cheapest"}
 
 
 def _pg_admin(sql: str) -> None:
@@ -120,7 +124,7 @@ class ServerProcess:
             [sys.executable, "-m", "server", command, "--data", str(data_dir),
              "--port", str(self.port), "--host", "127.0.0.1", *self.backend_args, *extra],
             cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **TEST_SERVER_ENV, **(env or {})},
         )
         self._wait_ready()
 
