@@ -8,6 +8,7 @@ stderr through `log`. Children run in their own process groups and are killed on
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import contextlib
@@ -177,6 +178,40 @@ def count_errors(paths: Sequence[Path]) -> int:
         with contextlib.suppress(OSError), path.open(errors="replace") as f:
             total += sum(1 for line in f if _ERROR_LINE.search(line))
     return total
+
+
+def add_run_args(parser: argparse.ArgumentParser, *, joins: bool = True,
+                 ramp_timeout: float = 900, seed_timeout: float = 900,
+                 settle: bool = True) -> None:
+    """The options every websocket benchmark shares: load generators, joining, timeouts,
+    which server code to run, and keeping the work directory."""
+    parser.add_argument("--procs", type=int, default=2,
+                        help="Node load-generator processes (default 2)")
+    if joins:
+        parser.add_argument("--concurrency", type=int, default=200,
+                            help="handshakes in flight while joining (default 200)")
+        parser.add_argument("--join-timeout", type=float, default=30,
+                            help="one join attempt, s (default 30)")
+    parser.add_argument("--ramp-timeout", type=float, default=ramp_timeout,
+                        help=f"every client joined, s (default {ramp_timeout:g})")
+    parser.add_argument("--seed-timeout", type=float, default=seed_timeout,
+                        help=f"bench-seed, s (default {seed_timeout:g})")
+    parser.add_argument("--start-timeout", type=float, default=60,
+                        help="a node listening, s (default 60)")
+    if settle:
+        parser.add_argument("--settle", type=float, default=2,
+                            help="pause after joining, s (default 2)")
+    parser.add_argument("--server-root", type=Path, default=REPO_ROOT,
+                        help="dir holding the server package (e.g. a worktree of a baseline)")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, logs)")
+
+
+def main_with_database(run: Callable[[Any, Children, PgDatabase], Awaitable[int]],
+                       opts: Any) -> int:
+    """`run_main` for a benchmark that may make a fresh PostgreSQL database (dropped at the
+    end, also when interrupted)."""
+    db = PgDatabase()
+    return run_main(lambda o, children: run(o, children, db), opts, [db.drop_now])
 
 
 def run_main(

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import _common as c
-from _common import REDIS_URL, REPO_ROOT, Children, NodeProc, fmt, log
+from _common import REDIS_URL, Children, NodeProc, fmt, log
 
 c.set_name("commands")
 
@@ -294,23 +294,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=list(SETUPS),
         help="setups to run (default: sqlite one two)",
     )
-    parser.add_argument(
-        "--procs", type=int, default=2, help="Node load-generator processes (default 2)"
-    )
     parser.add_argument("--ack-timeout", type=float, default=10, help="one ack, s (default 10)")
-    parser.add_argument(
-        "--ramp-timeout", type=float, default=120, help="all senders joined, s (default 120)"
-    )
-    parser.add_argument(
-        "--seed-timeout", type=float, default=300, help="bench-seed, s (default 300)"
-    )
-    parser.add_argument(
-        "--start-timeout", type=float, default=60, help="server listening, s (default 60)"
-    )
-    parser.add_argument(
-        "--server-root", type=Path, default=REPO_ROOT, help="dir holding the server package"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, logs)")
+    c.add_run_args(parser, joins=False, ramp_timeout=120, seed_timeout=300, settle=False)
     opts = parser.parse_args(argv)
     if opts.senders < 1 or opts.duration <= 0 or opts.warmup < 0:
         parser.error("--senders ≥ 1, --duration > 0, --warmup ≥ 0")
@@ -320,9 +305,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = parse_args(argv)
-    db = c.PgDatabase()
-    return c.run_main(lambda o, children: run(o, children, db), opts, [db.drop_now])
+    return c.main_with_database(run, parse_args(argv))
 
 
 if __name__ == "__main__":

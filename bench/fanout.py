@@ -44,7 +44,6 @@ import _common as c
 from _common import (
     LOOPBACK,
     REDIS_URL,
-    REPO_ROOT,
     BenchError,
     Chair,
     Children,
@@ -462,35 +461,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--meeting", type=int, default=1, help="meeting id with --nodes-url (default 1)"
     )
     parser.add_argument(
-        "--procs", type=int, default=2, help="Node load-generator processes (default 2)"
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=200, help="handshakes in flight (default 200)"
-    )
-    parser.add_argument(
         "--gap-ms", type=float, default=300, help="pause between rounds (default 300)"
     )
-    parser.add_argument(
-        "--join-timeout", type=float, default=30, help="per client join, s (default 30)"
-    )
-    parser.add_argument(
-        "--ramp-timeout", type=float, default=900, help="all clients joined, s (default 900)"
-    )
     parser.add_argument("--round-timeout", type=float, default=20, help="one round, s (default 20)")
-    parser.add_argument(
-        "--seed-timeout", type=float, default=900, help="bench-seed, s (default 900)"
-    )
-    parser.add_argument(
-        "--start-timeout", type=float, default=60, help="server listening, s (default 60)"
-    )
-    parser.add_argument(
-        "--settle", type=float, default=2, help="pause after joining, s (default 2)"
-    )
     parser.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate")
-    parser.add_argument(
-        "--server-root", type=Path, default=REPO_ROOT, help="dir holding the server package"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, logs)")
+    c.add_run_args(parser)
     opts = parser.parse_args(argv)
     if opts.clients < 1 or opts.rounds < 1:
         parser.error("--clients and --rounds must be at least 1")
@@ -502,9 +477,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = parse_args(argv)
-    db = c.PgDatabase()  # created only with --nodes
-    return c.run_main(lambda o, children: run(o, children, db), opts, [db.drop_now])
+    return c.main_with_database(run, parse_args(argv))  # a database only with --nodes
 
 
 if __name__ == "__main__":

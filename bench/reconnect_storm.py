@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import _common as c
-from _common import REDIS_URL, REPO_ROOT, BenchError, Chair, Children, NodeProc, fmt, log
+from _common import REDIS_URL, BenchError, Chair, Children, NodeProc, fmt, log
 
 c.set_name("storm")
 
@@ -375,35 +375,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--attempts", type=int, default=10, help="reconnect attempts per client (default 10)"
     )
     parser.add_argument(
-        "--procs", type=int, default=2, help="Node load-generator processes (default 2)"
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=200, help="initial handshakes in flight (default 200)"
-    )
-    parser.add_argument(
-        "--join-timeout", type=float, default=30, help="per join attempt, s (default 30)"
-    )
-    parser.add_argument(
-        "--ramp-timeout", type=float, default=900, help="all clients joined, s (default 900)"
-    )
-    parser.add_argument(
         "--resume-timeout", type=float, default=120, help="all resumed after the window (120 s)"
     )
     parser.add_argument("--ack-timeout", type=float, default=30, help="notice ack, s (default 30)")
     parser.add_argument(
         "--check-wait", type=float, default=15, help="clients reach the final seq, s (15)"
     )
-    parser.add_argument(
-        "--seed-timeout", type=float, default=900, help="bench-seed, s (default 900)"
-    )
-    parser.add_argument(
-        "--start-timeout", type=float, default=60, help="server listening, s (default 60)"
-    )
-    parser.add_argument("--settle", type=float, default=2, help="pause after joining, s (2)")
-    parser.add_argument(
-        "--server-root", type=Path, default=REPO_ROOT, help="dir holding the server package"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, logs)")
+    c.add_run_args(parser)
     opts = parser.parse_args(argv)
     if opts.clients < 1 or opts.window <= 0 or opts.jitter < 0 or opts.interval_ms <= 50:
         parser.error("--clients ≥ 1, --window > 0, --jitter ≥ 0, --interval-ms > 50")
@@ -415,9 +393,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = parse_args(argv)
-    db = c.PgDatabase()
-    return c.run_main(lambda o, children: run(o, children, db), opts, [db.drop_now])
+    return c.main_with_database(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import _common as c
-from _common import REDIS_URL, REPO_ROOT, BenchError, Chair, Children, NodeProc, fmt, log
+from _common import REDIS_URL, BenchError, Chair, Children, NodeProc, fmt, log
 from websockets.asyncio.client import connect
 
 c.set_name("vote")
@@ -1098,28 +1098,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=0.3,
         help="pause after poll.open before the window, s (default 0.3)",
     )
-    parser.add_argument("--procs", type=int, default=2, help="Node load generators (2)")
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        default=200,
-        help="handshakes in flight while joining (default 200)",
-    )
-    parser.add_argument(
-        "--join-timeout", type=float, default=30, help="one join attempt, s (default 30)"
-    )
-    parser.add_argument(
-        "--ramp-timeout", type=float, default=900, help="every client joined, s (default 900)"
-    )
-    parser.add_argument("--seed-timeout", type=float, default=900, help="bench-seed, s (900)")
-    parser.add_argument(
-        "--start-timeout", type=float, default=60, help="a node listening, s (default 60)"
-    )
-    parser.add_argument("--settle", type=float, default=2, help="pause after joining, s (2)")
-    parser.add_argument(
-        "--server-root", type=Path, default=REPO_ROOT, help="dir holding the server package"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temp dir (data, logs)")
+    c.add_run_args(parser)
     opts = parser.parse_args(argv)
     if opts.secret:
         opts.ballots = ["secret"]
@@ -1133,9 +1112,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = parse_args(argv)
-    db = c.PgDatabase()
-    return c.run_main(lambda o, children: run(o, children, db), opts, [db.drop_now])
+    return c.main_with_database(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -54,11 +54,15 @@ class Voted:
     duplicate: bool = False
 
 
+Reply = Callable[[Voted | Rejection], None]  # called once with a ballot's outcome
+
+
 @dataclass
 class _Pending:
     poll_id: int
     ballot: BallotIn
-    future: asyncio.Future[Voted | Rejection]
+    reply: Reply
+    answered: bool = False
 
 
 class BallotBox:
@@ -73,6 +77,9 @@ class BallotBox:
         self._worker: asyncio.Task[None] | None = None
         self._voters: dict[int, int] = {}  # poll -> voters the store reported, not yet sent
         self._reporting: asyncio.TimerHandle | None = None
+        self._shown: dict[int, int] = {}  # poll -> voters the room showed when armed
+        self._reported: dict[int, int] = {}  # poll -> voters this node last reported
+        self._reporting_task: dict[int, asyncio.Task[object]] = {}  # poll -> that report
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -88,41 +95,44 @@ class BallotBox:
                 handle.cancel()
         for task in list(self._tasks):
             task.cancel()
-        for p in self._pending:
-            if not p.future.done():
-                p.future.set_result(Rejection("store_unavailable"))
+        _settle(self._pending, [Rejection("store_unavailable")] * len(self._pending))
         self._pending.clear()
 
     # ---- ballots ----
 
-    async def cast(self, actor: Actor, ballot: v.VoteCast) -> Voted | Rejection:
-        """Check a ballot and commit it; resolves once it is in the box, or refused."""
+    def cast(self, actor: Actor, ballot: v.VoteCast, reply: Reply) -> None:
+        """Check a ballot and queue it for the box. `reply` is called once with the outcome:
+        at once when refused, else once its batch committed (from the batch's own turn of
+        the event loop: thousands of ballots a second wake no task each)."""
         state = self.host.state
         member = check_ballot(state, ballot, actor.user_id, actor.is_admin, self.clock())
         if isinstance(member, Rejection):
             if member.code == "poll_closed":
-                return await self._late_retry(ballot, vote_for(state, actor.user_id), member)
-            return member
-        future: asyncio.Future[Voted | Rejection] = asyncio.get_running_loop().create_future()
+                self._spawn(self._late_retry(ballot, vote_for(state, actor.user_id), member,
+                                             reply))
+            else:
+                reply(member)
+            return
         entry = BallotIn(voter_id=member, cast_by=actor.user_id, choices=tuple(ballot.choices),
                          receipt=ballot.receipt, replaces=ballot.replaces)
-        self._pending.append(_Pending(ballot.poll_id, entry, future))
+        self._pending.append(_Pending(ballot.poll_id, entry, reply))
         self._wake.set()
-        return await future
 
     async def _late_retry(self, ballot: v.VoteCast, member: int | None,
-                          refusal: Rejection) -> Voted | Rejection:
+                          refusal: Rejection, reply: Reply) -> None:
         """After the close, a ballot sent again (its ack was lost) is still answered as
         counted when the box holds it; anything else is too late."""
         poll = self.host.state.polls[ballot.poll_id]
         if member is None or not poll.electronic:
-            return refusal
+            reply(refusal)
+            return
         try:
             held = await self.store.holds_receipt(self.host.room_id, poll.id, poll.secret,
                                                   ballot.receipt, member)
         except StoreError:
-            return Rejection("store_unavailable")
-        return Voted(poll.id, ballot.receipt, duplicate=True) if held else refusal
+            reply(Rejection("store_unavailable"))
+            return
+        reply(Voted(poll.id, ballot.receipt, duplicate=True) if held else refusal)
 
     async def _run(self) -> None:
         while True:
@@ -184,14 +194,39 @@ class BallotBox:
     def _progress(self, poll_id: int, voters: int) -> None:
         self._voters[poll_id] = max(voters, self._voters.get(poll_id, 0))
         if self._reporting is None:
-            loop = asyncio.get_running_loop()
-            self._reporting = loop.call_later(PROGRESS_EVERY, self._report)
+            self._arm_report()
+
+    def _arm_report(self) -> None:
+        # What the room showed when the report was armed: if it moves before the report is
+        # due, another node has just reported (the count is the whole box's, whichever node
+        # reports it), so this one waits another period rather than report right after.
+        self._shown = {pid: self._shown_voted(pid) for pid in self._voters}
+        loop = asyncio.get_running_loop()
+        self._reporting = loop.call_later(PROGRESS_EVERY, self._report)
+
+    def _shown_voted(self, poll_id: int) -> int:
+        poll = self.host.state.polls.get(poll_id)
+        return poll.progress.voted if poll is not None and poll.progress is not None else 0
 
     def _report(self) -> None:
         self._reporting = None
         reports, self._voters = self._voters, {}
         for poll_id, voters in reports.items():
-            self._spawn(self.host.submit(SYSTEM, v.PollProgress(poll_id=poll_id, voted=voters)))
+            shown = self._shown_voted(poll_id)
+            if voters <= shown:
+                continue  # the room already shows as many
+            in_flight = self._reporting_task.get(poll_id)
+            if (in_flight is not None and not in_flight.done()) or shown not in (
+                    self._shown.get(poll_id, 0), self._reported.get(poll_id)):
+                # The last report is not in the room yet (two would reach the chair in one
+                # go), or another node reported meanwhile: report next period.
+                self._voters[poll_id] = voters
+                continue
+            self._reported[poll_id] = voters
+            self._reporting_task[poll_id] = self._spawn(
+                self.host.submit(SYSTEM, v.PollProgress(poll_id=poll_id, voted=voters)))
+        if self._voters:
+            self._arm_report()
 
     # ---- closing ----
 
@@ -242,10 +277,11 @@ class BallotBox:
             return
         await self.host.submit(SYSTEM, command)
 
-    def _spawn(self, work: object) -> None:
+    def _spawn(self, work: object) -> asyncio.Task[object]:
         task = asyncio.ensure_future(work)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
 
 def _answer(poll_id: int, ballot: BallotIn, fate: str) -> Voted | Rejection:
@@ -263,5 +299,10 @@ def _answer(poll_id: int, ballot: BallotIn, fate: str) -> Voted | Rejection:
 
 def _settle(entries: list[_Pending], results: list[Voted | Rejection]) -> None:
     for p, result in zip(entries, results, strict=True):
-        if not p.future.done():
-            p.future.set_result(result)
+        if p.answered:
+            continue
+        p.answered = True
+        try:
+            p.reply(result)
+        except Exception:  # one voter's gone connection must not cost the others their acks
+            log.exception("a ballot's reply failed")

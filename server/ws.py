@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 from rooms import Actor, Rejection, parse_command
 from rooms.documents import volatile_audience
 from server.auth import SESSION_COOKIE, token_hash
+from server.ballot_box import Voted
 from server.connection import CLOSE_POLICY, Connection
 from server.node import Node
 from server.room_host import Ack, RoomHost
@@ -181,7 +182,10 @@ class _Session:
         if isinstance(ballot, Rejection):
             self._reject(cid, ballot)
             return
-        outcome = await host.ballots.cast(actor, ballot)
+        # Not awaited: the connection reads on while the ballot waits for its batch.
+        host.ballots.cast(actor, ballot, lambda outcome: self._voted(cid, outcome))
+
+    def _voted(self, cid: str, outcome: Voted | Rejection) -> None:
         if isinstance(outcome, Rejection):
             self._reject(cid, outcome)
             return
