@@ -248,12 +248,11 @@ class _Line:
 
 def _wrap(text: str, style: fonts.Style, size: float, width: float) -> list[str]:
     """Greedy word wrap of one line of `text` to `width` points."""
-    font = fonts.font(style)
     lines: list[str] = []
     current = ""
     for word in nfc(text).split():
         candidate = f"{current} {word}" if current else word
-        if current and font.text_length(candidate, size) > width:
+        if current and fonts.text_width(candidate, style, size) > width:
             lines.append(current)
             current = word
         else:
@@ -265,7 +264,7 @@ def _wrap(text: str, style: fonts.Style, size: float, width: float) -> list[str]
 
 def _fit(text: str, style: fonts.Style, size: float, width: float) -> float:
     """The largest size up to `size` at which `text` fits on one line of `width`."""
-    length = fonts.font(style).text_length(text, size)
+    length = fonts.text_width(text, style, size)
     return size if length <= width else size * width / length
 
 
@@ -278,10 +277,9 @@ def _column(text: str, style: fonts.Style, width: float, size: float = HEAD_SIZE
     if fitted >= smallest:
         return [_Line(text, style, fitted)]
     words = text.split()
-    font = fonts.font(style)
     best = min(range(1, len(words)), key=lambda i: max(
-        font.text_length(" ".join(words[:i]), size), font.text_length(" ".join(words[i:]), size)),
-        default=0)
+        fonts.text_width(" ".join(words[:i]), style, size),
+        fonts.text_width(" ".join(words[i:]), style, size)), default=0)
     halves = [" ".join(words[:best]), " ".join(words[best:])] if best else [text]
     if all(_fit(h, style, size, width) >= smallest for h in halves):
         return [_Line(h, style, _fit(h, style, size, width)) for h in halves]
@@ -304,7 +302,7 @@ class _Pen:
                 baseline: float) -> float:
         """Draw `text` centred on `cx`; return its width."""
         font = fonts.font(style)
-        width = font.text_length(text, size)
+        width = fonts.text_width(text, style, size)
         if self.writer is not None:
             self.writer.append((cx - width / 2, baseline), text, font=font, fontsize=size)
         return width
@@ -356,7 +354,7 @@ def draw_heading(page: pymupdf.Page | None, doc: MinutesDoc) -> float:
         pen.centred("*", "regular", HEAD_SIZE, left_cx, y)
     else:
         # a short rule under the issuing body: a third of its longest line
-        longest = max(fonts.font(ln.style).text_length(ln.text, ln.size) for ln in left)
+        longest = max(fonts.text_width(ln.text, ln.style, ln.size) for ln in left)
         pen.rule(left_cx, y + 4, max(40.0, longest / 3))
     left_end = y + 4
 
