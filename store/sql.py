@@ -80,12 +80,8 @@ class SqlStore(BallotBoxStore):
         try:
             async with self.engine.begin() as conn:
                 yield conn
-        except IntegrityError:
-            raise
-        except (OperationalError, InterfaceError, OSError, ConnectionError) as exc:
-            raise StoreUnavailable(str(exc)[:200]) from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
+        except Exception as exc:
+            if _unreachable(exc):
                 raise StoreUnavailable(str(exc)[:200]) from exc
             raise
 
@@ -109,12 +105,9 @@ class SqlStore(BallotBoxStore):
             except IntegrityError:
                 await self._kept.rollback()  # the statement failed alone; the connection is fine
                 raise
-            except (OperationalError, InterfaceError, OSError, ConnectionError) as exc:
+            except (DBAPIError, OSError, ConnectionError) as exc:
                 await self._drop_kept()
-                raise StoreUnavailable(str(exc)[:200]) from exc
-            except DBAPIError as exc:
-                await self._drop_kept()
-                if exc.connection_invalidated:
+                if _unreachable(exc):
                     raise StoreUnavailable(str(exc)[:200]) from exc
                 raise
 
@@ -519,6 +512,16 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a failure means the database cannot be reached now (`StoreUnavailable`, to
+    retry), rather than a refusal of the statement itself (a unique violation, …)."""
+    if isinstance(exc, IntegrityError):
+        return False
+    if isinstance(exc, OperationalError | InterfaceError | OSError | ConnectionError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _upgrade(sync_conn: sa.Connection) -> None:
