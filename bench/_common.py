@@ -873,7 +873,13 @@ async def wait_ready(
 
 
 class Chair:
-    """The chair's websocket: sends the round commands and waits for their acks."""
+    """The chair's websocket: sends the round commands and waits for their acks.
+
+    A subclass that needs more of the stream widens `WANTED` and overrides `on_message`
+    (each parsed message, with its arrival time in ms) and `on_closed`."""
+
+    # Markers of the messages worth parsing: the chair also gets every presence and event.
+    WANTED: tuple[str, ...] = ('"ack"', '"rejected"', '"snapshot"', '"error"')
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
@@ -905,9 +911,9 @@ class Chair:
         try:
             async for raw in self.ws:
                 text = raw if isinstance(raw, str) else raw.decode()
-                # Cheap filter: the chair also gets every presence and event message.
-                if not any(k in text for k in ('"ack"', '"rejected"', '"snapshot"', '"error"')):
+                if not any(k in text for k in self.WANTED):
                     continue
+                received = time.time() * 1000
                 msg = json.loads(text)
                 kind = msg.get("type")
                 if kind == "snapshot" and not self.snapshot.done():
@@ -920,11 +926,19 @@ class Chair:
                     log(f"chair: server error {text[:300]}")
                     if not self.snapshot.done():
                         self.snapshot.set_exception(BenchError(f"chair join failed: {text[:300]}"))
+                self.on_message(kind, msg, received)
         except Exception as exc:  # any reader failure fails the waiters
             error = BenchError(f"chair connection failed: {exc!r}")
+        self.on_closed()
         for fut in [self.snapshot, *self.waiting.values()]:
             if not fut.done():
                 fut.set_exception(error)
+
+    def on_message(self, kind: Any, msg: dict[str, Any], received: float) -> None:
+        """Called for each parsed message, after the acks and snapshot are handled."""
+
+    def on_closed(self) -> None:
+        """Called once the connection has ended, before the waiters fail."""
 
     async def command(
         self,

@@ -95,43 +95,21 @@ class VoteChair(Chair):
         self.last_snapshot: dict[str, Any] | None = None
         super().__init__(ws)
 
-    async def _read(self) -> None:
-        error: BaseException = BenchError("chair connection closed")
-        try:
-            async for raw in self.ws:
-                text = raw if isinstance(raw, str) else raw.decode()
-                if not any(
-                    k in text for k in ('"ack"', '"rejected"', '"snapshot"', '"error"', '"poll.')
-                ):
-                    continue
-                received = time.time() * 1000
-                msg = json.loads(text)
-                kind = msg.get("type")
-                if kind == "snapshot":
-                    self.last_snapshot = msg
-                    if not self.snapshot.done():
-                        self.snapshot.set_result(msg)
-                elif kind in ("ack", "rejected"):
-                    fut = self.waiting.pop(str(msg.get("id")), None)
-                    if fut is not None and not fut.done():
-                        fut.set_result(msg)
-                elif kind == "error":
-                    log(f"chair: server error {text[:300]}")
-                    if not self.snapshot.done():
-                        self.snapshot.set_exception(BenchError(f"chair join failed: {text[:300]}"))
-                elif kind in ("event", "events"):
-                    events = [msg] if kind == "event" else list(msg.get("events") or [])
-                    for event in events:
-                        if str(event.get("kind", "")).startswith("poll."):
-                            self.poll_events.append((received, event))
-                    self.changed.set()
-        except Exception as exc:  # any reader failure fails the waiters
-            error = BenchError(f"chair connection failed: {exc!r}")
+    WANTED = (*Chair.WANTED, '"poll.')
+
+    def on_message(self, kind: Any, msg: dict[str, Any], received: float) -> None:
+        if kind == "snapshot":
+            self.last_snapshot = msg
+        elif kind in ("event", "events"):
+            events = [msg] if kind == "event" else list(msg.get("events") or [])
+            for event in events:
+                if str(event.get("kind", "")).startswith("poll."):
+                    self.poll_events.append((received, event))
+            self.changed.set()
+
+    def on_closed(self) -> None:
         self.closed = True
         self.changed.set()
-        for fut in [self.snapshot, *self.waiting.values()]:
-            if not fut.done():
-                fut.set_exception(error)
 
     def find(self, kind: str, poll_id: int | None = None) -> tuple[float, dict[str, Any]] | None:
         """The first `kind` event (for `poll_id`) received so far."""
