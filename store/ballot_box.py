@@ -149,9 +149,7 @@ async def _cast(
         if status != "open":
             return [BOX_CLOSED] * len(ballots), 0
         fates: list[str] = [""] * len(ballots)
-        first: dict[int, int] = {}  # voter -> index of their first ballot in the batch
-        for i, b in enumerate(ballots):
-            first.setdefault(b.voter_id, i)
+        first = _first_of_each_voter(ballots)
         new = await _mark(conn, store.is_sqlite, room_id, poll_id, list(first))
         fresh: list[BallotIn] = []
         for i, b in enumerate(ballots):
@@ -178,9 +176,7 @@ async def _cast_in_one_statement(
     """PostgreSQL: the batch's first ballot of each member in one statement, so one round
     trip (`_CAST_NAMED`, `_CAST_SECRET`); what is left (a member who has voted already: a
     retry or a change) goes through `_again` in a transaction of its own."""
-    first: dict[int, int] = {}  # voter -> index of their first ballot in the batch
-    for i, b in enumerate(ballots):
-        first.setdefault(b.voter_id, i)
+    first = _first_of_each_voter(ballots)
     fresh = [ballots[i] for i in first.values()]
     if secret:
         _shuffle(fresh)  # the batch's order is the order the ballots arrived in: drop it
@@ -258,6 +254,14 @@ _CAST_SECRET = sa.text(_CAST_HEAD + """
              AS b(voter_id, ballot_key, choices, receipt)
         WHERE b.voter_id IN (SELECT voter_id FROM marked)),
 """ + _CAST_TAIL)
+
+
+def _first_of_each_voter(ballots: Sequence[BallotIn]) -> dict[int, int]:
+    """Voter -> the index of their first ballot in the batch (the one that may be new)."""
+    first: dict[int, int] = {}
+    for i, b in enumerate(ballots):
+        first.setdefault(b.voter_id, i)
+    return first
 
 
 def _box(room_id: int, poll_id: int) -> sa.ColumnElement[bool]:
