@@ -13,6 +13,7 @@ STATUS = {
     "invalid": 400, "malformed_json": 400, "unknown_command": 400,
     "unauthenticated": 401, "bad_credentials": 401,
     "forbidden": 403, "not_participant": 403,
+    "cross_origin": 403, "content_type": 415,
     "not_found": 404,
     "invalid_state": 409, "conflict": 409, "duplicate": 409, "already_requested": 409,
     "already_checked_in": 409, "not_requested": 409, "no_speaker": 409, "no_next_item": 409,

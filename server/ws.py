@@ -15,6 +15,7 @@ from rooms.documents import volatile_audience
 from server.auth import SESSION_COOKIE, token_hash
 from server.ballot_box import Voted
 from server.connection import CLOSE_POLICY, Connection
+from server.http_errors import refuse
 from server.node import Node
 from server.room_host import Ack, RoomHost
 from server.wire import WIRE_KEY
@@ -37,6 +38,12 @@ def _token(ws: WebSocket) -> tuple[str | None, str | None]:
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
+    # The handshake has no CORS preflight: a page of another origin (even another port of
+    # this host) could open it with the user's cookie. Refused before anything is read.
+    refusal = ws.app.state.edge.websocket_refusal(ws.scope)
+    if refusal is not None:
+        await ws.send_denial_response(refuse(Rejection(refusal)))
+        return
     node: Node = ws.app.state.node
     token, subprotocol = _token(ws)
     try:
