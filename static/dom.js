@@ -23,6 +23,7 @@ export function h(tag, attrs, ...children) {
     } else if (key === "class") {
       el.className = [el.className, value].filter(Boolean).join(" ");
     } else if (key === "style") {
+      if (typeof value !== "object") throw new TypeError("h(): style takes an object of properties");
       for (const [prop, v] of Object.entries(value)) el.style.setProperty(prop, String(v));
     } else if (key === "dataset") {
       Object.assign(el.dataset, value);
