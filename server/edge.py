@@ -25,6 +25,7 @@ headers; every other request costs one header list concatenation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -118,7 +119,7 @@ class Edge:
         if not host:
             return frozenset()
         scheme = _WS_SCHEMES.get(scope["scheme"], scope["scheme"])
-        own = normalise_origin(f"{scheme}://{host.decode('latin-1')}")
+        own = _origin_of(scheme.encode() + b"://" + host)
         return frozenset((own,)) if own else frozenset()
 
     def http_refusal(self, scope: Scope) -> str | None:
@@ -144,8 +145,7 @@ class Edge:
     def _origin_refusal(self, scope: Scope, h: dict[bytes, bytes], cookie: bool) -> str | None:
         origin = h.get(b"origin")
         if origin is not None:
-            ok = normalise_origin(origin.decode("latin-1")) in self._own_origin(
-                scope, h.get(b"host"))
+            ok = _origin_of(origin) in self._own_origin(scope, h.get(b"host"))
             return None if ok else "cross_origin"
         site = h.get(b"sec-fetch-site")
         if site is not None:
@@ -195,6 +195,12 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
                 value = b"\x00repeated"
             found[name] = value
     return found
+
+
+@lru_cache(maxsize=1024)
+def _origin_of(raw: bytes) -> str | None:
+    """normalise_origin of a header value; a deployment sees a handful of distinct ones."""
+    return normalise_origin(raw.decode("latin-1"))
 
 
 def _is_bearer(value: bytes | None) -> bool:
