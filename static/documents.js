@@ -10,6 +10,26 @@ import { confirmDialog, promptDialog, toast } from "./ui.js";
 
 const CLASSES = ["public", "internal", "confidential"];
 
+/**
+ * What to call a document: its title, or, for a confidential document its user may not
+ * read (a sealed entry: no title, no file, no pages), "Confidential document".
+ * @param {object} d Document or sealed entry
+ * @returns {string}
+ */
+export function docTitle(d) {
+  return d.sealed ? t("doc.locked") : d.title;
+}
+
+/**
+ * The names of a confidential document's viewers, for those who see only its entry.
+ * @param {object} d sealed entry
+ * @param {import("./room.js").RoomContext} ctx
+ * @returns {string}
+ */
+function viewerNames(d, ctx) {
+  return (d.viewers || []).map((id) => ctx.name(id) || `#${id}`).join(", ");
+}
+
 // Menus (details.menu) close on a tap elsewhere, and scroll into view when opened inside a
 // scrolling column.
 document.addEventListener("click", (ev) => {
@@ -85,15 +105,17 @@ function row(d, ctx, viewer) {
   },
   h("button.doc-open", {
     type: "button", testid: "doc-open",
-    "aria-label": `${t("doc.open")}: ${d.title}`,
+    "aria-label": `${t("doc.open")}: ${docTitle(d)}`,
     onclick: () => viewer.openDocument(d.id),
   },
   h("span.doc-icon", null, icon(readable ? "doc" : "lock", 26)),
   h("span.doc-text", null,
-    h("span.doc-title", { testid: "doc-title" }, d.title),
+    h("span.doc-title", { testid: "doc-title" }, docTitle(d)),
     h("span.doc-meta", null,
       h(`span.chip.chip-class-${d.classification}`, null, t(`doc.class.${d.classification}`)),
-      h("span", null, t("doc.pages", { n: pageCount(d) })),
+      d.sealed
+        ? h("span", { testid: "doc-sealed-viewers" }, t("doc.sealed_viewers", { names: viewerNames(d, ctx) }))
+        : h("span", null, t("doc.pages", { n: pageCount(d) })),
       d.version > 1 ? h("span", null, t("doc.version", { n: d.version })) : null,
       shown ? h("span.doc-live", null, h("span.live-dot", { "aria-hidden": "true" }),
         t("present.now")) : null),
@@ -126,11 +148,12 @@ function organiserMenu(d, ctx) {
     if (file) newVersion(d, file, ctx);
   });
   replace(menu,
-    h("summary.btn.btn-small.btn-quiet.btn-icon", { "aria-label": `${t("doc.manage")}: ${d.title}`,
+    h("summary.btn.btn-small.btn-quiet.btn-icon", { "aria-label": `${t("doc.manage")}: ${docTitle(d)}`,
       title: t("doc.manage"), testid: "doc-menu-toggle" }, "⋯"),
+    // A sealed entry: its viewers alone rename it or give it a new version.
     h("div.menu-list", null,
-      item(t("doc.rename"), "doc-rename", () => rename(d, ctx)),
-      item(t("doc.new_version"), "doc-new-version", () => versionInput.click()),
+      d.sealed ? null : item(t("doc.rename"), "doc-rename", () => rename(d, ctx)),
+      d.sealed ? null : item(t("doc.new_version"), "doc-new-version", () => versionInput.click()),
       item(t("doc.remove"), "doc-remove", () => remove(d, ctx), true)),
     versionInput);
   return menu;
@@ -149,7 +172,7 @@ async function rename(d, ctx) {
 
 async function remove(d, ctx) {
   const ok = await confirmDialog({ title: t("doc.remove_title"),
-    text: t("doc.remove_text", { title: d.title }), confirm: t("doc.remove"), danger: true });
+    text: t("doc.remove_text", { title: docTitle(d) }), confirm: t("doc.remove"), danger: true });
   if (!ok) return;
   try {
     await request("DELETE", documentPath(ctx.meetingId, d.id));
@@ -342,7 +365,7 @@ export function renderPresentBar(el, ctx, viewer) {
     h("div.present-text", null,
       h("p.present-label", null, mine ? t("present.you_present") : t("present.by", { name: who })),
       h("p.present-title", { testid: "present-bar-title" },
-        d ? `${d.title} · ${t("viewer.page_of", { n: p.page, total: pageCount(d) })}`
+        d && !d.sealed ? `${d.title} · ${t("viewer.page_of", { n: p.page, total: pageCount(d) })}`
           : t("present.secret"))),
     h("button.btn.btn-primary", { type: "button", testid: "present-bar-follow",
       onclick: () => viewer.follow() }, mine ? t("present.reopen") : t("present.follow")));
