@@ -143,7 +143,7 @@ async def upload_file(request: Request) -> Response:
 
 
 async def _keep_texts(node: Node, sha256: str) -> None:
-    """Extract and store the text of a new file's pages, after its first page images."""
+    """Extract and store the text of a new file's pages (a background job)."""
     try:
         await node.store.save_texts(sha256, await node.library.texts(sha256))
     except (IngestError, StoreError) as exc:
