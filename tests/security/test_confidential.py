@@ -17,6 +17,8 @@ import httpx
 import pymupdf
 import pytest
 
+from rooms import Rejection
+from rooms.view import room_view
 from tests.conftest import Api, Meeting, ServerProcess, make_meeting
 from tests.server.conftest import assert_refusal, barrier, joined, seq_of, uid
 
@@ -352,3 +354,86 @@ async def test_internal_documents_are_cached_briefly_and_privately(world: World)
             assert r.headers["cache-control"] == "private, max-age=300", tail
     invitee = await m["i1"].call("GET", base + "/pages/1")
     assert invitee.status_code == 404
+
+
+# ---- the rules themselves, in the room core (no server: decide/apply and a client view) ----
+
+
+def _client_of(room: Any, user: int, start: tuple[Any, int]) -> dict[str, Any]:
+    """What `user`'s client holds: a snapshot of `start` (a state and how many events
+    the room had then), then the events it was sent since."""
+    from tests.rooms.client_view import ClientView
+
+    state, events_from = start
+    client = ClientView(json.loads(json.dumps(room_view(state, user))))
+    for event in room.events[events_from:]:
+        if event.audience.admits(user, room.state.role_of(user)):
+            client.on_event(event.kind, json.loads(json.dumps(event.data)))
+    return client.view()
+
+
+def test_core_only_viewer_organisers_reclassify_and_new_readers_get_the_marks() -> None:
+    """Attack in the core: the secretary (not a viewer) declassifies or joins the viewers;
+    then the chair (a viewer) declassifies, and the secretary must now see everything a
+    reader sees, built from the events alone."""
+    from tests.rooms.world import CHAIR, D1, D2, SECRETARY, standard_room
+
+    room = standard_room()
+    sha = "a" * 64
+    room.ok(CHAIR, "document.attach", sha256=sha, classification="confidential",
+            viewers=[CHAIR, D1], title="Kế hoạch mật")
+    doc = max(room.state.documents)
+    room.ok(CHAIR, "annotation.add", document_id=doc, page=1, kind="ink", points=[0.1, 0.1])
+    mark = room.state, len(room.events)
+    for change in ({"classification": "public"}, {"viewers": [CHAIR, D1, SECRETARY]},
+                   {"title": "Khác"}):
+        assert room.refused(SECRETARY, "document.update", document_id=doc,
+                            **change) == "confidential_viewers_only"
+    assert room.refused(SECRETARY, "document.attach", sha256=sha,
+                        classification="public") == "not_found"
+    # The chair makes it internal: the secretary and D2 now read it, marks included.
+    room.ok(CHAIR, "document.update", document_id=doc, classification="internal")
+    for user in (SECRETARY, D2, D1):
+        assert _client_of(room, user, mark) == \
+            json.loads(json.dumps(room_view(room.state, user))), user
+    assert _client_of(room, SECRETARY, mark)["annotations"]
+    # And back to confidential for D1 only: the secretary keeps a sealed entry, D2 nothing.
+    mark = room.state, len(room.events)
+    room.ok(CHAIR, "document.update", document_id=doc, classification="confidential",
+            viewers=[D1])
+    for user in (SECRETARY, D2, D1, CHAIR):
+        assert _client_of(room, user, mark) == \
+            json.loads(json.dumps(room_view(room.state, user))), user
+    secretary = _client_of(room, SECRETARY, mark)
+    assert [d.get("sealed") for d in secretary["documents"]] == [True]
+    assert secretary["annotations"] == []
+    assert _client_of(room, D2, mark)["documents"] == []
+    # The chair is no longer a viewer: it cannot undo that.
+    assert room.refused(CHAIR, "document.update", document_id=doc,
+                        viewers=[D1, CHAIR]) == "confidential_viewers_only"
+
+
+def test_core_declassifying_needs_every_confidential_use_of_the_file() -> None:
+    """Attack in the core: the chair reads one confidential copy of a file and declassifies
+    it, which would publish another confidential document (same file) it does not read."""
+    from tests.rooms.world import CHAIR, D1, D2, SECRETARY, standard_room
+
+    room = standard_room()
+    sha = "b" * 64
+    room.ok(CHAIR, "document.attach", sha256=sha, classification="confidential",
+            viewers=[D1, D2])
+    hidden = max(room.state.documents)
+    # The chair uploaded the bytes (the edge fills `uploaded_by`): possession lets it
+    # attach the file again, for itself, but not publish the other document's copy.
+    from rooms import commands as c
+    from tests.rooms.world import FILES
+
+    mine = c.DocumentAttach(sha256=sha, classification="confidential", viewers=[CHAIR],
+                            file=FILES[sha].model_copy(update={"uploaded_by": CHAIR}))
+    assert not isinstance(room.decide(CHAIR, mine), Rejection)
+    own = max(room.state.documents)
+    assert room.refused(CHAIR, "document.update", document_id=own,
+                        classification="public") == "confidential_viewers_only"
+    # Without the upload, the same hash is refused to the secretary like an unknown file.
+    assert room.refused(SECRETARY, "document.attach", sha256=sha) == "not_found"
+    assert room.state.documents[hidden].classification == "confidential"
