@@ -552,13 +552,17 @@ def files_to_seal(state: RoomState, command: c.Command) -> set[str]:
     """Files `command` may make confidential: the node seals them *before* it is decided,
     so no unstamped image of them is cached or served from a cache from then on."""
     if isinstance(command, c.DocumentAttach):
-        return {command.sha256} if command.classification == "confidential" else set()
+        # Only a file uploaded to this meeting (the edge found it): a made-up hash seals
+        # nothing.
+        confidential = command.classification == "confidential" and command.file is not None
+        return {command.sha256} if confidential else set()
     if isinstance(command, c.DocumentNewVersion | c.DocumentUpdate):
         doc = state.documents.get(command.document_id)
         if doc is None:
             return set()
         if isinstance(command, c.DocumentNewVersion):
-            return {command.sha256} if doc.classification == "confidential" else set()
+            confidential = doc.classification == "confidential" and command.file is not None
+            return {command.sha256} if confidential else set()
         if command.classification == "confidential":
             return files_of(doc)
     return set()
