@@ -73,8 +73,13 @@ def may_know(state: RoomState, doc: Document, user_id: int, is_admin: bool = Fal
 
 
 def sealed(doc: Document) -> dict[str, Any]:
-    """The entry of a confidential document for those who know of it but may not read it."""
+    """The entry of a confidential document for those who know of it but may not read it.
+
+    Who attached it and when are those of its first version, so that a new version
+    changes nothing here (not even that there was one)."""
     entry = {k: v for k, v in _dump(doc).items() if k in SEALED_FIELDS}
+    if doc.history:
+        entry |= {"added_by": doc.history[0].by, "added_at": doc.history[0].at}
     return {**entry, "sealed": True}
 
 

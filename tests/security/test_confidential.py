@@ -391,6 +391,9 @@ def test_core_only_viewer_organisers_reclassify_and_new_readers_get_the_marks() 
                             **change) == "confidential_viewers_only"
     assert room.refused(SECRETARY, "document.attach", sha256=sha,
                         classification="public") == "not_found"
+    # A new version by a viewer: nothing at all reaches the organisers who do not read it.
+    versioned = room.ok(CHAIR, "document.version", document_id=doc, sha256="c" * 64)
+    assert not [e for e in versioned if e.audience.admits(SECRETARY, "secretary")]
     # The chair makes it internal: the secretary and D2 now read it, marks included.
     room.ok(CHAIR, "document.update", document_id=doc, classification="internal")
     for user in (SECRETARY, D2, D1):
