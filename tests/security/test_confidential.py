@@ -151,7 +151,9 @@ async def test_organisers_see_a_sealed_entry_and_nothing_identifying(
             assert not {"sizes", "pages", "size", "history", "version"} & set(entry)
 
 
-async def test_reattaching_a_known_hash_is_refused_as_if_never_uploaded(world: World) -> None:
+async def test_reattaching_a_known_hash_is_refused_as_if_never_uploaded(
+    world: World, joined: Any,
+) -> None:
     """Attack: attach the file of a confidential document by its hash (learned elsewhere),
     as public, or as confidential naming oneself, or as a new version of a public one."""
     m = world.m
@@ -180,6 +182,14 @@ async def test_reattaching_a_known_hash_is_refused_as_if_never_uploaded(world: W
                 assert_refusal(r.json(), "not_found")
                 # the very refusal a never-uploaded file gets: it confirms nothing
                 assert r.json() == never, who
+    # The same over the websocket.
+    secretary = await joined(m, "secretary")
+    for args in ({"classification": "public"},
+                 {"classification": "confidential", "viewers": [uid(m, "secretary")]}):
+        r = await secretary.command(m.id, "document.attach", sha256=world.b.sha, **args)
+        assert r["type"] == "rejected" and r["code"] == "not_found", r
+        assert {k: r[k] for k in ("code", "message")} == \
+            {k: never[k] for k in ("code", "message")}
     assert await seq_of(m["chair"], m.id) == before
 
 
