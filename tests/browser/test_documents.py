@@ -452,4 +452,29 @@ async def test_secretary_uploads_a_confidential_document(
     await expect(reader.get_by_test_id("page-image")).to_have_class(re.compile("is-loaded"))
     await expect(reader.get_by_test_id("viewer-class")).to_have_text("Mật")
     await reader.screenshot(path=artifacts / "documents-confidential-reader-1280x800.png")
+
+    # Its menu offers the secretary removal only: renaming, versions and readers are the
+    # viewers' (and the server refuses them anyway).
+    await secretary.get_by_test_id("viewer-close").click()
+    await row.get_by_test_id("doc-menu-toggle").click()
+    await expect(row.get_by_test_id("doc-remove")).to_be_visible()
+    for testid in ("doc-rename", "doc-new-version", "doc-reclassify"):
+        await expect(row.get_by_test_id(testid)).to_have_count(0)
+    await row.get_by_test_id("doc-menu-toggle").click()
+
+    # An internal document the secretary makes confidential for d1: d2 loses it at once.
+    notice = await attach(m, await upload(m, make_pdf(1, "Tờ trình"), "Tờ trình.pdf"),
+                          title="Tờ trình bổ sung", classification="internal")
+    await expect(doc_row(other, notice)).to_contain_text("Tờ trình bổ sung")
+    await doc_row(secretary, notice).get_by_test_id("doc-menu-toggle").click()
+    await doc_row(secretary, notice).get_by_test_id("doc-reclassify").click()
+    dialog = secretary.get_by_test_id("classify-dialog")
+    await dialog.get_by_test_id("classify-class-confidential").click()
+    await dialog.locator(f"[data-testid=classify-viewer][data-user-id='{d1['id']}']").click()
+    await dialog.get_by_test_id("classify-submit").click()
+    await expect(dialog).to_have_count(0)
+    await expect(doc_row(other, notice)).to_have_count(0)
+    await expect(doc_row(reader, notice)).to_contain_text("Tờ trình bổ sung")
+    await expect(doc_row(secretary, notice).get_by_test_id("doc-title")).to_have_text(
+        "Tài liệu mật")
     assert errors == []
