@@ -15,6 +15,8 @@ import pymupdf
 from documents.watermark import stamp
 
 HIGHLIGHT_OPACITY = 0.35
+RASTER_DPI = 150  # a confidential copy: legible on paper and screen, every pixel stamped
+RASTER_QUALITY = 80
 
 
 def _rgb(colour: str) -> tuple[float, float, float]:
@@ -52,12 +54,32 @@ def add_annotation(page: pymupdf.Page, ann: dict[str, Any], author: str) -> None
 
 def export_pdf(path: str, annotations: list[dict[str, Any]], authors: dict[int, str],
                label: str | None = None) -> bytes:
-    """The PDF at `path` with `annotations` added (and the watermark when `label` is set)."""
+    """The PDF at `path` with `annotations` added; with `label` (a confidential document)
+    an image-only copy instead, the viewer's stamp burnt into every page (`rasterise`)."""
     with pymupdf.open(path, filetype="pdf") as doc:
         for ann in sorted(annotations, key=lambda a: (a["page"], a["id"])):
             if 1 <= ann["page"] <= doc.page_count:
                 add_annotation(doc[ann["page"] - 1], ann, authors.get(ann["owner"], ""))
         if label is not None:
-            for page in doc:
-                stamp(page, label)
+            return rasterise(doc, label)
         return doc.tobytes(garbage=1, deflate=True)
+
+
+def rasterise(doc: pymupdf.Document, label: str) -> bytes:
+    """A new PDF whose every page is one picture of `doc`'s page, stamped with `label`.
+
+    A stamp that is a text object can be deleted with any PDF editor, and the text and
+    fonts under it copied out; here the page is pixels only: no text layer, no fonts, no
+    metadata, no annotations (the marks are drawn into the picture).
+    """
+    out = pymupdf.open()
+    for page in doc:
+        stamp(page, label)
+        pix = page.get_pixmap(dpi=RASTER_DPI, annots=True, alpha=False)
+        shown = page.rect  # as displayed (rotation applied): the picture is upright
+        target = out.new_page(width=shown.width, height=shown.height)
+        target.insert_image(target.rect, stream=pix.tobytes("jpg", jpg_quality=RASTER_QUALITY))
+    out.set_metadata({})
+    data = out.tobytes(garbage=3, deflate=True)
+    out.close()
+    return data

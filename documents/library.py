@@ -3,6 +3,11 @@
 Files are kept by SHA-256 under `root/files` (on a volume every node shares when there are
 several); page images are cached under `root/pages` and, for the hot ones, in memory. All
 PDF work runs in the worker pool: a hostile file costs a worker, never the server.
+
+A file that is confidential in any meeting is *sealed* (a marker under `root/sealed`, on
+the same shared volume, so every node and every meeting sees it): its cached page images
+are deleted, and from then on it is never cached again, on disk or in memory; its pages
+are rendered afresh for each request (stamped for a confidential document's viewer).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import shutil
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -24,6 +30,7 @@ from documents.pool import BACKGROUND, URGENT, JobFailed, WorkerPool
 from documents.render import FORMATS, WIDTHS
 
 RENDER_VERSION = 1  # part of every ETag: bump when page images change for the same file
+RASTER_SECONDS = 0.5  # deadline per page of an image-only (confidential) copy
 
 
 @dataclass(frozen=True)
@@ -64,13 +71,15 @@ class Library:
         self.files = root / "files"
         self.pages = root / "pages"
         self.tmp = root / "tmp"
-        for d in (self.files, self.pages, self.tmp):
+        self.sealed_dir = root / "sealed"
+        for d in (self.files, self.pages, self.tmp, self.sealed_dir):
             d.mkdir(parents=True, exist_ok=True)
         self._memory: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._memory_bytes = 0
         self._memory_budget = memory_bytes
         self._inflight: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
         self._prerendering: dict[str, asyncio.Task[None]] = {}
+        self._sealed: set[str] = set()  # known sealed here (the marker is the authority)
 
     def path(self, sha256: str) -> Path:
         return self.files / sha256[:2] / f"{sha256}.pdf"
@@ -86,6 +95,38 @@ class Library:
             partial.write_bytes(data)
             os.replace(partial, target)  # all or nothing: a reader never sees half a file
         return sha
+
+    # ---- sealed (confidential) files ----
+
+    def sealed(self, sha256: str) -> bool:
+        """Whether `sha256` is confidential somewhere (its pages are never cached)."""
+        if sha256 in self._sealed:
+            return True
+        if (self.sealed_dir / sha256).exists():  # sealed by another node
+            self._sealed.add(sha256)
+            self._forget(sha256)
+            return True
+        return False
+
+    async def seal(self, sha256: str) -> None:
+        """Mark `sha256` confidential for good and delete every unstamped image of it."""
+        if sha256 not in self._sealed:
+            self._sealed.add(sha256)
+            marker = self.sealed_dir / sha256
+            if not marker.exists():
+                await asyncio.to_thread(_write_atomically, marker, b"")
+        self._forget(sha256)
+        task = self._prerendering.pop(sha256, None)
+        if task is not None:
+            task.cancel()
+        await asyncio.to_thread(shutil.rmtree, self._page_dir(sha256), True)
+
+    def _forget(self, sha256: str) -> None:
+        for key in [k for k in self._memory if k[0] == sha256]:
+            self._memory_bytes -= len(self._memory.pop(key))
+
+    def _page_dir(self, sha256: str) -> Path:
+        return self.pages / sha256[:2] / sha256
 
     # ---- ingest ----
 
@@ -168,10 +209,14 @@ class Library:
 
     async def page(self, sha256: str, page: int, size: str = "tablet", fmt: str = "webp",
                    label: str | None = None, priority: int = URGENT) -> bytes:
-        """The image of one page; identical concurrent requests share one render."""
+        """The image of one page; identical concurrent requests share one render.
+
+        Unstamped images are cached on disk and in memory, except those of a sealed file.
+        """
         assert size in WIDTHS and fmt in FORMATS
         key = (sha256, page, size, fmt, label)
-        if label is None and (hit := self._memory.get(key)) is not None:
+        keep = label is None and not self.sealed(sha256)
+        if keep and (hit := self._memory.get(key)) is not None:
             self._memory.move_to_end(key)
             return hit
         running = self._inflight.get(key)
@@ -180,7 +225,7 @@ class Library:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            image = await self._make_page(sha256, page, size, fmt, label, priority)
+            image = await self._make_page(sha256, page, size, fmt, label, priority, keep)
             future.set_result(image)
         except BaseException as exc:
             future.set_exception(exc)
@@ -188,20 +233,22 @@ class Library:
             raise
         finally:
             self._inflight.pop(key, None)
-        if label is None:
+        if keep and not self.sealed(sha256):
             self._remember(key, image)
         return image
 
     async def _make_page(self, sha256: str, page: int, size: str, fmt: str,
-                         label: str | None, priority: int) -> bytes:
-        cached = self.pages / sha256[:2] / sha256 / f"{size}-{page}.{fmt}"
-        if label is None:
+                         label: str | None, priority: int, keep: bool) -> bytes:
+        cached = self._page_dir(sha256) / f"{size}-{page}.{fmt}"
+        if keep:
             with contextlib.suppress(FileNotFoundError):
                 return await asyncio.to_thread(cached.read_bytes)
         image = await self._job("render", str(self.path(sha256)), page, WIDTHS[size], fmt,
                                 label, priority=priority)
-        if label is None:  # a stamped page belongs to one viewer: never kept
+        if keep:  # a stamped page belongs to one viewer, a sealed file to nobody: never kept
             await asyncio.to_thread(_write_atomically, cached, image)
+            if self.sealed(sha256):  # sealed while it rendered: take it back
+                await asyncio.to_thread(shutil.rmtree, self._page_dir(sha256), True)
         return image
 
     def _remember(self, key: tuple[Any, ...], image: bytes) -> None:
@@ -212,8 +259,11 @@ class Library:
             self._memory_bytes -= len(dropped)
 
     def prerender(self, sha256: str, pages: int) -> None:
-        """Render a new file's pages in the background: first pages first, thumbnails too."""
-        if sha256 in self._prerendering:
+        """Render a file's pages in the background: first pages first, thumbnails too.
+
+        Called once a document is attached as public or internal, never for a sealed file.
+        """
+        if sha256 in self._prerendering or self.sealed(sha256):
             return
         task = asyncio.get_running_loop().create_task(self._prerender(sha256, pages))
         self._prerendering[sha256] = task
@@ -245,10 +295,14 @@ class Library:
     # ---- exports ----
 
     async def export(self, sha256: str, annotations: list[dict[str, Any]],
-                     authors: dict[int, str], label: str | None) -> bytes:
-        """The PDF with annotations added, stamped for the viewer when `label` is set."""
+                     authors: dict[int, str], label: str | None, pages: int = 1) -> bytes:
+        """The PDF with annotations added; with `label`, the image-only stamped copy (each
+        page rasterised, so its deadline grows with the pages)."""
+        limit = max(30.0, self.limits.render_timeout * 3)
+        if label is not None:
+            limit = max(limit, pages * RASTER_SECONDS)
         return await self._job("export", str(self.path(sha256)), annotations, authors, label,
-                               limit=max(30.0, self.limits.render_timeout * 3))
+                               limit=limit)
 
 
 def _sha256(path: Path) -> str:

@@ -219,6 +219,9 @@ class DocumentUpdate(Command):
     document_id: Id
     title: Text | None = None
     item_id: Id | None = None
+    # Re-classification (see rooms/documents.py for who may): both or either.
+    classification: Classification | None = None
+    viewers: list[Id] | None = Field(default=None, max_length=1000)
 
 
 class DocumentNewVersion(Command):

@@ -1,10 +1,28 @@
 """Meeting documents in the room: attaching, versions, presenting, and shared annotations.
 
 Rules (`decide`) and their events' effects (`apply`) for documents, registered into the
-core's tables. Who may see a document is fixed when it is attached, so an event about a
-document always goes to the same audience: `public` to everyone in the room, `internal`
-to everyone but invitees, `confidential` to the named viewers (and, for its title only,
-the organisers). Private annotations never enter the room: they live in the store.
+core's tables. Who may read a document follows its classification: `public` everyone in
+the room, `internal` everyone but invitees, `confidential` its named viewers only. The
+organisers (chair, secretary, administrators) also *know of* a confidential document they
+do not read, as a sealed entry (`sealed`): that it exists, its classification, viewers and
+agenda item, and nothing of its content (no title, file name, hash, sizes, page count,
+versions, marks). Every change to a confidential document is therefore two events: the
+sealed entry for the organisers first, then the whole document for its viewers (a viewer
+who is also an organiser receives both, the whole one last). Private annotations never
+enter the room: they live in the store.
+
+Who may do what to a confidential document, in one place:
+- read, present, draw, rename, version, re-classify, change its viewers: an organiser
+  (for the editing ones) who is one of its named viewers; presenting shows it to its
+  viewers only, everyone else sees the presentation stop;
+- declassify (confidential -> internal/public): a viewer-organiser who is also a viewer of
+  every other confidential document of this meeting using the same file;
+- move it to another agenda item, or remove it: any organiser;
+- attach its file again (or as a new version elsewhere): only someone who is a viewer of
+  every confidential document of this meeting using that file (current or earlier
+  version), or who uploaded those bytes to this meeting themselves (they hold them). To
+  anyone else the hash is refused exactly like a file never uploaded here (`not_found`),
+  so a refusal does not confirm which file a sealed document holds.
 """
 
 from __future__ import annotations
@@ -14,7 +32,7 @@ from typing import Any
 from rooms import commands as c
 from rooms.apply import _on, _with, _without
 from rooms.decide import Outcome, _Ctx, _dump, _preparing, _rule
-from rooms.events import EVERYONE, Audience, organisers_and
+from rooms.events import EVERYONE, Audience, Event, organisers_and
 from rooms.rejections import Rejection, invalid, invalid_state, not_found
 from rooms.roles import ADMINISTRATOR, Role
 from rooms.state import Annotation, Document, DocumentVersion, Presentation, RoomState
@@ -23,27 +41,68 @@ MAX_SHARED_PER_DOCUMENT = 5000
 # Who sees `internal` documents: every role but invitees.
 _INTERNAL = Audience(False, frozenset({*(str(r) for r in Role if r != Role.INVITEE),
                                        ADMINISTRATOR}))
+_ORGANISERS = organisers_and()
+# What a sealed entry keeps of a confidential document (nothing about its content).
+SEALED_FIELDS = ("id", "classification", "viewers", "item_id", "added_by", "added_at")
 
 
 def audience(doc: Document) -> Audience:
-    """Who hears of `doc` (its title, versions and shared annotations)."""
+    """Who knows `doc` exists (its removal is told to them)."""
+    if doc.classification == "confidential":
+        return organisers_and(*doc.viewers)
+    return readers(doc)
+
+
+def readers(doc: Document) -> Audience:
+    """Who reads `doc`: its content, versions, shared marks and presentation."""
     if doc.classification == "public":
         return EVERYONE
     if doc.classification == "internal":
         return _INTERNAL
-    return organisers_and(*doc.viewers)
+    return Audience(False, users=frozenset(doc.viewers))
 
 
 def may_read(state: RoomState, doc: Document, user_id: int, is_admin: bool = False) -> bool:
     """Whether `user_id` may read the pages of `doc` (confidential: named viewers only)."""
-    if doc.classification == "confidential":
-        return user_id in doc.viewers
-    return audience(doc).admits(user_id, state.role_of(user_id), is_admin)
+    return readers(doc).admits(user_id, state.role_of(user_id), is_admin)
 
 
 def may_know(state: RoomState, doc: Document, user_id: int, is_admin: bool = False) -> bool:
     """Whether `user_id` sees that `doc` exists (its entry in the room)."""
     return audience(doc).admits(user_id, state.role_of(user_id), is_admin)
+
+
+def sealed(doc: Document) -> dict[str, Any]:
+    """The entry of a confidential document for those who know of it but may not read it.
+
+    Who attached it and when are those of its first version, so that a new version
+    changes nothing here (not even that there was one)."""
+    entry = {k: v for k, v in _dump(doc).items() if k in SEALED_FIELDS}
+    if doc.history:
+        entry |= {"added_by": doc.history[0].by, "added_at": doc.history[0].at}
+    return {**entry, "sealed": True}
+
+
+def files_of(doc: Document) -> set[str]:
+    """Every file `doc` uses or used (the current version and the earlier ones)."""
+    return {doc.sha256, *(v.sha256 for v in doc.history)}
+
+
+def confidential_files(state: RoomState) -> set[str]:
+    """Every file a confidential document of this room uses or used."""
+    return {sha for d in state.documents.values() if d.classification == "confidential"
+            for sha in files_of(d)}
+
+
+def may_release(state: RoomState, sha256: str, user_id: int,
+                uploaded_by: int | None = None, but: int | None = None) -> bool:
+    """Whether `user_id` may put file `sha256` into another document: they read every
+    confidential document here using it (except `but`), or sent these bytes themselves."""
+    if uploaded_by is not None and uploaded_by == user_id:
+        return True
+    return all(user_id in d.viewers for d in state.documents.values()
+               if d.classification == "confidential" and d.id != but
+               and sha256 in files_of(d))
 
 
 def may_present(state: RoomState, user_id: int) -> bool:
@@ -69,6 +128,54 @@ def _document(ctx: _Ctx, document_id: int) -> Document | Rejection:
     return doc
 
 
+def _readable(ctx: _Ctx, document_id: int) -> Document | Rejection:
+    """The document if the actor may read it; a sealed one is refused as such."""
+    doc = _document(ctx, document_id)
+    if isinstance(doc, Rejection):
+        return doc
+    if not may_read(ctx.state, doc, ctx.actor.user_id, ctx.actor.is_admin):
+        return Rejection("confidential_viewers_only")
+    return doc
+
+
+def _shown_to(doc: Document) -> Audience:
+    """Who follows a presentation of `doc`: everyone, or a confidential one's viewers."""
+    return readers(doc) if doc.classification == "confidential" else EVERYONE
+
+
+def _put(ctx: _Ctx, kind: str, before: Document | None, after: Document) -> list[Event]:
+    """The events that tell everyone concerned about `after` (new, or changed from
+    `before`): a revocation for those who read it before when its readers change, the
+    sealed entry for the organisers, then the whole document for its readers."""
+    events = []
+    moved = before is not None and (before.classification, before.viewers) != (
+        after.classification, after.viewers)
+    if moved:
+        assert before is not None
+        events.append(ctx.event("document.revoked", readers(before), document_id=before.id))
+    if after.classification == "confidential" and (
+            moved or before is None or sealed(before) != sealed(after)):
+        events.append(ctx.event(kind, _ORGANISERS, document=sealed(after)))
+    data: dict[str, Any] = {"document": _dump(after)}
+    if moved:
+        # New readers learn the shared marks with the document (a revocation dropped them).
+        data["annotations"] = [_dump(a) for a in ctx.state.annotations.values()
+                               if a.document_id == after.id]
+    events.append(ctx.event(kind, readers(after), **data))
+    return events
+
+
+def _viewers(ctx: _Ctx, classification: str, viewers: tuple[int, ...]) -> Rejection | None:
+    if classification == "confidential":
+        if not viewers:
+            return invalid("viewers: a confidential document names its readers")
+        if any(v not in ctx.state.participants for v in viewers):
+            return not_found("participant")
+    elif viewers:
+        return invalid("viewers: only for confidential documents")
+    return None
+
+
 def _page_in(doc: Document, page: int) -> Rejection | None:
     if page > doc.pages:
         return not_found("page")
@@ -82,18 +189,15 @@ def _page_in(doc: Document, page: int) -> Rejection | None:
 def _attach(ctx: _Ctx, cmd: c.DocumentAttach) -> Outcome:
     if refusal := _preparing(ctx):
         return refusal
-    if cmd.file is None or cmd.file.sha256 != cmd.sha256:
+    if (cmd.file is None or cmd.file.sha256 != cmd.sha256
+            or not may_release(ctx.state, cmd.sha256, ctx.actor.user_id,
+                               cmd.file.uploaded_by)):
         return not_found("file")
     if cmd.item_id is not None and cmd.item_id not in ctx.state.items:
         return not_found("item")
     viewers = tuple(dict.fromkeys(cmd.viewers))
-    if cmd.classification == "confidential":
-        if not viewers:
-            return invalid("viewers: a confidential document names its readers")
-        if any(v not in ctx.state.participants for v in viewers):
-            return not_found("participant")
-    elif viewers:
-        return invalid("viewers: only for confidential documents")
+    if refusal := _viewers(ctx, cmd.classification, viewers):
+        return refusal
     title = cmd.title or cmd.file.filename.rsplit(".", 1)[0] or cmd.file.filename
     doc = Document(
         id=ctx.state.next_id, title=title, item_id=cmd.item_id,
@@ -101,7 +205,7 @@ def _attach(ctx: _Ctx, cmd: c.DocumentAttach) -> Outcome:
         filename=cmd.file.filename, size=cmd.file.size, sizes=cmd.file.sizes,
         added_by=ctx.actor.user_id, added_at=ctx.at,
     )
-    return [ctx.event("document.attached", audience(doc), document=_dump(doc))]
+    return _put(ctx, "document.attached", None, doc)
 
 
 @_rule(c.DocumentUpdate)
@@ -114,20 +218,47 @@ def _update(ctx: _Ctx, cmd: c.DocumentUpdate) -> Outcome:
     changes = cmd.model_dump(exclude_none=True, exclude={"document_id"})
     if not changes:
         return invalid("nothing to change")
+    reads = may_read(ctx.state, doc, ctx.actor.user_id, ctx.actor.is_admin)
+    if not reads and set(changes) - {"item_id"}:
+        # Any organiser files a sealed document under an item; only viewers touch the rest.
+        return Rejection("confidential_viewers_only")
     if cmd.item_id is not None and cmd.item_id not in ctx.state.items:
         return not_found("item")
-    updated = doc.model_copy(update=changes)
-    return [ctx.event("document.updated", audience(doc), document=_dump(updated))]
+    classification = cmd.classification or doc.classification
+    if cmd.viewers is not None:
+        viewers = tuple(dict.fromkeys(cmd.viewers))
+    else:
+        viewers = doc.viewers if classification == "confidential" else ()
+    if refusal := _viewers(ctx, classification, viewers):
+        return refusal
+    if doc.classification == "confidential" and classification != "confidential" and not all(
+            may_release(ctx.state, sha, ctx.actor.user_id, but=doc.id)
+            for sha in files_of(doc)):
+        # Declassifying would show the file of a confidential document this viewer does
+        # not read: only someone who reads all of them may publish it.
+        return Rejection("confidential_viewers_only")
+    updated = doc.model_copy(update={**changes, "classification": classification,
+                                     "viewers": viewers})
+    if updated == doc:
+        return []
+    events = []
+    shown = ctx.state.presentation
+    if (shown is not None and shown.document_id == doc.id
+            and _shown_to(doc) != _shown_to(updated)):
+        events.append(ctx.event("presentation.stopped"))  # its audience changes: start over
+    return events + _put(ctx, "document.updated", doc, updated)
 
 
 @_rule(c.DocumentNewVersion)
 def _new_version(ctx: _Ctx, cmd: c.DocumentNewVersion) -> Outcome:
     if refusal := _preparing(ctx):
         return refusal
-    doc = _document(ctx, cmd.document_id)
+    doc = _readable(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
         return doc
-    if cmd.file is None or cmd.file.sha256 != cmd.sha256:
+    if (cmd.file is None or cmd.file.sha256 != cmd.sha256
+            or not may_release(ctx.state, cmd.sha256, ctx.actor.user_id,
+                               cmd.file.uploaded_by)):
         return not_found("file")
     if cmd.sha256 == doc.sha256:
         return Rejection("same_version")
@@ -138,13 +269,14 @@ def _new_version(ctx: _Ctx, cmd: c.DocumentNewVersion) -> Outcome:
         "size": cmd.file.size, "sizes": cmd.file.sizes, "history": (*doc.history, old),
         "added_by": ctx.actor.user_id, "added_at": ctx.at,
     })
-    events = [ctx.event("document.updated", audience(doc), document=_dump(updated))]
+    events = _put(ctx, "document.updated", doc, updated)
     shown = ctx.state.presentation
     if shown is not None and shown.document_id == doc.id:
         # The presenter's page may not exist in the new version: start it from page 1.
         moved = shown.model_copy(update={"version": updated.version, "page": 1, "zoom": 1.0,
                                          "x": 0.5, "y": 0.5})
-        events.append(ctx.event("presentation.moved", presentation=_dump(moved)))
+        events.append(ctx.event("presentation.moved", _shown_to(doc),
+                                presentation=_dump(moved)))
     return events
 
 
@@ -172,6 +304,16 @@ def _presenting(ctx: _Ctx) -> Rejection | None:
     return None
 
 
+def _shown(ctx: _Ctx) -> tuple[Presentation, Document] | Rejection:
+    """What is presented, as the actor sees it: a sealed presentation is none to them."""
+    shown = ctx.state.presentation
+    doc = ctx.state.documents.get(shown.document_id) if shown is not None else None
+    if shown is None or doc is None or not _shown_to(doc).admits(
+            ctx.actor.user_id, ctx.role, ctx.actor.is_admin):
+        return Rejection("not_presenting")
+    return shown, doc
+
+
 @_rule(c.PresentStart)
 def _present_start(ctx: _Ctx, cmd: c.PresentStart) -> Outcome:
     if refusal := _presenting(ctx):
@@ -181,31 +323,37 @@ def _present_start(ctx: _Ctx, cmd: c.PresentStart) -> Outcome:
     shown = ctx.state.presentation
     if shown is not None and shown.by != ctx.actor.user_id and not ctx.chair:
         return invalid_state("presenting")  # the chair may take over; others wait
-    doc = _document(ctx, cmd.document_id)
+    doc = _readable(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
         return doc
     if refusal := _page_in(doc, cmd.page):
         return refusal
     started = Presentation(document_id=doc.id, version=doc.version, page=cmd.page,
                            by=ctx.actor.user_id, since=ctx.at)
-    return [ctx.event("presentation.started", presentation=_dump(started))]
+    events = []
+    if shown is not None and doc.classification == "confidential":
+        # Those who may not follow see the previous presentation end, and nothing else.
+        events.append(ctx.event("presentation.stopped"))
+    events.append(ctx.event("presentation.started", _shown_to(doc),
+                            presentation=_dump(started)))
+    return events
 
 
 @_rule(c.PresentMove)
 def _present_move(ctx: _Ctx, cmd: c.PresentMove) -> Outcome:
-    shown = ctx.state.presentation
-    if shown is None:
-        return Rejection("not_presenting")
+    found = _shown(ctx)
+    if isinstance(found, Rejection):
+        return found
+    shown, doc = found
     if shown.by != ctx.actor.user_id and not ctx.chair:
         return Rejection("forbidden")
-    doc = ctx.state.documents[shown.document_id]
     if refusal := _page_in(doc, cmd.page):
         return refusal
     moved = shown.model_copy(update={"page": cmd.page, "zoom": cmd.zoom, "x": cmd.x,
                                      "y": cmd.y})
     if moved == shown:
         return []  # already there: nothing to tell anyone
-    return [ctx.event("presentation.moved", presentation=_dump(moved))]
+    return [ctx.event("presentation.moved", _shown_to(doc), presentation=_dump(moved))]
 
 
 @_rule(c.PresentStop)
@@ -213,7 +361,13 @@ def _present_stop(ctx: _Ctx, cmd: c.PresentStop) -> Outcome:
     shown = ctx.state.presentation
     if shown is None:
         return Rejection("not_presenting")
-    if shown.by != ctx.actor.user_id and not ctx.chair:
+    if ctx.chair:
+        # The chair keeps the room's screen, even when they may not follow what is on it.
+        return [ctx.event("presentation.stopped")]
+    found = _shown(ctx)
+    if isinstance(found, Rejection):
+        return found
+    if shown.by != ctx.actor.user_id:
         return Rejection("forbidden")
     return [ctx.event("presentation.stopped")]
 
@@ -234,7 +388,7 @@ def check_marks(cmd: c.AnnotationAdd) -> Rejection | None:
 def _annotate(ctx: _Ctx, cmd: c.AnnotationAdd) -> Outcome:
     if not may_draw_shared(ctx.state, ctx.actor.user_id):
         return Rejection("forbidden")
-    doc = _document(ctx, cmd.document_id)
+    doc = _readable(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
         return doc
     if refusal := _page_in(doc, cmd.page) or check_marks(cmd):
@@ -247,25 +401,25 @@ def _annotate(ctx: _Ctx, cmd: c.AnnotationAdd) -> Outcome:
         kind=cmd.kind, points=tuple(round(p, 5) for p in cmd.points), color=cmd.color.lower(),
         width=cmd.width, text=cmd.text, owner=ctx.actor.user_id, scope="shared", at=ctx.at,
     )
-    return [ctx.event("annotation.added", audience(doc), annotation=_dump(ann))]
+    return [ctx.event("annotation.added", readers(doc), annotation=_dump(ann))]
 
 
 @_rule(c.AnnotationRemove)
 def _unannotate(ctx: _Ctx, cmd: c.AnnotationRemove) -> Outcome:
     ann = ctx.state.annotations.get(cmd.annotation_id)
     doc = ctx.state.documents.get(ann.document_id) if ann else None
-    if ann is None or doc is None or not may_know(ctx.state, doc, ctx.actor.user_id,
+    if ann is None or doc is None or not may_read(ctx.state, doc, ctx.actor.user_id,
                                                   ctx.actor.is_admin):
         return not_found("annotation")
     if ann.owner != ctx.actor.user_id and not ctx.organiser:
         return Rejection("forbidden")
-    return [ctx.event("annotation.removed", audience(doc), annotation_id=ann.id,
+    return [ctx.event("annotation.removed", readers(doc), annotation_id=ann.id,
                       document_id=doc.id)]
 
 
 @_rule(c.AnnotationClear)
 def _clear(ctx: _Ctx, cmd: c.AnnotationClear) -> Outcome:
-    doc = _document(ctx, cmd.document_id)
+    doc = _readable(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
         return doc
     if cmd.everyone and not ctx.organiser:
@@ -273,7 +427,7 @@ def _clear(ctx: _Ctx, cmd: c.AnnotationClear) -> Outcome:
     owner = None if cmd.everyone else ctx.actor.user_id
     if not any(_cleared(a, doc, cmd.page, owner) for a in ctx.state.annotations.values()):
         return []
-    return [ctx.event("annotation.cleared", audience(doc), document_id=doc.id,
+    return [ctx.event("annotation.cleared", readers(doc), document_id=doc.id,
                       version=doc.version, page=cmd.page, owner=owner)]
 
 
@@ -287,9 +441,16 @@ def _cleared(a: Annotation, doc: Document, page: int, owner: int | None) -> bool
 
 @_on("document.attached", "document.updated")
 def _document_put(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    if data["document"].get("sealed"):
+        return {}  # the organisers' copy: the whole document follows in the same commit
     doc = Document.model_validate(data["document"])
     return {"documents": _with(state.documents, doc.id, doc),
             "next_id": max(state.next_id, doc.id + 1)}
+
+
+@_on("document.revoked")
+def _document_revoked(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return {}  # readers changed: clients drop their copy; the update follows
 
 
 @_on("document.removed")
@@ -336,12 +497,24 @@ def _annotations_cleared(state: RoomState, data: dict[str, Any]) -> dict[str, An
 
 
 def documents_view(state: RoomState, user_id: int, is_admin: bool) -> dict[str, Any]:
-    """The documents `user_id` knows of, with the shared marks on them."""
-    known = {d.id for d in state.documents.values() if may_know(state, d, user_id, is_admin)}
+    """The documents `user_id` knows of (sealed where they may not read), the shared marks
+    on those they read, and the presentation if they may follow it."""
+    role = state.role_of(user_id)
+    entries, read = [], set()
+    for i in sorted(state.documents):
+        doc = state.documents[i]
+        if readers(doc).admits(user_id, role, is_admin):
+            entries.append(_dump(doc))
+            read.add(i)
+        elif audience(doc).admits(user_id, role, is_admin):
+            entries.append(sealed(doc))
+    shown = state.presentation
+    presented = state.documents.get(shown.document_id) if shown is not None else None
+    follows = presented is not None and _shown_to(presented).admits(user_id, role, is_admin)
     return {
-        "documents": [state.documents[i].model_dump(mode="json") for i in sorted(known)],
-        "annotations": [a.model_dump(mode="json") for a in state.annotations.values()
-                        if a.document_id in known],
+        "documents": entries,
+        "annotations": [_dump(a) for a in state.annotations.values() if a.document_id in read],
+        "presentation": _dump(shown) if follows else None,
     }
 
 
@@ -355,7 +528,8 @@ def volatile_audience(state: RoomState, user_id: int, is_admin: bool, kind: str,
     """Who receives a volatile message from `user_id`, or why it is refused.
 
     `pointer` is the presenter's laser; `ink` a shared stroke still being drawn. Both go
-    only to those who may know the document they point at.
+    only to those who may read the document they point at (the one presented, for a
+    pointer that names none), and only from someone who reads it.
     """
     if kind not in VOLATILE_KINDS:
         return invalid("volatile kind")
@@ -367,8 +541,43 @@ def volatile_audience(state: RoomState, user_id: int, is_admin: bool, kind: str,
         return Rejection("forbidden")
     document_id = data.get("document_id") if isinstance(data, dict) else None
     if document_id is None and kind == "pointer":
-        return EVERYONE
+        if state.presentation is None:
+            return EVERYONE
+        document_id = state.presentation.document_id
     doc = state.documents.get(document_id) if isinstance(document_id, int) else None
-    if doc is None or not may_know(state, doc, user_id, is_admin):
+    if doc is None or not may_read(state, doc, user_id, is_admin):
         return not_found("document")
-    return audience(doc)
+    return readers(doc)
+
+
+# ---- what the node does around a command (the file store is not the room's) ----
+
+
+def files_to_seal(state: RoomState, command: c.Command) -> set[str]:
+    """Files `command` may make confidential: the node seals them *before* it is decided,
+    so no unstamped image of them is cached or served from a cache from then on."""
+    if isinstance(command, c.DocumentAttach):
+        # Only a file uploaded to this meeting (the edge found it): a made-up hash seals
+        # nothing.
+        confidential = command.classification == "confidential" and command.file is not None
+        return {command.sha256} if confidential else set()
+    if isinstance(command, c.DocumentNewVersion | c.DocumentUpdate):
+        doc = state.documents.get(command.document_id)
+        if doc is None:
+            return set()
+        if isinstance(command, c.DocumentNewVersion):
+            confidential = doc.classification == "confidential" and command.file is not None
+            return {command.sha256} if confidential else set()
+        if command.classification == "confidential":
+            return files_of(doc)
+    return set()
+
+
+def files_to_prerender(state: RoomState, command: c.Command) -> list[tuple[str, int]]:
+    """After an accepted attach or new version: the file and its page count, to render in
+    the background, unless a confidential document of this room uses it."""
+    if not isinstance(command, c.DocumentAttach | c.DocumentNewVersion) or command.file is None:
+        return []
+    if command.sha256 in confidential_files(state):
+        return []
+    return [(command.sha256, len(command.file.sizes))]

@@ -84,6 +84,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This file is already the document's current version.",
     ),
     "not_presenting": ("Hiện không có ai trình chiếu.", "Nobody is presenting."),
+    "confidential_viewers_only": (
+        "Tài liệu mật: chỉ người được chỉ định xem mới được thực hiện thao tác này.",
+        "Confidential document: only its named viewers may do this.",
+    ),
+    "confidential_text": (
+        "Không cung cấp văn bản thuần của tài liệu mật; hãy đọc các trang có dấu người xem.",
+        "The plain text of a confidential document is not given out; read its stamped pages.",
+    ),
     "empty_file": ("Tệp rỗng (0 byte).", "The file is empty (0 bytes)."),
     "unsupported_type": (
         "Không hỗ trợ loại tệp này; hãy tải lên PDF, Word, Excel hoặc OpenDocument.",

@@ -159,6 +159,7 @@ class FileInfo(Frozen):
     filename: str
     size: int
     sizes: tuple[tuple[float, float], ...]  # each page's displayed width and height, points
+    uploaded_by: int | None = None  # who last sent these bytes to the meeting (holds them)
 
 
 class DocumentVersion(Frozen):

@@ -73,8 +73,7 @@ def public_view(state: RoomState) -> dict[str, Any]:
         "queue": [r.model_dump(mode="json") for r in state.queue],
         "speaker": state.speaker.model_dump(mode="json") if state.speaker else None,
         "quorum": state.figures.model_dump(mode="json"),
-        "presentation": state.presentation.model_dump(mode="json")
-        if state.presentation else None,
+        # `presentation` is personal (documents_view): a confidential one is its viewers'.
     }
 
 

@@ -3,6 +3,12 @@
 Attaching, versions and shared annotations are room commands (see `rooms/documents.py`);
 what lives here is what does not belong in the room log: file bytes, page images, and
 each reader's private annotations, which no one else ever receives.
+
+A confidential document is read by its named viewers only (others are refused before
+anything about it, even its page count, is looked at): its pages are rendered stamped for
+the viewer, its file and exports are image-only stamped copies, its plain text is refused
+(`confidential_text`), and nothing of it may be cached (`no-store`). Internal documents
+are cached privately for a few minutes; only public ones by version for good.
 """
 
 from __future__ import annotations
@@ -44,8 +50,10 @@ from store.records import User
 
 log = logging.getLogger(__name__)
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving: a fixed offset is exact
-IMMUTABLE = "private, max-age=31536000, immutable"
-PERSONAL = "private, no-store"
+IMMUTABLE = "private, max-age=31536000, immutable"  # public, version pinned in the URL
+REVALIDATE = "private, no-cache"  # public, current version: asked again each time
+INTERNAL = "private, max-age=300"  # a shared tablet forgets it within minutes
+PERSONAL = "private, no-store"  # confidential, and anything made for one request
 
 
 class MyAnnotationBody(Body):
@@ -77,8 +85,18 @@ async def _readable(request: Request) -> tuple[User, RoomHost, Document]:
     if doc is None or not may_know(host.state, doc, user.id, user.is_admin):
         raise _not_found("tài liệu", "Document")
     if not may_read(host.state, doc, user.id, user.is_admin):
-        raise Refused(Rejection("forbidden"))
+        raise Refused(Rejection("confidential_viewers_only"))
     return user, host, doc
+
+
+def caching(doc: Document, pinned: bool) -> str:
+    """`Cache-Control` for what is read of `doc`: by classification, never immutable
+    unless public and pinned to a version."""
+    if doc.classification == "confidential":
+        return PERSONAL
+    if doc.classification == "internal":
+        return INTERNAL
+    return IMMUTABLE if pinned else REVALIDATE
 
 
 def watermark(user: User, now: Any) -> str:
@@ -115,7 +133,8 @@ async def upload_file(request: Request) -> Response:
         await node.store.add_room_file(host.room_id, stored.sha256, name, user.id)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
-    node.library.prerender(stored.sha256, len(stored.info["sizes"]))
+    # No page image yet: what the file is (public, internal or confidential) is known
+    # only when it is attached; the pre-render starts then (see `after_command`).
     if new:
         node.spawn(_keep_texts(node, stored.sha256))
     body = {"sha256": stored.sha256, "filename": name, "size": stored.size,
@@ -124,7 +143,7 @@ async def upload_file(request: Request) -> Response:
 
 
 async def _keep_texts(node: Node, sha256: str) -> None:
-    """Extract and store the text of a new file's pages, after its first page images."""
+    """Extract and store the text of a new file's pages (a background job)."""
     try:
         await node.store.save_texts(sha256, await node.library.texts(sha256))
     except (IngestError, StoreError) as exc:
@@ -169,14 +188,13 @@ async def page_image(request: Request) -> Response:
         raise Refused(Rejection("invalid", {"detail": "size: thumb|tablet|hd; format: webp|png"}))
     library = node_of(request).library
     confidential = doc.classification == "confidential"
-    headers = {"Vary": "Cookie, Authorization"}
+    headers = {"Vary": "Cookie, Authorization", "Cache-Control": caching(doc, pinned)}
     if confidential:
         label = watermark(user, node_of(request).clock())
-        headers["Cache-Control"] = PERSONAL
     else:
         label = None
         etag = library.etag(sha, page, size, fmt)
-        headers |= {"ETag": etag, "Cache-Control": IMMUTABLE if pinned else "private, no-cache"}
+        headers["ETag"] = etag
         if etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
     try:
@@ -188,6 +206,9 @@ async def page_image(request: Request) -> Response:
 
 async def page_text(request: Request) -> Response:
     _, _, doc = await _readable(request)
+    if doc.classification == "confidential":
+        # Plain text carries no stamp: a viewer reads the stamped pages, nobody the text.
+        raise Refused(Rejection("confidential_text"))
     raw = request.query_params.get("page")
     if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= doc.pages):
         raise _not_found("trang", "Page")
@@ -195,7 +216,8 @@ async def page_text(request: Request) -> Response:
         rows = await node_of(request).store.file_texts(doc.sha256, int(raw) if raw else None)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
-    return JSONResponse({"pages": [{"page": n, "text": text} for n, text in rows]})
+    return JSONResponse({"pages": [{"page": n, "text": text} for n, text in rows]},
+                        headers={"Cache-Control": caching(doc, False)})
 
 
 def _download_name(doc: Document, suffix: str = "") -> str:
@@ -207,11 +229,13 @@ async def original_file(request: Request) -> Response:
     user, _, doc = await _readable(request)
     library = node_of(request).library
     if doc.classification != "confidential":
+        # The current version, whichever it is: revalidated (FileResponse gives an ETag).
         return FileResponse(library.path(doc.sha256), media_type="application/pdf", headers={
-            "Content-Disposition": attachment(doc.filename), "Cache-Control": IMMUTABLE})
+            "Content-Disposition": attachment(doc.filename),
+            "Cache-Control": caching(doc, False), "Vary": "Cookie, Authorization"})
     try:
         data = await library.export(doc.sha256, [], {},
-                                    watermark(user, node_of(request).clock()))
+                                    watermark(user, node_of(request).clock()), doc.pages)
     except IngestError as exc:
         raise _refuse_ingest(exc) from None
     return pdf_download(data, _download_name(doc))
@@ -236,7 +260,8 @@ async def export(request: Request) -> Response:
     label = (watermark(user, node_of(request).clock())
              if doc.classification == "confidential" else None)
     try:
-        data = await node_of(request).library.export(doc.sha256, marks, authors, label)
+        data = await node_of(request).library.export(doc.sha256, marks, authors, label,
+                                                     doc.pages)
     except IngestError as exc:
         raise _refuse_ingest(exc) from None
     suffix = {"mine": " - ghi chú của tôi", "shared": " - ghi chú chung", "all": " - ghi chú"}
@@ -334,11 +359,12 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", D + "/versions", room_command("document.version",
                                                    {"document_id": "document"}),
              "A new version of a document's file", c.DocumentNewVersion),
-    Endpoint("GET", D + "/text", page_text, "The text of the pages (?page=N)"),
+    Endpoint("GET", D + "/text", page_text,
+             "The text of the pages (?page=N); refused for a confidential document"),
     Endpoint("GET", D + "/file", original_file,
-             "The PDF (confidential: stamped for the viewer)"),
+             "The PDF (confidential: an image-only copy stamped for the viewer)"),
     Endpoint("GET", D + "/export", export,
-             "The PDF with annotations (?with=mine|shared|all)"),
+             "The PDF with annotations (?with=mine|shared|all; confidential: image-only)"),
     Endpoint("GET", D + "/my-annotations", my_annotations, "My private annotations"),
     Endpoint("POST", D + "/my-annotations", add_my_annotation,
              "Add a private annotation (retry-safe by client_id)", MyAnnotationBody),

@@ -18,6 +18,7 @@ STATUS = {
     "invalid_state": 409, "conflict": 409, "duplicate": 409, "already_requested": 409,
     "already_checked_in": 409, "not_requested": 409, "no_speaker": 409, "no_next_item": 409,
     "same_version": 409, "not_presenting": 409,
+    "confidential_viewers_only": 403, "confidential_text": 403,
     "poll_not_open": 409, "poll_closed": 409, "already_voted": 409, "not_eligible": 403,
     "no_credential": 409, "no_token": 409,
     "edit_conflict": 409, "already_signed": 409, "secretary_first": 409,

@@ -39,6 +39,7 @@ from server.api import (
     pdf_download,
     read_json,
 )
+from server.documents_api import INTERNAL  # minutes are the meeting's own: briefly cached
 from server.http_errors import STATUS, JSONResponse, Refused
 from server.node import actor_of
 from server.room_host import Ack, RoomHost
@@ -161,7 +162,7 @@ async def minutes_file(request: Request) -> Response:
     name = "bien-ban-da-ky.pdf" if host.state.minutes.signatures else "bien-ban.pdf"
     return FileResponse(path, media_type="application/pdf", headers={
         "Content-Disposition": attachment(name),
-        "Cache-Control": "private, max-age=31536000, immutable"})
+        "Cache-Control": INTERNAL})
 
 
 async def minutes_page(request: Request) -> Response:
@@ -180,7 +181,7 @@ async def minutes_page(request: Request) -> Response:
     except Exception:  # past the last page, or a broken file: nothing to show
         raise Refused(Rejection("not_found", {"what": "trang", "what_en": "Page"})) from None
     return Response(image, media_type="image/webp",
-                    headers={"Cache-Control": "private, max-age=31536000, immutable"})
+                    headers={"Cache-Control": INTERNAL})
 
 
 # ---- signing ----

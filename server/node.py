@@ -14,6 +14,7 @@ from documents.library import Library
 from rooms import Actor, Command, Rejection, decide, summary
 from rooms import commands as c
 from rooms.apply import replay
+from rooms.documents import confidential_files, files_to_prerender, files_to_seal
 from rooms.state import FileInfo, Profile, RoomState
 from server.auth import Accounts
 from server.connection import Connection
@@ -104,6 +105,8 @@ class Node:
                     await host.start()
                 except RoomNotFound:
                     return None
+                for sha in confidential_files(host.state):
+                    await self.library.seal(sha)  # images cached before it was sealed go
                 self._rooms[room_id] = host
         return host
 
@@ -127,7 +130,13 @@ class Node:
             command = await self._resolve(host, actor, command)
         except StoreError:
             return Rejection("store_unavailable")
-        return await host.submit(actor, command, command_id)
+        for sha in files_to_seal(host.state, command):
+            await self.library.seal(sha)  # before deciding: never cached from then on
+        outcome = await host.submit(actor, command, command_id)
+        if not isinstance(outcome, Rejection):
+            for sha, pages in files_to_prerender(host.state, command):
+                self.library.prerender(sha, pages)
+        return outcome
 
     async def create_meeting(self, actor: Actor, command: c.MeetingCreate) -> tuple[int, Outcome]:
         """Create a meeting (a new room whose log starts with `meeting.created`)."""
@@ -151,7 +160,8 @@ class Node:
             found = await self.store.room_file(room_id, command.sha256)
             if found is not None:
                 info = FileInfo(sha256=found["sha256"], filename=found["filename"],
-                                size=found["size"], sizes=found["sizes"])
+                                size=found["size"], sizes=found["sizes"],
+                                uploaded_by=found.get("uploaded_by"))
                 return command.model_copy(update={"file": info})
         if isinstance(command, c.ParticipantAdd):
             users = await self.store.users_by_id([command.user_id])

@@ -10,6 +10,26 @@ import { confirmDialog, promptDialog, toast } from "./ui.js";
 
 const CLASSES = ["public", "internal", "confidential"];
 
+/**
+ * What to call a document: its title, or, for a confidential document its user may not
+ * read (a sealed entry: no title, no file, no pages), "Confidential document".
+ * @param {object} d Document or sealed entry
+ * @returns {string}
+ */
+export function docTitle(d) {
+  return d.sealed ? t("doc.locked") : d.title;
+}
+
+/**
+ * The names of a confidential document's viewers, for those who see only its entry.
+ * @param {object} d sealed entry
+ * @param {import("./room.js").RoomContext} ctx
+ * @returns {string}
+ */
+function viewerNames(d, ctx) {
+  return (d.viewers || []).map((id) => ctx.name(id) || `#${id}`).join(", ");
+}
+
 // Menus (details.menu) close on a tap elsewhere, and scroll into view when opened inside a
 // scrolling column.
 document.addEventListener("click", (ev) => {
@@ -85,15 +105,17 @@ function row(d, ctx, viewer) {
   },
   h("button.doc-open", {
     type: "button", testid: "doc-open",
-    "aria-label": `${t("doc.open")}: ${d.title}`,
+    "aria-label": `${t("doc.open")}: ${docTitle(d)}`,
     onclick: () => viewer.openDocument(d.id),
   },
   h("span.doc-icon", null, icon(readable ? "doc" : "lock", 26)),
   h("span.doc-text", null,
-    h("span.doc-title", { testid: "doc-title" }, d.title),
+    h("span.doc-title", { testid: "doc-title" }, docTitle(d)),
     h("span.doc-meta", null,
       h(`span.chip.chip-class-${d.classification}`, null, t(`doc.class.${d.classification}`)),
-      h("span", null, t("doc.pages", { n: pageCount(d) })),
+      d.sealed
+        ? h("span", { testid: "doc-sealed-viewers" }, t("doc.sealed_viewers", { names: viewerNames(d, ctx) }))
+        : h("span", null, t("doc.pages", { n: pageCount(d) })),
       d.version > 1 ? h("span", null, t("doc.version", { n: d.version })) : null,
       shown ? h("span.doc-live", null, h("span.live-dot", { "aria-hidden": "true" }),
         t("present.now")) : null),
@@ -126,11 +148,13 @@ function organiserMenu(d, ctx) {
     if (file) newVersion(d, file, ctx);
   });
   replace(menu,
-    h("summary.btn.btn-small.btn-quiet.btn-icon", { "aria-label": `${t("doc.manage")}: ${d.title}`,
+    h("summary.btn.btn-small.btn-quiet.btn-icon", { "aria-label": `${t("doc.manage")}: ${docTitle(d)}`,
       title: t("doc.manage"), testid: "doc-menu-toggle" }, "⋯"),
+    // A sealed entry: its viewers alone rename it or give it a new version.
     h("div.menu-list", null,
-      item(t("doc.rename"), "doc-rename", () => rename(d, ctx)),
-      item(t("doc.new_version"), "doc-new-version", () => versionInput.click()),
+      d.sealed ? null : item(t("doc.rename"), "doc-rename", () => rename(d, ctx)),
+      d.sealed ? null : item(t("doc.new_version"), "doc-new-version", () => versionInput.click()),
+      d.sealed ? null : item(t("doc.reclassify"), "doc-reclassify", () => classifyDialog(d, ctx)),
       item(t("doc.remove"), "doc-remove", () => remove(d, ctx), true)),
     versionInput);
   return menu;
@@ -149,7 +173,7 @@ async function rename(d, ctx) {
 
 async function remove(d, ctx) {
   const ok = await confirmDialog({ title: t("doc.remove_title"),
-    text: t("doc.remove_text", { title: d.title }), confirm: t("doc.remove"), danger: true });
+    text: t("doc.remove_text", { title: docTitle(d) }), confirm: t("doc.remove"), danger: true });
   if (!ok) return;
   try {
     await request("DELETE", documentPath(ctx.meetingId, d.id));
@@ -181,6 +205,109 @@ function describe(err) {
 }
 
 /**
+ * The classification radios and, for a confidential document, the readers to name.
+ * @param {import("./room.js").RoomContext} ctx
+ * @param {string} initial classification to start from
+ * @param {number[]} readers viewers to start from
+ * @param {string} prefix test id prefix ("upload", "classify")
+ */
+function classPicker(ctx, initial, readers, prefix) {
+  const { state } = ctx;
+  let classification = initial;
+  const classButtons = CLASSES.map((c) => h("label.class-option", { testid: `${prefix}-class-${c}` },
+    h("input", { type: "radio", name: `${prefix}-classification`, value: c,
+      checked: c === classification,
+      onchange: () => {
+        classification = c;
+        viewersBox.hidden = c !== "confidential";
+      } }),
+    h("span.class-text", null,
+      h("strong", null, t(`doc.class.${c}`)),
+      h("span", null, t(`doc.class_hint.${c}`)))));
+
+  const people = [...state.participants.values()]
+    .filter((p) => p.role !== "site_operator")
+    .sort((a, b) => a.full_name.localeCompare(b.full_name, "vi"));
+  const chosen = new Set(readers);
+  const search = h("input.input.input-search", { type: "search", placeholder: t("att.search"),
+    "aria-label": t("att.search"), testid: `${prefix}-viewer-search` });
+  const list = h("div.viewer-pick-list", { testid: `${prefix}-viewers` });
+  const paintPeople = () => {
+    const q = nfc(search.value).toLowerCase().trim();
+    replace(list, people
+      .filter((p) => !q || `${p.full_name} ${p.position} ${p.unit}`.toLowerCase().includes(q))
+      .slice(0, 200)
+      .map((p) => h("label.viewer-pick", { testid: `${prefix}-viewer`,
+        dataset: { userId: String(p.user_id) } },
+      h("input", { type: "checkbox", checked: chosen.has(p.user_id),
+        onchange: (ev) => {
+          if (ev.currentTarget.checked) chosen.add(p.user_id);
+          else chosen.delete(p.user_id);
+        } }),
+      h("span", null, h("strong", null, p.full_name),
+        p.position || p.unit ? h("span.viewer-pick-meta", null,
+          [p.position, p.unit].filter(Boolean).join(" · ")) : null))));
+  };
+  search.addEventListener("input", paintPeople);
+  paintPeople();
+  const viewersBox = h("fieldset.upload-viewers", { hidden: initial !== "confidential" },
+    h("legend.label", null, t("doc.viewers")),
+    h("p.field-hint", null, t("doc.viewers_hint")),
+    search, list);
+  const fieldset = h("fieldset.field.class-options", null,
+    h("legend.label", null, t("doc.classification")), classButtons);
+  return {
+    fieldset, viewersBox,
+    value: () => ({ classification, viewers: [...chosen] }),
+  };
+}
+
+/**
+ * A reader-organiser's dialog: change a document's classification and, for a confidential
+ * one, who may read it (rooms/documents.py decides who may; a refusal is shown as is).
+ * @param {object} d Document (never a sealed entry: those are not offered this)
+ * @param {import("./room.js").RoomContext} ctx
+ */
+function classifyDialog(d, ctx) {
+  const picker = classPicker(ctx, d.classification, d.viewers || [], "classify");
+  const error = h("p.form-error", { role: "alert", testid: "classify-error", hidden: true });
+  const submit = h("button.btn.btn-primary", { type: "submit", testid: "classify-submit" },
+    t("doc.save"));
+  const cancel = h("button.btn.btn-secondary", { type: "button",
+    onclick: () => dialog.close() }, t("common.cancel"));
+  const form = h("form.dialog-body.upload-form", { method: "dialog" },
+    h("h2.dialog-title", null, `${t("doc.reclassify")}: ${d.title}`),
+    picker.fieldset, picker.viewersBox, error,
+    h("div.dialog-actions", null, cancel, submit));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const { classification, viewers } = picker.value();
+    if (classification === "confidential" && !viewers.length) {
+      error.textContent = t("doc.need_viewers");
+      error.hidden = false;
+      return;
+    }
+    const body = { classification, viewers: classification === "confidential" ? viewers : [] };
+    submit.disabled = true;
+    try {
+      await request("PATCH", documentPath(ctx.meetingId, d.id), body);
+      dialog.close();
+    } catch (err) {
+      error.textContent = describe(err);
+      error.dataset.code = err instanceof ApiError ? err.code : "";
+      error.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  const dialog = h("dialog.dialog.dialog-wide", { testid: "classify-dialog" }, form);
+  document.body.appendChild(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.showModal();
+  return dialog;
+}
+
+/**
  * The organisers' dialog: choose a file, its title, agenda item and who may read it.
  * @param {import("./room.js").RoomContext} ctx
  */
@@ -197,47 +324,7 @@ export function uploadDialog(ctx) {
       return h("option", { value: String(id), selected: state.activeItem === id },
         `${i + 1}. ${it.title}`);
     }));
-  let classification = "internal";
-  const classButtons = CLASSES.map((c) => h("label.class-option", { testid: `upload-class-${c}` },
-    h("input", { type: "radio", name: "classification", value: c, checked: c === classification,
-      onchange: () => {
-        classification = c;
-        viewersBox.hidden = c !== "confidential";
-      } }),
-    h("span.class-text", null,
-      h("strong", null, t(`doc.class.${c}`)),
-      h("span", null, t(`doc.class_hint.${c}`)))));
-
-  const people = [...state.participants.values()]
-    .filter((p) => p.role !== "site_operator")
-    .sort((a, b) => a.full_name.localeCompare(b.full_name, "vi"));
-  const chosen = new Set();
-  const search = h("input.input.input-search", { type: "search", placeholder: t("att.search"),
-    "aria-label": t("att.search"), testid: "upload-viewer-search" });
-  const list = h("div.viewer-pick-list", { testid: "upload-viewers" });
-  const paintPeople = () => {
-    const q = nfc(search.value).toLowerCase().trim();
-    replace(list, people
-      .filter((p) => !q || `${p.full_name} ${p.position} ${p.unit}`.toLowerCase().includes(q))
-      .slice(0, 200)
-      .map((p) => h("label.viewer-pick", { testid: "upload-viewer",
-        dataset: { userId: String(p.user_id) } },
-      h("input", { type: "checkbox", checked: chosen.has(p.user_id),
-        onchange: (ev) => {
-          if (ev.currentTarget.checked) chosen.add(p.user_id);
-          else chosen.delete(p.user_id);
-        } }),
-      h("span", null, h("strong", null, p.full_name),
-        p.position || p.unit ? h("span.viewer-pick-meta", null,
-          [p.position, p.unit].filter(Boolean).join(" · ")) : null))));
-  };
-  search.addEventListener("input", paintPeople);
-  paintPeople();
-  const viewersBox = h("fieldset.upload-viewers", { hidden: true },
-    h("legend.label", null, t("doc.viewers")),
-    h("p.field-hint", null, t("doc.viewers_hint")),
-    search, list);
-
+  const picker = classPicker(ctx, "internal", [], "upload");
   const progress = h("div.upload-progress", { hidden: true, testid: "upload-progress" },
     h("span.progress", null, h("span.progress-bar")), h("span.upload-status"));
   const error = h("p.form-error", { role: "alert", testid: "upload-error", hidden: true });
@@ -252,9 +339,8 @@ export function uploadDialog(ctx) {
       h("p.field-hint", null, t("doc.file_hint"))),
     h("div.field", null, h("label.label", { for: "upload-title" }, t("doc.title_label")), title),
     h("div.field", null, h("label.label", { for: "upload-item" }, t("doc.item")), item),
-    h("fieldset.field.class-options", null, h("legend.label", null, t("doc.classification")),
-      classButtons),
-    viewersBox,
+    picker.fieldset,
+    picker.viewersBox,
     progress,
     error,
     h("div.dialog-actions", null, cancel, submit));
@@ -276,7 +362,8 @@ export function uploadDialog(ctx) {
       file.focus();
       return;
     }
-    if (classification === "confidential" && !chosen.size) {
+    const { classification, viewers } = picker.value();
+    if (classification === "confidential" && !viewers.length) {
       error.textContent = t("doc.need_viewers");
       error.hidden = false;
       return;
@@ -293,7 +380,7 @@ export function uploadDialog(ctx) {
       const name = nfc(title.value).trim();
       if (name) body.title = name;
       if (item.value) body.item_id = Number(item.value);
-      if (classification === "confidential") body.viewers = [...chosen];
+      if (classification === "confidential") body.viewers = viewers;
       await request("POST", documentPath(ctx.meetingId), body);
       dialog.close();
       toast(t("doc.added", { title: name || chosenFile.name }), "success");
@@ -342,7 +429,7 @@ export function renderPresentBar(el, ctx, viewer) {
     h("div.present-text", null,
       h("p.present-label", null, mine ? t("present.you_present") : t("present.by", { name: who })),
       h("p.present-title", { testid: "present-bar-title" },
-        d ? `${d.title} · ${t("viewer.page_of", { n: p.page, total: pageCount(d) })}`
+        d && !d.sealed ? `${d.title} · ${t("viewer.page_of", { n: p.page, total: pageCount(d) })}`
           : t("present.secret"))),
     h("button.btn.btn-primary", { type: "button", testid: "present-bar-follow",
       onclick: () => viewer.follow() }, mine ? t("present.reopen") : t("present.follow")));

@@ -173,11 +173,15 @@ on(["notice.posted"], (s, d) => {
 // ---- documents (rooms/documents.py) ----
 
 on(["document.attached", "document.updated"], (s, d) => {
+  // A confidential document reaches organisers who are not its viewers as a sealed entry
+  // ({id, classification, viewers, item_id, added_by, added_at, sealed: true}); its viewers
+  // get the whole document after it. A change of readers brings the shared marks along.
   s.documents.set(d.document.id, d.document);
-  return ["documents"];
+  for (const a of d.annotations || []) s.annotations.set(a.id, a);
+  return d.annotations ? ["documents", "annotations"] : ["documents"];
 });
 
-on(["document.removed"], (s, d) => {
+on(["document.revoked", "document.removed"], (s, d) => {
   const did = d.document_id;
   s.documents.delete(did);
   for (const [id, a] of s.annotations) if (a.document_id === did) s.annotations.delete(id);
@@ -390,7 +394,7 @@ export function pageCount(doc) {
  * @returns {boolean}
  */
 export function mayRead(doc, userId) {
-  if (!doc) return false;
+  if (!doc || doc.sealed) return false;
   if (doc.classification === "confidential") return (doc.viewers || []).includes(userId);
   return true;
 }

@@ -16,6 +16,7 @@ import {
   MAX_STROKE_POINTS, MAX_ZOOM, MIN_ZOOM, StageInput, addPoint, clamp, drawMarks, layoutPage,
   markAt, round5,
 } from "./ink.js";
+import { docTitle } from "./documents.js";
 import { MyNotes } from "./mynotes.js";
 import { mayDrawShared, mayPresent, mayRead, pageCount } from "./reducer.js";
 import { confirmDialog, promptDialog, toast } from "./ui.js";
@@ -567,7 +568,7 @@ export function createViewer(env) {
         } else if (isLive) {
           const d2 = state().documents.get(p.document_id);
           toast(t("present.started_toast", { name: ctx.name(p.by) || t("present.someone"),
-            title: d2 ? d2.title : t("present.secret_short") }), "info");
+            title: d2 && !d2.sealed ? docTitle(d2) : t("present.secret_short") }), "info");
         }
         break;
       }
@@ -857,12 +858,12 @@ export function createViewer(env) {
     el.dataset.presenting = String(presenting);
 
     els.title.textContent = mode === "secret" ? t("present.secret_title")
-      : mode === "waiting" ? (state().meeting ? state().meeting.title : "") : d ? d.title : "";
+      : mode === "waiting" ? (state().meeting ? state().meeting.title : "") : d ? docTitle(d) : "";
     replace(els.sub,
       d ? h(`span.chip.chip-class-${d.classification}`, { testid: "viewer-class" },
         t(`doc.class.${d.classification}`)) : null,
       d && d.version > 1 ? h("span", null, t("doc.version", { n: d.version })) : null,
-      d ? h("span", null, t("doc.pages", { n })) : null);
+      d && !d.sealed ? h("span", null, t("doc.pages", { n })) : null);
 
     const pageMode = mode === "page";
     els.prev.disabled = !pageMode || page <= 1;

@@ -363,17 +363,19 @@ class SqlStore(BallotBoxStore):
                 uploaded_at=datetime.now(UTC)))
 
     async def room_file(self, room_id: int, sha256: str) -> dict[str, Any] | None:
-        """A file sent to this meeting, with its name there; None if it never was."""
+        """A file sent to this meeting, with its name there and who sent it last; None if it
+        never was."""
         rf, f = t.room_files, t.files
         async with self._tx() as conn:
             row = (await conn.execute(
-                sa.select(rf.c.filename, f.c.size, f.c.info)
+                sa.select(rf.c.filename, f.c.size, f.c.info, rf.c.uploaded_by)
                 .join(f, f.c.sha256 == rf.c.sha256)
                 .where(sa.and_(rf.c.room_id == room_id, rf.c.sha256 == sha256))
             )).first()
         if row is None:
             return None
-        return {"sha256": sha256, "filename": row[0], "size": row[1], **orjson.loads(row[2])}
+        return {"sha256": sha256, "filename": row[0], "size": row[1], **orjson.loads(row[2]),
+                "uploaded_by": row[3]}
 
     async def file_texts(self, sha256: str, page: int | None = None) -> list[tuple[int, str]]:
         ft = t.file_texts

@@ -77,7 +77,8 @@ async def attach(m: Meeting, sha256: str, **args: Any) -> int:
     r = await m.admin.call("POST", f"/api/meetings/{m.id}/documents", {"sha256": sha256, **args})
     assert r.status_code == 200, r.text
     room = r.json()["room"]
-    return max(d["id"] for d in room["documents"] if d["sha256"] == sha256)
+    # The newest (a confidential one is a sealed entry, without its hash, to a non-viewer).
+    return max(d["id"] for d in room["documents"])
 
 
 async def room_view(m: Meeting, who: str) -> dict[str, Any]:
@@ -246,13 +247,15 @@ async def test_presenter_leads_and_the_delegate_follows(
     await expect(follower.get_by_test_id("page-image")).to_be_visible()
     await follower.screenshot(path=artifacts / "documents-follower-768x1024.png")
 
-    # The chair takes over with a confidential document the delegate may not read.
+    # The chair takes over with a confidential document the delegate may not read: to the
+    # delegate the presentation simply ends (nothing of the document reaches them).
     r = await m["chair"].call("POST", f"/api/meetings/{m.id}/commands",
                               {"name": "present.start", "args": {"document_id": secret_id}})
     assert r.status_code == 200, r.text
-    await expect(follower.get_by_test_id("viewer-message-text")).to_have_text(
-        "Tài liệu mật đang được trình chiếu")
-    await expect(follower.get_by_test_id("page-image")).to_be_hidden()
+    await expect(viewer).to_have_attribute("data-following", "false")
+    await expect(follower.get_by_test_id("viewer-title")).to_have_text("Báo cáo kinh tế – xã hội")
+    await expect(follower.get_by_test_id("viewer-message")).to_be_hidden()
+    await expect(follower.get_by_text("Tài liệu mật")).to_have_count(0)
     await expect(presenter.get_by_test_id("viewer")).to_have_attribute("data-presenting", "false")
     await follower.screenshot(path=artifacts / "documents-follower-confidential-768x1024.png")
 
@@ -270,7 +273,6 @@ async def test_presenter_leads_and_the_delegate_follows(
                      points=[0.5, 0.5], text="Ghi chú của chủ trì")
     await chair_does("annotation.clear", document_id=doc_id, page=1, everyone=True)
     await chair_does("present.stop")
-    await expect(follower.get_by_test_id("viewer")).to_be_hidden()
     r = await m.admin.call("PATCH", f"/api/meetings/{m.id}/documents/{doc_id}",
                            {"title": "Báo cáo kinh tế – xã hội (bản sửa)"})
     assert r.status_code == 200, r.text
@@ -431,9 +433,14 @@ async def test_secretary_uploads_a_confidential_document(
     await dialog.get_by_test_id("upload-submit").click()
     await expect(dialog).to_have_count(0)
 
-    row = secretary.get_by_test_id("doc-row").filter(has_text="Phương án sắp xếp tổ chức")
+    # The secretary is not a reader: a sealed entry, its readers named, nothing of the file.
+    row = secretary.get_by_test_id("doc-row")
     await expect(row).to_have_attribute("data-classification", "confidential")
-    await expect(row).to_contain_text("Mật")
+    await expect(row.get_by_test_id("doc-title")).to_have_text("Tài liệu mật")
+    await expect(row.get_by_test_id("doc-sealed-viewers")).to_have_text(
+        f"Người được xem: {d1['full_name']}")
+    await expect(row).not_to_contain_text("Phương án")
+    await expect(row).not_to_contain_text("trang")
     await expect(reader.get_by_test_id("doc-row")).to_contain_text("Phương án sắp xếp tổ chức")
     await expect(other.get_by_test_id("documents-empty")).to_be_visible()
 
@@ -445,4 +452,29 @@ async def test_secretary_uploads_a_confidential_document(
     await expect(reader.get_by_test_id("page-image")).to_have_class(re.compile("is-loaded"))
     await expect(reader.get_by_test_id("viewer-class")).to_have_text("Mật")
     await reader.screenshot(path=artifacts / "documents-confidential-reader-1280x800.png")
+
+    # Its menu offers the secretary removal only: renaming, versions and readers are the
+    # viewers' (and the server refuses them anyway).
+    await secretary.get_by_test_id("viewer-close").click()
+    await row.get_by_test_id("doc-menu-toggle").click()
+    await expect(row.get_by_test_id("doc-remove")).to_be_visible()
+    for testid in ("doc-rename", "doc-new-version", "doc-reclassify"):
+        await expect(row.get_by_test_id(testid)).to_have_count(0)
+    await row.get_by_test_id("doc-menu-toggle").click()
+
+    # An internal document the secretary makes confidential for d1: d2 loses it at once.
+    notice = await attach(m, await upload(m, make_pdf(1, "Tờ trình"), "Tờ trình.pdf"),
+                          title="Tờ trình bổ sung", classification="internal")
+    await expect(doc_row(other, notice)).to_contain_text("Tờ trình bổ sung")
+    await doc_row(secretary, notice).get_by_test_id("doc-menu-toggle").click()
+    await doc_row(secretary, notice).get_by_test_id("doc-reclassify").click()
+    dialog = secretary.get_by_test_id("classify-dialog")
+    await dialog.get_by_test_id("classify-class-confidential").click()
+    await dialog.locator(f"[data-testid=classify-viewer][data-user-id='{d1['id']}']").click()
+    await dialog.get_by_test_id("classify-submit").click()
+    await expect(dialog).to_have_count(0)
+    await expect(doc_row(other, notice)).to_have_count(0)
+    await expect(doc_row(reader, notice)).to_contain_text("Tờ trình bổ sung")
+    await expect(doc_row(secretary, notice).get_by_test_id("doc-title")).to_have_text(
+        "Tài liệu mật")
     assert errors == []

@@ -99,7 +99,36 @@ def test_the_watermark_carries_the_viewer_and_only_their_copy(tmp_path) -> None:
     # The same viewer at the same minute gets the same image: the mark is deterministic.
     assert anh == render_page(str(path), 1, 1280, "png",
                               "Nguyễn Văn Ánh · Sở Tư pháp · 14:05 22/11/2026")
-    # The stamp is text in the page: a stamped export reads back the viewer's name.
+    # A stamped export is pictures of the stamped pages: no text, font or metadata to lift,
+    # no stamp object to delete, and each viewer's pixels differ (changed deliberately: the
+    # stamp used to be a removable text object).
     from documents.export import export_pdf
-    with pymupdf.open(stream=export_pdf(str(path), [], {}, "Nguyễn Văn Ánh · Sở Tư pháp")) as d:
-        assert "Nguyễn Văn Ánh · Sở Tư pháp" in d[0].get_text()
+    copies = [export_pdf(str(path), [], {}, label)
+              for label in ("Nguyễn Văn Ánh · Sở Tư pháp", "Phạm Thị Bình · Sở Nội vụ")]
+    pictures = []
+    for data in copies:
+        with pymupdf.open(stream=data) as d:
+            page = d[0]
+            assert page.get_text() == "" and page.get_fonts() == []
+            assert len(page.get_images()) == 1 and d.metadata["title"] == ""
+            pictures.append(page.get_pixmap(dpi=72).samples)
+    assert pictures[0] != pictures[1]
+
+
+async def test_a_sealed_file_loses_its_cached_pages_and_is_never_cached_again(
+    library: Library,
+) -> None:
+    stored = await store(library, report(2, image=False))
+    sha = stored.sha256
+    clean = await library.page(sha, 1, "tablet")
+    folder = library.pages / sha[:2] / sha
+    assert (folder / "tablet-1.webp").exists() and library._memory
+    await library.seal(sha)
+    assert not folder.exists() and not [k for k in library._memory if k[0] == sha]
+    assert await library.page(sha, 1, "tablet") == clean  # rendered afresh, not kept
+    library.prerender(sha, 2)
+    assert not folder.exists() and not [k for k in library._memory if k[0] == sha]
+    assert sha not in library._prerendering
+    # Another node (another Library on the same volume) sees the seal too.
+    other = Library(library.files.parent, library.pool)
+    assert other.sealed(sha)

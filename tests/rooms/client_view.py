@@ -88,6 +88,13 @@ class ClientView:
             self.notices = [*self.notices, data["notice"]][-NOTICES_KEPT:]
         elif kind in ("document.attached", "document.updated"):
             self.documents[data["document"]["id"]] = data["document"]
+            for a in data.get("annotations", ()):
+                self.annotations[a["id"]] = a
+        elif kind == "document.revoked":
+            did = data["document_id"]
+            self.documents.pop(did, None)
+            self.annotations = {k: a for k, a in self.annotations.items()
+                                if a["document_id"] != did}
         elif kind == "document.removed":
             did = data["document_id"]
             self.documents.pop(did, None)

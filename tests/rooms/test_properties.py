@@ -101,7 +101,10 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
                   "classification": st.sampled_from(["public", "internal", "confidential"]),
                   "viewers": st.lists(uid, max_size=3)}),
     "document.update": st.fixed_dictionaries(
-        {"document_id": small_id}, optional={"title": text, "item_id": small_id}),
+        {"document_id": small_id},
+        optional={"title": text, "item_id": small_id,
+                  "classification": st.sampled_from(["public", "internal", "confidential"]),
+                  "viewers": st.lists(uid, max_size=3)}),
     "document.version": st.fixed_dictionaries({"document_id": small_id, "sha256": shas}),
     "document.remove": st.fixed_dictionaries({"document_id": small_id}),
     "present.start": st.fixed_dictionaries({"document_id": small_id},
