@@ -7,9 +7,9 @@ state: it returns a new one that shares everything unchanged (dict copies are sh
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from minutes.model import MinutesState
 from rooms.roles import Role
@@ -268,6 +268,24 @@ class RoomState(Frozen):
     speeches: tuple[Speech, ...] = ()  # the floor's history, for the minutes (not in views)
     minutes: MinutesState = MinutesState()
     next_id: int = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reasons_are_personal(cls, data: Any) -> Any:
+        """A snapshot written before absence reasons became personal: move each reason
+        out of the (shared) attendance into `absence_reasons`."""
+        if not isinstance(data, dict) or not isinstance(data.get("attendance"), dict):
+            return data
+        moved = {k: a for k, a in data["attendance"].items()
+                 if isinstance(a, dict) and a.get("reason")}
+        if not moved:
+            return data
+        reasons = dict(data.get("absence_reasons") or {})
+        for key, a in moved.items():
+            reasons.setdefault(key, a["reason"])
+        attendance = {**data["attendance"], **{k: {**a, "reason": None}
+                                                 for k, a in moved.items()}}
+        return {**data, "attendance": attendance, "absence_reasons": reasons}
 
     def role_of(self, user_id: int) -> Role | None:
         p = self.participants.get(user_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rooms import Event, room_view
+from rooms import Event, RoomState, apply, room_view
 from tests.rooms.world import CHAIR, D1, D2, D3, OUTSIDER, SECRETARY, Room, standard_room
 
 
@@ -52,3 +52,21 @@ def test_everyone_hears_the_quorum_but_not_who_checked_in() -> None:
     assert heard_by(events, room, D1) == ["attendance.checked_in", "quorum.changed"]
     assert heard_by(events, room, SECRETARY) == ["attendance.checked_in", "quorum.changed"]
     assert room_view(room.state, D2)["quorum"]["present"] == 1
+
+
+def test_reasons_in_a_log_or_snapshot_written_before_stay_private() -> None:
+    """Logs and snapshots from before reasons became personal carried them in the shared
+    attendance: replayed or loaded, the reason moves to the private map."""
+    room = standard_room()
+    legacy = Event("attendance.absent", {"attendance": {
+        "user_id": D2, "status": "absent", "at": "2026-11-22T01:00:00.000Z", "by": SECRETARY,
+        "reason": "Ốm nặng"}}, at="2026-11-22T01:00:00.000Z")
+    state = apply(room.state, legacy)
+    assert state.attendance[D2].reason is None and state.absence_reasons == {D2: "Ốm nặng"}
+    dumped = state.model_dump(mode="json")
+    dumped["attendance"][str(D2)]["reason"] = "Ốm nặng"
+    dumped["absence_reasons"] = {}
+    loaded = RoomState.model_validate(dumped)
+    assert loaded.attendance[D2].reason is None and loaded.absence_reasons == {D2: "Ốm nặng"}
+    assert "Ốm nặng" not in str(room_view(loaded, D1))
+    assert "Ốm nặng" in str(room_view(loaded, D2))
