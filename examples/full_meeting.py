@@ -14,8 +14,8 @@ Run it against a demo server (`phonghop demo`): it needs the demo accounts (`adm
    `khach2`) plus the two sites' operators, four agenda items with presenters, a PDF
    (drawn here with PyMuPDF) uploaded and attached to the first item, the invitation.
 2. Invitations: the delegates answer; `daibieu16` is absent with a reason, `daibieu15`
-   sends `daibieu17` (an account outside the meeting) in their place, and the
-   administrator lets that substitute vote for them.
+   asks to send `daibieu17` (an account outside the meeting) in their place, and the
+   administrator approves it: the substitute takes their seat and votes for them.
 3. Session (one websocket per person in the room): the chair starts; people check in
    (`daibieu13` and `khach2` never come; the secretary marks `daibieu14` and `daibieu16`
    absent with reasons); the quorum is read from the chair's live events.
@@ -443,10 +443,10 @@ async def answer_invitations(run: Run) -> None:
             body = {"answer": "attend"}
         await run[username].json("answer the invitation", "POST", f"{run.m}/rsvp",
                                  json_body=body)
-    # An authorised substitute votes for the member they replace.
-    await run["admin"].json("let the substitute vote", "PATCH",
-                            f"{run.m}/participants/{run[SUBSTITUTE].id}",
-                            json_body={"voting": True})
+    # A substitute is a request until an organiser approves it; the approved substitute
+    # takes the member's seat and votes for them.
+    await run["admin"].json("approve the substitute", "POST",
+                            f"{run.m}/substitutes/{run[SENT_SUBSTITUTE].id}/approve")
     apologies = ", ".join(f"{u} ({reason})" for u, reason in SENDS_APOLOGIES.items())
     say(f"absent: {apologies}; {SENT_SUBSTITUTE} sends {SUBSTITUTE} "
         f"({run[SUBSTITUTE].name}), who may vote for them; the others attend")

@@ -29,8 +29,14 @@ def _person(p: Participant) -> doc.Person:
     return doc.Person(name=p.full_name, position=p.position, unit=p.unit)
 
 
-def _first(state: RoomState, role: Role) -> Participant | None:
-    return next((p for p in state.participants.values() if p.role == role), None)
+def _holder(state: RoomState, role: Role) -> Participant | None:
+    """Who signs as `role`: the holder when the session ended, else the holder now."""
+    meeting = state.meeting
+    assert meeting is not None
+    at_end = meeting.chair_at_end if role == Role.CHAIR else meeting.secretary_at_end
+    if at_end is not None and at_end in state.participants:
+        return state.participants[at_end]
+    return state.holder(role)
 
 
 def assemble(state: RoomState, now: dt.datetime, issuer: str = "") -> doc.MinutesDoc:
@@ -40,7 +46,7 @@ def assemble(state: RoomState, now: dt.datetime, issuer: str = "") -> doc.Minute
     assert meeting is not None
     started = _time(meeting.session_started_at) or _time(meeting.starts_at) or now
     ended = _time(meeting.session_ended_at) or now.astimezone(VIETNAM)
-    chair, secretary = _first(state, Role.CHAIR), _first(state, Role.SECRETARY)
+    chair, secretary = _holder(state, Role.CHAIR), _holder(state, Role.SECRETARY)
     number, _, notation = mins.number.partition("/")
     people = state.participants
     present, absent, invitees = [], [], []
@@ -48,11 +54,14 @@ def assemble(state: RoomState, now: dt.datetime, issuer: str = "") -> doc.Minute
         a = state.attendance.get(p.user_id)
         if p.role == Role.SITE_OPERATOR or p.substitute_for is not None:
             continue  # operators run a site; substitutes are listed with their member
-        if a is not None and a.status == "present":
+        if a is not None and a.status == "present" and p.substitute_user_id is None:
             (invitees if p.role == Role.INVITEE else present).append(_person(p))
         elif p.voting and not state.counts_present(p):
-            # Absent: a voting member neither present nor represented by a substitute.
-            reason = (a.reason if a is not None and a.reason else
+            # Absent: a voting member neither present nor represented by a substitute. The
+            # reasons are personal in the room, but the minutes record them as the law
+            # requires: the draft is the organisers' (preview and prepared PDF), and the
+            # signed minutes go to the participants.
+            reason = (state.absence_reasons.get(p.user_id) or
                       state.rsvp_reasons.get(p.user_id, ""))
             absent.append(doc.Absence(person=_person(p), reason=reason or ""))
     substitutes = tuple(

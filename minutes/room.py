@@ -117,11 +117,28 @@ def _prepared(ctx: _Ctx, cmd: m.MinutesPrepared) -> Outcome:
     return [ctx.event("minutes.prepared", _organisers(), sha256=cmd.sha256, pages=cmd.pages)]
 
 
+def signer_role(state: RoomState, user_id: int) -> Role | None:
+    """The signature field that belongs to `user_id`: the chair's or the secretary's as the
+    roles stood when the session ended (recorded in `session.ended`), never as they stand
+    now. Before the end, and for logs written before the roles were recorded (when roles
+    could not change after the end either), the current role."""
+    meeting = state.meeting
+    assert meeting is not None
+    if meeting.status == "ended" and (meeting.chair_at_end or meeting.secretary_at_end):
+        if user_id == meeting.chair_at_end:
+            return Role.CHAIR
+        if user_id == meeting.secretary_at_end:
+            return Role.SECRETARY
+        return None
+    role = state.role_of(user_id)
+    return role if role in (Role.CHAIR, Role.SECRETARY) else None
+
+
 def may_sign(state: RoomState, role: str, user_id: int) -> Rejection | None:
     """Whether `user_id` may now apply the `role` signature: the secretary first, after the
-    session ended; then the chair; each once."""
+    session ended; then the chair; each once, by whoever held the role at the end."""
     assert state.meeting is not None
-    if state.role_of(user_id) != role:
+    if signer_role(state, user_id) != role:
         return Rejection("forbidden")
     if state.meeting.status != "ended":
         return invalid_state(state.meeting.status)

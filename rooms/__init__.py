@@ -6,7 +6,10 @@
 Everything here is plain data and pure functions, replayable and the same on every node.
 """
 
-from rooms import documents  # noqa: F401  (registers the document rules and events)
+from rooms import (
+    documents,  # noqa: F401  (registers the document rules and events)
+    substitutes,  # noqa: F401  (registers the substitute rules and events)
+)
 from rooms.apply import apply, replay
 from rooms.commands import Command, parse_command, parse_create
 from rooms.decide import decide, iso

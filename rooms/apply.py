@@ -113,6 +113,10 @@ def _participant_removed(state: RoomState, data: dict[str, Any]) -> dict[str, An
         changes["attendance"] = _without(state.attendance, uid)
     if uid in state.rsvp_reasons:
         changes["rsvp_reasons"] = _without(state.rsvp_reasons, uid)
+    if uid in state.absence_reasons:
+        changes["absence_reasons"] = _without(state.absence_reasons, uid)
+    if uid in state.substitute_requests:
+        changes["substitute_requests"] = _without(state.substitute_requests, uid)
     if state.speaker and state.speaker.user_id == uid:
         changes["speaker"] = None
     return changes
@@ -159,7 +163,22 @@ def _reordered(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
 @_on("attendance.checked_in", "attendance.absent")
 def _attendance(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     a = Attendance.model_validate(data["attendance"])
-    return {"attendance": _with(state.attendance, a.user_id, a)}
+    reasons = _without(state.absence_reasons, a.user_id)
+    if a.reason:  # a log written before reasons became personal: keep it, privately
+        reasons[a.user_id] = a.reason
+        a = a.model_copy(update={"reason": None})
+    return {"attendance": _with(state.attendance, a.user_id, a), "absence_reasons": reasons}
+
+
+@_on("absence.reason")
+def _absence_reason(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return {"absence_reasons": _with(state.absence_reasons, data["user_id"], data["reason"])}
+
+
+@_on("role.changed")
+def _role_changed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    # An announcement: the change itself is in the participant.* events of the same command.
+    return {}
 
 
 @_on("floor.requested")

@@ -134,6 +134,17 @@ class Rsvp(Command):
     substitute_profile: Profile | None = None  # filled by the edge
 
 
+class SubstituteApprove(Command):
+    NAME = "substitute.approve"
+    user_id: Id  # the member whose request is approved
+
+
+class SubstituteRefuse(Command):
+    NAME = "substitute.refuse"
+    user_id: Id  # the member whose request is refused
+    reason: LongText | None = None
+
+
 class SessionStart(Command):
     NAME = "session.start"
 
@@ -282,7 +293,8 @@ COMMANDS: dict[str, type[Command]] = {
     for cls in (
         MeetingCreate, MeetingUpdate, MeetingInvite, SiteAdd, ParticipantAdd,
         ParticipantUpdate, ParticipantRemove, AgendaAdd, AgendaUpdate, AgendaRemove,
-        AgendaReorder, Rsvp, SessionStart, SessionEnd, AgendaActivate, AgendaNext,
+        AgendaReorder, Rsvp, SubstituteApprove, SubstituteRefuse, SessionStart, SessionEnd,
+        AgendaActivate, AgendaNext,
         AgendaDone, AgendaDefer, CheckIn, MarkAbsent, FloorRequestCmd, FloorWithdraw,
         FloorGrant, FloorExtend, FloorEnd, NoticePost, DocumentAttach, DocumentUpdate,
         DocumentNewVersion, DocumentRemove, PresentStart, PresentMove, PresentStop,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from rooms import commands as c
 from rooms.apply import apply
+from rooms.constitution import OFFICES, may_change, moved_from, standing, vacant
 from rooms.events import EVERYONE, Actor, Audience, Event, organisers_and
 from rooms.rejections import Rejection, duplicate, invalid, invalid_state, not_found
 from rooms.roles import ADMINISTRATOR, ORGANISERS, VOTING_BY_DEFAULT, Role
@@ -28,6 +29,7 @@ from rooms.state import (
     RoomState,
     Site,
     Speaker,
+    SubstituteRequest,
 )
 
 Outcome = list[Event] | Rejection
@@ -214,7 +216,11 @@ def _participant_add(ctx: _Ctx, cmd: c.ParticipantAdd) -> Outcome:
     p = Participant(
         **cmd.profile.model_dump(), role=cmd.role, site_id=cmd.site_id, voting=voting
     )
-    return [ctx.roster_event("participant.added", p.user_id, participant=_dump(p))]
+    if refusal := may_change(ctx.state, ctx.actor, None, p):
+        return refusal
+    events = _office_moves(ctx, p)
+    events.append(ctx.roster_event("participant.added", p.user_id, participant=_dump(p)))
+    return events + _announce(ctx, (None, p))
 
 
 @_rule(c.ParticipantUpdate)
@@ -230,10 +236,59 @@ def _participant_update(ctx: _Ctx, cmd: c.ParticipantUpdate) -> Outcome:
     if not changes:
         return invalid("nothing to change")
     updated = p.model_copy(update=changes)
+    if p.substitute_for is not None and standing(updated) != standing(p):
+        return invalid("a substitute takes the role and the vote of the member they replace")
+    if refusal := may_change(ctx.state, ctx.actor, p, updated):
+        return refusal
+    events = _office_moves(ctx, updated)
     # The member and their substitute see each other's entries: both hear of the change.
     linked = [u for u in (p.substitute_for, p.substitute_user_id) if u is not None]
-    return [ctx.roster_event("participant.updated", p.user_id, *linked,
-                             participant=_dump(updated))]
+    events.append(ctx.roster_event("participant.updated", p.user_id, *linked,
+                                   participant=_dump(updated)))
+    changed = [(p, updated)]
+    sub = ctx.state.participants.get(p.substitute_user_id) if p.substitute_user_id else None
+    if sub is not None and standing(updated) != standing(p):
+        # The approved substitute holds the member's seat: same role, same vote.
+        mirrored = sub.model_copy(update={"role": updated.role, "voting": updated.voting})
+        events.append(ctx.roster_event("participant.updated", sub.user_id, p.user_id,
+                                       participant=_dump(mirrored)))
+        changed.append((sub, mirrored))
+    return events + _announce(ctx, *changed)
+
+
+def _office_moves(ctx: _Ctx, taking: Participant) -> list[Event]:
+    """Giving the chair or the secretary's role moves it: the previous holder becomes a
+    delegate, in the same command."""
+    demoted = moved_from(ctx.state, taking)
+    if demoted is None:
+        return []
+    before = ctx.state.participants[demoted.user_id]
+    linked = [u for u in (before.substitute_for, before.substitute_user_id) if u is not None]
+    return [ctx.roster_event("participant.updated", demoted.user_id, *linked,
+                             participant=_dump(demoted)),
+            *_announce(ctx, (before, demoted))]
+
+
+def _announce(ctx: _Ctx, *changes: tuple[Participant | None, Participant | None]
+              ) -> list[Event]:
+    """In session, a change of role or vote is a room event everyone sees, whatever the
+    roster rule: the room must know who chairs, who takes the minutes and who votes."""
+    assert ctx.state.meeting is not None
+    if ctx.state.meeting.status != "in_session":
+        return []
+    events = []
+    for before, after in changes:
+        if standing(before) == standing(after):
+            continue
+        who = after or before
+        assert who is not None
+        events.append(ctx.event(
+            "role.changed", user_id=who.user_id, full_name=who.full_name,
+            role=after.role if after else None, voting=bool(after and after.voting),
+            previous_role=before.role if before else None,
+            previous_voting=bool(before and before.voting),
+            substitute_for=who.substitute_for))
+    return events
 
 
 @_rule(c.ParticipantRemove)
@@ -244,19 +299,23 @@ def _participant_remove(ctx: _Ctx, cmd: c.ParticipantRemove) -> Outcome:
     p = state.participants.get(cmd.user_id)
     if p is None:
         return not_found("participant")
+    if refusal := may_change(state, ctx.actor, p, None):
+        return refusal
     linked = [u for u in (p.substitute_for, p.substitute_user_id) if u is not None]
     events = _removal(ctx, cmd.user_id, *linked)
+    changed: list[tuple[Participant | None, Participant | None]] = [(p, None)]
     # A member and their substitute go together: a removed member's substitute leaves too,
     # and a member whose substitute is removed has to answer the invitation again.
     sub = state.participants.get(p.substitute_user_id) if p.substitute_user_id else None
     if sub is not None and sub.substitute_for == p.user_id:
         events += _removal(ctx, sub.user_id, p.user_id)
+        changed.append((sub, None))
     member = state.participants.get(p.substitute_for) if p.substitute_for else None
     if member is not None and member.substitute_user_id == p.user_id:
         answered = member.model_copy(update={"rsvp": "pending", "substitute_user_id": None})
         events.append(ctx.roster_event("participant.updated", member.user_id,
                                        participant=_dump(answered)))
-    return events
+    return events + _announce(ctx, *changed)
 
 
 def _removal(ctx: _Ctx, uid: int, *concerned: int) -> list[Event]:
@@ -344,31 +403,39 @@ def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
     if cmd.answer == "absent" and not cmd.reason:
         return invalid("reason: an absence needs a reason")
     events: list[Event] = []
-    new_sub = None
     if cmd.answer == "substitute":
+        # Only a request: an organiser approves it (substitute.approve) before anyone
+        # takes the member's place; until then nothing changes in the room.
+        if member.role in ORGANISERS:
+            return Rejection("not_substitutable")
         sub = cmd.substitute_profile
         if cmd.substitute_user_id is None or sub is None or sub.user_id != cmd.substitute_user_id:
             return not_found("user")
         if sub.user_id == uid:
             return invalid("substitute_user_id: a member cannot substitute for themselves")
-        current = state.participants.get(sub.user_id)
-        if current is not None and current.substitute_for != uid:
+        if sub.user_id in state.participants:
             return duplicate("participant")
-        new_sub = sub.user_id
-    old_sub = member.substitute_user_id
-    if old_sub is not None and old_sub != new_sub:
-        events += _removal(ctx, old_sub, uid)
-    if new_sub is not None and new_sub != old_sub:
-        assert cmd.substitute_profile is not None
-        sub_p = Participant(
-            **cmd.substitute_profile.model_dump(), role=member.role, site_id=member.site_id,
-            voting=False, rsvp="attend", substitute_for=uid,
-        )
-        events.append(ctx.roster_event("participant.added", sub_p.user_id, uid,
-                                       participant=_dump(sub_p)))
-    answered = member.model_copy(update={"rsvp": cmd.answer, "substitute_user_id": new_sub})
-    linked = [new_sub] if new_sub is not None else []
-    events.append(ctx.roster_event("rsvp.answered", uid, *linked, participant=_dump(answered)))
+        request = SubstituteRequest(member_id=uid, substitute=sub, at=ctx.at,
+                                    by=ctx.actor.user_id)
+        events.append(ctx.event("substitute.requested", organisers_and(uid),
+                                request=_dump(request)))
+    else:
+        if uid in state.substitute_requests:
+            events.append(ctx.event("substitute.withdrawn", organisers_and(uid), user_id=uid))
+        old_sub = member.substitute_user_id
+        if old_sub is not None:
+            # The member comes back (or stays away): their substitute leaves the room, and
+            # with them the member's seat changes hands: the electorate changes.
+            if state.poll_open():
+                return Rejection("roles_frozen")
+            sub_p = state.participants.get(old_sub)
+            events += _removal(ctx, old_sub, uid)
+            if sub_p is not None:
+                events += _announce(ctx, (sub_p, None))
+        answered = member.model_copy(update={"rsvp": cmd.answer, "substitute_user_id": None})
+        linked = [old_sub] if old_sub is not None else []
+        events.append(ctx.roster_event("rsvp.answered", uid, *linked,
+                                       participant=_dump(answered)))
     if cmd.reason:
         # Reasons are personal: only the organisers and the member see them.
         events.append(
@@ -396,6 +463,9 @@ def _session_start(ctx: _Ctx, cmd: c.SessionStart) -> Outcome:
         return Rejection("forbidden")
     if ctx.state.meeting.status not in ("draft", "invited"):
         return invalid_state(ctx.state.meeting.status)
+    for office in OFFICES:  # the chair asks, so there is one; a session needs a secretary
+        if ctx.state.holder(office) is None:
+            return vacant(office)
     info = ctx.state.meeting.model_copy(
         update={"status": "in_session", "session_started_at": ctx.at}
     )
@@ -416,7 +486,12 @@ def _session_end(ctx: _Ctx, cmd: c.SessionEnd) -> Outcome:
     paused = None
     if state.active_item is not None:
         paused = _dump(_stop(state.items[state.active_item], ctx.now, "pending"))
-    info = state.meeting.model_copy(update={"status": "ended", "session_ended_at": ctx.at})
+    # Who signs the minutes in the chair's and the secretary's fields: the holders now.
+    chair, secretary = state.holder(Role.CHAIR), state.holder(Role.SECRETARY)
+    info = state.meeting.model_copy(update={
+        "status": "ended", "session_ended_at": ctx.at,
+        "chair_at_end": chair.user_id if chair else None,
+        "secretary_at_end": secretary.user_id if secretary else None})
     events.append(ctx.event("session.ended", meeting=_dump(info), item=paused))
     return events
 
@@ -504,6 +579,8 @@ def _check_in(ctx: _Ctx, cmd: c.CheckIn) -> Outcome:
         return not_found("participant")
     if ctx.state.meeting.status in ("draft", "ended"):
         return invalid_state(ctx.state.meeting.status)
+    if ctx.state.participants[uid].substitute_user_id is not None:
+        return Rejection("substituted")  # the substitute checks in for them
     current = ctx.state.attendance.get(uid)
     if current is not None and current.status == "present":
         return Rejection("already_checked_in")
@@ -517,10 +594,12 @@ def _absent(ctx: _Ctx, cmd: c.MarkAbsent) -> Outcome:
         return refusal
     if cmd.user_id not in ctx.state.participants:
         return not_found("participant")
-    a = Attendance(
-        user_id=cmd.user_id, status="absent", at=ctx.at, by=ctx.actor.user_id, reason=cmd.reason
-    )
-    return [ctx.roster_event("attendance.absent", cmd.user_id, attendance=_dump(a))]
+    a = Attendance(user_id=cmd.user_id, status="absent", at=ctx.at, by=ctx.actor.user_id)
+    # The fact follows the roster rule; the reason (often medical) is personal: only the
+    # organisers and the member see it.
+    return [ctx.roster_event("attendance.absent", cmd.user_id, attendance=_dump(a)),
+            ctx.event("absence.reason", organisers_and(cmd.user_id), user_id=cmd.user_id,
+                      reason=cmd.reason)]
 
 
 # ---- the floor ----
@@ -533,6 +612,8 @@ def _request(ctx: _Ctx, cmd: c.FloorRequestCmd) -> Outcome:
     me = ctx.state.participants.get(ctx.actor.user_id)
     if me is None:
         return Rejection("not_participant")
+    if me.substitute_user_id is not None:
+        return Rejection("substituted")  # the substitute speaks in their place
     site_id = None
     if cmd.site_id is not None:
         # A site operator asks for the floor on behalf of their online site.
@@ -566,6 +647,8 @@ def _grant(ctx: _Ctx, cmd: c.FloorGrant) -> Outcome:
         return refusal
     if cmd.user_id not in ctx.state.participants:
         return not_found("participant")
+    if ctx.state.participants[cmd.user_id].substitute_user_id is not None:
+        return Rejection("substituted")
     if ctx.state.speaker and ctx.state.speaker.user_id == cmd.user_id:
         return invalid_state("speaking")
     events = []

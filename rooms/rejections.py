@@ -156,6 +156,33 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Thư ký phải ký biên bản trước, sau đó chủ trì mới ký.",
         "The secretary signs the minutes first, then the chair.",
     ),
+    "own_role": (
+        "Không ai được tự thay đổi vai trò, quyền biểu quyết hay người dự thay của mình.",
+        "Nobody may change their own role, vote or substitute.",
+    ),
+    "roles_frozen": (
+        "Đang có cuộc biểu quyết: vai trò, quyền biểu quyết và thành phần biểu quyết "
+        "không được thay đổi cho đến khi kết thúc biểu quyết.",
+        "A poll is open: roles, voting rights and the electorate cannot change until it "
+        "closes.",
+    ),
+    "role_vacant": (
+        "Cuộc họp phải có đúng một {role_vi}; hãy giao vai trò này cho người khác "
+        "(vai trò sẽ chuyển sang người đó), không để trống.",
+        "The meeting must have exactly one {role_en}; give the role to someone else "
+        "(it moves to them) instead of leaving it empty.",
+    ),
+    "not_substitutable": (
+        "Chủ trì và thư ký không cử người dự thay; chủ trì giao vai trò cho người khác trước.",
+        "The chair and the secretary cannot send a substitute; the chair gives the role to "
+        "someone else first.",
+    ),
+    "substituted": (
+        "Có người dự thay đã được duyệt hoặc đang chờ duyệt cho thành phần này; quyền của "
+        "họ tạm dừng trong khi có người dự thay.",
+        "This member has an approved or pending substitute; their own rights are paused "
+        "while substituted.",
+    ),
 }
 
 # Words used inside messages, so a refusal reads naturally in both languages.
@@ -173,6 +200,7 @@ THINGS: dict[str, tuple[str, str]] = {
     "poll": ("cuộc biểu quyết", "Poll"),
     "conclusion": ("kết luận", "Conclusion"),
     "receipt": ("phiếu có mã này", "Ballot with this receipt"),
+    "substitute_request": ("đề nghị cử người dự thay", "Substitute request"),
 }
 
 STATES: dict[str, tuple[str, str]] = {

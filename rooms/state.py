@@ -7,9 +7,9 @@ state: it returns a new one that shares everything unchanged (dict copies are sh
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from minutes.model import MinutesState
 from rooms.roles import Role
@@ -51,6 +51,10 @@ class MeetingInfo(Frozen):
     roster: Literal["all", "organisers"] = "all"
     session_started_at: str | None = None
     session_ended_at: str | None = None
+    # Who held the chair and the secretary's role when the session ended: the people who
+    # sign the minutes in those fields, whatever the roster says afterwards.
+    chair_at_end: int | None = None
+    secretary_at_end: int | None = None
 
 
 class QuorumFigures(Frozen):
@@ -91,7 +95,18 @@ class Attendance(Frozen):
     status: Literal["present", "absent"]
     at: str
     by: int | None = None
+    # Always None in the state: the reason of an absence is personal and lives in
+    # `RoomState.absence_reasons` (the field remains for the logs written before).
     reason: str | None = None
+
+
+class SubstituteRequest(Frozen):
+    """A member asks that `substitute` attend in their place; an organiser decides."""
+
+    member_id: int
+    substitute: Profile
+    at: str
+    by: int  # the member, or the organiser who answered the invitation for them
 
 
 class Site(Frozen):
@@ -238,6 +253,8 @@ class RoomState(Frozen):
     participants: dict[int, Participant] = {}
     attendance: dict[int, Attendance] = {}
     rsvp_reasons: dict[int, str] = {}
+    absence_reasons: dict[int, str] = {}  # personal: organisers and the member only
+    substitute_requests: dict[int, SubstituteRequest] = {}  # by member, awaiting approval
     items: dict[int, AgendaItem] = {}
     order: tuple[int, ...] = ()
     active_item: int | None = None
@@ -253,23 +270,46 @@ class RoomState(Frozen):
     minutes: MinutesState = MinutesState()
     next_id: int = 1
 
+    @model_validator(mode="before")
+    @classmethod
+    def _reasons_are_personal(cls, data: Any) -> Any:
+        """A snapshot written before absence reasons became personal: move each reason
+        out of the (shared) attendance into `absence_reasons`."""
+        if not isinstance(data, dict) or not isinstance(data.get("attendance"), dict):
+            return data
+        moved = {k: a for k, a in data["attendance"].items()
+                 if isinstance(a, dict) and a.get("reason")}
+        if not moved:
+            return data
+        reasons = dict(data.get("absence_reasons") or {})
+        for key, a in moved.items():
+            reasons.setdefault(key, a["reason"])
+        attendance = {**data["attendance"], **{k: {**a, "reason": None}
+                                                 for k, a in moved.items()}}
+        return {**data, "attendance": attendance, "absence_reasons": reasons}
+
     def role_of(self, user_id: int) -> Role | None:
         p = self.participants.get(user_id)
         return p.role if p else None
+
+    def holder(self, role: Role) -> Participant | None:
+        """Who holds `role` (the chair, the secretary: at most one each)."""
+        return next((p for p in self.participants.values() if p.role == role), None)
+
+    def poll_open(self) -> bool:
+        """Whether a poll is open: roles, votes and the electorate are frozen meanwhile."""
+        return any(p.status == "open" for p in self.polls.values())
 
     def voting_members(self) -> list[Participant]:
         """Members with a vote, substitutes excluded (they count for their member)."""
         return [p for p in self.participants.values() if p.voting and p.substitute_for is None]
 
     def counts_present(self, member: Participant) -> bool:
-        """A voting member counts present in person or through a checked-in substitute."""
-        a = self.attendance.get(member.user_id)
-        if a is not None and a.status == "present":
-            return True
-        if member.substitute_user_id is None:
-            return False
-        s = self.attendance.get(member.substitute_user_id)
-        return s is not None and s.status == "present"
+        """A voting member counts present in person, or, while an approved substitute
+        stands in for them (their own rights paused), through that substitute's check-in."""
+        who = member.substitute_user_id or member.user_id
+        a = self.attendance.get(who)
+        return a is not None and a.status == "present"
 
     def present_voting(self) -> int:
         """Voting members present in person or through a checked-in substitute."""

@@ -15,6 +15,7 @@ import voting.room as _polls
 from rooms.documents import documents_view
 from rooms.roles import ORGANISERS
 from rooms.state import RoomState
+from rooms.substitutes import requests_view
 
 
 def room_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
@@ -42,11 +43,18 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
             present = [a for a in (state.attendance.get(user_id),) if a is not None]
         personal["participants"] = [p.model_dump(mode="json") for p in people]
         personal["attendance"] = [a.model_dump(mode="json") for a in present]
-    return personal | documents_view(state, user_id, is_admin) | _polls.polls_view(
+    return personal | requests_view(state, user_id, organiser) | documents_view(
+        state, user_id, is_admin) | _polls.polls_view(
         state, user_id, is_admin) | _minutes.minutes_view(state, user_id, is_admin) | {
+        # Reasons (often medical) are personal: the organisers and the member only.
         "rsvp_reasons": {
             str(uid): reason
             for uid, reason in state.rsvp_reasons.items()
+            if organiser or uid == user_id
+        },
+        "absence_reasons": {
+            str(uid): reason
+            for uid, reason in state.absence_reasons.items()
             if organiser or uid == user_id
         },
         "notices": [

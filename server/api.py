@@ -347,7 +347,8 @@ ENDPOINTS: list[Endpoint] = [
              "Add a participant", c.ParticipantAdd),
     Endpoint("PATCH", M + "/participants/{user}",
              room_command("participant.update", {"user_id": "user"}),
-             "Change a participant's role, site or vote", c.ParticipantUpdate),
+             "Change a participant's role, site or vote (giving the chair or the "
+             "secretary's role moves it)", c.ParticipantUpdate),
     Endpoint("DELETE", M + "/participants/{user}",
              room_command("participant.remove", {"user_id": "user"}, body=False),
              "Remove a participant"),
@@ -361,7 +362,15 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", M + "/agenda/order", room_command("agenda.reorder"),
              "Reorder the agenda", c.AgendaReorder),
     Endpoint("POST", M + "/rsvp", room_command("rsvp"),
-             "Answer the invitation: attend, absent with a reason, or send a substitute", c.Rsvp),
+             "Answer the invitation: attend, absent with a reason, or ask to send a "
+             "substitute (an organiser approves)", c.Rsvp),
+    Endpoint("POST", M + "/substitutes/{user}/approve",
+             room_command("substitute.approve", {"user_id": "user"}, body=False),
+             "Approve a member's substitute (organisers): they take the member's seat"),
+    Endpoint("POST", M + "/substitutes/{user}/refuse",
+             room_command("substitute.refuse", {"user_id": "user"}),
+             "Refuse a member's substitute (organisers), with an optional reason",
+             c.SubstituteRefuse),
     Endpoint("POST", M + "/commands", any_command, "Any room command (as on the websocket)",
              CommandBody),
 ]

@@ -22,6 +22,8 @@ STATUS = {
     "poll_not_open": 409, "poll_closed": 409, "already_voted": 409, "not_eligible": 403,
     "no_credential": 409, "no_token": 409,
     "edit_conflict": 409, "already_signed": 409, "secretary_first": 409,
+    "own_role": 403, "roles_frozen": 409, "role_vacant": 409, "not_substitutable": 409,
+    "substituted": 409,
     "invalid_choice": 422, "too_many_choices": 422, "too_few_choices": 422,
     "empty_file": 422, "unsupported_type": 415, "encrypted_pdf": 422, "broken_pdf": 422,
     "too_many_pages": 422, "conversion_unavailable": 415, "conversion_failed": 422,

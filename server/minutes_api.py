@@ -23,7 +23,7 @@ from starlette.responses import FileResponse, Response
 
 from minutes.commands import MinutesPrepared, MinutesSigned
 from minutes.draft import assemble
-from minutes.room import may_sign, tasks
+from minutes.room import may_sign, signer_role, tasks
 from rooms import Rejection
 from rooms.rejections import TEXTS
 from rooms.roles import Role
@@ -190,7 +190,8 @@ async def minutes_page(request: Request) -> Response:
 def _signing(request: Request, host: RoomHost, user: User) -> tuple[Role, str, bytes]:
     """The role this user signs in, its field, and the file to sign; or a refusal."""
     state = host.state
-    role = state.role_of(user.id)
+    # The field that was this user's when the session ended, not their role now.
+    role = signer_role(state, user.id)
     if role not in FIELDS:
         raise Refused(Rejection("forbidden"))
     if refusal := may_sign(state, role, user.id):

@@ -1,6 +1,6 @@
-// Participants and attendance: who is present, absent (with the reason) or not checked in,
-// who is online, and for the secretary and chair the buttons to check people in or mark
-// them absent.
+// Participants and attendance: who is present, absent (with the reason, for the organisers
+// and the member only) or not checked in, who is online, and for the secretary and chair the
+// buttons to check people in, mark them absent, and approve or refuse substitutes.
 
 import { h, nfc, replace } from "./dom.js";
 import { timeOfDay } from "./format.js";
@@ -59,6 +59,7 @@ export function renderAttendance(el, ctx) {
     : attending;
   const shown = matches.slice(0, SHOWN_MAX);
   replace(memo.slot,
+    ctx.isOrganiser && !query ? requests(ctx) : null,
     shown.length
       ? h("ul.att-list", { testid: "attendance" }, shown.map((p) => row(p, ctx)))
       : h("p.empty", null, t("att.no_match")),
@@ -94,6 +95,10 @@ function row(p, ctx) {
   if (p.substitute_user_id != null) {
     notes.push(t("att.substituted_by", { name: ctx.name(p.substitute_user_id) }));
   }
+  const pending = state.substituteRequests.get(p.user_id);
+  if (pending) {
+    notes.push(t("sub.pending", { name: pending.substitute.full_name }));
+  }
   const rsvpReason = state.rsvpReasons.get(p.user_id);
   if (p.rsvp === "absent" && status !== "absent") {
     notes.push(rsvpReason ? `${t("att.rsvp_absent")}: ${rsvpReason}` : t("att.rsvp_absent"));
@@ -102,7 +107,9 @@ function row(p, ctx) {
   let statusText;
   if (status === "present") statusText = `${t("att.present")} · ${timeOfDay(a.at)}`;
   else if (status === "absent") {
-    statusText = a.reason ? t("att.absent_reason", { reason: a.reason }) : t("att.absent");
+    // Only the organisers and the member receive the reason (often medical).
+    const reason = state.absenceReasons.get(p.user_id);
+    statusText = reason ? t("att.absent_reason", { reason }) : t("att.absent");
   } else statusText = t("att.pending");
 
   return h("li.att-row", { testid: "attendee", class: `att-${status}`,
@@ -145,6 +152,46 @@ function organiserButtons(p, status, ctx) {
     }, t("att.mark_absent")));
   }
   return buttons.length ? h("div.att-actions", null, buttons) : null;
+}
+
+/** Pending substitute requests, for the organisers to approve or refuse. */
+function requests(ctx) {
+  const pending = [...ctx.state.substituteRequests.values()];
+  if (!pending.length || ctx.state.meeting.status === "ended") return null;
+  const off = !ctx.connected;
+  const me = ctx.me.user_id;
+  return h("div.att-requests", { testid: "substitute-requests" },
+    h("h3.sub-title", null, t("sub.requests")),
+    h("ul.att-list", null, pending.map((r) => {
+      const member = ctx.name(r.member_id);
+      const name = r.substitute.full_name;
+      const mine = r.member_id === me; // nobody approves their own substitute
+      return h("li.att-row.att-request", { testid: "substitute-request",
+        dataset: { userId: String(r.member_id) } },
+      h("div.att-body", null,
+        h("p.att-name", null, t("sub.request_row", { member, name })),
+        h("p.att-meta", null, [r.substitute.position, r.substitute.unit].filter(Boolean)
+          .map((x) => h("span", null, x))),
+        mine ? null : h("div.att-actions", null,
+          h("button.btn.btn-small.btn-primary", {
+            type: "button", testid: "approve-substitute", disabled: off,
+            "aria-label": t("sub.approve_label", { member, name }),
+            onclick: (ev) => ctx.run("substitute.approve", { user_id: r.member_id },
+              ev.currentTarget),
+          }, t("sub.approve")),
+          h("button.btn.btn-small.btn-quiet", {
+            type: "button", testid: "refuse-substitute", disabled: off,
+            "aria-label": t("sub.refuse_label", { member, name }),
+            onclick: async (ev) => {
+              const button = ev.currentTarget;
+              const reason = await promptDialog({
+                title: t("sub.refuse_title"), intro: t("sub.request_row", { member, name }),
+                label: t("sub.refuse_reason"), confirm: t("sub.refuse"),
+              });
+              if (reason) ctx.run("substitute.refuse", { user_id: r.member_id, reason }, button);
+            },
+          }, t("sub.refuse")))));
+    })));
 }
 
 function sites(operators, ctx) {

@@ -88,6 +88,19 @@ function myActions(ctx) {
   const off = !ctx.connected;
   const parts = [];
 
+  const request = state.substituteRequests.get(me.user_id);
+  if (request) {
+    // My request to send a substitute: an organiser approves or refuses it.
+    parts.push(h("p.action-note", { testid: "my-substitute-request" },
+      t("sub.my_request", { name: request.substitute.full_name })));
+  }
+  if (p.substitute_user_id != null) {
+    // An approved substitute holds my seat: my own check-in, vote and floor pause.
+    parts.push(h("p.action-note", { testid: "my-substitute" },
+      t("sub.my_substitute", { name: ctx.name(p.substitute_user_id) })));
+    return h("div.my-actions", { testid: "my-actions", role: "group",
+      "aria-label": t("me.actions") }, parts);
+  }
   if (p.role !== "site_operator" && (status === "invited" || status === "in_session")) {
     const a = state.attendance.get(me.user_id);
     if (a && a.status === "present") {
@@ -96,7 +109,8 @@ function myActions(ctx) {
         t("me.checked_in", { time: timeOfDay(a.at) })));
     } else {
       if (a && a.status === "absent") {
-        parts.push(h("p.action-note", null, t("me.absent", { reason: a.reason || "" })));
+        const reason = state.absenceReasons.get(me.user_id) || "";
+        parts.push(h("p.action-note", null, t("me.absent", { reason })));
       }
       parts.push(h("button.btn.btn-primary.btn-large", {
         type: "button", testid: "check-in", disabled: off,

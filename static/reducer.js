@@ -15,6 +15,9 @@ const NOTICES_KEPT = 50;
  * @property {Map<number, object>} participants Participant by user id
  * @property {Map<number, object>} attendance Attendance by user id
  * @property {Map<number, string>} rsvpReasons
+ * @property {Map<number, string>} absenceReasons (organisers: all; a member: their own)
+ * @property {Map<number, object>} substituteRequests pending SubstituteRequest by member id
+ *   (organisers: all; a member: their own)
  * @property {Map<number, object>} items AgendaItem by id
  * @property {number[]} order agenda item ids in order
  * @property {number|null} activeItem
@@ -45,7 +48,9 @@ export function fromView(room, seq) {
     sites: byKey(room.sites, "id"),
     participants: byKey(room.participants, "user_id"),
     attendance: byKey(room.attendance, "user_id"),
-    rsvpReasons: new Map(Object.entries(room.rsvp_reasons || {}).map(([k, v]) => [Number(k), v])),
+    rsvpReasons: byNumber(room.rsvp_reasons),
+    absenceReasons: byNumber(room.absence_reasons),
+    substituteRequests: byNumber(room.substitute_requests),
     items: byKey(agenda, "id"),
     order: agenda.map((item) => item.id),
     activeItem: room.active_item ?? null,
@@ -59,6 +64,11 @@ export function fromView(room, seq) {
     polls: byKey(room.polls, "id"),
     minutes: { ...(room.minutes || { status: "draft", signatures: [] }) },
   };
+}
+
+/** A map keyed by number from a JSON object keyed by numeric strings. */
+function byNumber(obj) {
+  return new Map(Object.entries(obj || {}).map(([k, v]) => [Number(k), v]));
 }
 
 // kind -> handler(state, data) returning the parts of the view it changed.
@@ -99,6 +109,8 @@ on(["participant.removed"], (s, d) => {
   s.queue = s.queue.filter((r) => r.user_id !== uid);
   s.attendance.delete(uid);
   s.rsvpReasons.delete(uid);
+  s.absenceReasons.delete(uid);
+  s.substituteRequests.delete(uid);
   if (s.speaker && s.speaker.user_id === uid) s.speaker = null;
   return ["participants", "attendance", "queue", "speaker"];
 });
@@ -136,8 +148,28 @@ on(["agenda.reordered"], (s, d) => {
 
 on(["attendance.checked_in", "attendance.absent"], (s, d) => {
   s.attendance.set(d.attendance.user_id, d.attendance);
+  s.absenceReasons.delete(d.attendance.user_id);
   return ["attendance"];
 });
+
+on(["absence.reason"], (s, d) => {
+  s.absenceReasons.set(d.user_id, d.reason);
+  return ["attendance"];
+});
+
+on(["substitute.requested"], (s, d) => {
+  s.substituteRequests.set(d.request.member_id, d.request);
+  return ["participants"];
+});
+
+on(["substitute.approved", "substitute.refused", "substitute.withdrawn"], (s, d) => {
+  s.substituteRequests.delete(d.user_id);
+  return ["participants"];
+});
+
+// An announcement (shown by the room): the participant.* events of the command carry the
+// change itself.
+on(["role.changed"], () => ["participants"]);
 
 on(["floor.requested"], (s, d) => {
   s.queue = [...s.queue, d.request];
@@ -325,7 +357,8 @@ export function isPresent(state, userId) {
  * The live quorum. The server counts it and sends `quorum.changed` (with a roster kept to
  * the organisers, other clients could not count it anyway); only when a snapshot carries no
  * figures is it counted here, with the same rule as rooms/state.py: voting members present
- * in person or through a checked-in substitute, compared in exact integer arithmetic.
+ * in person or (while an approved substitute stands in) through the substitute, compared
+ * in exact integer arithmetic.
  * @param {RoomState} state
  * @returns {{present: number, total: number, reached: boolean, rule: {num: number, den: number, strict: boolean}}}
  */
@@ -335,7 +368,8 @@ export function quorum(state) {
   const members = votingMembers(state);
   let present = 0;
   for (const p of members) {
-    if (isPresent(state, p.user_id) || isPresent(state, p.substitute_user_id)) present += 1;
+    // An approved substitute's check-in counts for the member, whose own pauses meanwhile.
+    if (isPresent(state, p.substitute_user_id ?? p.user_id)) present += 1;
   }
   const total = members.length;
   let reached = false;

@@ -185,6 +185,8 @@ export function mountRoom(root, meetingId, app) {
       toast(t("floor.granted_you"), "success");
     } else if (m.kind === "notice.posted" && m.data.notice.by !== me.user_id) {
       toast(`${t("notice.new")}: ${m.data.notice.text}`, "info");
+    } else if (m.kind === "role.changed" && !projector) {
+      toast(roleChange(m.data, nameOf), "info"); // no change of role or vote is silent
     } else if (m.kind === "poll.opened" && !projector && m.actor !== me.user_id) {
       // Voters get the ballot itself; everyone else hears of it.
       const c = context();
@@ -386,4 +388,24 @@ export function mountRoom(root, meetingId, app) {
       showConnection(lastStatus, () => conn.reconnectNow());
     },
   };
+}
+
+/**
+ * The words for a `role.changed` event: who now holds which role, or has or lost a vote.
+ * @param {object} d the event's data
+ * @param {(uid: number) => string} nameOf
+ * @returns {string}
+ */
+export function roleChange(d, nameOf) {
+  const name = d.full_name;
+  if (d.role == null) return t("rolechg.removed", { name });
+  if (d.previous_role == null) {
+    return d.substitute_for != null
+      ? t("rolechg.substitute", { name, member: nameOf(d.substitute_for) })
+      : t("rolechg.added", { name, to: t(`role.${d.role}`) });
+  }
+  if (d.role !== d.previous_role) {
+    return t("rolechg.role", { name, from: t(`role.${d.previous_role}`), to: t(`role.${d.role}`) });
+  }
+  return t(d.voting ? "rolechg.vote_on" : "rolechg.vote_off", { name });
 }

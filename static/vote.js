@@ -327,8 +327,8 @@ export class Voting {
 
 /**
  * Whether I may vote in a poll, as the room shows it: someone whose ballot I cast
- * (`me.vote_for`) and, for `present` polls, that member present (in person or through a
- * checked-in substitute). The box decides for good when the ballot arrives.
+ * (`me.vote_for`) and, for `present` polls, that member present (in person or, while an
+ * approved substitute stands in, through the substitute's check-in). The box decides for good when the ballot arrives.
  * @param {object} poll
  * @param {import("./room.js").RoomContext} ctx
  * @returns {"eligible"|"absent"|"none"}
@@ -339,7 +339,8 @@ export function voterStatus(poll, ctx) {
   if (poll.eligibility === "members") return "eligible";
   const st = ctx.state;
   const p = st.participants.get(member);
-  const present = isPresent(st, member) || Boolean(p && isPresent(st, p.substitute_user_id));
+  // rooms/state.py counts_present: through the approved substitute while one stands in.
+  const present = isPresent(st, p && p.substitute_user_id != null ? p.substitute_user_id : member);
   return present ? "eligible" : "absent";
 }
 

@@ -31,13 +31,14 @@ _SETTINGS = ("title", "item_id", "kind", "min_choices", "max_choices", "seats", 
 
 
 def vote_for(state: RoomState, user_id: int) -> int | None:
-    """The voting member whose ballot `user_id` casts: themselves if they have a vote, the
-    member they replace if they are that member's authorised substitute, else None."""
+    """The voting member whose ballot `user_id` casts: themselves if they have a vote and no
+    approved substitute stands in for them, the member they replace if they are that
+    member's approved substitute, else None."""
     p = state.participants.get(user_id)
     if p is None:
         return None
     if p.substitute_for is None:
-        return p.user_id if p.voting else None
+        return p.user_id if p.voting and p.substitute_user_id is None else None
     member = state.participants.get(p.substitute_for)
     if (p.voting and member is not None and member.voting
             and member.substitute_user_id == p.user_id):
@@ -62,6 +63,10 @@ def check_ballot(
     if poll.status != "open" or not poll.electronic:
         return Rejection("poll_not_open")
     member_id = vote_for(state, user_id)
+    me = state.participants.get(user_id)
+    if member_id is None and me is not None and me.substitute_user_id is not None:
+        return Rejection("not_eligible", {"detail_vi": "người dự thay biểu quyết thay bạn",
+                                          "detail_en": "your substitute votes in your place"})
     if member_id is None:
         return Rejection("not_eligible", {"detail_vi": "bạn không có quyền biểu quyết",
                                           "detail_en": "you have no vote in this meeting"})

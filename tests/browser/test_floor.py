@@ -293,6 +293,9 @@ async () => {
     agenda: s.order.map((id) => s.items.get(id)), active_item: s.activeItem,
     queue: s.queue, speaker: s.speaker, notices: s.notices, quorum: s.figures,
     rsvp_reasons: Object.fromEntries([...s.rsvpReasons].map(([k, v]) => [String(k), v])),
+    absence_reasons: Object.fromEntries([...s.absenceReasons].map(([k, v]) => [String(k), v])),
+    substitute_requests: Object.fromEntries(
+      [...s.substituteRequests].map(([k, v]) => [String(k), v])),
     documents: [...s.documents.values()].sort((a, b) => a.id - b.id),
     annotations: [...s.annotations.values()], presentation: s.presentation,
     polls: [...s.polls.values()].sort((a, b) => a.id - b.id), minutes: s.minutes,
@@ -331,11 +334,11 @@ async def test_reducer_rebuilds_the_server_view(
 
     tag = d1["username"].split("_", 1)[1]
     new_ids = []
-    for who in ("new", "sub"):
+    for who in ("new", "sub", "sub2"):
         user = await call("admin", "POST", "/api/users", {
             "username": f"{who}_{tag}", "password": "mat-khau-dai-du", "full_name": f"Ông {who}"})
         new_ids.append(user["user"]["id"])
-    newcomer, substitute = new_ids
+    newcomer, substitute, substitute2 = new_ids
     ids = {who: m[who].user["id"] for who in ("chair", "secretary", "d1", "d2", "d3", "i1")}
     view = (await call("admin", "GET", base))["room"]
     item1, item2 = (i["id"] for i in view["agenda"])
@@ -355,6 +358,14 @@ async def test_reducer_rebuilds_the_server_view(
     await do("admin", "agenda.remove", item_id=item4)
     await call("d2", "POST", base + "/rsvp", {"answer": "substitute",
                                                "substitute_user_id": substitute})
+    await call("secretary", "POST", f"{base}/substitutes/{ids['d2']}/approve")
+    # the page's own requests: one refused, one withdrawn, one left pending at the end
+    await call("d1", "POST", base + "/rsvp", {"answer": "substitute",
+                                               "substitute_user_id": substitute2})
+    await call("chair", "POST", f"{base}/substitutes/{ids['d1']}/refuse", {"reason": "Không"})
+    await call("d1", "POST", base + "/rsvp", {"answer": "substitute",
+                                               "substitute_user_id": substitute2})
+    await call("d1", "POST", base + "/rsvp", {"answer": "attend"})
     await call("d3", "POST", base + "/rsvp", {"answer": "absent", "reason": "Ốm"})
     await do("chair", "session.start")
     await do("chair", "attendance.check_in")
@@ -375,7 +386,11 @@ async def test_reducer_rebuilds_the_server_view(
     await do("chair", "floor.end")
     await do("secretary", "notice.post", text="Thông báo chung")
     await do("secretary", "notice.post", text="Chỉ thư ký", roles=["secretary"])
-    await call("admin", "DELETE", f"{base}/participants/{newcomer}")
+    await call("chair", "DELETE", f"{base}/participants/{newcomer}")  # in session: the chair
+    await do("chair", "participant.update", user_id=ids["i1"], voting=True)  # role.changed
+    await do("secretary", "attendance.absent", user_id=ids["d1"], reason="Có việc gấp")
+    await call("d1", "POST", base + "/rsvp", {"answer": "substitute",
+                                               "substitute_user_id": substitute2})
 
     # Polls: drafts and their edits stay with the organisers; the page sees them open (with
     # the progress, public here), close and publish, and an open one cancelled.

@@ -24,6 +24,8 @@ class ClientView:
         self.queue = list(view["queue"])
         self.speaker = view["speaker"]
         self.rsvp_reasons = dict(view["rsvp_reasons"])
+        self.absence_reasons = dict(view["absence_reasons"])
+        self.substitute_requests = dict(view["substitute_requests"])
         self.notices = list(view["notices"])
         self.quorum = view["quorum"]
         self.documents = {d["id"]: d for d in view["documents"]}
@@ -53,6 +55,8 @@ class ClientView:
             self.participants.pop(uid, None)
             self.attendance.pop(uid, None)
             self.rsvp_reasons.pop(str(uid), None)
+            self.absence_reasons.pop(str(uid), None)
+            self.substitute_requests.pop(str(uid), None)
             self.queue = [r for r in self.queue if r["user_id"] != uid]
             if self.speaker and self.speaker["user_id"] == uid:
                 self.speaker = None
@@ -73,6 +77,15 @@ class ClientView:
         elif kind in ("attendance.checked_in", "attendance.absent"):
             a = data["attendance"]
             self.attendance[a["user_id"]] = a
+            self.absence_reasons.pop(str(a["user_id"]), None)
+        elif kind == "absence.reason":
+            self.absence_reasons[str(data["user_id"])] = data["reason"]
+        elif kind == "substitute.requested":
+            self.substitute_requests[str(data["request"]["member_id"])] = data["request"]
+        elif kind in ("substitute.approved", "substitute.refused", "substitute.withdrawn"):
+            self.substitute_requests.pop(str(data["user_id"]), None)
+        elif kind == "role.changed":
+            pass  # an announcement: the participant.* events of the command carry the change
         elif kind == "floor.requested":
             self.queue.append(data["request"])
         elif kind == "floor.withdrawn":
@@ -184,6 +197,8 @@ class ClientView:
             "speaker": self.speaker,
             "quorum": self.quorum,
             "rsvp_reasons": self.rsvp_reasons,
+            "absence_reasons": self.absence_reasons,
+            "substitute_requests": self.substitute_requests,
             "notices": self.notices,
             "documents": [self.documents[i] for i in sorted(self.documents)],
             "annotations": list(self.annotations.values()),

@@ -25,6 +25,7 @@ from tests.rooms.world import (
     SECRETARY,
     Room,
     standard_room,
+    substitute,
 )
 
 ACTORS = {
@@ -74,6 +75,26 @@ CASES: list[Case] = [
     ("participant.update", "invited", None, lambda r: {"user_id": D3, "voting": False},
      ORGANISERS),
     ("participant.remove", "invited", None, lambda r: {"user_id": D3}, ORGANISERS),
+    # In session, who sits in the room with which role and vote is the chair's call.
+    ("participant.add", "in_session", None,
+     lambda r: {"user_id": OUTSIDER2, "role": "invitee"}, CHAIR_ONLY),
+    ("participant.update", "in_session", None, lambda r: {"user_id": INVITEE, "voting": True},
+     CHAIR_ONLY),
+    ("participant.remove", "in_session", None, lambda r: {"user_id": D3}, CHAIR_ONLY),
+    # A change of site only is not constitutional: the organisers, in session too.
+    ("participant.update", "in_session", None, lambda r: {"user_id": D3, "site_id": site(r)},
+     ORGANISERS),
+    # The chair's and the secretary's roles: the chair, or an administrator before the session.
+    ("participant.update", "invited", None, lambda r: {"user_id": D3, "role": "secretary"},
+     {"chair", "administrator"}),
+    ("participant.update", "in_session", None, lambda r: {"user_id": D3, "role": "chair"},
+     CHAIR_ONLY),
+    ("substitute.approve", "invited", lambda r: r.ok(D3, "rsvp", answer="substitute",
+                                                     substitute_user_id=OUTSIDER2),
+     lambda r: {"user_id": D3}, ORGANISERS),
+    ("substitute.refuse", "in_session", lambda r: r.ok(D3, "rsvp", answer="substitute",
+                                                       substitute_user_id=OUTSIDER2),
+     lambda r: {"user_id": D3, "reason": "Không đúng thẩm quyền"}, ORGANISERS),
     ("agenda.add", "in_session", None, lambda r: {"title": "Nội dung phát sinh"}, ORGANISERS),
     ("agenda.update", "in_session", None,
      lambda r: {"item_id": first_item(r), "planned_minutes": 25}, ORGANISERS),
@@ -165,6 +186,6 @@ def test_the_speaker_may_end_their_own_turn_and_withdraw_their_own_request() -> 
 
 def test_a_substitute_cannot_answer_the_invitation() -> None:
     room = standard_room(start=False)
-    room.ok(D1, "rsvp", answer="substitute", substitute_user_id=OUTSIDER)
+    substitute(room, D1, OUTSIDER)
     assert room.refused(OUTSIDER, "rsvp", answer="attend") == "forbidden"
     assert room.refused(D2, "rsvp", answer="absent", reason="Ốm", user_id=D1) == "forbidden"

@@ -79,6 +79,8 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             {"answer": st.just("substitute"), "substitute_user_id": outsider},
             optional={"reason": text, "user_id": uid}),
     ),
+    "substitute.approve": st.fixed_dictionaries({"user_id": uid}),
+    "substitute.refuse": st.fixed_dictionaries({"user_id": uid}, optional={"reason": text}),
     "session.start": st.just({}),
     "session.end": st.just({}),
     "agenda.activate": st.fixed_dictionaries({"item_id": small_id}),
@@ -177,7 +179,7 @@ NAMES_WEIGHTED = [name for name, w in WEIGHTS.items() for _ in range(w)]
 ORGANISERS = [CHAIR, SECRETARY, ADMIN]
 LIKELY_ACTORS = {
     **{name: ORGANISERS for name in ARGS if name.split(".")[0] in (
-        "meeting", "site", "participant", "agenda", "notice", "attendance")},
+        "meeting", "site", "participant", "agenda", "notice", "attendance", "substitute")},
     **{name: [CHAIR] for name in (
         "session.start", "session.end", "agenda.activate", "agenda.next", "agenda.done",
         "agenda.defer", "floor.grant", "floor.extend")},
@@ -251,6 +253,16 @@ def check_invariants(state: RoomState) -> None:
     assert all(i < state.next_id for i in ids)
     assert set(state.attendance) <= set(state.participants)
     assert set(state.rsvp_reasons) <= set(state.participants)
+    assert set(state.absence_reasons) <= set(state.participants)
+    assert all(a.reason is None for a in state.attendance.values())  # reasons are personal
+    # the constitution: exactly one chair and one secretary, never substituted
+    for office in (Role.CHAIR, Role.SECRETARY):
+        holders = [p for p in state.participants.values() if p.role == office]
+        assert len(holders) == 1, (office, holders)
+        assert holders[0].substitute_for is None and holders[0].substitute_user_id is None
+    for member_id, request in state.substitute_requests.items():
+        assert member_id in state.participants and request.member_id == member_id
+        assert state.participants[member_id].role not in (Role.CHAIR, Role.SECRETARY)
     for p in state.participants.values():
         if p.substitute_for is not None:
             member = state.participants.get(p.substitute_for)

@@ -22,6 +22,7 @@ from tests.rooms.world import (
     SECRETARY,
     Room,
     standard_room,
+    substitute,
 )
 
 
@@ -101,8 +102,8 @@ def test_quorum_rule_change_takes_effect_at_once() -> None:
 
 def test_a_member_without_a_vote_is_not_counted() -> None:
     room = standard_room()
-    room.ok(ADMIN, "participant.update", user_id=D3, voting=False)
-    room.ok(ADMIN, "participant.update", user_id=INVITEE, voting=True)
+    room.ok(CHAIR, "participant.update", user_id=D3, voting=False)  # in session: the chair
+    room.ok(CHAIR, "participant.update", user_id=INVITEE, voting=True)
     assert quorum(room)["total"] == 4
     room.ok(INVITEE, "attendance.check_in")
     room.ok(D3, "attendance.check_in")
@@ -113,6 +114,7 @@ def test_no_voting_members_means_no_quorum() -> None:
     room = Room()
     room.ok(ADMIN, "meeting.create", title="Họp giao ban", starts_at="2026-11-22T08:00Z")
     room.ok(ADMIN, "participant.add", user_id=CHAIR, role="chair", voting=False)
+    room.ok(ADMIN, "participant.add", user_id=SECRETARY, role="secretary")
     room.ok(ADMIN, "participant.add", user_id=INVITEE, role="invitee")
     room.ok(ADMIN, "meeting.invite")
     room.ok(CHAIR, "session.start")
@@ -124,36 +126,51 @@ def test_no_voting_members_means_no_quorum() -> None:
 def test_a_substitute_counts_for_their_member_once() -> None:
     room = standard_room()
     room.ok(D1, "rsvp", answer="substitute", substitute_user_id=OUTSIDER, reason="Đi công tác")
+    assert OUTSIDER not in room.state.participants  # a request: nothing changes yet
+    room.ok(SECRETARY, "substitute.approve", user_id=D1)
     sub = room.state.participants[OUTSIDER]
-    assert sub.substitute_for == D1 and sub.voting is False
+    assert sub.substitute_for == D1 and sub.voting is True and sub.role == "delegate"
     assert quorum(room)["total"] == 4  # the substitute does not add a seat
     room.ok(OUTSIDER, "attendance.check_in")
     assert quorum(room) == {"present": 1, "total": 4, "reached": False}
-    room.ok(D1, "attendance.check_in")  # the member came after all: still one seat
+    # the member's own rights pause: their check-in would count the seat twice
+    assert room.refused(D1, "attendance.check_in") == "substituted"
     room.ok(CHAIR, "attendance.check_in")
     assert quorum(room) == {"present": 2, "total": 4, "reached": False}
     room.ok(D2, "attendance.check_in")
     assert quorum(room) == {"present": 3, "total": 4, "reached": True}
 
 
-def test_removing_a_substitute_stops_it_counting_and_reopens_the_answer() -> None:
+def test_a_member_checked_in_before_the_approval_counts_through_the_substitute() -> None:
     room = standard_room()
-    room.ok(D1, "rsvp", answer="substitute", substitute_user_id=OUTSIDER)
+    room.ok(D1, "attendance.check_in")
+    assert quorum(room)["present"] == 1
+    substitute(room, D1, OUTSIDER)
+    assert quorum(room)["present"] == 0  # paused: the seat is the substitute's now
     room.ok(OUTSIDER, "attendance.check_in")
     assert quorum(room)["present"] == 1
-    room.ok(SECRETARY, "participant.remove", user_id=OUTSIDER)
+    room.ok(D1, "rsvp", answer="attend")  # the member is back: the substitute leaves
+    assert OUTSIDER not in room.state.participants and quorum(room)["present"] == 1
+
+
+def test_removing_a_substitute_stops_it_counting_and_reopens_the_answer() -> None:
+    room = standard_room()
+    substitute(room, D1, OUTSIDER)
+    room.ok(OUTSIDER, "attendance.check_in")
+    assert quorum(room)["present"] == 1
+    room.ok(CHAIR, "participant.remove", user_id=OUTSIDER)
     assert quorum(room)["present"] == 0
     member = room.state.participants[D1]
     assert member.substitute_user_id is None and member.rsvp == "pending"
-    # the member can name the same person again, who is then back in the meeting
-    room.ok(D1, "rsvp", answer="substitute", substitute_user_id=OUTSIDER)
+    # the member can name the same person again, who is back once approved
+    substitute(room, D1, OUTSIDER)
     assert room.state.participants[OUTSIDER].substitute_for == D1
 
 
 def test_removing_a_member_takes_their_substitute_along() -> None:
     room = standard_room()
-    room.ok(D1, "rsvp", answer="substitute", substitute_user_id=OUTSIDER)
-    events = room.ok(ADMIN, "participant.remove", user_id=D1)
+    substitute(room, D1, OUTSIDER)
+    events = room.ok(CHAIR, "participant.remove", user_id=D1)
     assert [e.data["user_id"] for e in events if e.kind == "participant.removed"] == [
         D1, OUTSIDER]
     assert OUTSIDER not in room.state.participants
@@ -168,7 +185,8 @@ def test_quorum_changed_is_sent_only_when_the_figures_move() -> None:
     assert [e.kind for e in events] == ["attendance.checked_in", "quorum.changed"]
     assert events[-1].data["quorum"] == {"present": 1, "total": 4, "reached": False}
     assert events[-1].audience.everyone
-    events = room.ok(ADMIN, "participant.add", user_id=OUTSIDER, role="delegate")
+    events = room.ok(CHAIR, "participant.add", user_id=OUTSIDER, role="delegate")
+    assert "role.changed" in [e.kind for e in events]  # in session, everyone hears of it
     assert events[-1].data["quorum"] == {"present": 1, "total": 5, "reached": False}
     events = room.ok(ADMIN, "meeting.update", title="Phiên họp bất thường")
     assert [e.kind for e in events] == ["meeting.updated"]

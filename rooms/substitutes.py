@@ -1,0 +1,109 @@
+"""Substitutes: a member asks (`rsvp` with answer "substitute"), an organiser decides.
+
+A request changes nothing in the room: it is seen by the organisers and the member only.
+Approval seats the substitute in the member's place with the member's role and vote (the
+chair and the secretary are never substituted: their role is handed over instead), and
+pauses the member's own rights (vote, check-in counting, floor) until the member answers
+the invitation again. Registered into the room core's tables, like documents and polls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rooms import commands as c
+from rooms.apply import _on, _with, _without
+from rooms.decide import Outcome, _announce, _Ctx, _dump, _floor_ended, _removal, _rule
+from rooms.events import Event, organisers_and
+from rooms.rejections import Rejection, duplicate, invalid_state, not_found
+from rooms.roles import ORGANISERS
+from rooms.state import Participant, RoomState, SubstituteRequest
+
+
+def _deciding(ctx: _Ctx, member_id: int) -> SubstituteRequest | Rejection:
+    """The request an organiser may now approve or refuse, or why not."""
+    if not ctx.organiser:
+        return Rejection("forbidden")
+    assert ctx.state.meeting is not None
+    if ctx.state.meeting.status == "ended":
+        return invalid_state("ended")
+    request = ctx.state.substitute_requests.get(member_id)
+    if request is None:
+        return not_found("substitute_request")
+    if member_id == ctx.actor.user_id:
+        return Rejection("own_role")  # nobody approves their own substitute
+    return request
+
+
+@_rule(c.SubstituteApprove)
+def _approve(ctx: _Ctx, cmd: c.SubstituteApprove) -> Outcome:
+    request = _deciding(ctx, cmd.user_id)
+    if isinstance(request, Rejection):
+        return request
+    state = ctx.state
+    member = state.participants[cmd.user_id]
+    if member.role in ORGANISERS:
+        return Rejection("not_substitutable")
+    if state.poll_open():
+        return Rejection("roles_frozen")
+    profile = request.substitute
+    if profile.user_id in state.participants:
+        return duplicate("participant")
+    uid = member.user_id
+    events: list[Event] = [ctx.event("substitute.approved", organisers_and(uid), user_id=uid,
+                                     substitute_user_id=profile.user_id)]
+    # The member's floor pauses with their other rights.
+    if state.speaker is not None and state.speaker.user_id == uid:
+        events.append(_floor_ended(ctx, state.speaker))
+    elif any(r.user_id == uid for r in state.queue):
+        events.append(ctx.event("floor.withdrawn", user_id=uid))
+    changed: list[tuple[Participant | None, Participant | None]] = []
+    old = state.participants.get(member.substitute_user_id) if member.substitute_user_id \
+        else None
+    if old is not None:
+        events += _removal(ctx, old.user_id, uid)
+        changed.append((old, None))
+    # Never chair or secretary by inheritance: the member holds neither (checked above).
+    seated = Participant(**profile.model_dump(), role=member.role, site_id=member.site_id,
+                         voting=member.voting, rsvp="attend", substitute_for=uid)
+    events.append(ctx.roster_event("participant.added", seated.user_id, uid,
+                                   participant=_dump(seated)))
+    answered = member.model_copy(update={"rsvp": "substitute",
+                                         "substitute_user_id": seated.user_id})
+    events.append(ctx.roster_event("rsvp.answered", uid, seated.user_id,
+                                   participant=_dump(answered)))
+    changed.append((None, seated))
+    return events + _announce(ctx, *changed)
+
+
+@_rule(c.SubstituteRefuse)
+def _refuse(ctx: _Ctx, cmd: c.SubstituteRefuse) -> Outcome:
+    request = _deciding(ctx, cmd.user_id)
+    if isinstance(request, Rejection):
+        return request
+    return [ctx.event("substitute.refused", organisers_and(cmd.user_id), user_id=cmd.user_id,
+                      reason=cmd.reason)]
+
+
+# ---- effects ----
+
+
+@_on("substitute.requested")
+def _requested(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    request = SubstituteRequest.model_validate(data["request"])
+    return {"substitute_requests": _with(state.substitute_requests, request.member_id, request)}
+
+
+@_on("substitute.approved", "substitute.refused", "substitute.withdrawn")
+def _decided(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return {"substitute_requests": _without(state.substitute_requests, data["user_id"])}
+
+
+# ---- what users see ----
+
+
+def requests_view(state: RoomState, user_id: int, organiser: bool) -> dict[str, Any]:
+    """Pending requests: all of them for the organisers, their own for a member."""
+    shown = {str(uid): r.model_dump(mode="json") for uid, r in state.substitute_requests.items()
+             if organiser or uid == user_id}
+    return {"substitute_requests": shown}
