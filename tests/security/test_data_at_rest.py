@@ -42,6 +42,7 @@ from tests.conftest import (
     make_meeting,
 )
 from tests.server.conftest import assert_refusal
+from tests.soft_token import SoftToken, put_key, remove_key
 from voting.receipts import new_receipt
 
 SIGNING_PASSWORD = "Khoá-ký-số-7c1e9a"
@@ -197,6 +198,37 @@ async def test_a_stolen_session_cannot_guess_the_signing_password(
     assert_refusal(r.json(), "too_many_attempts")
     minutes = (await m["secretary"].call("GET", f"/api/meetings/{m.id}")).json()
     assert minutes["room"]["minutes"]["signatures"] == []
+
+
+async def test_wrong_pins_never_walk_the_servers_token_into_its_lockout(
+    soft_token: SoftToken, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The token has one user PIN for every signer: after 2 wrong PINs in a row (set below
+    the token's own lockout), nobody's PIN is tried until the window has passed, not even
+    the right one. Counted in memory: the embedded backend is enough."""
+    server = ServerProcess(tmp_path_factory.mktemp("token"), "demo", env={
+        "PHONGHOP_PKCS11_MODULE": soft_token.module, "PHONGHOP_PKCS11_PIN_TRIES": "2"})
+    label = ""
+    try:
+        m = await ended_meeting(server)
+        user = m["secretary"].user
+        label = str(user["id"])
+        put_key(soft_token, DevCA.load(server.data_dir / "dev-ca"), label=label,
+                key_id=label.encode(), user_id=label, full_name=user["full_name"])
+        base = f"/api/meetings/{m.id}/minutes/sign"
+        for guess in ("111111", "222222"):
+            r = await m["secretary"].call("POST", base, {"method": "pkcs11", "pin": guess})
+            assert_refusal(r.json(), "wrong_pin")
+        r = await m["secretary"].call("POST", base, {"method": "pkcs11",
+                                                     "pin": soft_token.pin})
+        assert_refusal(r.json(), "too_many_attempts")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 60
+        view = (await m["secretary"].call("GET", f"/api/meetings/{m.id}")).json()["room"]
+        assert view["minutes"]["signatures"] == []
+    finally:
+        if label:
+            remove_key(soft_token, label)
+        server.stop()
 
 
 async def test_the_log_holds_no_password_ballot_or_token(server: ServerProcess) -> None:
