@@ -13,9 +13,10 @@ import asyncio
 import base64
 import logging
 import secrets
+from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from cryptography import x509
 from pydantic import Field
@@ -57,6 +58,7 @@ from store.base import StoreError
 from store.records import User
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 FIELDS = {Role.SECRETARY: SECRETARY_FIELD, Role.CHAIR: CHAIR_FIELD}
 MAX_P12 = 40 * 1024  # a key, its certificate and a chain: a few KiB
 
@@ -252,8 +254,13 @@ async def sign(request: Request) -> Response:
     if wait := guard.token.reserve(TOKEN_KEY):
         guard.pins.released(user.id)
         raise _too_many(wait)
-    if await asyncio.to_thread(token_near_lockout, settings.pkcs11_module):
-        # One more wrong PIN would lock the token for everyone: do not even try.
+    try:
+        near = await asyncio.to_thread(token_near_lockout, settings.pkcs11_module)
+    except BaseException:  # a request cancelled here gives its attempts back
+        guard.pins.released(user.id)
+        guard.token.released(TOKEN_KEY)
+        raise
+    if near:  # one more wrong PIN would lock the token for everyone: do not even try
         guard.pins.released(user.id)
         guard.token.released(TOKEN_KEY)
         raise _too_many(int(guard.token.window))
@@ -269,25 +276,35 @@ async def sign(request: Request) -> Response:
                               trust=trust)
 
     try:
-        signed = await asyncio.to_thread(work_token)
+        signed = await _attempt([(guard.pins, user.id), (guard.token, TOKEN_KEY)],
+                                work_token, WrongPin, lambda: logged_in)
     except SigningRefused as exc:
-        if isinstance(exc, WrongPin):
-            guard.pins.failed(user.id)
-            guard.token.failed(TOKEN_KEY)
-        elif logged_in:
-            guard.pins.succeeded(user.id)
-            guard.token.succeeded(TOKEN_KEY)
-        else:
-            guard.pins.released(user.id)
-            guard.token.released(TOKEN_KEY)
         raise _refused(exc) from None
-    except BaseException:
-        guard.pins.released(user.id)
-        guard.token.released(TOKEN_KEY)
-        raise
-    guard.pins.succeeded(user.id)
-    guard.token.succeeded(TOKEN_KEY)
     return await _record(request, host, user, role, signed)
+
+
+async def _attempt(taken: list[tuple[AttemptLimiter, Hashable]], work: Callable[[], T],
+                   wrong: type[Exception], checked: Callable[[], bool] = lambda: True) -> T:
+    """Run `work` (in a thread) as the attempt already reserved in each limiter, and count
+    how it ended: `wrong` is a failure; success, or another refusal once `checked()`, a
+    success; anything else gives the attempt back. Counted when the work ends, even if
+    the request is gone by then: a client that hangs up must not get a free guess."""
+
+    def settle(done: asyncio.Future[T]) -> None:
+        exc = None if done.cancelled() else done.exception()
+        for limiter, key in taken:
+            if done.cancelled():
+                limiter.released(key)
+            elif isinstance(exc, wrong):
+                limiter.failed(key)
+            elif exc is None or checked():
+                limiter.succeeded(key)
+            else:
+                limiter.released(key)
+
+    future = asyncio.ensure_future(asyncio.to_thread(work))
+    future.add_done_callback(settle)
+    return await asyncio.shield(future)
 
 
 async def _unlock_pkcs12(request: Request, user: User, password: str) -> FileSigner:
@@ -297,30 +314,24 @@ async def _unlock_pkcs12(request: Request, user: User, password: str) -> FileSig
     _reserve(guard.passwords, user.id)
     try:
         stored = await vault.load(user.id)
-    except StoreError:
+    except BaseException as exc:  # a request cancelled here gives its attempt back too
         guard.passwords.released(user.id)
-        raise Refused(Rejection("store_unavailable")) from None
-    except Unsealable as exc:
-        guard.passwords.released(user.id)
-        # The class only: what is in the row is nobody's business in a log.
-        log.warning("stored credential of user %s does not open: %s", user.id,
-                    type(exc).__name__)
-        raise Refused(Rejection("credential_unreadable")) from None
+        if isinstance(exc, StoreError):
+            raise Refused(Rejection("store_unavailable")) from None
+        if isinstance(exc, Unsealable):
+            # The class only: what is in the row is nobody's business in a log.
+            log.warning("stored credential of user %s does not open: %s", user.id,
+                        type(exc).__name__)
+            raise Refused(Rejection("credential_unreadable")) from None
+        raise
     if stored is None:
         guard.passwords.released(user.id)
         raise Refused(Rejection("no_credential"))
     try:
-        signer = await asyncio.to_thread(load_pkcs12, stored["p12"], password)
-    except WrongPassword as exc:
-        guard.passwords.failed(user.id)
-        raise _refused(exc) from None
+        signer = await _attempt([(guard.passwords, user.id)],
+                                lambda: load_pkcs12(stored["p12"], password), WrongPassword)
     except SigningRefused as exc:
-        guard.passwords.released(user.id)
         raise _refused(exc) from None
-    except BaseException:
-        guard.passwords.released(user.id)
-        raise
-    guard.passwords.succeeded(user.id)
     if not stored["modern"]:
         # Sealed at start from an older row: now that the password is here, re-export it.
         try:
