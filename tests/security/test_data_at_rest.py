@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.credential_vault import FileKeyWrap, Unsealable, unseal
+from server.signing_guard import AttemptLimiter
 from signing.devca import DevCA
 from signing.errors import SigningRefused
 from signing.signers import load_pkcs12
@@ -309,3 +310,24 @@ def _pdf() -> bytes:
     doc = pymupdf.open()
     doc.new_page().insert_text((72, 72), "To trinh")
     return doc.tobytes()
+
+
+def test_the_attempt_limiter_reserves_before_checking_and_forgets_after_its_window() -> None:
+    """The limiter itself, on a clock of our own: what the endpoints above rely on."""
+    now = [1000.0]
+    limiter = AttemptLimiter(limit=5, window=900, clock=lambda: now[0])
+    # Five checks in flight at once take every attempt: a sixth is refused unchecked.
+    assert [limiter.reserve(7) for _ in range(5)] == [None] * 5
+    assert limiter.reserve(7) == 900
+    for _ in range(5):
+        limiter.failed(7)
+    now[0] += 600
+    assert limiter.reserve(7) == 300  # the oldest failure leaves the window in 300 s
+    assert limiter.reserve(8) is None  # another user is not affected
+    now[0] += 300
+    assert limiter.reserve(7) is None  # the window has passed
+    limiter.succeeded(7)  # and a right password forgets the failures
+    assert [limiter.reserve(7) for _ in range(5)] == [None] * 5
+    for _ in range(5):
+        limiter.released(7)  # attempts that checked nothing are given back
+    assert limiter.reserve(7) is None
