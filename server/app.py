@@ -99,7 +99,10 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
 
 
 def _required_bus_secret(settings: Settings) -> bytes:
-    secret = settings.bus_secret()
+    try:
+        secret = settings.bus_secret()
+    except OSError as exc:
+        raise SystemExit(f"phonghop: PHONGHOP_BUS_SECRET_FILE: {exc.strerror}") from None
     if secret is None or len(secret) < 16:
         raise SystemExit("phonghop: --redis needs a bus secret of at least 16 characters, "
                          "the same on every node (PHONGHOP_BUS_SECRET or "
