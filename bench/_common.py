@@ -430,10 +430,15 @@ def load_tokens(path: Path) -> Tokens:
 # --------------------------------------------------------------------------- phonghop
 
 
+# The nodes of one benchmark run share a bus secret (a Redis bus needs one).
+BUS_SECRET = os.environ.get("PHONGHOP_BUS_SECRET") or "bench-" + os.urandom(16).hex()
+
+
 def server_env(server_root: Path) -> dict[str, str]:
     """The environment for `python -m server`: the server package on PYTHONPATH."""
     return {
         **os.environ,
+        "PHONGHOP_BUS_SECRET": BUS_SECRET,
         "PYTHONPATH": os.pathsep.join(
             filter(None, [str(server_root), os.environ.get("PYTHONPATH")])
         ),

@@ -3,13 +3,21 @@
 One pub/sub connection per node carries every room channel the node hosts (never one per
 client). Pub/sub is allowed to lose messages (a node or Redis restarting); the rooms detect
 gaps by seq and refill from the store, and every reconnection tells the node to catch up.
+
+Redis is not trusted: anyone who can publish on it (a compromised host, a wrong ACL) could
+otherwise inject room events. Every message carries an HMAC-SHA256 over its channel and
+payload, keyed with the deployment's bus secret; a message whose tag does not match is
+dropped before any handler sees it, and counted (`dropped`, logged with the count only).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -23,13 +31,34 @@ from bus.base import Handler, Unsubscribe
 log = logging.getLogger(__name__)
 # A channel every node subscribes to, so the listener always has something to wait on.
 NODES_CHANNEL = "nodes"
+TAG_BYTES = 32  # HMAC-SHA256, sent in front of the payload
+_DOMAIN = b"phonghop-bus-v1\0"  # what the tag is for: never valid as another protocol's MAC
+DROP_LOG_EVERY = 10.0  # seconds between log lines about dropped messages, after the first few
+
+
+def seal(secret: bytes, channel: bytes, payload: bytes) -> bytes:
+    """The message as published on `channel` (the full Redis channel name): tag + payload."""
+    tag = hmac.new(secret, _DOMAIN + channel + b"\0" + payload, hashlib.sha256).digest()
+    return tag + payload
+
+
+def unseal(secret: bytes, channel: bytes, message: bytes) -> bytes | None:
+    """The payload of an authentic message on `channel`, or None (forged, altered, moved)."""
+    if len(message) < TAG_BYTES:
+        return None
+    tag, payload = message[:TAG_BYTES], message[TAG_BYTES:]
+    want = hmac.new(secret, _DOMAIN + channel + b"\0" + payload, hashlib.sha256).digest()
+    return payload if hmac.compare_digest(tag, want) else None
 
 
 class RedisBus:
     name = "redis"
 
-    def __init__(self, url: str, namespace: str = "phonghop") -> None:
+    def __init__(self, url: str, namespace: str = "phonghop", *, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise ValueError("the bus secret must be at least 16 bytes")
         self.url = url
+        self._secret = secret
         # Redis pub/sub channels are global to the server (database numbers do not apply),
         # so each deployment prefixes its channels; nodes of one deployment share the prefix.
         self.prefix = f"{namespace}:"
@@ -40,6 +69,8 @@ class RedisBus:
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self.reconnects = 0
+        self.dropped = 0  # messages refused: no valid tag for their channel
+        self._drop_logged = 0.0
 
     async def open(self) -> None:
         self._client = redis.from_url(
@@ -64,15 +95,17 @@ class RedisBus:
 
     async def publish(self, channel: str, payload: bytes) -> None:
         assert self._client is not None, "bus not opened"
+        full = self.prefix + channel
+        payload = seal(self._secret, full.encode(), payload)
         try:
-            await self._client.publish(self.prefix + channel, payload)
+            await self._client.publish(full, payload)
         except (RedisConnectionError, RedisTimeoutError, OSError):
             # After Redis restarts, the pool still holds idle connections to the old server;
             # a publish lost on one of them reaches the other nodes only when a later event
             # reveals the gap (never, if the room then goes quiet). Drop them, retry once.
             with contextlib.suppress(Exception):
                 await self._client.connection_pool.disconnect(inuse_connections=False)
-            await self._client.publish(self.prefix + channel, payload)
+            await self._client.publish(full, payload)
 
     def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
         first = not self._handlers.get(channel)
@@ -120,10 +153,14 @@ class RedisBus:
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
+                    data = unseal(self._secret, message["channel"], message["data"])
+                    if data is None:
+                        self._drop()
+                        continue
                     channel = message["channel"].decode().removeprefix(self.prefix)
                     for handler in list(self._handlers.get(channel, ())):
                         try:
-                            handler(message["data"])
+                            handler(data)
                         except Exception:
                             log.exception("bus handler failed on %s", channel)
             except asyncio.CancelledError:
@@ -137,6 +174,16 @@ class RedisBus:
                     await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+    def _drop(self) -> None:
+        """Count a message without a valid tag; say so in the log, never what it held."""
+        self.dropped += 1
+        now = time.monotonic()
+        if self.dropped <= 10 or now - self._drop_logged >= DROP_LOG_EVERY:
+            self._drop_logged = now
+            log.warning("redis bus: dropped an unauthenticated message (bus_dropped=%d)",
+                        self.dropped)
 
 
 def _log_failure(task: asyncio.Task[object]) -> None:

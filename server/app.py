@@ -24,6 +24,7 @@ from documents.pool import WorkerPool
 from server.api import ENDPOINTS, Endpoint
 from server.auth import use_password_profile
 from server.config import Settings
+from server.credential_vault import CredentialVault, FileKeyWrap
 from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
 from server.edge import Edge, EdgeMiddleware
 from server.http_errors import JSONResponse, Refused, refuse
@@ -42,10 +43,12 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     """The phonghop app for `settings` (embedded SQLite and local bus by default)."""
     origins = settings.public_origins()  # a malformed PHONGHOP_PUBLIC_ORIGIN stops here
     node = make_node(settings, bus)
+    vault = CredentialVault(node.store, FileKeyWrap.load_or_create(settings.kek_file()))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await node.start()
+        await vault.seal_stored()  # credentials an older version stored unsealed
         # Everything loaded so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stall the loop for 100+ ms at scale.
         gc.collect()
@@ -84,6 +87,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     app.state.node = node
     app.state.settings = settings
     app.state.edge = Edge(origins)
+    app.state.credential_vault = vault
     return app
 
 
@@ -92,12 +96,25 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     use_password_profile(settings.password_profile)
     if bus is None:
-        bus = (RedisBus(settings.redis_url, settings.bus_namespace()) if settings.redis_url
+        bus = (RedisBus(settings.redis_url, settings.bus_namespace(),
+                        secret=_required_bus_secret(settings)) if settings.redis_url
                else LocalBus())
     limits = Limits(max_bytes=settings.max_upload_mb * 1024 * 1024,
                     render_timeout=settings.render_timeout)
     library = Library(settings.documents_dir(), WorkerPool(settings.render_workers), limits)
     return Node(SqlStore(settings.store_url()), bus, library)
+
+
+def _required_bus_secret(settings: Settings) -> bytes:
+    try:
+        secret = settings.bus_secret()
+    except OSError as exc:
+        raise SystemExit(f"phonghop: PHONGHOP_BUS_SECRET_FILE: {exc.strerror}") from None
+    if secret is None or len(secret) < 16:
+        raise SystemExit("phonghop: --redis needs a bus secret of at least 16 characters, "
+                         "the same on every node (PHONGHOP_BUS_SECRET or "
+                         "PHONGHOP_BUS_SECRET_FILE)")
+    return secret
 
 
 class RevalidatedStaticFiles(StaticFiles):

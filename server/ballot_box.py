@@ -147,8 +147,10 @@ class BallotBox:
                 for poll_id, entries in by_poll.items():
                     try:
                         await self._commit(poll_id, entries)
-                    except Exception:
-                        log.exception("room %s: ballot batch failed", self.host.room_id)
+                    except Exception as exc:
+                        # The class only: a ballot's content must never reach a log.
+                        log.error("room %s: ballot batch failed: %s", self.host.room_id,
+                                  type(exc).__name__)
                         _settle(entries, [Rejection("store_unavailable")] * len(entries))
 
     async def _commit(self, poll_id: int, entries: list[_Pending]) -> None:
@@ -166,7 +168,8 @@ class BallotBox:
                 await self._commit_alone(poll_id, p, poll.secret, poll.allow_change)
             return
         except StoreError as exc:
-            log.warning("room %s: ballots not stored: %s", self.host.room_id, exc)
+            log.warning("room %s: ballots not stored: %s", self.host.room_id,
+                        type(exc).__name__)
             _settle(entries, [Rejection("store_unavailable")] * len(entries))
             return
         _settle(entries, [_answer(poll_id, p.ballot, f) for p, f in zip(entries, fates,
@@ -304,5 +307,5 @@ def _settle(entries: list[_Pending], results: list[Voted | Rejection]) -> None:
         p.answered = True
         try:
             p.reply(result)
-        except Exception:  # one voter's gone connection must not cost the others their acks
-            log.exception("a ballot's reply failed")
+        except Exception as exc:  # one voter's gone connection must not cost the others
+            log.warning("a ballot's reply failed: %s", type(exc).__name__)

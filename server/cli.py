@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from server.app import create_app
+from server.at_rest import bus_secret_for_workers, protect
 from server.config import Settings
 from server.node import Node
 from server.wire import WireProtocol
@@ -44,6 +45,7 @@ def serve(settings: Settings) -> None:
     """Run the server in the foreground until interrupted (one node, or N worker nodes)."""
     _raise_fd_limit()
     if settings.workers > 1:
+        bus_secret_for_workers(settings)
         _serve_workers(settings)
         return
     config = uvicorn.Config(
@@ -132,7 +134,7 @@ async def _demo(node: Node, settings: Settings) -> dict | None:  # type: ignore[
     seeded = await seed_demo(node)
     if seeded:
         await issue_dev_credentials(node, settings.data_dir, DEMO_PASSWORD,
-                                    usernames=list(DEMO_SIGNERS))
+                                    usernames=list(DEMO_SIGNERS), kek_file=settings.kek_file())
     return seeded
 
 
@@ -205,12 +207,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "verify":
         sys.exit(_verify(args))
     settings = _settings(args)
+    protect(settings)  # umask 077, and the data directory tightened: before any write
 
     if args.cmd == "dev-ca":
         from server.dev_credentials import issue_dev_credentials
 
         result = asyncio.run(_with_node(settings, lambda node: issue_dev_credentials(
-            node, settings.data_dir, args.password, args.users)))
+            node, settings.data_dir, args.password, args.users, kek_file=settings.kek_file())))
         print(f"phonghop dev-ca: KHÔNG DÙNG CHO MÔI TRƯỜNG THẬT / NOT FOR PRODUCTION\n"
               f"  CA: {result['ca']}\n  credentials: {len(result['issued'])} "
               f"(password {args.password!r}), in {settings.data_dir / 'dev-ca'}")

@@ -37,6 +37,10 @@ class Settings:
     trust_pem: str | None = field(default_factory=lambda: _env("TRUST_PEM"))
     tsa_url: str | None = field(default_factory=lambda: _env("TSA_URL"))
     pkcs11_module: str | None = field(default_factory=lambda: _env("PKCS11_MODULE"))
+    # Wrong PINs in a row after which the server stops trying the token (for the window of
+    # server/signing_guard.py): keep it below the token's own lockout count.
+    pkcs11_pin_tries: int = field(
+        default_factory=lambda: int(_env("PKCS11_PIN_TRIES", "3") or 3))
     # argon2id parameters for new password hashes (server/auth.py PASSWORD_PROFILES).
     password_profile: str = field(
         default_factory=lambda: _env("PASSWORD_PROFILE") or "rfc9106-low-memory")
@@ -44,6 +48,14 @@ class Settings:
     # https://hop.example.gov.vn). Unset: each request's own scheme://Host, which is wrong
     # behind a TLS proxy, so production sets it (docs/DEPLOY.md).
     public_origin: str | None = field(default_factory=lambda: _env("PUBLIC_ORIGIN"))
+    # The secret every node of a deployment shares to authenticate bus messages (HMAC):
+    # PHONGHOP_BUS_SECRET, or a file holding it (PHONGHOP_BUS_SECRET_FILE).
+    bus_secret_value: str | None = field(default_factory=lambda: _env("BUS_SECRET"))
+    bus_secret_file: Path | None = field(default_factory=lambda: _path(_env("BUS_SECRET_FILE")))
+    # The key-encryption key of stored signing credentials: a file only the service reads
+    # (default DATA/secrets/credentials.kek, made on first start).
+    credential_kek_file: Path | None = field(
+        default_factory=lambda: _path(_env("CREDENTIAL_KEK_FILE")))
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
 
@@ -70,6 +82,19 @@ class Settings:
         if explicit:
             return explicit
         return "phonghop-" + hashlib.sha256(self.store_url().encode()).hexdigest()[:10]
+
+    def bus_secret(self) -> bytes | None:
+        """The bus secret (from the setting, else its file), or None when there is none."""
+        if self.bus_secret_value:
+            return self.bus_secret_value.encode()
+        if self.bus_secret_file is not None:
+            secret = self.bus_secret_file.read_bytes().strip()
+            return secret or None
+        return None
+
+    def kek_file(self) -> Path:
+        """Where the key-encryption key of stored signing credentials lives."""
+        return self.credential_kek_file or self.data_dir / "secrets" / "credentials.kek"
 
     def store_url(self) -> str:
         from store import sqlite_url

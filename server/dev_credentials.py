@@ -13,6 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from server.credential_vault import CredentialVault, FileKeyWrap
 from server.node import Node
 from signing.devca import DevCA
 
@@ -22,10 +23,14 @@ def ca_dir(data_dir: Path) -> Path:
 
 
 async def issue_dev_credentials(node: Node, data_dir: Path, password: str,
-                                usernames: list[str] | None = None) -> dict[str, Any]:
+                                usernames: list[str] | None = None, *,
+                                kek_file: Path | None = None) -> dict[str, Any]:
     """Create (or reuse) the development CA in DATA/dev-ca and give each account (or the
-    named ones) a signing credential protected by `password`, stored for signing and
-    written to DATA/dev-ca/USERNAME.p12."""
+    named ones) a signing credential protected by `password`, stored for signing (sealed
+    with the KEK in `kek_file`, default DATA/secrets/credentials.kek) and written to
+    DATA/dev-ca/USERNAME.p12 (0600)."""
+    kw = FileKeyWrap.load_or_create(kek_file or data_dir / "secrets" / "credentials.kek")
+    vault = CredentialVault(node.store, kw)
     ca = await asyncio.to_thread(DevCA.load_or_create, ca_dir(data_dir))
     users = await node.store.list_users()
     issued = []
@@ -35,9 +40,10 @@ async def issue_dev_credentials(node: Node, data_dir: Path, password: str,
         cred = await asyncio.to_thread(
             ca.issue_user, user_id=str(user.id), full_name=user.full_name,
             position=user.position, unit=user.unit)
-        p12 = await asyncio.to_thread(cred.to_p12, password)
-        (ca_dir(data_dir) / f"{user.username}.p12").write_bytes(p12)
-        await node.store.save_credential(user.id, p12, cred.certificate.subject.rfc4514_string(),
-                                         cred.certificate.not_valid_after_utc)
+        p12 = await asyncio.to_thread(cred.write_p12, ca_dir(data_dir) / f"{user.username}.p12",
+                                      password)
+        await vault.save(user.id, p12.read_bytes(), password,
+                         cred.certificate.subject.rfc4514_string(),
+                         cred.certificate.not_valid_after_utc)
         issued.append(user.username)
     return {"ca": str(ca_dir(data_dir) / "ca.pem"), "issued": issued}

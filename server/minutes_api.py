@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import secrets
-from dataclasses import asdict
+from collections.abc import Callable, Hashable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from cryptography import x509
 from pydantic import Field
@@ -39,21 +41,25 @@ from server.api import (
     pdf_download,
     read_json,
 )
+from server.credential_vault import CredentialVault, Unsealable
 from server.documents_api import INTERNAL  # minutes are the meeting's own: briefly cached
 from server.http_errors import STATUS, JSONResponse, Refused
 from server.node import actor_of
 from server.room_host import Ack, RoomHost
-from signing.errors import SigningRefused
+from server.signing_guard import AttemptLimiter, token_near_lockout
+from signing.errors import SigningRefused, WrongPassword, WrongPin
 from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
 from signing.identity import ExpectedSigner
 from signing.layout import render_minutes
 from signing.sign import PreparedSignature, finish, prepare, sign_field
-from signing.signers import load_pkcs12, open_token
+from signing.signers import FileSigner, load_pkcs12, open_token
 from signing.trust import Trust
 from signing.verify import Problem, VerificationReport, verify_pdf
 from store.base import StoreError
 from store.records import User
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 FIELDS = {Role.SECRETARY: SECRETARY_FIELD, Role.CHAIR: CHAIR_FIELD}
 MAX_P12 = 40 * 1024  # a key, its certificate and a chain: a few KiB
 
@@ -90,6 +96,12 @@ def _subclasses(cls: type[SigningRefused]) -> list[type[SigningRefused]]:
 for _cls in _subclasses(SigningRefused):
     TEXTS.setdefault(_cls.code, ("{detail_vi}", "{detail_en}"))
     STATUS.setdefault(_cls.code, 422)
+
+
+TEXTS.setdefault("credential_unreadable", (
+    "Không mở được chứng thư số đã lưu trên máy chủ này; vui lòng tải tệp lên lại.",
+    "The signing credential stored on this server cannot be opened; upload it again."))
+STATUS.setdefault("credential_unreadable", 409)
 
 
 def _refused(exc: SigningRefused) -> Refused:
@@ -217,7 +229,8 @@ async def _record(request: Request, host: RoomHost, user: User, role: Role,
 
 async def sign(request: Request) -> Response:
     """Sign with the user's PKCS#12 credential (unlocked by its password) or the server's
-    PKCS#11 token (unlocked by its PIN)."""
+    PKCS#11 token (unlocked by its PIN). Wrong passwords and PINs are limited
+    (server/signing_guard.py): past the limit, `too_many_attempts` without checking."""
     user, host = await _room(request)
     body = parse(SignBody, await read_json(request))
     role, field, pdf = _signing(request, host, user)
@@ -225,32 +238,145 @@ async def sign(request: Request) -> Response:
     expected = ExpectedSigner(user_id=str(user.id), full_name=user.full_name)
     trust = trust_of(request)
     if body.method == "pkcs12":
-        try:
-            stored = await node_of(request).store.credential(user.id)
-        except StoreError:
-            raise Refused(Rejection("store_unavailable")) from None
-        if stored is None:
-            raise Refused(Rejection("no_credential"))
+        signer = await _unlock_pkcs12(request, user, body.password)
 
         def work() -> bytes:
-            signer = load_pkcs12(stored["p12"], body.password)
             return sign_field(pdf, field, signer, expected=expected, position=user.position,
                               tsa_url=settings.tsa_url, trust=trust)
-    else:
-        if not settings.pkcs11_module:
-            raise Refused(Rejection("no_token"))
 
-        def work() -> bytes:
-            with open_token(settings.pkcs11_module, pin=body.pin,
-                            key_label=str(user.id)) as signer:
-                return sign_field(pdf, field, signer, expected=expected,
-                                  position=user.position, tsa_url=settings.tsa_url,
-                                  trust=trust)
+        try:
+            signed = await asyncio.to_thread(work)
+        except SigningRefused as exc:
+            raise _refused(exc) from None
+        return await _record(request, host, user, role, signed)
+    if not settings.pkcs11_module:
+        raise Refused(Rejection("no_token"))
+    guard = _guard(request)
+    _reserve(guard.pins, user.id)
+    if wait := guard.token.reserve(TOKEN_KEY):
+        guard.pins.released(user.id)
+        raise _too_many(wait)
     try:
-        signed = await asyncio.to_thread(work)
+        near = await asyncio.to_thread(token_near_lockout, settings.pkcs11_module)
+    except BaseException:  # a request cancelled here gives its attempts back
+        guard.pins.released(user.id)
+        guard.token.released(TOKEN_KEY)
+        raise
+    if near:  # one more wrong PIN would lock the token for everyone: do not even try
+        guard.pins.released(user.id)
+        guard.token.released(TOKEN_KEY)
+        raise _too_many(int(guard.token.window))
+    logged_in = False
+
+    def work_token() -> bytes:
+        nonlocal logged_in
+        with open_token(settings.pkcs11_module, pin=body.pin,
+                        key_label=str(user.id)) as signer:
+            logged_in = True
+            return sign_field(pdf, field, signer, expected=expected,
+                              position=user.position, tsa_url=settings.tsa_url,
+                              trust=trust)
+
+    try:
+        signed = await _attempt([(guard.pins, user.id), (guard.token, TOKEN_KEY)],
+                                work_token, WrongPin, lambda: logged_in)
     except SigningRefused as exc:
         raise _refused(exc) from None
     return await _record(request, host, user, role, signed)
+
+
+async def _attempt(taken: list[tuple[AttemptLimiter, Hashable]], work: Callable[[], T],
+                   wrong: type[Exception], checked: Callable[[], bool] = lambda: True) -> T:
+    """Run `work` (in a thread) as the attempt already reserved in each limiter, and count
+    how it ended: `wrong` is a failure; success, or another refusal once `checked()`, a
+    success; anything else gives the attempt back. Counted when the work ends, even if
+    the request is gone by then: a client that hangs up must not get a free guess."""
+
+    def settle(done: asyncio.Future[T]) -> None:
+        exc = None if done.cancelled() else done.exception()
+        for limiter, key in taken:
+            if done.cancelled():
+                limiter.released(key)
+            elif isinstance(exc, wrong):
+                limiter.failed(key)
+            elif exc is None or checked():
+                limiter.succeeded(key)
+            else:
+                limiter.released(key)
+
+    future = asyncio.ensure_future(asyncio.to_thread(work))
+    future.add_done_callback(settle)
+    return await asyncio.shield(future)
+
+
+async def _unlock_pkcs12(request: Request, user: User, password: str) -> FileSigner:
+    """The user's stored credential opened with `password`: one limited attempt."""
+    guard = _guard(request)
+    vault = vault_of(request)
+    _reserve(guard.passwords, user.id)
+    try:
+        stored = await vault.load(user.id)
+    except BaseException as exc:  # a request cancelled here gives its attempt back too
+        guard.passwords.released(user.id)
+        if isinstance(exc, StoreError):
+            raise Refused(Rejection("store_unavailable")) from None
+        if isinstance(exc, Unsealable):
+            # The class only: what is in the row is nobody's business in a log.
+            log.warning("stored credential of user %s does not open: %s", user.id,
+                        type(exc).__name__)
+            raise Refused(Rejection("credential_unreadable")) from None
+        raise
+    if stored is None:
+        guard.passwords.released(user.id)
+        raise Refused(Rejection("no_credential"))
+    try:
+        signer = await _attempt([(guard.passwords, user.id)],
+                                lambda: load_pkcs12(stored["p12"], password), WrongPassword)
+    except SigningRefused as exc:
+        raise _refused(exc) from None
+    if not stored["modern"]:
+        # Sealed at start from an older row: now that the password is here, re-export it.
+        try:
+            await vault.modernised(user.id, stored, password)
+        except Exception as exc:  # the signature does not depend on it; next time again
+            log.warning("credential of user %s not re-exported: %s", user.id,
+                        type(exc).__name__)
+    return signer
+
+
+@dataclass
+class _Guard:
+    passwords: AttemptLimiter
+    pins: AttemptLimiter
+    token: AttemptLimiter
+
+
+TOKEN_KEY = "token"
+
+
+def _guard(request: Request) -> _Guard:
+    state = request.app.state
+    guard = getattr(state, "signing_guard", None)
+    if guard is None:
+        guard = state.signing_guard = _Guard(
+            AttemptLimiter(), AttemptLimiter(),
+            AttemptLimiter(limit=state.settings.pkcs11_pin_tries))
+    return guard
+
+
+def _reserve(limiter: AttemptLimiter, key: int) -> None:
+    if wait := limiter.reserve(key):
+        raise _too_many(wait)
+
+
+def _too_many(wait: int) -> Refused:
+    return Refused(Rejection("too_many_attempts", {"retry_after": wait}),
+                   {"Retry-After": str(wait)})
+
+
+def vault_of(request: Request) -> CredentialVault:
+    """The app's credential vault (made with the app: server/app.py)."""
+    return request.app.state.credential_vault
 
 
 async def sign_prepare(request: Request) -> Response:
@@ -389,8 +515,9 @@ async def upload_credential(request: Request) -> Response:
         raise _refused(exc) from None
     c = x509.load_der_x509_certificate(cert.dump())
     try:
-        await node_of(request).store.save_credential(user.id, data, c.subject.rfc4514_string(),
-                                                     c.not_valid_after_utc)
+        # Re-exported with modern parameters and sealed with the KEK before it is stored.
+        await vault_of(request).save(user.id, data, body.password, c.subject.rfc4514_string(),
+                                     c.not_valid_after_utc)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
     return JSONResponse({"subject": c.subject.rfc4514_string(),

@@ -23,6 +23,7 @@ import orjson
 
 from bus.base import Bus
 from rooms import Actor, Command, Event, Rejection, RoomState, apply, decide, replay, summary
+from rooms.documents import volatile_audience
 from rooms.events import Audience
 from rooms.rejections import not_found
 from rooms.roles import ORGANISERS
@@ -388,7 +389,7 @@ class RoomHost:
         if "events" in message:
             self._integrate([_event_from_json(e) for e in message["events"]])
         elif "volatile" in message:
-            self._relay(message["volatile"], Audience.from_json(message["audience"]))
+            self._relay_remote(message["volatile"], message.get("admin") is True)
         elif "presence" in message:
             heard = message["presence"]
             self.presence.heard(heard)
@@ -538,7 +539,22 @@ class RoomHost:
                        audience: Audience) -> None:
         message = {"meeting": self.room_id, "from": conn.user_id, "kind": kind, "data": data}
         self._relay(message, audience, sender=conn)
-        await self._publish({"volatile": message, "audience": audience.to_json()})
+        # No audience on the bus: each node works it out from its own room state.
+        await self._publish({"volatile": message, "admin": conn.is_admin})
+
+    def _relay_remote(self, message: Any, sender_admin: bool) -> None:
+        """A volatile message from another node: relayed to whom this node's own state
+        says may hear it from that sender now (nothing, if the sender may not send it)."""
+        if not isinstance(message, dict):
+            return
+        sender, kind, data = message.get("from"), message.get("kind"), message.get("data")
+        if not isinstance(sender, int) or isinstance(sender, bool) or not isinstance(kind, str):
+            return
+        audience = volatile_audience(self.state, sender, sender_admin, kind, data)
+        if isinstance(audience, Rejection):
+            return  # e.g. the presenter changed meanwhile: what this node knows decides
+        self._relay({"meeting": self.room_id, "from": sender, "kind": kind, "data": data},
+                    audience)
 
     def _relay(self, message: dict[str, Any], audience: Audience,
                sender: Connection | None = None) -> None:

@@ -185,9 +185,10 @@ secret_ballots = Table(
 
 # ---- signing ----
 
-# Each user's signing key and certificate as a PKCS#12 file, kept as uploaded: encrypted
-# with the user's own password, which the server never stores (it unlocks the file only
-# for the moment of signing).
+# Each user's signing key and certificate as a PKCS#12 file, encrypted with the user's own
+# password (which the server never stores; it unlocks the file only for the moment of
+# signing) and sealed with the key-encryption key, which is not in the database
+# (server/credential_vault.py; rows of older versions are sealed at start).
 user_credentials = Table(
     "user_credentials", metadata,
     Column("user_id", Key, primary_key=True),

@@ -54,11 +54,13 @@ class SqlStore(BallotBoxStore):
         """Connect and bring the schema up to date (migrations run on every start)."""
         if self.is_sqlite:
             # One writer connection avoids SQLite lock contention; WAL lets readers go on.
-            engine = create_async_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=30)
+            engine = create_async_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=30,
+                                         hide_parameters=True)
             sa_event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
             engine = create_async_engine(
-                self.url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10
+                self.url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10,
+                hide_parameters=True,
             )
         self.engine = engine
         async with self._tx() as conn:
@@ -470,6 +472,21 @@ class SqlStore(BallotBoxStore):
         if row is None:
             return None
         return {"p12": bytes(row[0]), "subject": row[1], "not_after": row[2]}
+
+    async def credential_blobs(self) -> list[tuple[int, bytes]]:
+        """Every stored credential as (user id, stored bytes): for sealing them at start."""
+        uc = t.user_credentials
+        async with self._tx() as conn:
+            rows = await conn.execute(sa.select(uc.c.user_id, uc.c.p12))
+            return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    async def replace_credential_blob(self, user_id: int, old: bytes, new: bytes) -> bool:
+        """Replace a credential's bytes if they are still `old` (not replaced meanwhile)."""
+        uc = t.user_credentials
+        async with self._tx() as conn:
+            result = await conn.execute(uc.update().where(
+                sa.and_(uc.c.user_id == user_id, uc.c.p12 == old)).values(p12=new))
+            return bool(result.rowcount)
 
 
     async def save_signing_session(self, session_id: str, room_id: int, user_id: int,

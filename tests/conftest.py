@@ -44,7 +44,10 @@ BACKENDS = os.environ.get("PHONGHOP_TEST_BACKENDS", "embedded,scaled").split(","
 # Test servers hash passwords with argon2id's cheapest parameters: the suite creates and
 # signs in thousands of users, 0.2-0.4 s each at the production profile
 # (tests/server/test_passwords.py covers that one).
-TEST_SERVER_ENV = {"PHONGHOP_PASSWORD_PROFILE": "test-only-cheapest"}
+# The nodes of one test deployment share a bus secret (a Redis bus refuses to run without).
+TEST_BUS_SECRET = "test-bus-secret-" + os.urandom(8).hex()
+TEST_SERVER_ENV = {"PHONGHOP_PASSWORD_PROFILE": "test-only-cheapest",
+                   "PHONGHOP_BUS_SECRET": TEST_BUS_SECRET}
 
 
 def _pg_admin(sql: str) -> None:
