@@ -76,8 +76,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Wrong username or password.",
     ),
     "too_many_attempts": (
-        "Đăng nhập sai quá nhiều lần, vui lòng thử lại sau {retry_after} giây.",
-        "Too many failed sign-ins; try again in {retry_after} seconds.",
+        "Nhập sai quá nhiều lần, vui lòng thử lại sau {retry_after} giây.",
+        "Too many failed attempts; try again in {retry_after} seconds.",
+    ),
+    "credential_unreadable": (
+        "Không mở được chứng thư số đã lưu trên máy chủ này; vui lòng tải tệp lên lại.",
+        "The signing credential stored on this server cannot be opened; upload it again.",
     ),
     "same_version": (
         "Tệp này đã là phiên bản hiện hành của tài liệu.",

@@ -20,7 +20,7 @@ STATUS = {
     "same_version": 409, "not_presenting": 409,
     "confidential_viewers_only": 403, "confidential_text": 403,
     "poll_not_open": 409, "poll_closed": 409, "already_voted": 409, "not_eligible": 403,
-    "no_credential": 409, "no_token": 409,
+    "no_credential": 409, "credential_unreadable": 409, "no_token": 409,
     "edit_conflict": 409, "already_signed": 409, "secretary_first": 409,
     "own_role": 403, "roles_frozen": 409, "role_vacant": 409, "not_substitutable": 409,
     "substituted": 409,

@@ -98,12 +98,6 @@ for _cls in _subclasses(SigningRefused):
     STATUS.setdefault(_cls.code, 422)
 
 
-TEXTS.setdefault("credential_unreadable", (
-    "Không mở được chứng thư số đã lưu trên máy chủ này; vui lòng tải tệp lên lại.",
-    "The signing credential stored on this server cannot be opened; upload it again."))
-STATUS.setdefault("credential_unreadable", 409)
-
-
 def _refused(exc: SigningRefused) -> Refused:
     return Refused(Rejection(exc.code, {"detail_vi": exc.vi, "detail_en": exc.en}))
 

@@ -265,11 +265,11 @@ async def test_sign_in_errors_are_shown_in_both_languages(
             await expect(submit).to_be_enabled()
             await page.get_by_test_id("login-password").fill("sai-mat-khau")
             await submit.click()
-        await expect(error).to_contain_text("Too many failed sign-ins")
+        await expect(error).to_contain_text("Too many failed attempts")
         await expect(submit).to_be_disabled()
         await expect(submit).to_contain_text("Try again in")
         await page.get_by_test_id("lang-switch").tap()
-        await expect(error).to_contain_text("Đăng nhập sai quá nhiều lần")
+        await expect(error).to_contain_text("Nhập sai quá nhiều lần")
         await page.screenshot(path=artifacts / "sign-in-too-many-attempts-1280x800.png")
     finally:
         own.stop()
