@@ -108,6 +108,15 @@ def trust_of(request: Request) -> Trust | None:
     return Trust.from_pem_files(*files) if files else None
 
 
+def signing_trust(request: Request) -> Trust:
+    """The trusted roots to sign against; signing is refused (`no_trust_roots`) when none
+    are configured, rather than producing signatures nobody can check."""
+    trust = trust_of(request)
+    if trust is None:
+        raise Refused(Rejection("no_trust_roots"))
+    return trust
+
+
 # ---- the draft ----
 
 
@@ -221,7 +230,7 @@ async def sign(request: Request) -> Response:
     role, field, pdf = _signing(request, host, user)
     settings = request.app.state.settings
     expected = ExpectedSigner(user_id=str(user.id), full_name=user.full_name)
-    trust = trust_of(request)
+    trust = signing_trust(request)
     if body.method == "pkcs12":
         try:
             stored = await node_of(request).store.credential(user.id)
@@ -264,10 +273,11 @@ async def sign_prepare(request: Request) -> Response:
                       ) from None
     settings = request.app.state.settings
     expected = ExpectedSigner(user_id=str(user.id), full_name=user.full_name)
+    trust = signing_trust(request)
     try:
         state, digest = await asyncio.to_thread(
             prepare, pdf, field, cert, expected=expected, chain=chain,
-            position=user.position, tsa_url=settings.tsa_url, trust=trust_of(request))
+            position=user.position, tsa_url=settings.tsa_url, trust=trust)
     except SigningRefused as exc:
         raise _refused(exc) from None
     session = secrets.token_hex(16)
@@ -290,6 +300,7 @@ async def sign_finish(request: Request) -> Response:
         signature = base64.b64decode(body.signature, validate=True)
     except ValueError:  # binascii.Error, or a character outside ASCII
         raise Refused(Rejection("invalid", {"detail": "signature: not base64"})) from None
+    trust = signing_trust(request)
     try:
         saved = await node_of(request).store.take_signing_session(body.session, host.room_id,
                                                                   user.id)
@@ -299,7 +310,7 @@ async def sign_finish(request: Request) -> Response:
         raise Refused(Rejection("not_found", {"what": "phiên ký", "what_en": "Signing session"}))
     state = PreparedSignature.from_json(saved)
     try:
-        signed = await asyncio.to_thread(finish, state, signature, trust=trust_of(request),
+        signed = await asyncio.to_thread(finish, state, signature, trust=trust,
                                          current_pdf=pdf)
     except SigningRefused as exc:
         raise _refused(exc) from None
