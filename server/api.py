@@ -352,6 +352,8 @@ async def edit_user(request: Request) -> Response:
         raise Refused(Rejection("not_found", {"what": "tài khoản", "what_en": "Account"}))
     if is_admin != target.is_admin:
         await node.keeper.ended_for_user(target.id)
+    else:
+        await node.keeper.refreshed(target.id)
     return JSONResponse({"user": edited.account()})
 
 

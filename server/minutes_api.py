@@ -226,11 +226,11 @@ async def sign(request: Request) -> Response:
     """Sign with the user's PKCS#12 credential (unlocked by its password) or the server's
     PKCS#11 token (unlocked by its PIN)."""
     user, host = await _room(request)
+    trust = signing_trust(request)
     body = parse(SignBody, await read_json(request))
     role, field, pdf = _signing(request, host, user)
     settings = request.app.state.settings
     expected = ExpectedSigner(user_id=str(user.id), full_name=user.full_name)
-    trust = signing_trust(request)
     if body.method == "pkcs12":
         try:
             stored = await node_of(request).store.credential(user.id)
@@ -263,6 +263,7 @@ async def sign(request: Request) -> Response:
 async def sign_prepare(request: Request) -> Response:
     """Two-step signing, step 1: the digest a key held elsewhere must sign."""
     user, host = await _room(request)
+    trust = signing_trust(request)
     body = parse(PrepareBody, await read_json(request))
     _, field, pdf = _signing(request, host, user)
     try:
@@ -273,7 +274,6 @@ async def sign_prepare(request: Request) -> Response:
                       ) from None
     settings = request.app.state.settings
     expected = ExpectedSigner(user_id=str(user.id), full_name=user.full_name)
-    trust = signing_trust(request)
     try:
         state, digest = await asyncio.to_thread(
             prepare, pdf, field, cert, expected=expected, chain=chain,
@@ -294,13 +294,13 @@ async def sign_prepare(request: Request) -> Response:
 async def sign_finish(request: Request) -> Response:
     """Two-step signing, step 2: embed the signature (raw, or a CMS SignedData)."""
     user, host = await _room(request)
+    trust = signing_trust(request)
     body = parse(FinishBody, await read_json(request))
     role, _, pdf = _signing(request, host, user)
     try:
         signature = base64.b64decode(body.signature, validate=True)
     except ValueError:  # binascii.Error, or a character outside ASCII
         raise Refused(Rejection("invalid", {"detail": "signature: not base64"})) from None
-    trust = signing_trust(request)
     try:
         saved = await node_of(request).store.take_signing_session(body.session, host.room_id,
                                                                   user.id)

@@ -65,6 +65,11 @@ class SessionKeeper:
         """The account's sessions (but `keep`) have ended in the store: tell every node."""
         await self._announce({"user": user_id, "keep": keep})
 
+    async def refreshed(self, user_id: int) -> None:
+        """The account's record changed (name, position, unit): every node drops its cached
+        copy, so that the next request sees the change; nothing is closed."""
+        await self._announce({"refresh": user_id})
+
     async def _announce(self, message: dict[str, object]) -> None:
         self._apply(message)  # here at once, whatever the bus does
         try:
@@ -84,7 +89,10 @@ class SessionKeeper:
     def _apply(self, message: dict[str, object]) -> None:
         accounts = self.node.accounts
         key, user, keep = message.get("session"), message.get("user"), message.get("keep")
-        if isinstance(key, str):
+        refresh = message.get("refresh")
+        if isinstance(refresh, int) and not isinstance(refresh, bool):
+            accounts.forget_user(refresh)
+        elif isinstance(key, str):
             accounts.forget(key)
             self.close(lambda session, _uid: session == key)
         elif isinstance(user, int) and not isinstance(user, bool) and (
