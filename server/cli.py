@@ -16,10 +16,12 @@ from pathlib import Path
 
 import uvicorn
 
+from bus.base import Bus
 from server.app import create_app
 from server.config import Settings
 from server.node import Node
 from server.wire import WireProtocol
+from store.base import Store
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -119,13 +121,11 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-async def _with_node(settings: Settings, work, deployment_bus: bool = False):  # type: ignore[no-untyped-def]
-    """Run `work(node)` on a node of its own: the in-process bus (seeding needs no other
-    node) or, with `deployment_bus`, the deployment's (to tell the running nodes)."""
+async def _with_node(settings: Settings, work):  # type: ignore[no-untyped-def]
     from bus.local import LocalBus
     from server.app import make_node
 
-    node = make_node(settings, None if deployment_bus else LocalBus())
+    node = make_node(settings, LocalBus())  # seeding needs no other node
     await node.start()
     try:
         return await work(node)
@@ -176,32 +176,58 @@ def _texts(code: str) -> tuple[str, str]:
     return TEXTS[code]
 
 
-async def _create_admin(node: Node, args: argparse.Namespace, password: str) -> str | None:
+async def _with_store(settings: Settings, work, deployment_bus: bool = False):  # type: ignore[no-untyped-def]
+    """Run `work(store, bus)` on the deployment's store (migrated) and, with
+    `deployment_bus` and --redis, its bus (else None): account commands need no node."""
+    from bus.redis import RedisBus
+    from server.auth import use_password_profile
+    from store.sql import SqlStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    use_password_profile(settings.password_profile)
+    store = SqlStore(settings.store_url())
+    await store.open()
+    bus = None
+    try:
+        if deployment_bus and settings.redis_url:
+            bus = RedisBus(settings.redis_url, settings.bus_namespace())
+            await bus.open()
+        return await work(store, bus)
+    finally:
+        if bus is not None:
+            await bus.close()
+        await store.close()
+
+
+async def _create_admin(store: Store, args: argparse.Namespace, password: str) -> str | None:
     """Create the administrator; an error message if the username is taken."""
     from server.auth import hash_password
     from store.base import Duplicate
 
     try:
-        await node.store.create_user(args.username, await asyncio.to_thread(
+        await store.create_user(args.username, await asyncio.to_thread(
             hash_password, password), args.full_name, args.position, args.unit, True)
     except Duplicate:
         return f"phonghop: tên đăng nhập {args.username!r} đã có / username already exists"
     return None
 
 
-async def _passwd(node: Node, username: str, password: str) -> str | None:
-    """Set the password and end the account's sessions on every node; an error message if
-    there is no such account."""
+async def _passwd(store: Store, bus: Bus | None, username: str, password: str) -> str | None:
+    """Set the password and end the account's sessions: at once on every node through the
+    bus (--redis); without one, the running server's sweep and session cache let go within
+    half a minute. An error message if there is no such account."""
     from datetime import UTC, datetime
 
     from server.auth import hash_password
+    from server.sessions import CHANNEL, user_revoked
 
-    user = await node.store.user_by_name(username)
+    user = await store.user_by_name(username)
     if user is None:
         return f"phonghop: không có tài khoản {username!r} / no such account"
-    await node.store.set_password(user.id, await asyncio.to_thread(hash_password, password),
-                                  datetime.now(UTC))
-    await node.keeper.ended_for_user(user.id)
+    await store.set_password(user.id, await asyncio.to_thread(hash_password, password),
+                             datetime.now(UTC))
+    if bus is not None:
+        await bus.publish(CHANNEL, user_revoked(user.id))
     return None
 
 
@@ -302,12 +328,12 @@ def main(argv: list[str] | None = None) -> None:
             args.position = normalize("NFC", args.position).strip()
             args.unit = normalize("NFC", args.unit).strip()
             password = _checked_password(args, args.username)
-            error = asyncio.run(_with_node(
-                settings, lambda node: _create_admin(node, args, password)))
+            error = asyncio.run(_with_store(
+                settings, lambda store, _bus: _create_admin(store, args, password)))
         else:
             password = _checked_password(args, args.username)
-            error = asyncio.run(_with_node(
-                settings, lambda node: _passwd(node, args.username, password),
+            error = asyncio.run(_with_store(
+                settings, lambda store, bus: _passwd(store, bus, args.username, password),
                 deployment_bus=True))
         if error:
             sys.exit(error)

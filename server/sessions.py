@@ -33,6 +33,11 @@ SWEEP_SECONDS = 30.0
 PURGE_SECONDS = 600.0
 
 
+def user_revoked(user_id: int, keep: str | None = None) -> bytes:
+    """The bus message: every session of the account but `keep` has ended."""
+    return orjson.dumps({"user": user_id, "keep": keep})
+
+
 class SessionKeeper:
     """The node's side of session revocation: publish, receive, close, sweep, purge."""
 
@@ -63,7 +68,7 @@ class SessionKeeper:
 
     async def ended_for_user(self, user_id: int, keep: str | None = None) -> None:
         """The account's sessions (but `keep`) have ended in the store: tell every node."""
-        await self._announce({"user": user_id, "keep": keep})
+        await self._announce(orjson.loads(user_revoked(user_id, keep)))
 
     async def refreshed(self, user_id: int) -> None:
         """The account's record changed (name, position, unit): every node drops its cached
