@@ -152,6 +152,11 @@ class Accounts:
         self._touch_pending: set[str] = set()
         self._touching: asyncio.Task[None] | None = None
 
+    @property
+    def epoch(self) -> int:
+        """Changes whenever a session is evicted (a revocation reached this node)."""
+        return self._epoch
+
     def configure(self, lifetime: timedelta, idle: timedelta) -> None:
         """Set the sessions' absolute lifetime and idle timeout."""
         self.lifetime, self.idle = lifetime, idle

@@ -42,6 +42,7 @@ def _token(ws: WebSocket) -> tuple[str | None, str | None]:
 async def websocket_endpoint(ws: WebSocket) -> None:
     node: Node = ws.app.state.node
     token, subprotocol = _token(ws)
+    epoch = node.accounts.epoch
     try:
         user = await node.accounts.user_for_token(token)
     except StoreError:
@@ -60,6 +61,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return
     conn = Connection(wire, user.id, user.is_admin, token_hash(token or ""))
     node.sessions.setdefault(conn.session, set()).add(conn)
+    if node.accounts.epoch != epoch and not await _still_live(node, conn):
+        return  # a revocation arrived while this connection was being set up
     conn.send({"type": "hello", "user": user.public(),
                "server_time": node.clock().isoformat(), "heartbeat_s": 20})
     session = _Session(node, conn)
@@ -216,6 +219,17 @@ class _Session:
 
     def _reject(self, cid: str, rejection: Rejection) -> None:
         self.conn.send({"type": "rejected", "id": cid, **rejection.to_json()})
+
+
+async def _still_live(node: Node, conn: Connection) -> bool:
+    """Check the session again in the store; close the connection if it has ended."""
+    try:
+        live = conn.session in await node.accounts.live_sessions([conn.session])
+    except StoreError:
+        live = True  # the sweep checks again once the store is back
+    if not live:
+        node.keeper.close(lambda session, _uid: session == conn.session)
+    return live
 
 
 def _is_int(value: Any) -> bool:
