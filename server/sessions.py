@@ -145,7 +145,7 @@ class SessionKeeper:
                 accounts.forget(key)
             if dead:
                 self.close(lambda session, _uid: session in dead)
-        if time.monotonic() - self._purged > PURGE_SECONDS:
+        if time.monotonic() - self._purged > min(PURGE_SECONDS, accounts.idle.total_seconds()):
             self._purged = time.monotonic()
             now = datetime.now(UTC)
             await self.node.store.purge_sessions(now, accounts.idle_since(now))

@@ -5,9 +5,12 @@ across two nodes sharing PostgreSQL and Redis)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import sqlite3
 from collections.abc import Iterator
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -148,6 +151,31 @@ async def test_an_idle_session_is_refused_and_a_used_one_lives_on(
     assert r.status_code == 401
     assert_refusal(r.json(), "unauthenticated")
     assert (await in_use.call("GET", "/api/me")).status_code == 200
+    # and the dead row is purged from the store (every idle time here; 10 min by default)
+    dead = hashlib.sha256(forgotten.token.encode()).hexdigest()
+    for _ in range(int(IDLE_SECONDS * 4 / 0.25)):
+        if not await session_rows(idle_server, dead):
+            break
+        assert (await in_use.call("GET", "/api/me")).status_code == 200
+        await asyncio.sleep(0.25)
+    assert await session_rows(idle_server, dead) == 0
+    live = hashlib.sha256(in_use.token.encode()).hexdigest()
+    assert await session_rows(idle_server, live) == 1
+
+
+async def session_rows(server: ServerProcess, key: str) -> int:
+    """How many auth_sessions rows the server's database holds for this token hash."""
+    if server.backend.name == "embedded":
+        with sqlite3.connect(server.data_dir / "phonghop.db") as db:
+            return int(db.execute("SELECT count(*) FROM auth_sessions WHERE token_hash = ?",
+                                  (key,)).fetchone()[0])
+    url = server.backend_args[server.backend_args.index("--database") + 1]
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval(
+            "SELECT count(*) FROM auth_sessions WHERE token_hash = $1", key))
+    finally:
+        await conn.close()
 
 
 # ---- production cookies ----
