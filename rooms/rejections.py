@@ -57,6 +57,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Kết nối này đã vào một phòng họp.",
         "This connection has already joined a meeting.",
     ),
+    "cross_origin": (
+        "Yêu cầu không đến từ trang của phòng họp nên bị từ chối.",
+        "Refused: the request did not come from the meeting server's own page.",
+    ),
+    "content_type": (
+        "Yêu cầu thiếu kiểu nội dung application/json hoặc tiêu đề X-Phonghop-Request.",
+        "The request needs the application/json content type or the X-Phonghop-Request "
+        "header.",
+    ),
     "rate_limited": ("Bạn gửi quá nhanh, vui lòng chậm lại.", "Too many messages; slow down."),
     "unauthenticated": (
         "Phiên đăng nhập không hợp lệ hoặc đã hết hạn.",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -25,6 +26,7 @@ from server.api import ENDPOINTS, Endpoint
 from server.auth import use_password_profile
 from server.config import Settings
 from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
+from server.edge import Edge, EdgeMiddleware
 from server.http_errors import JSONResponse, Refused, refuse
 from server.minutes_api import ENDPOINTS as MINUTES_ENDPOINTS
 from server.node import Node
@@ -39,6 +41,7 @@ VERSION = "0.1.0"
 
 def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     """The phonghop app for `settings` (embedded SQLite and local bus by default)."""
+    origins = settings.public_origins()  # a malformed PHONGHOP_PUBLIC_ORIGIN stops here
     node = make_node(settings, bus)
 
     @contextlib.asynccontextmanager
@@ -75,9 +78,13 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
         Route("/", index),
         Mount("/static", RevalidatedStaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # The web edge (server/edge.py) sees every request first: cross-origin state changes
+    # are refused before any handler or body read, and every answer gets the CSP & co.
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(EdgeMiddleware, origins=origins)])
     app.state.node = node
     app.state.settings = settings
+    app.state.edge = Edge(origins)
     return app
 
 

@@ -54,6 +54,10 @@ class Settings:
     # argon2id parameters for new password hashes (server/auth.py PASSWORD_PROFILES).
     password_profile: str = field(
         default_factory=lambda: _env("PASSWORD_PROFILE") or "rfc9106-low-memory")
+    # The origins browsers load the web client from (comma-separated, e.g.
+    # https://hop.example.gov.vn). Unset: each request's own scheme://Host, which is wrong
+    # behind a TLS proxy, so production sets it (docs/DEPLOY.md).
+    public_origin: str | None = field(default_factory=lambda: _env("PUBLIC_ORIGIN"))
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
 
@@ -69,6 +73,12 @@ class Settings:
             return [Path(p) for p in self.trust_pem.split(":") if p]
         dev = self.data_dir / "dev-ca" / "ca.pem"
         return [dev] if self.dev and dev.exists() else []
+
+    def public_origins(self) -> tuple[str, ...]:
+        """The normalised public origins (empty: each request's own); ValueError if malformed."""
+        from server.edge import parse_origins
+
+        return parse_origins(self.public_origin)
 
     def documents_dir(self) -> Path:
         """Where stored files and cached page images live (shared by every node)."""

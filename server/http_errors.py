@@ -15,6 +15,7 @@ STATUS = {
     "account_disabled": 403, "own_account": 403, "weak_password": 422,
     "no_trust_roots": 503,
     "forbidden": 403, "not_participant": 403,
+    "cross_origin": 403, "content_type": 415,
     "not_found": 404,
     "invalid_state": 409, "conflict": 409, "duplicate": 409, "already_requested": 409,
     "already_checked_in": 409, "not_requested": 409, "no_speaker": 409, "no_next_item": 409,

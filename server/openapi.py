@@ -55,6 +55,9 @@ def openapi(endpoints: list[Any], version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer"},
-            "cookie": {"type": "apiKey", "in": "cookie", "name": "phonghop_session"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "phonghop_session",
+                       "description": "Browsers. A state change with the cookie also needs "
+                       "its Origin to be the public origin and Content-Type: application/json"
+                       " or X-Phonghop-Request: 1 (docs/PROTOCOL.md, the web edge)."},
         }},
     }

@@ -14,6 +14,7 @@ from rooms.documents import volatile_audience
 from server.auth import session_cookie, token_hash
 from server.ballot_box import Voted
 from server.connection import CLOSE_POLICY, Connection
+from server.http_errors import refuse
 from server.node import Node
 from server.room_host import Ack, RoomHost
 from server.sessions import CLOSE_UNAUTHENTICATED
@@ -40,6 +41,12 @@ def _token(ws: WebSocket) -> tuple[str | None, str | None]:
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
+    # The handshake has no CORS preflight: a page of another origin (even another port of
+    # this host) could open it with the user's cookie. Refused before anything is read.
+    refusal = ws.app.state.edge.websocket_refusal(ws.scope)
+    if refusal is not None:
+        await ws.send_denial_response(refuse(Rejection(refusal)))
+        return
     node: Node = ws.app.state.node
     token, subprotocol = _token(ws)
     epoch = node.accounts.epoch

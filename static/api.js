@@ -1,4 +1,11 @@
 // The HTTP side of the protocol: JSON requests with the session cookie.
+//
+// Every request carries X-Phonghop-Request: a page of another origin cannot send that header
+// without a CORS preflight the server never grants, so the server knows a cookie-carrying
+// state change (even a bodiless POST or a file upload) was built by this client.
+
+/** The header the server requires (besides JSON or a same-origin Origin) on state changes. */
+export const REQUEST_HEADER = { "X-Phonghop-Request": "1" };
 
 import { pick, t } from "./i18n.js";
 
@@ -41,7 +48,7 @@ export async function request(method, path, body) {
   const init = {
     method,
     credentials: "same-origin",
-    headers: { Accept: "application/json" },
+    headers: { Accept: "application/json", ...REQUEST_HEADER },
     cache: "no-store",
   };
   if (body !== undefined) {
@@ -202,6 +209,7 @@ export function uploadRaw(path, body, onProgress) {
     xhr.open("POST", path);
     xhr.withCredentials = true;
     xhr.setRequestHeader("Accept", "application/json");
+    for (const [name, value] of Object.entries(REQUEST_HEADER)) xhr.setRequestHeader(name, value);
     xhr.setRequestHeader("Content-Type", body.type || "application/octet-stream");
     if (onProgress) {
       xhr.upload.addEventListener("progress", (ev) => {

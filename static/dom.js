@@ -4,7 +4,9 @@
  * Create an element.
  * @param {string} tag tag name, optionally with classes: "div.card.wide"
  * @param {Object<string, any>|null} [attrs] attributes; `on*` functions become listeners,
- *   `testid` becomes data-testid, boolean false/null/undefined values are skipped
+ *   `testid` becomes data-testid, `style` is an object of CSS properties (set through the
+ *   CSSOM: the Content-Security-Policy forbids style attributes), boolean
+ *   false/null/undefined values are skipped
  * @param {...(Node|string|number|null|undefined|false|Array)} children
  * @returns {HTMLElement}
  */
@@ -20,6 +22,9 @@ export function h(tag, attrs, ...children) {
       el.dataset.testid = value;
     } else if (key === "class") {
       el.className = [el.className, value].filter(Boolean).join(" ");
+    } else if (key === "style") {
+      if (typeof value !== "object") throw new TypeError("h(): style takes an object of properties");
+      for (const [prop, v] of Object.entries(value)) el.style.setProperty(prop, String(v));
     } else if (key === "dataset") {
       Object.assign(el.dataset, value);
     } else if (key === "text") {

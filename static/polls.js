@@ -166,7 +166,7 @@ export function progressView(poll) {
     dataset: { voted: String(p.voted), eligible: String(p.eligible) } },
   h("span.poll-progress-text", null, t("poll.progress", { voted: p.voted, eligible: p.eligible })),
   h("span.progress.progress-poll", { "aria-hidden": "true" },
-    h("span.progress-bar", { style: `width: ${(share * 100).toFixed(1)}%` })));
+    h("span.progress-bar", { style: { width: `${(share * 100).toFixed(1)}%` } })));
 }
 
 /**
@@ -208,7 +208,7 @@ export function resultView(poll, { large = false } = {}) {
       won ? h("span.result-won", null, ` ✓ ${t(poll.kind === "multi" ? "poll.won_multi" : "poll.won")}`) : null),
     h("span.result-track", { "aria-hidden": "true" },
       h(`span.result-fill.option-${isFixed(poll) ? o.id : "any"}`,
-        { style: `width: ${((n / scale) * 100).toFixed(1)}%` })),
+        { style: { width: `${((n / scale) * 100).toFixed(1)}%` } })),
     h("span.result-figure", null,
       h("strong.result-count", { testid: "result-count" }, String(n)),
       r.base_count > 0 ? h("span.result-pct", null, pct.format(n / r.base_count)) : null));

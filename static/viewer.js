@@ -937,7 +937,7 @@ export function createViewer(env) {
             "aria-label": t("viewer.go_page", { n: i }),
             onclick: () => goTo(i) },
           h("img", { src: pageUrl(meetingId, d, i, "thumb"), alt: "", loading: "lazy",
-            draggable: "false", style: `aspect-ratio: ${w} / ${hh}` }),
+            draggable: "false", style: { "aspect-ratio": `${w} / ${hh}` } }),
           h("span.thumb-number", null, String(i))));
         }
         replace(els.thumbs, list);
@@ -986,7 +986,7 @@ export function createViewer(env) {
         TOOLS.filter((name) => name !== "laser" || presenting).map(toolButton)),
       h("div.swatches", { role: "group", "aria-label": t("ink.colour") },
         PALETTE.map((c) => h("button.swatch", {
-          type: "button", testid: `color-${c.slice(1)}`, style: `--swatch: ${c}`,
+          type: "button", testid: `color-${c.slice(1)}`, style: { "--swatch": c },
           "aria-pressed": String(colourFor === c), "aria-label": t(`ink.colour.${c.slice(1)}`),
           title: t(`ink.colour.${c.slice(1)}`),
           onclick: () => setColour(c),

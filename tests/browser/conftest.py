@@ -65,8 +65,11 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def new_context(browser: Browser) -> AsyncIterator[Any]:
-    """new_context(viewport?) -> a fresh touch-enabled, Vietnamese-locale browser context."""
+    """new_context(viewport?) -> a fresh touch-enabled, Vietnamese-locale browser context.
+    A test fails when its pages hit the server's Content-Security-Policy (Chromium reports
+    each blocked script, style or connection on the console)."""
     contexts: list[BrowserContext] = []
+    violations: list[str] = []
 
     async def make(viewport: dict[str, int] | None = None) -> BrowserContext:
         ctx = await browser.new_context(
@@ -74,12 +77,15 @@ async def new_context(browser: Browser) -> AsyncIterator[Any]:
             timezone_id="Asia/Ho_Chi_Minh",
         )
         await ctx.add_init_script(RECORD_SOCKETS)
+        ctx.on("console", lambda m: violations.append(m.text)
+               if "Content Security Policy" in m.text else None)
         contexts.append(ctx)
         return ctx
 
     yield make
     for ctx in contexts:
         await ctx.close()
+    assert not violations, violations
 
 
 @pytest.fixture(scope="session")
