@@ -33,6 +33,13 @@ from tests.server.conftest import assert_refusal, close_code
 IDLE_SECONDS = 3.0
 
 
+def browser_client(server: ServerProcess) -> httpx.AsyncClient:
+    """An HTTP client sending what the web client sends with its cookie (its own origin
+    and X-Phonghop-Request, which the web edge requires of cookie-carrying posts)."""
+    return httpx.AsyncClient(base_url=server.base_url, timeout=30, headers={
+        "Origin": server.base_url, "X-Phonghop-Request": "1"})
+
+
 @pytest.fixture(scope="module")
 def node_b(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[ServerProcess]:
@@ -67,7 +74,7 @@ async def test_a_token_in_the_query_string_is_refused(server: ServerProcess,
 async def test_the_browser_gets_only_the_cookie(server: ServerProcess, admin: Api) -> None:
     """A script injected into the page cannot read a token the page never received."""
     acct = await new_account(admin)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as browser:
+    async with browser_client(server) as browser:
         r = await browser.post("/api/login", json={"username": acct["username"],
                                                    "password": PASSWORD})
         assert r.status_code == 200
@@ -108,7 +115,7 @@ async def test_sign_out_everywhere_ends_every_session_on_every_node(
     lost = on(node_b, await signed_in(server.base_url, acct["username"]))
     assert (await lost.call("GET", "/api/me")).status_code == 200
     lost_ws = await ws_session(node_b, lost)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as browser:
+    async with browser_client(server) as browser:
         r = await browser.post("/api/login", json={"username": acct["username"],
                                                    "password": PASSWORD})
         assert r.status_code == 200
