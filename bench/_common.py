@@ -897,7 +897,8 @@ class Chair:
         cls, base_url: str, token: str, meeting: int, deflate: bool, wait_s: float
     ) -> Chair:
         ws = await connect(
-            f"{base_url}/ws?token={token}",
+            f"{base_url}/ws",
+            subprotocols=["bearer", token],
             open_timeout=wait_s,
             max_size=None,
             compression="deflate" if deflate else None,

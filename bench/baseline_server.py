@@ -1,10 +1,10 @@
 """Bare `websockets` fan-out server: the baseline that bench/fanout.py compares phonghop to.
 
-It speaks just enough of docs/PROTOCOL.md for the benchmark clients: `GET /ws?token=...`
-(any non-empty token is accepted), `hello` on connect, a small `snapshot` answering `join`,
-`pong` answering `ping`, and for every `command` one `websockets.broadcast()` of an
-`agenda.activated` event (~300 bytes, same JSON shape as phonghop's) to every joined
-connection, followed by the `ack` to the sender.
+It speaks just enough of docs/PROTOCOL.md for the benchmark clients: `GET /ws` with the
+token as the `bearer` subprotocol (any non-empty token is accepted), `hello` on connect,
+a small `snapshot` answering `join`, `pong` answering `ping`, and for every `command` one
+`websockets.broadcast()` of an `agenda.activated` event (~300 bytes, same JSON shape as
+phonghop's) to every joined connection, followed by the `ack` to the sender.
 
 Run: python bench/baseline_server.py --port 8765 [--host 127.0.0.1]
 """
@@ -18,7 +18,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 from http import HTTPStatus
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
@@ -127,11 +127,12 @@ class Room:
 
 
 def check_request(_conn: ServerConnection, request: Request) -> Response | None:
-    """Accept only `/ws?token=...`; answer anything else with 404 or 401."""
+    """Accept only `/ws` with subprotocols `bearer, <token>`; else 404 or 401."""
     parts = urlsplit(request.path)
     if parts.path != "/ws":
         return Response(HTTPStatus.NOT_FOUND, "Not Found", Headers(), b"not found\n")
-    if not parse_qs(parts.query).get("token", [""])[0]:
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    if len(offered) != 2 or offered[0] != "bearer" or not offered[1]:
         return Response(HTTPStatus.UNAUTHORIZED, "Unauthorized", Headers(), b"no token\n")
     return None
 
@@ -148,6 +149,7 @@ async def main(host: str, port: int) -> None:
         host,
         port,
         process_request=check_request,
+        subprotocols=["bearer"],  # type: ignore[list-item]
         max_size=64 * 1024,
         backlog=2048,
     ):

@@ -3,7 +3,7 @@
 // Usage: node client.mjs CONFIG.json
 //   CONFIG: {label, urls: [ws base url], tokens: [token], meeting, concurrency,
 //            joinTimeoutMs, roundTimeoutMs, attempts, deflate, maxSeconds}
-//   Client i connects to `${urls[i % urls.length]}/ws?token=${tokens[i]}`, sends
+//   Client i connects to `${urls[i % urls.length]}/ws` with the subprotocols `['bearer', tokens[i]]`, sends
 //   {"type":"join","meeting":M} and counts as joined on its `snapshot`.
 //
 // Protocol with the parent, one JSON object per line:
@@ -137,9 +137,9 @@ function startHeartbeat(ws, seconds) {
 function connectOnce(i) {
   return new Promise((resolve) => {
     const base = cfg.urls[i % cfg.urls.length];
-    const url = `${base}/ws?token=${encodeURIComponent(cfg.tokens[i])}`;
+    const url = `${base}/ws`;  // the token: the `bearer` subprotocol, never the URL
     let settled = false;
-    const ws = new WebSocket(url, {
+    const ws = new WebSocket(url, ["bearer", cfg.tokens[i]], {
       perMessageDeflate: Boolean(cfg.deflate),
       handshakeTimeout: cfg.joinTimeoutMs,
       maxPayload: 256 * 1024 * 1024,

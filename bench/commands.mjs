@@ -5,7 +5,7 @@
 // Usage: node commands.mjs CONFIG.json
 //   CONFIG: {label, urls, tokens, meeting, concurrency, joinTimeoutMs, attempts, maxSeconds,
 //            ratePerConn, ackTimeoutMs}
-//   Client i connects to `${urls[i % urls.length]}/ws?token=${tokens[i]}` and joins.
+//   Client i connects to `${urls[i % urls.length]}/ws` with the subprotocols `['bearer', tokens[i]]` and joins.
 //
 // Protocol with the parent, one JSON object per line:
 //   stdin:  {"cmd":"go",startAt,warmupMs,durationMs}
@@ -66,9 +66,9 @@ function onMessage(i, data) {
 
 function connectOnce(i) {
   return new Promise((resolve) => {
-    const url = `${cfg.urls[i % cfg.urls.length]}/ws?token=${encodeURIComponent(cfg.tokens[i])}`;
+    const url = `${cfg.urls[i % cfg.urls.length]}/ws`;  // the token: the `bearer` subprotocol, never the URL
     let settled = false;
-    const ws = new WebSocket(url, {
+    const ws = new WebSocket(url, ["bearer", cfg.tokens[i]], {
       perMessageDeflate: false,
       handshakeTimeout: cfg.joinTimeoutMs,
       maxPayload: 256 * 1024 * 1024,

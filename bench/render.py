@@ -575,7 +575,8 @@ class Api:
 
     async def login(self, username: str) -> str:
         r = await self.http.post(
-            "/api/login", json={"username": username, "password": DEMO_PASSWORD}
+            "/api/login",
+            json={"username": username, "password": DEMO_PASSWORD, "client": "device"},
         )
         if r.status_code != 200:
             raise BenchError(f"login {username}: {r.status_code} {r.text[:200]}")

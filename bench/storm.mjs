@@ -3,7 +3,7 @@
 //
 // Usage: node storm.mjs CONFIG.json
 //   CONFIG: {label, urls, tokens, meeting, concurrency, joinTimeoutMs, attempts, maxSeconds}
-//   Client i connects to `${urls[i % urls.length]}/ws?token=${tokens[i]}` (also when it
+//   Client i connects to `${urls[i % urls.length]}/ws` with the subprotocols `['bearer', tokens[i]]` (also when it
 //   reconnects), sends {"type":"join","meeting":M} and counts as joined on its `snapshot`.
 //
 // Protocol with the parent, one JSON object per line:
@@ -133,9 +133,9 @@ function onMessage(i, ws, data, settle) {
  */
 function connectOnce(i, since) {
   return new Promise((resolve) => {
-    const url = `${cfg.urls[i % cfg.urls.length]}/ws?token=${encodeURIComponent(cfg.tokens[i])}`;
+    const url = `${cfg.urls[i % cfg.urls.length]}/ws`;  // the token: the `bearer` subprotocol, never the URL
     let settled = false;
-    const ws = new WebSocket(url, {
+    const ws = new WebSocket(url, ["bearer", cfg.tokens[i]], {
       perMessageDeflate: false,
       handshakeTimeout: cfg.joinTimeoutMs,
       maxPayload: 256 * 1024 * 1024,

@@ -6,7 +6,7 @@
 // Usage: node vote.mjs CONFIG.json
 //   CONFIG: {label, urls, voters: [{token, user_id, node}], meeting, concurrency,
 //            joinTimeoutMs, attempts, maxSeconds}
-//   Voter i connects to `${urls[voters[i].node]}/ws?token=${voters[i].token}` (also when it
+//   Voter i connects to `${urls[voters[i].node]}/ws` with the subprotocols `['bearer', voters[i].token]` (also when it
 //   reconnects), sends {"type":"join","meeting":M} and counts as joined on its `snapshot`.
 //   A joined voter whose connection closes reconnects (0.25 s doubling to 2 s, ± 50 %)
 //   until the generator quits.
@@ -424,9 +424,9 @@ function onEvent(i, e) {
 function connectOnce(i) {
   return new Promise((resolve) => {
     const v = voters[i];
-    const url = `${cfg.urls[v.node]}/ws?token=${encodeURIComponent(v.token)}`;
+    const url = `${cfg.urls[v.node]}/ws`;  // the token: the `bearer` subprotocol, never the URL
     let settled = false;
-    const ws = new WebSocket(url, {
+    const ws = new WebSocket(url, ["bearer", v.token], {
       perMessageDeflate: false,
       handshakeTimeout: cfg.joinTimeoutMs,
       maxPayload: 256 * 1024 * 1024,

@@ -142,7 +142,8 @@ async def join_chair(url: str, token: str, meeting: int, wait_s: float) -> VoteC
         left = deadline - time.monotonic()
         try:
             ws = await connect(
-                f"{url}/ws?token={token}",
+                f"{url}/ws",
+                subprotocols=["bearer", token],
                 open_timeout=max(left, 1),
                 max_size=None,
                 compression=None,

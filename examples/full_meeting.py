@@ -126,9 +126,10 @@ class Live:
                    limit: float) -> tuple[Live, dict[str, Any]]:
         """Connect, join the meeting and return the connection and its snapshot."""
         try:
+            # The token travels as the `bearer` subprotocol, never in the URL.
             conn = await websockets.connect(
-                f"{ws_url}?token={token}", open_timeout=limit, close_timeout=limit,
-                max_size=2**24)
+                ws_url, subprotocols=["bearer", token],  # type: ignore[list-item]
+                open_timeout=limit, close_timeout=limit, max_size=2**24)
         except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
             raise Failed(f"{who}: websocket connection failed: {exc}") from None
         live = cls(who, conn, meeting, limit)
@@ -328,7 +329,9 @@ AGENDA = [  # title, presenter, planned minutes
 async def sign_in(run: Run, username: str) -> Person:
     http = httpx.AsyncClient(base_url=run.url, timeout=run.timeout)
     try:
-        r = await http.post("/api/login", json={"username": username, "password": PASSWORD})
+        # "client": "device": an API client keeps its token (a browser gets only the cookie)
+        r = await http.post("/api/login", json={"username": username, "password": PASSWORD,
+                                                "client": "device"})
     except httpx.HTTPError as exc:
         await http.aclose()
         raise Failed(f"cannot reach {run.url}: {exc!r}") from None

@@ -75,6 +75,24 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Tên đăng nhập hoặc mật khẩu không đúng.",
         "Wrong username or password.",
     ),
+    "account_disabled": (
+        "Tài khoản này đã bị khoá. Vui lòng liên hệ quản trị viên.",
+        "This account is disabled; please contact an administrator.",
+    ),
+    "weak_password": (
+        "Mật khẩu chưa đủ mạnh: cần ít nhất 10 ký tự, không chứa tên đăng nhập và không chỉ"
+        " lặp lại vài ký tự.",
+        "The password is too weak: use at least 10 characters, not containing the username"
+        " and not just a few characters repeated.",
+    ),
+    "own_account": (
+        "Không thể làm thao tác này với chính tài khoản của bạn.",
+        "You cannot do this to your own account.",
+    ),
+    "no_trust_roots": (
+        "Máy chủ chưa cấu hình chứng thư gốc tin cậy nên chưa thể ký số.",
+        "No trusted root certificates are configured on the server, so signing is refused.",
+    ),
     "too_many_attempts": (
         "Nhập sai quá nhiều lần, vui lòng thử lại sau {retry_after} giây.",
         "Too many failed attempts; try again in {retry_after} seconds.",

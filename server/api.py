@@ -10,7 +10,8 @@ import asyncio
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import orjson
@@ -22,11 +23,10 @@ from rooms import Rejection, parse_command, parse_create, room_view
 from rooms import commands as c
 from rooms.roles import ORGANISERS
 from rooms.view import me_view
-from server.auth import SESSION_COOKIE, SESSION_DAYS, hash_password, token_hash
+from server.auth import hash_password, password_problem, session_cookie, token_hash
 from server.http_errors import JSONResponse, Refused
 from server.node import Node, actor_of
 from server.room_host import Outcome, RoomHost
-from server.ws import close_sessions
 from store.base import Duplicate, StoreError
 from store.records import User
 
@@ -44,18 +44,41 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+Text200 = Annotated[str, Field(max_length=200), AfterValidator(_nfc)]
+
+
 class LoginBody(Body):
     username: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    password: Password
+    # "device": an API client that keeps the token itself (the answer carries it);
+    # "browser" (the default): the token travels only in the HttpOnly cookie.
+    client: Literal["browser", "device"] = "browser"
 
 
 class NewUserBody(Body):
     username: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.@-]{2,64}$")]
-    password: Annotated[str, Field(min_length=8, max_length=256)]
+    password: Password
     full_name: Name
-    position: Annotated[str, Field(max_length=200), AfterValidator(_nfc)] = ""
-    unit: Annotated[str, Field(max_length=200), AfterValidator(_nfc)] = ""
+    position: Text200 = ""
+    unit: Text200 = ""
     is_admin: bool = False
+
+
+class EditUserBody(Body):
+    full_name: Name | None = None
+    position: Text200 | None = None
+    unit: Text200 | None = None
+    is_admin: bool | None = None
+
+
+class NewPasswordBody(Body):
+    new_password: Password
+
+
+class ChangePasswordBody(Body):
+    old_password: Password
+    new_password: Password
 
 
 class CommandBody(Body):
@@ -104,21 +127,40 @@ def parse(model: type[BaseModel], data: Any) -> Any:
         raise Refused(Rejection("invalid", {"detail": f"{where}: {err['msg']}"[:200]})) from None
 
 
+def cookie_name(request: Request) -> str:
+    return session_cookie(request.app.state.settings.secure_cookies)
+
+
 def bearer(request: Request) -> str | None:
+    """The session token: `Authorization: Bearer …` (API clients) or the session cookie."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return request.cookies.get(cookie_name(request))
+
+
+async def current_session(request: Request) -> tuple[User, str]:
+    """The signed-in user and their session's token hash, or `unauthenticated`."""
+    node: Node = request.app.state.node
+    token = bearer(request)
+    try:
+        user = await node.accounts.user_for_token(token)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if user is None or token is None:
+        raise Refused(Rejection("unauthenticated"))
+    return user, token_hash(token)
 
 
 async def current_user(request: Request) -> User:
-    node: Node = request.app.state.node
-    try:
-        user = await node.accounts.user_for_token(bearer(request))
-    except StoreError:
-        raise Refused(Rejection("store_unavailable")) from None
-    if user is None:
-        raise Refused(Rejection("unauthenticated"))
+    return (await current_session(request))[0]
+
+
+async def current_admin(request: Request) -> User:
+    """The signed-in administrator, or `forbidden` (checked before the body is read)."""
+    user = await current_user(request)
+    if not user.is_admin:
+        raise Refused(Rejection("forbidden"))
     return user
 
 
@@ -150,28 +192,92 @@ async def login(request: Request) -> Response:
         if user is None:
             node.accounts.limiter.failed(*keys)
             raise Refused(Rejection("bad_credentials"))
+        if user.disabled:  # told only to whoever knows the password, after the same work
+            raise Refused(Rejection("account_disabled"))
         token = await node.accounts.open_session(user)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
     node.accounts.limiter.succeeded(keys[0])
-    response = JSONResponse({"token": token, "user": user.public()})
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400, httponly=True, samesite="lax",
-        secure=request.app.state.settings.secure_cookies, path="/",
-    )
+    answer: dict[str, Any] = {"user": user.public()}
+    if body.client == "device":
+        answer["token"] = token
+    response = JSONResponse(answer)
+    _set_cookie(request, response, token)
     return response
+
+
+def _set_cookie(request: Request, response: Response, token: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        cookie_name(request), token, max_age=int(settings.session_days * 86400),
+        httponly=True, samesite="lax", secure=settings.secure_cookies, path="/",
+    )
+
+
+def _clear_cookie(request: Request, response: Response) -> None:
+    secure = request.app.state.settings.secure_cookies
+    response.delete_cookie(cookie_name(request), path="/", secure=secure, httponly=True,
+                           samesite="lax")
 
 
 async def logout(request: Request) -> Response:
-    token = bearer(request)
-    await current_user(request)
-    node = node_of(request)
-    assert token is not None
-    await node.accounts.close_session(token)
-    close_sessions(node, token_hash(token))
+    """End this session, on every node at once."""
+    _, key = await current_session(request)
+    try:
+        await node_of(request).keeper.end_session(key)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
     response = JSONResponse({"ok": True})
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    _clear_cookie(request, response)
     return response
+
+
+async def revoke_my_sessions(request: Request) -> Response:
+    """Sign out everywhere: every session of the account ends, this one included."""
+    user, _ = await current_session(request)
+    node = node_of(request)
+    try:
+        ended = await node.store.end_sessions(user.id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    await node.keeper.ended_for_user(user.id)
+    response = JSONResponse({"ok": True, "ended": ended})
+    _clear_cookie(request, response)
+    return response
+
+
+async def change_my_password(request: Request) -> Response:
+    """Change one's own password (the old one is required); the account's other sessions
+    end on every node, this one stays."""
+    user, key = await current_session(request)
+    node = node_of(request)
+    body = parse(ChangePasswordBody, await read_json(request))
+    # Guessing the old password here is throttled like signing in.
+    keys = (f"u:{user.username.casefold()}", f"ip:{request.client.host if request.client else '?'}")
+    wait = node.accounts.limiter.retry_after(*keys)
+    if wait:
+        raise Refused(Rejection("too_many_attempts", {"retry_after": wait}),
+                      {"Retry-After": str(wait)})
+    try:
+        if await node.accounts.verify(user.username, body.old_password) is None:
+            node.accounts.limiter.failed(*keys)
+            raise Refused(Rejection("bad_credentials"))
+        node.accounts.limiter.succeeded(keys[0])
+        if body.new_password == body.old_password:
+            raise Refused(Rejection("weak_password", {"detail": "same as the old password"}))
+        _check_password(body.new_password, user.username)
+        new_hash = await asyncio.to_thread(hash_password, body.new_password)
+        await node.store.set_password(user.id, new_hash, datetime.now(UTC), keep=key)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    await node.keeper.ended_for_user(user.id, keep=key)
+    return JSONResponse({"ok": True})
+
+
+def _check_password(password: str, username: str) -> None:
+    problem = password_problem(password, username)
+    if problem is not None:
+        raise Refused(Rejection("weak_password", {"detail": problem}))
 
 
 async def me(request: Request) -> Response:
@@ -182,18 +288,18 @@ async def me(request: Request) -> Response:
 
 
 async def list_users(request: Request) -> Response:
-    user = await current_user(request)
-    if not user.is_admin:
-        raise Refused(Rejection("forbidden"))
-    users = await node_of(request).store.list_users()
-    return JSONResponse({"users": [u.public() for u in users]})
+    await current_admin(request)
+    try:
+        users = await node_of(request).store.list_users()
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    return JSONResponse({"users": [u.account() for u in users]})
 
 
 async def create_user(request: Request) -> Response:
-    user = await current_user(request)
-    if not user.is_admin:
-        raise Refused(Rejection("forbidden"))
+    await current_admin(request)
     body = parse(NewUserBody, await read_json(request))
+    _check_password(body.password, body.username)
     try:
         created = await node_of(request).store.create_user(
             body.username, await asyncio.to_thread(hash_password, body.password),
@@ -203,7 +309,96 @@ async def create_user(request: Request) -> Response:
     except Duplicate:
         taken = Rejection("duplicate", {"what": "Tên đăng nhập", "what_en": "Username"})
         raise Refused(taken) from None
-    return JSONResponse({"user": created.public()}, status_code=201)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    return JSONResponse({"user": created.account()}, status_code=201)
+
+
+async def _target(request: Request, admin: User, own: bool = False) -> User:
+    """The path's {user} account; `own_account` when it is the administrator's own and
+    `own` forbids that (so that no administrator can lock themselves out)."""
+    user_id = _id(request, "user")
+    if own and user_id == admin.id:
+        raise Refused(Rejection("own_account"))
+    try:
+        found = (await node_of(request).store.users_by_id([user_id])).get(user_id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if found is None:
+        raise Refused(Rejection("not_found", {"what": "tài khoản", "what_en": "Account"}))
+    return found
+
+
+async def edit_user(request: Request) -> Response:
+    """Edit an account's name, position, unit and administrator flag. A change of the flag
+    ends the account's sessions (its rights are taken at sign-in)."""
+    admin = await current_admin(request)
+    body = parse(EditUserBody, await read_json(request))
+    target = await _target(request, admin)
+    if target.id == admin.id and body.is_admin is False:
+        raise Refused(Rejection("own_account"))
+    is_admin = target.is_admin if body.is_admin is None else body.is_admin
+    node = node_of(request)
+    try:
+        edited = await node.store.update_user(
+            target.id, body.full_name if body.full_name is not None else target.full_name,
+            body.position if body.position is not None else target.position,
+            body.unit if body.unit is not None else target.unit, is_admin)
+        if edited is not None and is_admin != target.is_admin:
+            await node.store.end_sessions(target.id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if edited is None:
+        raise Refused(Rejection("not_found", {"what": "tài khoản", "what_en": "Account"}))
+    if is_admin != target.is_admin:
+        await node.keeper.ended_for_user(target.id)
+    else:
+        await node.keeper.refreshed(target.id)
+    return JSONResponse({"user": edited.account()})
+
+
+async def disable_user(request: Request) -> Response:
+    """Disable an account: it cannot sign in, and its sessions end on every node."""
+    admin = await current_admin(request)
+    target = await _target(request, admin, own=True)
+    node = node_of(request)
+    try:
+        updated = await node.store.set_disabled(target.id, datetime.now(UTC))
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if updated is None:
+        raise Refused(Rejection("not_found", {"what": "tài khoản", "what_en": "Account"}))
+    await node.keeper.ended_for_user(target.id)
+    return JSONResponse({"user": updated.account()})
+
+
+async def enable_user(request: Request) -> Response:
+    admin = await current_admin(request)
+    target = await _target(request, admin)
+    try:
+        updated = await node_of(request).store.set_disabled(target.id, None)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if updated is None:
+        raise Refused(Rejection("not_found", {"what": "tài khoản", "what_en": "Account"}))
+    return JSONResponse({"user": updated.account()})
+
+
+async def reset_password(request: Request) -> Response:
+    """Set another account's password; its sessions end on every node. One's own password
+    changes through /api/me/password, which asks for the old one."""
+    admin = await current_admin(request)
+    body = parse(NewPasswordBody, await read_json(request))
+    target = await _target(request, admin, own=True)
+    _check_password(body.new_password, target.username)
+    node = node_of(request)
+    try:
+        new_hash = await asyncio.to_thread(hash_password, body.new_password)
+        await node.store.set_password(target.id, new_hash, datetime.now(UTC))
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    await node.keeper.ended_for_user(target.id)
+    return JSONResponse({"ok": True})
 
 
 # ---- meetings ----
@@ -331,10 +526,25 @@ M = "/api/meetings/{meeting}"
 ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", "/healthz", healthz, "Liveness and the backends in use", public=True),
     Endpoint("POST", "/api/login", login, "Sign in with username and password", LoginBody, True),
-    Endpoint("POST", "/api/logout", logout, "Sign out: ends the session and its websockets"),
+    Endpoint("POST", "/api/logout", logout,
+             "Sign out: ends the session and its websockets on every node"),
     Endpoint("GET", "/api/me", me, "The signed-in account"),
+    Endpoint("POST", "/api/me/password", change_my_password,
+             "Change my password (the old one is required); my other sessions end",
+             ChangePasswordBody),
+    Endpoint("POST", "/api/me/sessions/revoke", revoke_my_sessions,
+             "Sign out everywhere: every session of my account ends"),
     Endpoint("GET", "/api/users", list_users, "All accounts (administrator)"),
     Endpoint("POST", "/api/users", create_user, "Create an account (administrator)", NewUserBody),
+    Endpoint("PATCH", "/api/users/{user}", edit_user,
+             "Edit an account: name, position, unit, administrator flag (administrator)",
+             EditUserBody),
+    Endpoint("POST", "/api/users/{user}/disable", disable_user,
+             "Disable an account; its sessions end (administrator)"),
+    Endpoint("POST", "/api/users/{user}/enable", enable_user,
+             "Enable a disabled account again (administrator)"),
+    Endpoint("POST", "/api/users/{user}/password", reset_password,
+             "Reset an account's password; its sessions end (administrator)", NewPasswordBody),
     Endpoint("GET", "/api/meetings", list_meetings, "My meetings (?scope=mine|all&date=)"),
     Endpoint("POST", "/api/meetings", create_meeting, "Create a meeting (administrator)",
              c.MeetingCreate),

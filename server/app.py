@@ -6,6 +6,7 @@ import contextlib
 import gc
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,10 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
     limits = Limits(max_bytes=settings.max_upload_mb * 1024 * 1024,
                     render_timeout=settings.render_timeout)
     library = Library(settings.documents_dir(), WorkerPool(settings.render_workers), limits)
-    return Node(SqlStore(settings.store_url()), bus, library)
+    node = Node(SqlStore(settings.store_url()), bus, library)
+    node.accounts.configure(timedelta(days=settings.session_days),
+                            timedelta(seconds=settings.session_idle_seconds))
+    return node
 
 
 def _required_bus_secret(settings: Settings) -> bytes:

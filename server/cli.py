@@ -1,4 +1,5 @@
-"""The `phonghop` command: serve, demo, and seeding for benchmarks."""
+"""The `phonghop` command: serve, demo, accounts (create-admin, passwd), and seeding for
+benchmarks."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from pathlib import Path
 
 import uvicorn
 
+from bus.base import Bus
 from server.app import create_app
 from server.at_rest import bus_secret_for_workers, protect
 from server.config import Settings
 from server.node import Node
 from server.wire import WireProtocol
+from store.base import Store
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -34,11 +37,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="Redis URL for the bus between nodes (default: in-process)")
     parser.add_argument("--workers", type=int, default=defaults.workers,
                         help="node processes sharing the port (needs --redis when > 1)")
+    parser.add_argument("--insecure-dev-http", action="store_true", default=defaults.dev,
+                        help="development mode (also PHONGHOP_DEV=1): cookies without Secure "
+                             "for plain HTTP, and the development CA trusted. NEVER in "
+                             "production")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings(host=args.host, port=args.port, data_dir=args.data,
-                    database_url=args.database, redis_url=args.redis, workers=args.workers)
+                    database_url=args.database, redis_url=args.redis, workers=args.workers,
+                    dev=args.insecure_dev_http or args.cmd == "demo")
 
 
 def serve(settings: Settings) -> None:
@@ -76,6 +84,8 @@ def _serve_workers(settings: Settings) -> None:
     argv = [sys.executable, "-m", "server", "serve", "--host", settings.host,
             "--port", str(settings.port), "--data", str(settings.data_dir),
             "--redis", settings.redis_url, "--workers", "1"]
+    if settings.dev:
+        argv.append("--insecure-dev-http")
     if settings.database_url:
         argv += ["--database", settings.database_url]
     children = [subprocess.Popen(argv) for _ in range(settings.workers)]
@@ -138,6 +148,91 @@ async def _demo(node: Node, settings: Settings) -> dict | None:  # type: ignore[
     return seeded
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: one line of stdin with --password-stdin, else typed twice at a
+    prompt that does not echo it."""
+    if args.password_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    import getpass
+
+    first = getpass.getpass("Mật khẩu mới / New password: ")
+    if getpass.getpass("Nhập lại / Repeat: ") != first:
+        sys.exit("phonghop: hai lần nhập không khớp / the two entries differ")
+    return first
+
+
+def _checked_password(args: argparse.Namespace, username: str) -> str:
+    from server.auth import password_problem
+
+    password = _read_password(args)
+    problem = password_problem(password, username)
+    if problem is not None:
+        vi, en = _texts("weak_password")
+        sys.exit(f"phonghop: {vi} / {en} ({problem})")
+    return password
+
+
+def _texts(code: str) -> tuple[str, str]:
+    from rooms.rejections import TEXTS
+
+    return TEXTS[code]
+
+
+async def _with_store(settings: Settings, work, deployment_bus: bool = False):  # type: ignore[no-untyped-def]
+    """Run `work(store, bus)` on the deployment's store (migrated) and, with
+    `deployment_bus` and --redis, its bus (else None): account commands need no node."""
+    from bus.redis import RedisBus
+    from server.auth import use_password_profile
+    from store.sql import SqlStore
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    use_password_profile(settings.password_profile)
+    store = SqlStore(settings.store_url())
+    await store.open()
+    bus = None
+    try:
+        if deployment_bus and settings.redis_url:
+            bus = RedisBus(settings.redis_url, settings.bus_namespace())
+            await bus.open()
+        return await work(store, bus)
+    finally:
+        if bus is not None:
+            await bus.close()
+        await store.close()
+
+
+async def _create_admin(store: Store, args: argparse.Namespace, password: str) -> str | None:
+    """Create the administrator; an error message if the username is taken."""
+    from server.auth import hash_password
+    from store.base import Duplicate
+
+    try:
+        await store.create_user(args.username, await asyncio.to_thread(
+            hash_password, password), args.full_name, args.position, args.unit, True)
+    except Duplicate:
+        return f"phonghop: tên đăng nhập {args.username!r} đã có / username already exists"
+    return None
+
+
+async def _passwd(store: Store, bus: Bus | None, username: str, password: str) -> str | None:
+    """Set the password and end the account's sessions: at once on every node through the
+    bus (--redis); without one, the running server's sweep and session cache let go within
+    half a minute. An error message if there is no such account."""
+    from datetime import UTC, datetime
+
+    from server.auth import hash_password
+    from server.sessions import CHANNEL, user_revoked
+
+    user = await store.user_by_name(username)
+    if user is None:
+        return f"phonghop: không có tài khoản {username!r} / no such account"
+    await store.set_password(user.id, await asyncio.to_thread(hash_password, password),
+                             datetime.now(UTC))
+    if bus is not None:
+        await bus.publish(CHANNEL, user_revoked(user.id))
+    return None
+
+
 def _verify(args: argparse.Namespace) -> int:
     """`phonghop verify`: the report on stdout; 0 when all signatures hold, 1 when not,
     2 when the file cannot be read."""
@@ -195,6 +290,20 @@ def main(argv: list[str] | None = None) -> None:
                        help="the password of every PKCS#12 file (default demo1234)")
     devca.add_argument("--user", action="append", dest="users",
                        help="only this username (repeatable; default every account)")
+    admin = sub.add_parser("create-admin", help="create an administrator account (the first "
+                                                "one of a real deployment)")
+    _common(admin)
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--full-name", required=True)
+    admin.add_argument("--position", default="")
+    admin.add_argument("--unit", default="")
+    admin.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin (no prompt)")
+    passwd = sub.add_parser("passwd", help="set an account's password; its sessions end")
+    _common(passwd)
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of stdin (no prompt)")
     verify = sub.add_parser("verify", help="verify the signatures of a PDF; exit 0 only when "
                                            "every signature is valid and trusted")
     verify.add_argument("file", type=Path)
@@ -208,6 +317,31 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_verify(args))
     settings = _settings(args)
     protect(settings)  # umask 077, and the data directory tightened: before any write
+
+    if args.cmd in ("create-admin", "passwd"):
+        from unicodedata import normalize
+
+        if args.cmd == "create-admin":
+            import re
+
+            if not re.fullmatch(r"[a-zA-Z0-9_.@-]{2,64}", args.username) or not args.full_name:
+                sys.exit("phonghop: tên đăng nhập 2-64 ký tự a-z 0-9 _ . @ - và họ tên bắt buộc"
+                         " / username: 2-64 of a-z 0-9 _ . @ -, and a full name, are required")
+            args.full_name = normalize("NFC", args.full_name).strip()
+            args.position = normalize("NFC", args.position).strip()
+            args.unit = normalize("NFC", args.unit).strip()
+            password = _checked_password(args, args.username)
+            error = asyncio.run(_with_store(
+                settings, lambda store, _bus: _create_admin(store, args, password)))
+        else:
+            password = _checked_password(args, args.username)
+            error = asyncio.run(_with_store(
+                settings, lambda store, bus: _passwd(store, bus, args.username, password),
+                deployment_bus=True))
+        if error:
+            sys.exit(error)
+        print(f"phonghop {args.cmd}: {args.username}: OK")
+        return
 
     if args.cmd == "dev-ca":
         from server.dev_credentials import issue_dev_credentials
@@ -241,6 +375,11 @@ def main(argv: list[str] | None = None) -> None:
         print("          diemcau1 … diemcau3 (online site operators)", flush=True)
     else:
         print(f"phonghop: http://{settings.host}:{settings.port}/", flush=True)
+        if settings.dev:
+            print("  CHẾ ĐỘ PHÁT TRIỂN / DEVELOPMENT MODE (--insecure-dev-http): NOT FOR "
+                  "PRODUCTION", flush=True)
+        if not settings.trust_files():
+            print("  no trust roots (PHONGHOP_TRUST_PEM): signing is refused", flush=True)
     serve(settings)
 
 

@@ -16,6 +16,14 @@ def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
 
 
+def _idle_seconds() -> float:
+    """PHONGHOP_SESSION_IDLE_HOURS (default 8); PHONGHOP_SESSION_IDLE_SECONDS wins (tests)."""
+    seconds = _env("SESSION_IDLE_SECONDS")
+    if seconds:
+        return float(seconds)
+    return float(_env("SESSION_IDLE_HOURS", "8") or 8) * 3600
+
+
 @dataclass
 class Settings:
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1") or "127.0.0.1")
@@ -24,7 +32,13 @@ class Settings:
     database_url: str | None = field(default_factory=lambda: _env("DATABASE_URL"))
     redis_url: str | None = field(default_factory=lambda: _env("REDIS_URL"))
     workers: int = field(default_factory=lambda: int(_env("WORKERS", "1") or 1))
-    secure_cookies: bool = field(default_factory=lambda: _env("SECURE_COOKIES", "0") == "1")
+    # Development mode (`--insecure-dev-http`, PHONGHOP_DEV=1; `phonghop demo` implies it):
+    # session cookies without `Secure` (plain HTTP) and the development CA in DATA/dev-ca
+    # trusted. Never in production.
+    dev: bool = field(default_factory=lambda: _env("DEV", "0") == "1")
+    # Sessions: an absolute lifetime, and a sliding idle timeout on top of it.
+    session_days: float = field(default_factory=lambda: float(_env("SESSION_DAYS", "14") or 14))
+    session_idle_seconds: float = field(default_factory=lambda: _idle_seconds())
     files_dir: Path | None = field(default_factory=lambda: _path(_env("FILES")))
     max_upload_mb: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_MB", "100") or 100))
     render_workers: int = field(
@@ -59,12 +73,18 @@ class Settings:
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
 
+    @property
+    def secure_cookies(self) -> bool:
+        """Session cookies are `Secure` (HTTPS only) unless in development mode."""
+        return not self.dev
+
     def trust_files(self) -> list[Path]:
-        """The PEM files of the trusted roots for signing and verification."""
+        """The PEM files of the trusted roots for signing and verification: PHONGHOP_TRUST_PEM;
+        the development CA in DATA/dev-ca only in development mode; else none."""
         if self.trust_pem:
             return [Path(p) for p in self.trust_pem.split(":") if p]
         dev = self.data_dir / "dev-ca" / "ca.pem"
-        return [dev] if dev.exists() else []
+        return [dev] if self.dev and dev.exists() else []
 
     def public_origins(self) -> tuple[str, ...]:
         """The normalised public origins (empty: each request's own); ValueError if malformed."""

@@ -12,6 +12,8 @@ from rooms.rejections import Rejection
 STATUS = {
     "invalid": 400, "malformed_json": 400, "unknown_command": 400,
     "unauthenticated": 401, "bad_credentials": 401,
+    "account_disabled": 403, "own_account": 403, "weak_password": 422,
+    "no_trust_roots": 503,
     "forbidden": 403, "not_participant": 403,
     "cross_origin": 403, "content_type": 415,
     "not_found": 404,

@@ -115,6 +115,15 @@ def trust_of(request: Request) -> Trust | None:
     return Trust.from_pem_files(*files) if files else None
 
 
+def signing_trust(request: Request) -> Trust:
+    """The trusted roots to sign against; signing is refused (`no_trust_roots`) when none
+    are configured, rather than producing signatures nobody can check."""
+    trust = trust_of(request)
+    if trust is None:
+        raise Refused(Rejection("no_trust_roots"))
+    return trust
+
+
 # ---- the draft ----
 
 
@@ -226,11 +235,11 @@ async def sign(request: Request) -> Response:
     PKCS#11 token (unlocked by its PIN). Wrong passwords and PINs are limited
     (server/signing_guard.py): past the limit, `too_many_attempts` without checking."""
     user, host = await _room(request)
+    trust = signing_trust(request)
     body = parse(SignBody, await read_json(request))
     role, field, pdf = _signing(request, host, user)
     settings = request.app.state.settings
     expected = ExpectedSigner(user_id=str(user.id), full_name=user.full_name)
-    trust = trust_of(request)
     if body.method == "pkcs12":
         signer = await _unlock_pkcs12(request, user, body.password)
 
@@ -376,6 +385,7 @@ def vault_of(request: Request) -> CredentialVault:
 async def sign_prepare(request: Request) -> Response:
     """Two-step signing, step 1: the digest a key held elsewhere must sign."""
     user, host = await _room(request)
+    trust = signing_trust(request)
     body = parse(PrepareBody, await read_json(request))
     _, field, pdf = _signing(request, host, user)
     try:
@@ -389,7 +399,7 @@ async def sign_prepare(request: Request) -> Response:
     try:
         state, digest = await asyncio.to_thread(
             prepare, pdf, field, cert, expected=expected, chain=chain,
-            position=user.position, tsa_url=settings.tsa_url, trust=trust_of(request))
+            position=user.position, tsa_url=settings.tsa_url, trust=trust)
     except SigningRefused as exc:
         raise _refused(exc) from None
     session = secrets.token_hex(16)
@@ -406,6 +416,7 @@ async def sign_prepare(request: Request) -> Response:
 async def sign_finish(request: Request) -> Response:
     """Two-step signing, step 2: embed the signature (raw, or a CMS SignedData)."""
     user, host = await _room(request)
+    trust = signing_trust(request)
     body = parse(FinishBody, await read_json(request))
     role, _, pdf = _signing(request, host, user)
     try:
@@ -421,7 +432,7 @@ async def sign_finish(request: Request) -> Response:
         raise Refused(Rejection("not_found", {"what": "phiên ký", "what_en": "Signing session"}))
     state = PreparedSignature.from_json(saved)
     try:
-        signed = await asyncio.to_thread(finish, state, signature, trust=trust_of(request),
+        signed = await asyncio.to_thread(finish, state, signature, trust=trust,
                                          current_pdf=pdf)
     except SigningRefused as exc:
         raise _refused(exc) from None

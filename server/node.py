@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import secrets
 from collections.abc import Callable, Coroutine
@@ -19,6 +20,7 @@ from rooms.state import FileInfo, Profile, RoomState
 from server.auth import Accounts
 from server.connection import Connection
 from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
+from server.sessions import SessionKeeper
 from store.base import Store, StoreError
 from store.records import User
 from voting.commands import PollCancel, PollClose
@@ -45,6 +47,7 @@ class Node:
         self._loading: dict[int, asyncio.Lock] = {}
         # Live websocket connections by session, so that signing out closes them too.
         self.sessions: dict[str, set[Connection]] = {}
+        self.keeper = SessionKeeper(self)  # ends sessions on every node
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -53,12 +56,18 @@ class Node:
         await self.bus.open()
         await self.library.pool.start()
         self.bus.on_reconnect(self._bus_reconnected)
+        self.keeper.start()
         self._sweeper = asyncio.create_task(self._evict_idle_rooms())
 
     def _bus_reconnected(self) -> None:
         """The bus was down: whatever it lost, every room refills from the store."""
         for host in self._rooms.values():
             host.catch_up_soon()
+        self.spawn(self._sweep_sessions())  # a revocation may have been lost
+
+    async def _sweep_sessions(self) -> None:
+        with contextlib.suppress(StoreError):
+            await self.keeper.sweep()
 
     async def _evict_idle_rooms(self) -> None:
         """Unload rooms nobody has used for a while: a city holds many meetings a day."""
@@ -87,6 +96,7 @@ class Node:
         for host in list(self._rooms.values()):
             await host.stop()
         self._rooms.clear()
+        await self.keeper.stop()
         await self.bus.close()
         await self.store.close()
         await self.library.pool.stop()

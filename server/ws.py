@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import deque
 from typing import Any
@@ -12,17 +11,17 @@ from starlette.websockets import WebSocket
 
 from rooms import Actor, Rejection, parse_command
 from rooms.documents import volatile_audience
-from server.auth import SESSION_COOKIE, token_hash
+from server.auth import session_cookie, token_hash
 from server.ballot_box import Voted
 from server.connection import CLOSE_POLICY, Connection
 from server.http_errors import refuse
 from server.node import Node
 from server.room_host import Ack, RoomHost
+from server.sessions import CLOSE_UNAUTHENTICATED
 from server.wire import WIRE_KEY
 from store.base import StoreError
 from voting.commands import VoteCast, parse_vote
 
-CLOSE_UNAUTHENTICATED = 4401
 FLOOD_CLOSE_AFTER = 200  # refused messages within FLOOD_WINDOW that close the connection
 FLOOD_WINDOW = 10.0  # seconds
 VOLATILE_MAX = 2048  # bytes of data: a stroke's points of the last 100 ms fit easily
@@ -30,11 +29,15 @@ MAX_COMMAND_ID = 64
 
 
 def _token(ws: WebSocket) -> tuple[str | None, str | None]:
-    """The session token and, when it came as a subprotocol, the subprotocol to select."""
+    """The session token and, when it came as a subprotocol, the subprotocol to select.
+
+    Only the session cookie (browsers) or the `bearer` subprotocol (API clients) carry it;
+    a token in the query string is never read: URLs end up in logs and browser history.
+    """
     protocols = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",")]
     if len(protocols) == 2 and protocols[0] == "bearer":
         return protocols[1], "bearer"
-    return ws.query_params.get("token") or ws.cookies.get(SESSION_COOKIE), None
+    return ws.cookies.get(session_cookie(ws.app.state.settings.secure_cookies)), None
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
@@ -46,6 +49,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return
     node: Node = ws.app.state.node
     token, subprotocol = _token(ws)
+    epoch = node.accounts.epoch
     try:
         user = await node.accounts.user_for_token(token)
     except StoreError:
@@ -64,6 +68,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return
     conn = Connection(wire, user.id, user.is_admin, token_hash(token or ""))
     node.sessions.setdefault(conn.session, set()).add(conn)
+    if node.accounts.epoch != epoch and not await _still_live(node, conn):
+        return  # a revocation arrived while this connection was being set up
     conn.send({"type": "hello", "user": user.public(),
                "server_time": node.clock().isoformat(), "heartbeat_s": 20})
     session = _Session(node, conn)
@@ -222,13 +228,16 @@ class _Session:
         self.conn.send({"type": "rejected", "id": cid, **rejection.to_json()})
 
 
+async def _still_live(node: Node, conn: Connection) -> bool:
+    """Check the session again in the store; close the connection if it has ended."""
+    try:
+        live = conn.session in await node.accounts.live_sessions([conn.session])
+    except StoreError:
+        live = True  # the sweep checks again once the store is back
+    if not live:
+        node.keeper.close(lambda session, _uid: session == conn.session)
+    return live
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
-
-
-def close_sessions(node: Node, session: str) -> None:
-    """Close every live connection of a session that has just ended."""
-    for conn in list(node.sessions.pop(session, ())):
-        with contextlib.suppress(Exception):
-            conn.send_error(Rejection("unauthenticated"))
-            conn.close(CLOSE_UNAUTHENTICATED, "signed out")

@@ -84,7 +84,8 @@ export async function request(method, path, body) {
 }
 
 /**
- * Sign in; the server sets the HttpOnly session cookie.
+ * Sign in; the server sets the HttpOnly session cookie. The page never sees the token
+ * (the answer carries it only to API clients that ask with "client": "device").
  * @param {string} username
  * @param {string} password
  * @returns {Promise<object>} the signed-in user
@@ -100,6 +101,73 @@ export async function login(username, password) {
  */
 export async function logout() {
   await request("POST", "/api/logout");
+}
+
+/**
+ * Change my own password (the old one is required); my other sessions end.
+ * @param {string} oldPassword
+ * @param {string} newPassword
+ * @returns {Promise<void>}
+ */
+export async function changePassword(oldPassword, newPassword) {
+  await request("POST", "/api/me/password",
+    { old_password: oldPassword, new_password: newPassword });
+}
+
+/**
+ * Sign out everywhere: every session of my account ends, this one included.
+ * @returns {Promise<void>}
+ */
+export async function signOutEverywhere() {
+  await request("POST", "/api/me/sessions/revoke");
+}
+
+/**
+ * Every account (administrators).
+ * @returns {Promise<Array<object>>}
+ */
+export async function listUsers() {
+  return (await request("GET", "/api/users")).users || [];
+}
+
+/**
+ * Create an account (administrators).
+ * @param {{username: string, password: string, full_name: string, position?: string,
+ *   unit?: string, is_admin?: boolean}} body
+ * @returns {Promise<object>} the account
+ */
+export async function createUser(body) {
+  return (await request("POST", "/api/users", body)).user;
+}
+
+/**
+ * Edit an account's name, position, unit or administrator flag (administrators).
+ * @param {number} id
+ * @param {{full_name?: string, position?: string, unit?: string, is_admin?: boolean}} body
+ * @returns {Promise<object>} the account
+ */
+export async function editUser(id, body) {
+  return (await request("PATCH", `/api/users/${id}`, body)).user;
+}
+
+/**
+ * Disable or enable an account (administrators); disabling ends its sessions.
+ * @param {number} id
+ * @param {boolean} disabled
+ * @returns {Promise<object>} the account
+ */
+export async function setUserDisabled(id, disabled) {
+  return (await request("POST", `/api/users/${id}/${disabled ? "disable" : "enable"}`)).user;
+}
+
+/**
+ * Reset an account's password (administrators); its sessions end.
+ * @param {number} id
+ * @param {string} password
+ * @returns {Promise<void>}
+ */
+export async function resetPassword(id, password) {
+  await request("POST", `/api/users/${id}/password`, { new_password: password });
 }
 
 /**

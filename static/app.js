@@ -2,13 +2,16 @@
 //   #/               my meetings
 //   #/meeting/ID     the meeting room
 //   #/meeting/ID/projector  only the presented page (a projector, a remote site's screen)
+//   #/accounts       the accounts (administrators)
 //   (sign-in is shown whenever nobody is signed in)
 
+import { mountAccounts } from "./accounts.js";
 import * as api from "./api.js";
 import { h, replace } from "./dom.js";
 import { lang, onLangChange, setLang, t } from "./i18n.js";
 import { mountLogin } from "./login.js";
 import { mountMeetings } from "./meetings.js";
+import { changePasswordDialog, signOutEverywhereDialog } from "./my-account.js";
 import { mountRoom } from "./room.js";
 import { showConnection, toast } from "./ui.js";
 
@@ -21,6 +24,7 @@ const app = {
 function route() {
   const match = /^#\/meeting\/(\d{1,10})(\/projector)?\/?$/.exec(location.hash);
   if (match) return { name: "room", id: Number(match[1]), projector: Boolean(match[2]) };
+  if (/^#\/accounts\/?$/.test(location.hash)) return { name: "accounts" };
   return { name: "meetings" };
 }
 
@@ -42,6 +46,18 @@ async function signOut() {
     await api.logout();
   } catch {
     /* the session may already be gone; the page signs out either way */
+  }
+  app.user = null;
+  app.notice = null;
+  navigate("#/");
+  render();
+}
+
+/** Every session of my account has ended (sign out everywhere): back to sign-in. */
+function signedOutEverywhere() {
+  if (app.page) {
+    app.page.destroy();
+    app.page = null;
   }
   app.user = null;
   app.notice = null;
@@ -83,14 +99,7 @@ function renderHeader() {
     h(
       "div.header-tools",
       null,
-      user
-        ? h(
-            "div.header-user",
-            { testid: "header-user" },
-            h("span.header-user-name", null, user.full_name),
-            user.position ? h("span.header-user-position", null, user.position) : null,
-          )
-        : null,
+      user ? userMenu(user) : null,
       langButton,
       user
         ? h("button.header-button", { type: "button", testid: "logout", onclick: signOut },
@@ -98,6 +107,33 @@ function renderHeader() {
         : null,
     ),
   );
+}
+
+/**
+ * The signed-in user's name, opening a menu: accounts (administrators), change password,
+ * sign out everywhere.
+ * @param {object} user
+ * @returns {HTMLElement}
+ */
+function userMenu(user) {
+  const menu = h("details.user-menu", { testid: "user-menu" });
+  const item = (label, testid, action, danger = false) =>
+    h(`button.user-menu-item${danger ? ".danger" : ""}`, { type: "button", testid,
+      onclick: () => { menu.open = false; action(); } }, label);
+  menu.append(
+    h("summary", { "aria-label": t("account.menu") },
+      h("div.header-user", { testid: "header-user" },
+        h("span.header-user-name", null, user.full_name),
+        user.position ? h("span.header-user-position", null, user.position) : null),
+      h("span.user-menu-icon", { "aria-hidden": "true" }, "▾")),
+    h("div.user-menu-items", null,
+      user.is_admin ? item(t("accounts.title"), "menu-accounts", () => navigate("#/accounts"))
+        : null,
+      item(t("account.change_password"), "menu-change-password", changePasswordDialog),
+      item(t("account.sign_out_everywhere"), "menu-sign-out-everywhere",
+        () => signOutEverywhereDialog(signedOutEverywhere), true)),
+  );
+  return menu;
 }
 
 function brandIcon() {
@@ -137,6 +173,8 @@ function render() {
   const ctx = { user: app.user, navigate, sessionExpired };
   if (where.name === "room") {
     app.page = mountRoom(main, where.id, { ...ctx, projector: where.projector });
+  } else if (where.name === "accounts" && app.user.is_admin) {
+    app.page = mountAccounts(main, ctx);
   } else {
     document.title = `${t("meetings.title")} — ${t("app.name")}`;
     app.page = mountMeetings(main, ctx);

@@ -155,3 +155,84 @@ export function promptDialog({ title, intro, label, placeholder = "", confirm })
     input.focus();
   });
 }
+
+/**
+ * A dialog with a form whose submission is sent to the server; it stays open, showing the
+ * server's refusal, until `submit` succeeds.
+ * @param {{title: string, intro?: string, confirm: string, danger?: boolean, testid: string,
+ *   fields: Array<{name: string, label: string, type?: string, value?: any,
+ *   autocomplete?: string, maxlength?: number, hint?: string, disabled?: boolean}>,
+ *   submit: (values: Object<string, any>) => Promise<void>}} options
+ *   a field of type "checkbox" gives a boolean; other fields give NFC text (passwords as typed)
+ * @returns {Promise<boolean>} true when submitted successfully, false when cancelled
+ */
+export function formDialog({ title, intro, confirm, danger = false, testid, fields, submit }) {
+  return new Promise((resolve) => {
+    let done = false;
+    const inputs = {};
+    const error = h("p.form-error", { role: "alert", hidden: true, testid: `${testid}-error` });
+    const rows = fields.map((f) => {
+      const id = `${testid}-${f.name}`;
+      if (f.type === "checkbox") {
+        inputs[f.name] = h("input", { type: "checkbox", id, checked: Boolean(f.value),
+          disabled: Boolean(f.disabled), testid: id });
+        return h("label.check-row", { for: id }, inputs[f.name], f.label);
+      }
+      inputs[f.name] = h("input.input", {
+        id, type: f.type || "text", required: true, maxlength: f.maxlength || 200,
+        autocomplete: f.autocomplete || "off", value: f.value ?? "", testid: id,
+        disabled: Boolean(f.disabled),
+      });
+      if (f.optional) inputs[f.name].removeAttribute("required");
+      return h("div.field", null, h("label.label", { for: id }, f.label), inputs[f.name],
+        f.hint ? h("span.field-hint", null, f.hint) : null);
+    });
+    const button = h(`button.btn.${danger ? "btn-danger" : "btn-primary"}`,
+      { type: "submit", testid: "dialog-confirm" }, confirm);
+    const form = h(
+      "form.dialog-body.form-dialog",
+      { novalidate: true },
+      h("h2.dialog-title", null, title),
+      intro ? h("p.dialog-text", null, intro) : null,
+      rows,
+      error,
+      h("div.dialog-actions", null,
+        h("button.btn.btn-secondary", { type: "button", testid: "dialog-cancel",
+          onclick: () => dialog.close() }, t("common.cancel")),
+        button),
+    );
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const values = {};
+      for (const f of fields) {
+        const input = inputs[f.name];
+        if (f.type === "checkbox") values[f.name] = input.checked;
+        else if (f.type === "password") values[f.name] = input.value;
+        else values[f.name] = nfc(input.value).trim();
+        if (f.type !== "checkbox" && !f.optional && !values[f.name]) {
+          error.textContent = t("form.required");
+          error.hidden = false;
+          input.focus();
+          return;
+        }
+      }
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+      try {
+        await submit(values);
+        done = true;
+        dialog.close();
+      } catch (err) {
+        error.textContent = err && err.describe ? err.describe() : String(err);
+        error.hidden = false;
+      } finally {
+        button.disabled = false;
+        button.removeAttribute("aria-busy");
+      }
+    });
+    const dialog = openDialog(form, testid);
+    dialog.addEventListener("close", () => resolve(done));
+    const first = fields.find((f) => !f.disabled);
+    if (first) inputs[first.name].focus();
+  });
+}

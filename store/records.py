@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,13 @@ class User:
     unit: str
     is_admin: bool
     password_hash: str = ""
+    disabled_at: datetime | None = None  # a disabled account cannot sign in
+    password_changed_at: datetime | None = None
+    created_at: datetime | None = None
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
 
     def public(self) -> dict[str, object]:
         """What other users and clients may see of this account."""
@@ -21,6 +29,15 @@ class User:
             "id": self.id, "username": self.username, "full_name": self.full_name,
             "position": self.position, "unit": self.unit, "is_admin": self.is_admin,
         }
+
+    def account(self) -> dict[str, object]:
+        """What administrators see of this account (the accounts screen)."""
+        def iso(at: datetime | None) -> str | None:
+            return at.isoformat() if at else None
+
+        return {**self.public(), "disabled": self.disabled, "disabled_at": iso(self.disabled_at),
+                "password_changed_at": iso(self.password_changed_at),
+                "created_at": iso(self.created_at)}
 
 
 @dataclass(frozen=True)

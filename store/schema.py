@@ -32,13 +32,22 @@ users = Table(
     Column("position", String(200), nullable=False, default=""),
     Column("unit", String(200), nullable=False, default=""),
     Column("is_admin", Boolean, nullable=False, default=False),
+    # A disabled account cannot sign in and has no sessions (set, never deleted: its name
+    # stays in the minutes and room logs that mention it).
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("password_changed_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True)),
 )
 
 auth_sessions = Table(
     "auth_sessions", metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("user_id", Key, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # the absolute lifetime
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # Written at most every few minutes per session (server/auth.py), for the idle timeout.
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Index("auth_sessions_user", "user_id"),
 )
 
 meetings = Table(

@@ -31,6 +31,16 @@ from store.records import CommandMark, User
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
+def _user(row: Any) -> User:
+    """A user record from a row; SQLite hands times back naive, in UTC."""
+    fields = dict(row)
+    for name in ("disabled_at", "password_changed_at", "created_at"):
+        at = fields.get(name)
+        if at is not None and at.tzinfo is None:
+            fields[name] = at.replace(tzinfo=UTC)
+    return User(**fields)
+
+
 def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'phonghop.db'}"
 
@@ -123,17 +133,18 @@ class SqlStore(BallotBoxStore):
 
     async def create_user(
         self, username: str, password_hash: str, full_name: str, position: str = "",
-        unit: str = "", is_admin: bool = False,
+        unit: str = "", is_admin: bool = False, now: datetime | None = None,
     ) -> User:
         row = dict(username=username, password_hash=password_hash, full_name=full_name,
-                   position=position, unit=unit, is_admin=is_admin)
+                   position=position, unit=unit, is_admin=is_admin,
+                   created_at=(now or datetime.now(UTC)).astimezone(UTC))
         try:
             async with self._tx() as conn:
                 result = await conn.execute(t.users.insert().values(**row))
                 uid = int(result.inserted_primary_key[0])
         except IntegrityError as exc:
             raise Duplicate("username") from exc
-        return User(id=uid, **row)
+        return User(id=uid, **row)  # type: ignore[arg-type]
 
     async def create_users(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert many accounts at once (seeding); returns their ids in order."""
@@ -149,7 +160,7 @@ class SqlStore(BallotBoxStore):
             row = (await conn.execute(
                 sa.select(t.users).where(t.users.c.username == username)
             )).mappings().first()
-        return User(**row) if row else None
+        return _user(row) if row else None
 
     async def users_by_id(self, ids: Sequence[int]) -> dict[int, User]:
         if not ids:
@@ -158,59 +169,138 @@ class SqlStore(BallotBoxStore):
             rows = (await conn.execute(
                 sa.select(t.users).where(t.users.c.id.in_(list(ids)))
             )).mappings().all()
-        return {row["id"]: User(**row) for row in rows}
+        return {row["id"]: _user(row) for row in rows}
 
     async def list_users(self) -> list[User]:
         async with self._tx() as conn:
             rows = (await conn.execute(sa.select(t.users).order_by(t.users.c.id))).mappings()
-            return [User(**row) for row in rows]
+            return [_user(row) for row in rows]
 
-    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+    async def update_user(
+        self, user_id: int, full_name: str, position: str, unit: str, is_admin: bool
+    ) -> User | None:
+        """Change an account's profile and administrator flag; None if there is no such user."""
         async with self._tx() as conn:
-            await conn.execute(
-                t.users.update().where(t.users.c.id == user_id).values(password_hash=password_hash)
-            )
+            result = await conn.execute(t.users.update().where(t.users.c.id == user_id).values(
+                full_name=full_name, position=position, unit=unit, is_admin=is_admin))
+            if result.rowcount == 0:
+                return None
+            row = (await conn.execute(
+                sa.select(t.users).where(t.users.c.id == user_id))).mappings().one()
+        return _user(row)
 
-    async def create_session(self, token_hash: str, user_id: int, expires_at: datetime) -> None:
-        await self.create_sessions([(token_hash, user_id, expires_at)])
+    async def set_password(self, user_id: int, password_hash: str, at: datetime,
+                           keep: str | None = None) -> bool:
+        """Set a new password hash and end every session of the account but `keep`, at once.
 
-    async def create_sessions(self, rows: Sequence[tuple[str, int, datetime]]) -> None:
+        Sessions created before `at` are refused from now on (`session_users`), so a sign-in
+        with the old password that raced this change yields no usable session; `keep` (the
+        session that changed its own password) is re-stamped to stay valid.
+        """
+        s = t.auth_sessions
+        at = at.astimezone(UTC)
+        async with self._tx() as conn:
+            result = await conn.execute(t.users.update().where(t.users.c.id == user_id).values(
+                password_hash=password_hash, password_changed_at=at))
+            if result.rowcount == 0:
+                return False
+            ended = s.delete().where(s.c.user_id == user_id)
+            if keep is not None:
+                ended = ended.where(s.c.token_hash != keep)
+                await conn.execute(s.update().where(
+                    s.c.token_hash == keep, s.c.user_id == user_id).values(created_at=at))
+            await conn.execute(ended)
+        return True
+
+    async def set_disabled(self, user_id: int, at: datetime | None) -> User | None:
+        """Disable the account at `at` (ending all its sessions) or, with None, enable it."""
+        async with self._tx() as conn:
+            result = await conn.execute(t.users.update().where(t.users.c.id == user_id).values(
+                disabled_at=at.astimezone(UTC) if at else None))
+            if result.rowcount == 0:
+                return None
+            if at is not None:
+                await conn.execute(
+                    t.auth_sessions.delete().where(t.auth_sessions.c.user_id == user_id))
+            row = (await conn.execute(
+                sa.select(t.users).where(t.users.c.id == user_id))).mappings().one()
+        return _user(row)
+
+    async def create_session(self, token_hash: str, user_id: int, expires_at: datetime,
+                             now: datetime | None = None) -> None:
+        await self.create_sessions([(token_hash, user_id, expires_at)], now)
+
+    async def create_sessions(self, rows: Sequence[tuple[str, int, datetime]],
+                              now: datetime | None = None) -> None:
+        # SQLite keeps no zone: store UTC so that every reader agrees on the instant
+        at = (now or datetime.now(UTC)).astimezone(UTC)
         async with self._tx() as conn:
             await conn.execute(t.auth_sessions.insert(), [
-                # SQLite keeps no zone: store UTC so that every reader agrees on the instant
-                {"token_hash": h, "user_id": u, "expires_at": e.astimezone(UTC)}
+                {"token_hash": h, "user_id": u, "expires_at": e.astimezone(UTC),
+                 "created_at": at, "last_seen_at": at}
                 for h, u, e in rows
             ])
 
-    async def session_user(self, token_hash: str, now: datetime) -> User | None:
-        return (await self.session_users([token_hash], now)).get(token_hash)
+    async def session_user(self, token_hash: str, now: datetime,
+                           idle_since: datetime | None = None) -> User | None:
+        return (await self.session_users([token_hash], now, idle_since)).get(token_hash)
 
-    async def session_users(self, token_hashes: Sequence[str], now: datetime) -> dict[str, User]:
-        """The users of the given sessions that exist and have not expired, by token hash."""
-        s = t.auth_sessions
+    async def session_users(self, token_hashes: Sequence[str], now: datetime,
+                            idle_since: datetime | None = None) -> dict[str, User]:
+        """The users of the given sessions that are live, by token hash: not expired at
+        `now`, seen after `idle_since` (when given), of an enabled account, and created
+        no earlier than the account's last password change."""
+        s, u = t.auth_sessions, t.users
         found: dict[str, User] = {}
+        now = now.astimezone(UTC)
+        query = (sa.select(u, s.c.token_hash).join(s, s.c.user_id == u.c.id)
+                 .where(s.c.expires_at > now, u.c.disabled_at.is_(None),
+                        sa.or_(u.c.password_changed_at.is_(None),
+                               s.c.created_at >= u.c.password_changed_at)))
+        if idle_since is not None:
+            query = query.where(s.c.last_seen_at > idle_since.astimezone(UTC))
         async with self._tx() as conn:
             for start in range(0, len(token_hashes), 500):  # bound-parameter limits
-                rows = (await conn.execute(
-                    sa.select(t.users, s.c.expires_at, s.c.token_hash)
-                    .join(s, s.c.user_id == t.users.c.id)
-                    .where(s.c.token_hash.in_(list(token_hashes[start:start + 500])))
+                rows = (await conn.execute(query.where(
+                    s.c.token_hash.in_(list(token_hashes[start:start + 500])))
                 )).mappings().all()
                 for row in rows:
-                    expires = row["expires_at"]
-                    if expires.tzinfo is None:  # SQLite hands back naive UTC
-                        expires = expires.replace(tzinfo=UTC)
-                    if expires > now:
-                        fields = {k: v for k, v in row.items()
-                                  if k not in ("expires_at", "token_hash")}
-                        found[row["token_hash"]] = User(**fields)
+                    found[row["token_hash"]] = _user(
+                        {k: v for k, v in row.items() if k != "token_hash"})
         return found
+
+    async def touch_sessions(self, token_hashes: Sequence[str], seen_at: datetime) -> None:
+        """Record that these sessions were used at `seen_at` (never moves a time back)."""
+        s = t.auth_sessions
+        seen_at = seen_at.astimezone(UTC)
+        async with self._tx() as conn:
+            for start in range(0, len(token_hashes), 500):
+                await conn.execute(s.update().where(
+                    s.c.token_hash.in_(list(token_hashes[start:start + 500])),
+                    s.c.last_seen_at < seen_at).values(last_seen_at=seen_at))
 
     async def delete_session(self, token_hash: str) -> None:
         async with self._tx() as conn:
             await conn.execute(
                 t.auth_sessions.delete().where(t.auth_sessions.c.token_hash == token_hash)
             )
+
+    async def end_sessions(self, user_id: int, keep: str | None = None) -> int:
+        """End every session of the account (but `keep`); how many ended."""
+        s = t.auth_sessions
+        ended = s.delete().where(s.c.user_id == user_id)
+        if keep is not None:
+            ended = ended.where(s.c.token_hash != keep)
+        async with self._tx() as conn:
+            return (await conn.execute(ended)).rowcount
+
+    async def purge_sessions(self, now: datetime, idle_since: datetime) -> int:
+        """Delete sessions expired at `now` or not seen since `idle_since`; how many."""
+        s = t.auth_sessions
+        async with self._tx() as conn:
+            return (await conn.execute(s.delete().where(sa.or_(
+                s.c.expires_at <= now.astimezone(UTC),
+                s.c.last_seen_at <= idle_since.astimezone(UTC))))).rowcount
 
     # ---- rooms ----
 

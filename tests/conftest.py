@@ -110,10 +110,12 @@ class ServerProcess:
     def __init__(
         self, data_dir: Path, command: str = "serve", *extra: str,
         backend: Backend = EMBEDDED, args: list[str] | None = None,
-        env: dict[str, str] | None = None,
+        env: dict[str, str] | None = None, dev: bool = True,
     ) -> None:
         """`args` (backend flags) reuse an existing server's database; else a fresh one.
-        `env` adds to the environment the server inherits."""
+        `env` adds to the environment the server inherits. `dev`: development mode
+        (plain HTTP cookies, the development CA trusted), as test servers on plain HTTP
+        need; `dev=False` runs as in production."""
         self.backend = backend
         self.backend_args = args if args is not None else backend.args(data_dir)
         self.port = free_port()
@@ -125,7 +127,8 @@ class ServerProcess:
         self._out = open(self.log, "ab")  # closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server", command, "--data", str(data_dir),
-             "--port", str(self.port), "--host", "127.0.0.1", *self.backend_args, *extra],
+             "--port", str(self.port), "--host", "127.0.0.1", *self.backend_args,
+             *(["--insecure-dev-http"] if dev else []), *extra],
             cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT,
             env={**os.environ, **TEST_SERVER_ENV, **(env or {})},
         )
@@ -197,8 +200,10 @@ class Api:
 
 
 async def login(base_url: str, username: str, password: str = PASSWORD) -> Api:
+    """Sign in as an API client: `"client": "device"` asks for the token in the answer."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
-        r = await c.post("/api/login", json={"username": username, "password": password})
+        r = await c.post("/api/login", json={"username": username, "password": password,
+                                             "client": "device"})
         r.raise_for_status()
         data = r.json()
     return Api(base_url, data["token"], data["user"])
@@ -273,7 +278,9 @@ class WsClient:
 
     @classmethod
     async def open(cls, ws_url: str, token: str) -> WsClient:
-        conn = await websockets.connect(f"{ws_url}?token={token}", max_size=2**24)
+        # The token as the `bearer` subprotocol: never in the URL (the server ignores it there).
+        conn = await websockets.connect(ws_url, subprotocols=["bearer", token],  # type: ignore[list-item]
+                                        max_size=2**24)
         client = cls(conn)
         hello = await client.next()
         assert hello["type"] == "hello", hello

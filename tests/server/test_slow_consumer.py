@@ -39,8 +39,8 @@ class RawClient:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.sock.setblocking(False)
         self.server = server
-        self.protocol = ClientProtocol(parse_uri(f"{server.ws_url}?token={token}"),
-                                       max_size=2**24)
+        self.protocol = ClientProtocol(parse_uri(server.ws_url), max_size=2**24,
+                                       subprotocols=["bearer", token])  # type: ignore[list-item]
         self.bytes_read = 0
         self.messages: list[dict[str, Any]] = []
 

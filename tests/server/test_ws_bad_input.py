@@ -231,13 +231,13 @@ async def test_a_stale_or_forged_token_is_refused_with_4401(
     headers: dict[str, Any] = {}
     url = server.ws_url
     if how == "garbage":
-        url += "?token=" + "A" * 43
+        headers = {"subprotocols": ["bearer", "A" * 43]}
     elif how == "expired":
-        url += "?token=" + "x" * 500
+        headers = {"subprotocols": ["bearer", "x" * 500]}
     elif how == "logged_out":
         api = await login(server.base_url, m["i1"].user["username"])
         assert (await api.call("POST", "/api/logout")).status_code == 200
-        url += f"?token={api.token}"
+        headers = {"subprotocols": ["bearer", api.token]}
     elif how == "subprotocol":
         headers = {"subprotocols": ["bearer", "forged-token"]}
     conn = await websockets.connect(url, **headers)

@@ -210,8 +210,9 @@ async def test_accounts(store: SqlStore) -> None:
     assert await store.users_by_id([]) == {}
     assert [u.username for u in await store.list_users()] == ["admin", "chutri"]
     assert (await store.user_by_name("admin")).is_admin is True  # type: ignore[union-attr]
-    await store.set_password_hash(chair.id, "h2-new")
+    assert await store.set_password(chair.id, "h2-new", datetime.now(UTC)) is True
     assert (await store.user_by_name("chutri")).password_hash == "h2-new"  # type: ignore[union-attr]
+    assert await store.set_password(9999, "h", datetime.now(UTC)) is False
     ids = await store.create_users([
         {"username": f"u{n}", "password_hash": "h", "full_name": f"Đại biểu {n}",
          "position": "", "unit": "", "is_admin": False} for n in range(3)])
@@ -240,6 +241,73 @@ async def test_sessions_expire_and_end(store: SqlStore) -> None:
     assert await store.session_user("a" * 64, now) is None
 
 
+async def test_accounts_are_edited_disabled_and_enabled(store: SqlStore) -> None:
+    admin = await store.create_user("admin", "h1", "Nguyễn Thị Quản Trị", is_admin=True)
+    clerk = await store.create_user("vanthu", "h2", "Lê Văn Thư")
+    assert clerk.created_at is not None and not clerk.disabled
+    edited = await store.update_user(clerk.id, "Lê Văn Thư (mới)", "Văn thư", "Văn phòng", True)
+    assert edited is not None and edited.is_admin and edited.unit == "Văn phòng"
+    assert await store.user_by_name("vanthu") == edited
+    assert await store.update_user(9999, "x", "", "", False) is None
+    now = datetime.now(UTC)
+    await store.create_session("a" * 64, clerk.id, now + timedelta(hours=1))
+    await store.create_session("b" * 64, admin.id, now + timedelta(hours=1))
+    disabled = await store.set_disabled(clerk.id, now)
+    assert disabled is not None and disabled.disabled and disabled.disabled_at == now
+    # disabling ends the account's sessions, and only its own
+    assert await store.session_user("a" * 64, now) is None
+    assert await store.session_user("b" * 64, now) is not None
+    await store.create_session("c" * 64, clerk.id, now + timedelta(hours=1))
+    assert await store.session_user("c" * 64, now) is None  # a disabled account has none
+    enabled = await store.set_disabled(clerk.id, None)
+    assert enabled is not None and not enabled.disabled
+    assert await store.session_user("c" * 64, now) == enabled
+    assert await store.set_disabled(9999, now) is None
+
+
+async def test_a_password_change_ends_the_other_sessions(store: SqlStore) -> None:
+    chair = await store.create_user("chutri", "h", "Trần Quốc Hưng")
+    other = await store.create_user("thuky", "h", "Phạm Thu Ký")
+    t0 = datetime.now(UTC) - timedelta(minutes=5)
+    for key in ("a", "b", "c"):
+        await store.create_session(key * 64, chair.id, t0 + timedelta(days=1), now=t0)
+    await store.create_session("d" * 64, other.id, t0 + timedelta(days=1), now=t0)
+    at = t0 + timedelta(minutes=1)
+    assert await store.set_password(chair.id, "h-new", at, keep="a" * 64)
+    now = t0 + timedelta(minutes=2)
+    assert await store.session_user("a" * 64, now) is not None  # the one that changed it
+    assert await store.session_user("b" * 64, now) is None
+    assert await store.session_user("c" * 64, now) is None
+    assert await store.session_user("d" * 64, now) is not None
+    # a session created before the change (a sign-in that raced it) is refused
+    await store.create_session("e" * 64, chair.id, t0 + timedelta(days=1), now=t0)
+    assert await store.session_user("e" * 64, now) is None
+    assert await store.end_sessions(chair.id, keep="a" * 64) == 1  # e
+    assert await store.end_sessions(chair.id) == 1  # a
+    assert await store.session_user("a" * 64, now) is None
+
+
+async def test_idle_sessions_are_refused_touched_and_purged(store: SqlStore) -> None:
+    chair = await store.create_user("chutri", "h", "Trần Quốc Hưng")
+    t0 = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+    await store.create_sessions([("a" * 64, chair.id, t0 + timedelta(days=14)),
+                                 ("b" * 64, chair.id, t0 + timedelta(days=14)),
+                                 ("c" * 64, chair.id, t0 + timedelta(hours=1))], now=t0)
+    idle = timedelta(hours=8)
+    later = t0 + timedelta(hours=9)
+    assert await store.session_user("a" * 64, later, later - idle) is None  # idle for 9 h
+    assert await store.session_user("a" * 64, later) == chair  # no idle limit asked
+    await store.touch_sessions(["a" * 64], t0 + timedelta(hours=2))
+    await store.touch_sessions(["a" * 64], t0 + timedelta(hours=1))  # never moves back
+    assert await store.session_user("a" * 64, later, later - idle) == chair
+    assert await store.session_user("a" * 64, t0 + timedelta(hours=10, minutes=1),
+                                    t0 + timedelta(hours=2, minutes=1)) is None
+    # purge: c expired, b idle; a lives on
+    assert await store.purge_sessions(later, later - idle) == 2
+    assert await store.session_user("a" * 64, later, later - idle) == chair
+    assert await store.session_users(["b" * 64, "c" * 64], t0) == {}
+
+
 async def test_session_users_looks_many_sessions_up_at_once(store: SqlStore) -> None:
     chair = await store.create_user("chutri", "h", "Trần Quốc Hưng")
     delegate = await store.create_user("daibieu", "h", "Nguyễn Văn An")
@@ -266,7 +334,7 @@ async def test_reopening_runs_migrations_again_harmlessly(open_store: Opener) ->
     assert again.engine is not None
     async with again.engine.connect() as conn:
         versions = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).all()
-    assert [v[0] for v in versions] == ["0004"]
+    assert [v[0] for v in versions] == ["0005"]
 
 
 async def test_an_unreachable_database_is_store_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
