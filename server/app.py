@@ -98,7 +98,7 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
     use_password_profile(settings.password_profile)
     if bus is None:
         bus = (RedisBus(settings.redis_url, settings.bus_namespace(),
-                        secret=_required_bus_secret(settings)) if settings.redis_url
+                        secret=required_bus_secret(settings)) if settings.redis_url
                else LocalBus())
     limits = Limits(max_bytes=settings.max_upload_mb * 1024 * 1024,
                     render_timeout=settings.render_timeout)
@@ -109,7 +109,8 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
     return node
 
 
-def _required_bus_secret(settings: Settings) -> bytes:
+def required_bus_secret(settings: Settings) -> bytes:
+    """The deployment's bus secret, or exit with a one-line reason (no node runs without it)."""
     try:
         secret = settings.bus_secret()
     except OSError as exc:

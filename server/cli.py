@@ -192,7 +192,10 @@ async def _with_store(settings: Settings, work, deployment_bus: bool = False):  
     bus = None
     try:
         if deployment_bus and settings.redis_url:
-            bus = RedisBus(settings.redis_url, settings.bus_namespace())
+            from server.app import required_bus_secret
+
+            bus = RedisBus(settings.redis_url, settings.bus_namespace(),
+                           secret=required_bus_secret(settings))
             await bus.open()
         return await work(store, bus)
     finally:
