@@ -518,8 +518,9 @@ async def any_command(request: Request) -> Response:
 
 async def healthz(request: Request) -> Response:
     node = node_of(request)
+    # bus_dropped: messages refused for a missing or wrong HMAC (a forged publish on Redis).
     return JSONResponse({"status": "ok", "store": node.store.name, "bus": node.bus.name,
-                         "node": node.id})
+                         "node": node.id, "bus_dropped": getattr(node.bus, "dropped", 0)})
 
 
 M = "/api/meetings/{meeting}"
