@@ -1,10 +1,12 @@
-"""Attacks on sign-in: concurrent guessing, guessing across nodes, forged client addresses,
-and a flood of password checks meant to slow everything else down."""
+"""Attacks on the server's capacity and on sign-in: concurrent guessing, guessing across
+nodes, forged client addresses, a flood of password checks meant to slow everything else
+down, and one account holding sockets and sending commands without end."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -15,9 +17,11 @@ import pytest
 
 from server.client_address import client_address, parse_proxies
 from server.login_limits import PER_ADDRESS, PER_USER, MemoryLimits, RedisLimits, attempt_for
-from tests.conftest import PASSWORD, REDIS, Backend, ServerProcess
+from tests.conftest import PASSWORD, REDIS, Backend, ServerProcess, WsClient, make_meeting
 from tests.security._accounts import new_account, other_node
-from tests.server.conftest import assert_refusal
+from tests.server.conftest import assert_refusal, close_code
+
+SOCKETS_PER_USER = 8  # the default (server/config.py)
 
 _hosts = itertools.count(1)
 
@@ -243,3 +247,74 @@ async def test_redis_limits_fall_back_to_this_node_when_redis_is_gone() -> None:
         assert waits[:PER_USER] == [0] * PER_USER and waits[-1] > 0  # still limited
     finally:
         await gone.close()
+
+
+# ---- what one account may hold: websockets, and commands a second ----
+
+
+async def test_one_account_cannot_open_sockets_without_end(gate: ServerProcess) -> None:
+    """A stolen or runaway account opening socket after socket is stopped at the account's
+    limit on the node, with a typed refusal; closing one makes room again."""
+    import websockets
+
+    m = await make_meeting(gate.base_url, delegates=1, invitees=0)
+    d1 = m["d1"]
+    held = [await WsClient.open(gate.ws_url, d1.token) for _ in range(SOCKETS_PER_USER)]
+    try:
+        async with websockets.connect(gate.ws_url, subprotocols=["bearer", d1.token]) as extra:
+            refusal = json.loads(await asyncio.wait_for(extra.recv(), 10))
+            assert_refusal(refusal, "too_many_connections")
+            assert await close_code(extra) == 1008
+        # another account on the same node is not affected
+        other = await WsClient.open(gate.ws_url, m["chair"].token)
+        await other.close()
+        # the held sockets still work, and closing one makes room for a new one
+        assert (await held[0].join(m.id))["type"] == "snapshot"
+        await held.pop().close()
+        again = await open_when_room(gate.ws_url, d1.token)
+        held.append(again)
+    finally:
+        for client in held:
+            await client.close()
+    async with httpx.AsyncClient(base_url=gate.base_url) as c:
+        assert (await c.get("/healthz")).json()["sockets_refused"] >= 1
+
+
+async def open_when_room(url: str, token: str) -> WsClient:
+    """Open a socket once the server has counted a just-closed one out (it does so when it
+    sees the close, a moment after the client)."""
+    for _ in range(100):
+        try:
+            return await WsClient.open(url, token)
+        except AssertionError:  # the first message was the refusal, not hello
+            await asyncio.sleep(0.05)
+    raise AssertionError("a closed socket was never counted out")
+
+
+async def test_commands_are_limited_per_account_not_per_socket(gate: ServerProcess) -> None:
+    """Two sockets of one account, each within its own message rate, together exceed the
+    account's command rate in the room: the excess is refused `rate_limited`."""
+    m = await make_meeting(gate.base_url, delegates=1, invitees=0)
+    a = await WsClient.open(gate.ws_url, m["d1"].token)
+    b = await WsClient.open(gate.ws_url, m["d1"].token)
+    try:
+        for ws in (a, b):
+            assert (await ws.join(m.id))["type"] == "snapshot"
+        per_socket = 50  # under a socket's own burst of 60: only the account's limit bites
+        for n in range(per_socket):
+            for i, ws in enumerate((a, b)):
+                await ws.send({"type": "command", "id": f"s{i}-{n}", "meeting": m.id,
+                               "name": "floor.withdraw", "args": {}})
+        answers = []
+        for ws in (a, b):
+            for _ in range(per_socket):
+                answers.append(await ws.until(lambda x: x["type"] in ("ack", "rejected")))
+        codes = [x.get("code", "ack") for x in answers]
+        assert len(codes) == 2 * per_socket
+        assert codes.count("rate_limited") >= 1, codes
+        for x in answers:
+            if x.get("code") == "rate_limited":
+                assert_refusal(x, "rate_limited")
+    finally:
+        await a.close()
+        await b.close()
