@@ -594,6 +594,10 @@ def _absent(ctx: _Ctx, cmd: c.MarkAbsent) -> Outcome:
         return refusal
     if cmd.user_id not in ctx.state.participants:
         return not_found("participant")
+    if ctx.state.poll_open():
+        # Marking a present voter absent would take their ballot away mid-poll: the
+        # electorate is frozen while a poll is open (rooms/constitution.py).
+        return Rejection("roles_frozen")
     a = Attendance(user_id=cmd.user_id, status="absent", at=ctx.at, by=ctx.actor.user_id)
     # The fact follows the roster rule; the reason (often medical) is personal: only the
     # organisers and the member see it.

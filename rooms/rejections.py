@@ -93,6 +93,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Máy chủ chưa cấu hình chứng thư gốc tin cậy nên chưa thể ký số.",
         "No trusted root certificates are configured on the server, so signing is refused.",
     ),
+    "busy": (
+        "Máy chủ đang bận, vui lòng thử lại sau giây lát.",
+        "The server is busy; try again in a moment.",
+    ),
+    "too_many_connections": (
+        "Tài khoản này đang mở quá nhiều kết nối; hãy đóng bớt thiết bị hoặc thẻ trình duyệt.",
+        "This account has too many open connections; close some devices or browser tabs.",
+    ),
     "too_many_attempts": (
         "Nhập sai quá nhiều lần, vui lòng thử lại sau {retry_after} giây.",
         "Too many failed attempts; try again in {retry_after} seconds.",
@@ -244,7 +252,7 @@ STATES: dict[str, tuple[str, str]] = {
     "poll_cancelled": ("cuộc biểu quyết đã bị hủy", "the poll is cancelled"),
 }
 
-RETRYABLE = frozenset({"conflict", "store_unavailable", "rate_limited"})
+RETRYABLE = frozenset({"conflict", "store_unavailable", "rate_limited", "busy"})
 WITH_DETAILS = frozenset({"edit_conflict"})
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from rooms import commands as c
 from rooms.apply import _on, _with, _without
+from rooms.constitution import may_change
 from rooms.decide import Outcome, _announce, _Ctx, _dump, _floor_ended, _removal, _rule
 from rooms.events import Event, organisers_and
 from rooms.rejections import Rejection, duplicate, invalid_state, not_found
@@ -44,12 +45,18 @@ def _approve(ctx: _Ctx, cmd: c.SubstituteApprove) -> Outcome:
     member = state.participants[cmd.user_id]
     if member.role in ORGANISERS:
         return Rejection("not_substitutable")
-    if state.poll_open():
-        return Rejection("roles_frozen")
     profile = request.substitute
     if profile.user_id in state.participants:
         return duplicate("participant")
     uid = member.user_id
+    # Seating the substitute gives them the member's vote: a constitutional change like any
+    # other (rooms/constitution.py). Nobody seats themselves (an organiser who filed a
+    # request naming themselves cannot approve it); in session it is the chair's call; and
+    # never while a poll is open.
+    seated = Participant(**profile.model_dump(), role=member.role, site_id=member.site_id,
+                         voting=member.voting, rsvp="attend", substitute_for=uid)
+    if refusal := may_change(state, ctx.actor, None, seated):
+        return refusal
     events: list[Event] = [ctx.event("substitute.approved", organisers_and(uid), user_id=uid,
                                      substitute_user_id=profile.user_id)]
     # The member's floor pauses with their other rights.
@@ -64,8 +71,6 @@ def _approve(ctx: _Ctx, cmd: c.SubstituteApprove) -> Outcome:
         events += _removal(ctx, old.user_id, uid)
         changed.append((old, None))
     # Never chair or secretary by inheritance: the member holds neither (checked above).
-    seated = Participant(**profile.model_dump(), role=member.role, site_id=member.site_id,
-                         voting=member.voting, rsvp="attend", substitute_for=uid)
     events.append(ctx.roster_event("participant.added", seated.user_id, uid,
                                    participant=_dump(seated)))
     answered = member.model_copy(update={"rsvp": "substitute",

@@ -6,9 +6,9 @@ the websocket, so a change made here appears live in every open room at once.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -23,9 +23,12 @@ from rooms import Rejection, parse_command, parse_create, room_view
 from rooms import commands as c
 from rooms.roles import ORGANISERS
 from rooms.view import me_view
-from server.auth import hash_password, password_problem, session_cookie, token_hash
+from server.auth import password_problem, session_cookie, token_hash
+from server.client_address import client_address
 from server.http_errors import JSONResponse, Refused
+from server.login_limits import Attempt, attempt_for
 from server.node import Node, actor_of
+from server.password_hashing import PasswordsBusy
 from server.room_host import Outcome, RoomHost
 from store.base import Duplicate, StoreError
 from store.records import User
@@ -181,29 +184,78 @@ def _id(request: Request, name: str) -> int:
 async def login(request: Request) -> Response:
     node = node_of(request)
     body = parse(LoginBody, await read_json(request))
-    ip = request.client.host if request.client else "?"
-    keys = (f"u:{body.username.casefold()}", f"ip:{ip}")
-    wait = node.accounts.limiter.retry_after(*keys)
-    if wait:
-        raise Refused(Rejection("too_many_attempts", {"retry_after": wait}),
-                      {"Retry-After": str(wait)})
-    try:
+    attempt = attempt_for(body.username, address_of(request))
+    async with _password_check(node, attempt) as check:
         user = await node.accounts.verify(body.username, body.password)
         if user is None:
-            node.accounts.limiter.failed(*keys)
             raise Refused(Rejection("bad_credentials"))
+        check.right = True
         if user.disabled:  # told only to whoever knows the password, after the same work
             raise Refused(Rejection("account_disabled"))
+    try:
         token = await node.accounts.open_session(user)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
-    node.accounts.limiter.succeeded(keys[0])
     answer: dict[str, Any] = {"user": user.public()}
     if body.client == "device":
         answer["token"] = token
     response = JSONResponse(answer)
     _set_cookie(request, response, token)
     return response
+
+
+def address_of(request: Request) -> str:
+    """The client's address (X-Forwarded-For believed only from trusted proxies)."""
+    return client_address(request.client.host if request.client else None,
+                          request.headers.getlist("x-forwarded-for"),
+                          request.app.state.trusted_proxies)
+
+
+class _Check:
+    right = False
+
+
+@contextlib.asynccontextmanager
+async def _password_check(node: Node, attempt: Attempt) -> AsyncIterator[_Check]:
+    """Reserve an attempt before a password is checked, and settle it afterwards.
+
+    Wrong (the block raised before setting `right`): the attempt stays spent. Right: the
+    account's bucket refills. Nothing checked (busy, store down): the attempt comes back.
+    """
+    wait = await node.accounts.limits.reserve(attempt)
+    if wait:
+        raise Refused(Rejection("too_many_attempts", {"retry_after": wait}),
+                      {"Retry-After": str(wait)})
+    check = _Check()
+    checked = False
+    try:
+        yield check
+        checked = True
+    except PasswordsBusy:
+        await node.accounts.limits.released(attempt)
+        raise Refused(Rejection("busy"), {"Retry-After": "1"}) from None
+    except StoreError:
+        await node.accounts.limits.released(attempt)
+        raise Refused(Rejection("store_unavailable")) from None
+    except Refused:
+        checked = True
+        raise
+    except BaseException:
+        await node.accounts.limits.released(attempt)
+        raise
+    finally:
+        if checked:
+            if check.right:
+                await node.accounts.limits.succeeded(attempt)
+            else:
+                await node.accounts.limits.failed(attempt)
+
+
+async def _new_hash(node: Node, password: str) -> str:
+    try:
+        return await node.accounts.hash_password(password)
+    except PasswordsBusy:
+        raise Refused(Rejection("busy"), {"Retry-After": "1"}) from None
 
 
 def _set_cookie(request: Request, response: Response, token: str) -> None:
@@ -252,21 +304,16 @@ async def change_my_password(request: Request) -> Response:
     user, key = await current_session(request)
     node = node_of(request)
     body = parse(ChangePasswordBody, await read_json(request))
-    # Guessing the old password here is throttled like signing in.
-    keys = (f"u:{user.username.casefold()}", f"ip:{request.client.host if request.client else '?'}")
-    wait = node.accounts.limiter.retry_after(*keys)
-    if wait:
-        raise Refused(Rejection("too_many_attempts", {"retry_after": wait}),
-                      {"Retry-After": str(wait)})
-    try:
+    # Guessing the old password here is limited like signing in.
+    async with _password_check(node, attempt_for(user.username, address_of(request))) as check:
         if await node.accounts.verify(user.username, body.old_password) is None:
-            node.accounts.limiter.failed(*keys)
             raise Refused(Rejection("bad_credentials"))
-        node.accounts.limiter.succeeded(keys[0])
-        if body.new_password == body.old_password:
-            raise Refused(Rejection("weak_password", {"detail": "same as the old password"}))
-        _check_password(body.new_password, user.username)
-        new_hash = await asyncio.to_thread(hash_password, body.new_password)
+        check.right = True
+    if body.new_password == body.old_password:
+        raise Refused(Rejection("weak_password", {"detail": "same as the old password"}))
+    _check_password(body.new_password, user.username)
+    new_hash = await _new_hash(node, body.new_password)
+    try:
         await node.store.set_password(user.id, new_hash, datetime.now(UTC), keep=key)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
@@ -302,7 +349,7 @@ async def create_user(request: Request) -> Response:
     _check_password(body.password, body.username)
     try:
         created = await node_of(request).store.create_user(
-            body.username, await asyncio.to_thread(hash_password, body.password),
+            body.username, await _new_hash(node_of(request), body.password),
             body.full_name, body.position,
             body.unit, body.is_admin,
         )
@@ -393,7 +440,7 @@ async def reset_password(request: Request) -> Response:
     _check_password(body.new_password, target.username)
     node = node_of(request)
     try:
-        new_hash = await asyncio.to_thread(hash_password, body.new_password)
+        new_hash = await _new_hash(node_of(request), body.new_password)
         await node.store.set_password(target.id, new_hash, datetime.now(UTC))
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
@@ -519,8 +566,13 @@ async def any_command(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     node = node_of(request)
     # bus_dropped: messages refused for a missing or wrong HMAC (a forged publish on Redis).
+    # password_checks_busy: sign-ins answered `busy` (the hashing queue was full);
+    # sockets_refused: websockets refused for an account's limit on this node.
+    hashing = node.accounts.hashing
     return JSONResponse({"status": "ok", "store": node.store.name, "bus": node.bus.name,
-                         "node": node.id, "bus_dropped": getattr(node.bus, "dropped", 0)})
+                         "node": node.id, "bus_dropped": getattr(node.bus, "dropped", 0),
+                         "password_checks_busy": hashing.refused,
+                         "sockets_refused": node.user_limits.refused_sockets})
 
 
 M = "/api/meetings/{meeting}"

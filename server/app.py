@@ -24,15 +24,19 @@ from documents.library import Library, Limits
 from documents.pool import WorkerPool
 from server.api import ENDPOINTS, Endpoint
 from server.auth import use_password_profile
+from server.client_address import parse_proxies
 from server.config import Settings
 from server.credential_vault import CredentialVault, FileKeyWrap
 from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
 from server.edge import Edge, EdgeMiddleware
 from server.http_errors import JSONResponse, Refused, refuse
+from server.login_limits import RedisLimits
 from server.minutes_api import ENDPOINTS as MINUTES_ENDPOINTS
 from server.node import Node
 from server.openapi import openapi
+from server.password_hashing import PasswordHashing
 from server.polls_api import ENDPOINTS as POLL_ENDPOINTS
+from server.user_limits import UserLimits
 from server.ws import websocket_endpoint
 from store.sql import SqlStore
 
@@ -43,6 +47,7 @@ VERSION = "0.1.0"
 def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     """The phonghop app for `settings` (embedded SQLite and local bus by default)."""
     origins = settings.public_origins()  # a malformed PHONGHOP_PUBLIC_ORIGIN stops here
+    proxies = parse_proxies(settings.trusted_proxies)  # and so does a malformed proxy list
     node = make_node(settings, bus)
     vault = CredentialVault(node.store, FileKeyWrap.load_or_create(settings.kek_file()))
 
@@ -88,6 +93,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     app.state.node = node
     app.state.settings = settings
     app.state.edge = Edge(origins)
+    app.state.trusted_proxies = proxies
     app.state.credential_vault = vault
     return app
 
@@ -104,6 +110,11 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
                     render_timeout=settings.render_timeout)
     library = Library(settings.documents_dir(), WorkerPool(settings.render_workers), limits)
     node = Node(SqlStore(settings.store_url()), bus, library)
+    node.accounts.hashing = PasswordHashing(settings.password_threads, settings.password_queue)
+    node.user_limits = UserLimits(settings.sockets_per_user, settings.commands_per_second,
+                                  settings.command_burst)
+    if settings.redis_url:  # every node shares the sign-in limits
+        node.accounts.limits = RedisLimits(settings.redis_url, settings.bus_namespace())
     node.accounts.configure(timedelta(days=settings.session_days),
                             timedelta(seconds=settings.session_idle_seconds))
     return node

@@ -1,4 +1,4 @@
-"""Accounts: password hashing, sessions and tokens, and sign-in rate limiting."""
+"""Accounts: password hashing, sessions and tokens, and sign-in attempts."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import asyncio
 import hashlib
 import secrets
 import time
-from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from server.login_limits import LoginLimits, MemoryLimits
+from server.password_hashing import PasswordHashing
 from store.base import Store
 from store.records import User
 
@@ -47,6 +48,13 @@ def use_password_profile(name: str) -> None:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def _matches(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def _timing_equaliser() -> str:
@@ -91,45 +99,6 @@ def password_problem(password: str, username: str) -> str | None:
     return None
 
 
-class LoginLimiter:
-    """Failed sign-ins allowed per key in `window` seconds: few per username, more per address.
-
-    Keys are "u:<username>" and "ip:<address>". A whole meeting hall often shares one NAT
-    address, so a handful of typos must not lock out every tablet in the room.
-    """
-
-    def __init__(self, per_user: int = 5, per_address: int = 50, window: float = 60.0) -> None:
-        self.limits = {"u": per_user, "ip": per_address}
-        self.window = window
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
-
-    def retry_after(self, *keys: str) -> int:
-        """Seconds to wait before another attempt is allowed (0: go ahead)."""
-        now = time.monotonic()
-        wait = 0.0
-        for key in keys:
-            q = self._failures.get(key)
-            if not q:
-                continue
-            while q and q[0] <= now - self.window:
-                q.popleft()
-            if len(q) >= self.limits[key.partition(":")[0]]:
-                wait = max(wait, q[0] + self.window - now)
-        return int(wait) + 1 if wait > 0 else 0
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        if len(self._failures) > 100_000:  # bounded memory under a spray of usernames
-            self._failures = defaultdict(deque, {
-                k: q for k, q in self._failures.items() if q and q[-1] > now - self.window
-            })
-        for key in keys:
-            self._failures[key].append(now)
-
-    def succeeded(self, username_key: str) -> None:
-        self._failures.pop(username_key, None)
-
-
 class Accounts:
     """Sign-in, sessions and token lookup over the store.
 
@@ -140,7 +109,8 @@ class Accounts:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.limiter = LoginLimiter()
+        self.limits: LoginLimits = MemoryLimits()  # RedisLimits when nodes share a Redis
+        self.hashing = PasswordHashing()
         self.lifetime = timedelta(days=SESSION_DAYS)
         self.idle = timedelta(hours=SESSION_IDLE_HOURS)
         self._cache: dict[str, tuple[User, float]] = {}
@@ -151,6 +121,13 @@ class Accounts:
         self._touched: dict[str, float] = {}  # token hash -> when its last use was written
         self._touch_pending: set[str] = set()
         self._touching: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        """Stop the hashing threads and let go of the shared limits' connection."""
+        self.hashing.shutdown()
+        close = getattr(self.limits, "close", None)
+        if close is not None:
+            await close()
 
     @property
     def epoch(self) -> int:
@@ -171,14 +148,18 @@ class Accounts:
         return min(SESSION_TOUCH_SECONDS, self.idle.total_seconds() / 8)
 
     async def verify(self, username: str, password: str) -> User | None:
-        """The user if the password matches; argon2 runs off the event loop."""
+        """The user if the password matches; argon2 runs on the hashing threads.
+
+        Raises PasswordsBusy (nothing checked) when the hashing queue is full."""
         user = await self.store.user_by_name(username)
-        stored = user.password_hash if user else await asyncio.to_thread(_timing_equaliser)
-        try:
-            await asyncio.to_thread(_hasher.verify, stored, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        stored = user.password_hash if user else await self.hashing.run(_timing_equaliser)
+        if not await self.hashing.run(_matches, stored, password):
             return None
         return user
+
+    async def hash_password(self, password: str) -> str:
+        """A new hash of `password`, on the hashing threads (PasswordsBusy if full)."""
+        return await self.hashing.run(hash_password, password)
 
     async def open_session(self, user: User) -> str:
         token = new_token()

@@ -19,6 +19,7 @@ import uvicorn
 from bus.base import Bus
 from server.app import create_app
 from server.at_rest import bus_secret_for_workers, protect
+from server.client_address import parse_proxies
 from server.config import Settings
 from server.node import Node
 from server.wire import WireProtocol
@@ -52,6 +53,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 def serve(settings: Settings) -> None:
     """Run the server in the foreground until interrupted (one node, or N worker nodes)."""
     _raise_fd_limit()
+    try:  # settings that would otherwise fail deep inside the app: one line, no traceback
+        settings.public_origins()
+        parse_proxies(settings.trusted_proxies)
+    except ValueError as exc:
+        sys.exit(f"phonghop: {exc}")
     if settings.workers > 1:
         bus_secret_for_workers(settings)
         _serve_workers(settings)
@@ -62,6 +68,9 @@ def serve(settings: Settings) -> None:
         ws_ping_interval=settings.heartbeat_s, ws_ping_timeout=settings.heartbeat_s,
         ws_per_message_deflate=False, backlog=8192, log_level="warning",
         timeout_graceful_shutdown=5,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; phonghop reads it
+        # itself, only from PHONGHOP_TRUSTED_PROXIES (server/client_address.py).
+        proxy_headers=False,
     )
     # SO_REUSEPORT: worker nodes each bind the same port and the kernel spreads connections.
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets created that way,

@@ -58,6 +58,11 @@ class Settings:
     # argon2id parameters for new password hashes (server/auth.py PASSWORD_PROFILES).
     password_profile: str = field(
         default_factory=lambda: _env("PASSWORD_PROFILE") or "rfc9106-low-memory")
+    # Password checks run on threads of their own, at most this many waiting beyond them
+    # (server/password_hashing.py); more answer `busy` at once.
+    password_threads: int = field(
+        default_factory=lambda: int(_env("PASSWORD_THREADS", "2") or 2))
+    password_queue: int = field(default_factory=lambda: int(_env("PASSWORD_QUEUE", "16") or 16))
     # The origins browsers load the web client from (comma-separated, e.g.
     # https://hop.example.gov.vn). Unset: each request's own scheme://Host, which is wrong
     # behind a TLS proxy, so production sets it (docs/DEPLOY.md).
@@ -70,6 +75,17 @@ class Settings:
     # (default DATA/secrets/credentials.kek, made on first start).
     credential_kek_file: Path | None = field(
         default_factory=lambda: _path(_env("CREDENTIAL_KEK_FILE")))
+    # Load balancers whose X-Forwarded-For is believed (addresses or networks,
+    # comma-separated): the sign-in limits count the client behind them, not the balancer.
+    trusted_proxies: str | None = field(default_factory=lambda: _env("TRUSTED_PROXIES"))
+    # Open websockets one account may hold on one node (tablet, laptop, a reconnect's
+    # overlap...), and the room commands it may send a second, bursts up to `command_burst`.
+    sockets_per_user: int = field(
+        default_factory=lambda: int(_env("SOCKETS_PER_USER", "8") or 8))
+    commands_per_second: float = field(
+        default_factory=lambda: float(_env("COMMANDS_PER_SECOND", "20") or 20))
+    command_burst: float = field(
+        default_factory=lambda: float(_env("COMMAND_BURST", "60") or 60))
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
 

@@ -31,7 +31,7 @@ STATUS = {
     "too_many_pages": 422, "conversion_unavailable": 415, "conversion_failed": 422,
     "render_timeout": 503, "render_failed": 422,
     "too_large": 413,
-    "rate_limited": 429, "too_many_attempts": 429,
+    "rate_limited": 429, "too_many_attempts": 429, "busy": 503, "too_many_connections": 429,
     "store_unavailable": 503,
 }
 

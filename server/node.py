@@ -21,6 +21,7 @@ from server.auth import Accounts
 from server.connection import Connection
 from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
 from server.sessions import SessionKeeper
+from server.user_limits import UserLimits
 from store.base import Store, StoreError
 from store.records import User
 from voting.commands import PollCancel, PollClose
@@ -43,6 +44,7 @@ class Node:
         self.clock = clock
         self.id = secrets.token_hex(4)
         self.accounts = Accounts(store)
+        self.user_limits = UserLimits()
         self._rooms: dict[int, RoomHost] = {}
         self._loading: dict[int, asyncio.Lock] = {}
         # Live websocket connections by session, so that signing out closes them too.
@@ -97,6 +99,7 @@ class Node:
             await host.stop()
         self._rooms.clear()
         await self.keeper.stop()
+        await self.accounts.close()
         await self.bus.close()
         await self.store.close()
         await self.library.pool.stop()

@@ -66,27 +66,34 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         conn.send_error(Rejection("unauthenticated"))
         conn.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
         return
+    if not node.user_limits.open_socket(user.id):
+        conn = Connection(wire, user.id, user.is_admin, "")
+        conn.send_error(Rejection("too_many_connections"))
+        conn.close(CLOSE_POLICY, "too many connections")
+        return
     conn = Connection(wire, user.id, user.is_admin, token_hash(token or ""))
+    session: _Session | None = None
     node.sessions.setdefault(conn.session, set()).add(conn)
-    if node.accounts.epoch != epoch and not await _still_live(node, conn):
-        return  # a revocation arrived while this connection was being set up
-    conn.send({"type": "hello", "user": user.public(),
-               "server_time": node.clock().isoformat(), "heartbeat_s": 20})
-    session = _Session(node, conn)
     try:
+        if node.accounts.epoch != epoch and not await _still_live(node, conn):
+            return  # a revocation arrived while this connection was being set up
+        conn.send({"type": "hello", "user": user.public(),
+                   "server_time": node.clock().isoformat(), "heartbeat_s": 20})
+        session = _Session(node, conn)
         while conn.alive:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 break
             await session.handle(message)
     finally:
-        if session.host is not None:
+        if session is not None and session.host is not None:
             session.host.detach(conn)
         conns = node.sessions.get(conn.session)
         if conns is not None:
             conns.discard(conn)
             if not conns:
                 node.sessions.pop(conn.session, None)
+        node.user_limits.close_socket(user.id)
 
 
 class _Session:
@@ -171,6 +178,10 @@ class _Session:
         host = self.host
         if host is None or data.get("meeting") != host.room_id:
             self._reject(cid, Rejection("not_joined"))
+            return
+        # The account's commands in this room, across all its connections (server/user_limits.py)
+        if not self.node.user_limits.allow_command(conn.user_id, host.room_id):
+            self._reject(cid, Rejection("rate_limited"))
             return
         actor = Actor(conn.user_id, conn.is_admin)
         if data.get("name") == VoteCast.NAME:

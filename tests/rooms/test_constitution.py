@@ -104,8 +104,13 @@ def test_roles_votes_and_the_electorate_are_frozen_while_a_poll_is_open() -> Non
     assert room.refused(CHAIR, "participant.remove", user_id=D2) == "roles_frozen"
     assert room.refused(SECRETARY, "substitute.approve", user_id=D3) == "roles_frozen"
     room.ok(D1, "attendance.check_in")  # attendance is not the electorate
+    # nor is a present voter's ballot taken away by marking them absent mid-poll
+    assert room.refused(SECRETARY, "attendance.absent", user_id=D1,
+                        reason="Về sớm") == "roles_frozen"
     room.ok(CHAIR, "poll.cancel", poll_id=poll)
-    room.ok(SECRETARY, "substitute.approve", user_id=D3)
+    # in session, seating a substitute (with the member's vote) is the chair's call
+    assert room.refused(SECRETARY, "substitute.approve", user_id=D3) == "forbidden"
+    room.ok(CHAIR, "substitute.approve", user_id=D3)
 
 
 def test_a_substitute_is_only_a_request_until_an_organiser_approves() -> None:
@@ -146,6 +151,17 @@ def test_an_organiser_does_not_approve_their_own_substitute() -> None:
     room.ok(ADMIN, "rsvp", answer="substitute", substitute_user_id=OUTSIDER)
     assert room.refused(ADMIN, "substitute.approve", user_id=ADMIN) == "own_role"
     room.ok(SECRETARY, "substitute.approve", user_id=ADMIN)
+
+
+def test_nobody_seats_themselves_as_someone_elses_substitute() -> None:
+    """An organiser outside the roster names themselves as a delegate's substitute: the
+    request is theirs to file, never theirs to approve (it would give them a vote)."""
+    room = standard_room(start=False)
+    room.ok(ADMIN, "rsvp", user_id=D1, answer="substitute", substitute_user_id=ADMIN)
+    assert room.refused(ADMIN, "substitute.approve", user_id=D1) == "own_role"
+    assert ADMIN not in room.state.participants
+    room.ok(CHAIR, "substitute.approve", user_id=D1)  # another organiser may
+    assert room.state.participants[ADMIN].substitute_for == D1
 
 
 def test_a_substituted_members_own_rights_pause() -> None:

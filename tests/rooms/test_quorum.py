@@ -127,7 +127,7 @@ def test_a_substitute_counts_for_their_member_once() -> None:
     room = standard_room()
     room.ok(D1, "rsvp", answer="substitute", substitute_user_id=OUTSIDER, reason="Đi công tác")
     assert OUTSIDER not in room.state.participants  # a request: nothing changes yet
-    room.ok(SECRETARY, "substitute.approve", user_id=D1)
+    room.ok(CHAIR, "substitute.approve", user_id=D1)
     sub = room.state.participants[OUTSIDER]
     assert sub.substitute_for == D1 and sub.voting is True and sub.role == "delegate"
     assert quorum(room)["total"] == 4  # the substitute does not add a seat

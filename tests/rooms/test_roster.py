@@ -32,7 +32,7 @@ def test_member_and_substitute_hear_of_each_other() -> None:
     events = room.ok(D1, "rsvp", answer="substitute", substitute_user_id=OUTSIDER)
     assert heard_by(events, room, D1) == ["substitute.requested"]
     assert heard_by(events, room, D2) == []
-    events = room.ok(SECRETARY, "substitute.approve", user_id=D1)
+    events = room.ok(CHAIR, "substitute.approve", user_id=D1)
     assert {"participant.added", "rsvp.answered"} <= set(heard_by(events, room, OUTSIDER))
     assert "role.changed" in heard_by(events, room, D2)  # in session: a new voter is public
     assert [p["user_id"] for p in room_view(room.state, D1)["participants"]] == [D1, OUTSIDER]

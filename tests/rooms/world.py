@@ -132,7 +132,7 @@ def standard_room(*, invite: bool = True, start: bool = True, items: int = 3,
     return room
 
 
-def substitute(room: Room, member: int, sub: int, by: int = SECRETARY,
+def substitute(room: Room, member: int, sub: int, by: int = CHAIR,
                **rsvp: Any) -> list[Event]:
     """`member` asks that `sub` attend in their place, and an organiser approves it."""
     room.ok(member, "rsvp", answer="substitute", substitute_user_id=sub, **rsvp)

@@ -103,6 +103,12 @@ async def test_while_a_poll_is_open_roles_votes_and_the_electorate_are_frozen(
     r = await m["secretary"].call(
         "POST", f"/api/meetings/{m.id}/substitutes/{uid(m, 'd2')}/approve")
     assert_refusal(r.json(), "roles_frozen")
+    # nor take a present voter's ballot away by marking them absent mid-poll
+    assert (await m["d3"].call("POST", f"/api/meetings/{m.id}/commands", {
+        "name": "attendance.check_in", "args": {}})).status_code == 200
+    r = await m["secretary"].call("POST", f"/api/meetings/{m.id}/commands", {
+        "name": "attendance.absent", "args": {"user_id": uid(m, "d3"), "reason": "Ốm"}})
+    assert_refusal(r.json(), "roles_frozen")
     assert await roster(m) == before
 
 
@@ -157,8 +163,12 @@ async def test_a_named_substitute_takes_no_seat_until_an_organiser_approves(
                                                          "substitute_user_id": sid})
         assert_refusal(r.json(), "not_substitutable")
     assert await roster(m) == before
-    # the secretary approves: the substitute takes d1's seat as a delegate with d1's vote
+    # in session, who sits with a vote is the chair's call: not the secretary's
     r = await m["secretary"].call("POST", f"{base}/substitutes/{uid(m, 'd1')}/approve")
+    assert_refusal(r.json(), "forbidden")
+    assert await roster(m) == before
+    # the chair approves: the substitute takes d1's seat as a delegate with d1's vote
+    r = await m["chair"].call("POST", f"{base}/substitutes/{uid(m, 'd1')}/approve")
     assert r.status_code == 200, r.text
     after = await roster(m)
     assert after[sid] == ("delegate", True, None)
@@ -181,6 +191,24 @@ async def test_a_named_substitute_takes_no_seat_until_an_organiser_approves(
     assert_refusal(refused, "not_eligible")
     assert (await sub.command(m.id, "vote.cast", receipt=new_receipt(), **ballot))[
         "type"] == "ack"
+
+
+async def test_an_administrator_cannot_seat_themselves_as_a_substitute(
+    server: ServerProcess,
+) -> None:
+    """An administrator outside the meeting files a substitute request for a delegate naming
+    themselves, then approves it: that would seat them with the delegate's vote."""
+    m = await make_meeting(server.base_url, delegates=1, start=False)
+    base = f"/api/meetings/{m.id}"
+    before = await roster(m)
+    r = await m.admin.call("POST", base + "/rsvp", {
+        "answer": "substitute", "user_id": uid(m, "d1"),
+        "substitute_user_id": m.admin.user["id"]})
+    assert r.status_code == 200, r.text  # a request changes nothing by itself
+    r = await m.admin.call("POST", f"{base}/substitutes/{uid(m, 'd1')}/approve")
+    assert_refusal(r.json(), "own_role")
+    assert await roster(m) == before
+    assert m.admin.user["id"] not in before
 
 
 async def test_a_refused_substitute_never_enters(
