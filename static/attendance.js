@@ -166,6 +166,10 @@ function requests(ctx) {
       const member = ctx.name(r.member_id);
       const name = r.substitute.full_name;
       const mine = r.member_id === me; // nobody approves their own substitute
+      // Seating a substitute gives them the member's vote: in session that is the chair's
+      // call, and nobody seats themselves (rooms/constitution.py).
+      const mayApprove = !mine && r.substitute.user_id !== me &&
+        (ctx.isChair || ctx.state.meeting.status !== "in_session");
       return h("li.att-row.att-request", { testid: "substitute-request",
         dataset: { userId: String(r.member_id) } },
       h("div.att-body", null,
@@ -173,12 +177,12 @@ function requests(ctx) {
         h("p.att-meta", null, [r.substitute.position, r.substitute.unit].filter(Boolean)
           .map((x) => h("span", null, x))),
         mine ? null : h("div.att-actions", null,
-          h("button.btn.btn-small.btn-primary", {
+          mayApprove ? h("button.btn.btn-small.btn-primary", {
             type: "button", testid: "approve-substitute", disabled: off,
             "aria-label": t("sub.approve_label", { member, name }),
             onclick: (ev) => ctx.run("substitute.approve", { user_id: r.member_id },
               ev.currentTarget),
-          }, t("sub.approve")),
+          }, t("sub.approve")) : null,
           h("button.btn.btn-small.btn-quiet", {
             type: "button", testid: "refuse-substitute", disabled: off,
             "aria-label": t("sub.refuse_label", { member, name }),
