@@ -252,11 +252,18 @@ def _verify(args: argparse.Namespace) -> int:
     from signing.trust import Trust
     from signing.verify import verify_pdf
 
+    # Only what the caller names is trusted: a development CA left in a data directory must
+    # never make a forged signature look valid by default.
     trust_files = list(args.trust)
+    if args.dev_ca:
+        dev = (args.data or Settings().data_dir) / "dev-ca" / "ca.pem"
+        if not dev.exists():
+            print(f"phonghop verify: --dev-ca: {dev} does not exist", file=sys.stderr)
+            return 2
+        trust_files.append(dev)
     if not trust_files:
-        data = args.data or Settings().data_dir
-        if (data / "dev-ca" / "ca.pem").exists():
-            trust_files = [data / "dev-ca" / "ca.pem"]
+        print("phonghop verify: no trusted roots given (--trust ROOT.pem): signatures can be "
+              "checked for integrity but not trusted", file=sys.stderr)
     try:
         pdf = args.file.read_bytes()
     except OSError as exc:
@@ -320,9 +327,11 @@ def main(argv: list[str] | None = None) -> None:
                                            "every signature is valid and trusted")
     verify.add_argument("file", type=Path)
     verify.add_argument("--trust", action="append", type=Path, default=[],
-                        help="PEM file of trusted roots (repeatable; default: the data "
-                             "directory's development CA)")
-    verify.add_argument("--data", type=Path, help="data directory (for its development CA)")
+                        help="PEM file of trusted roots (repeatable)")
+    verify.add_argument("--dev-ca", action="store_true",
+                        help="also trust the data directory's development CA "
+                             "(NOT FOR PRODUCTION: `phonghop demo` and `dev-ca` make it)")
+    verify.add_argument("--data", type=Path, help="data directory (for --dev-ca)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     if args.cmd == "verify":
