@@ -4,6 +4,12 @@
 PDF can make MuPDF spin for minutes. Here each worker is a process on its own pipe: a job
 past its deadline gets its worker killed and replaced, and the caller a `JobFailed`. Jobs
 the user waits for (priority 0) go before background pre-rendering (priority 1).
+
+Each worker leads its own process group, and killing a worker kills the group: nothing a
+job started outlives it. Workers run with an address-space limit (`PHONGHOP_WORKER_MEMORY_MB`,
+default 2048) and a CPU-time limit per job (its deadline), so a job that runs out of memory
+fails `too_complex` and one that spins past its CPU time fails `render_timeout`, like one
+past its deadline; the worker is replaced either way (documents/worker.py).
 """
 
 from __future__ import annotations
@@ -13,12 +19,23 @@ import contextlib
 import heapq
 import itertools
 import multiprocessing
+import os
+import signal
 from dataclasses import dataclass, field
 from typing import Any
 
 from documents.worker import main as worker_main
 
 URGENT, BACKGROUND = 0, 1
+MEMORY_ENV = "PHONGHOP_WORKER_MEMORY_MB"
+DEFAULT_MEMORY_MB = 2048
+MIN_MEMORY_MB = 1024  # a worker with PyMuPDF and pyHanko loaded maps about 600 MB
+
+
+def memory_limit() -> int:
+    """Bytes of address space per worker: PHONGHOP_WORKER_MEMORY_MB (0: no limit)."""
+    mb = int(os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY_MB)
+    return 0 if mb <= 0 else max(mb, MIN_MEMORY_MB) * 1024 * 1024
 
 
 class JobFailed(Exception):
@@ -41,15 +58,24 @@ class _Job:
 
 
 class _Worker:
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: Any, memory_bytes: int, jobs: str) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=worker_main, args=(child,), daemon=True,
-                                   name="phonghop-pdf")
+        self.process = ctx.Process(target=worker_main, args=(child, memory_bytes, jobs),
+                                   daemon=True, name="phonghop-pdf")
         self.process.start()
         child.close()
         self.job: _Job | None = None
+        self.killed = False
 
     def kill(self) -> None:
+        """Kill the worker and its process group (whatever its jobs started), and reap it."""
+        if self.killed:
+            return
+        self.killed = True
+        # Not reaped yet, so the pid (the group's id) cannot have been reused. Before the
+        # worker has called setsid there is no such group, and the worker alone is killed.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(Exception):
             self.process.kill()
         with contextlib.suppress(Exception):
@@ -58,27 +84,39 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` worker processes; `await run(name, *args)` runs a job in one of them."""
+    """`size` worker processes; `await run(name, *args)` runs a job in one of them.
 
-    def __init__(self, size: int = 2) -> None:
+    `memory_bytes` caps each worker's address space (default: `memory_limit()`); `jobs`
+    names the module whose `JOBS` the workers serve."""
+
+    def __init__(self, size: int = 2, memory_bytes: int | None = None,
+                 jobs: str = "documents.worker") -> None:
         self.size = size
+        self.memory_bytes = memory_limit() if memory_bytes is None else memory_bytes
+        self.jobs = jobs
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
         self._queue: list[_Job] = []
         self._order = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.timeouts = 0
+        self._stopped = False
+        self.timeouts = 0  # past the deadline, or the CPU time
         self.crashes = 0
+        self.exhausted = 0  # out of memory
+
+    def _new_worker(self) -> _Worker:
+        return _Worker(self._ctx, self.memory_bytes, self.jobs)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        workers = await asyncio.to_thread(lambda: [_Worker(self._ctx) for _ in range(self.size)])
+        workers = await asyncio.to_thread(lambda: [self._new_worker() for _ in range(self.size)])
         for worker in workers:
             self._add(worker)
         self._dispatch()
 
     async def stop(self) -> None:
+        self._stopped = True
         for worker in list(self._all):
             self._remove(worker)
             worker.kill()
@@ -90,9 +128,16 @@ class WorkerPool:
     def queued(self) -> int:
         return len(self._queue)
 
+    def pids(self) -> list[int]:
+        """The process ids of the workers (each also the id of its process group)."""
+        return [w.process.pid for w in self._all]
+
     async def run(self, name: str, *args: Any, limit: float = 10.0,
                   priority: int = URGENT) -> Any:
-        """Run job `name` in a worker; raise JobFailed on refusal, crash or timeout."""
+        """Run job `name` in a worker; raise JobFailed on refusal, crash or timeout.
+
+        `limit` is the job's deadline in seconds, from when a worker takes it, and its CPU
+        time too."""
         assert self._loop is not None, "pool not started"
         future: asyncio.Future[Any] = self._loop.create_future()
         heapq.heappush(self._queue, _Job(priority, next(self._order), name, args, limit,
@@ -103,9 +148,9 @@ class WorkerPool:
     # ---- scheduling ----
 
     def _add(self, worker: _Worker) -> None:
+        # Idle once it says it is ready: a job's deadline must not pay for a worker's start.
         assert self._loop is not None
         self._all.add(worker)
-        self._idle.append(worker)
         self._loop.add_reader(worker.conn.fileno(), self._on_readable, worker)
 
     def _remove(self, worker: _Worker) -> None:
@@ -124,7 +169,7 @@ class WorkerPool:
             worker = self._idle.pop()
             worker.job = job
             try:
-                worker.conn.send((job.name, job.args))
+                worker.conn.send((job.name, job.args, job.timeout))
             except (BrokenPipeError, OSError):
                 self._replace(worker, JobFailed("render_failed", "worker gone"))
                 continue
@@ -136,12 +181,16 @@ class WorkerPool:
         try:
             result = worker.conn.recv()
         except (EOFError, OSError):
-            self.crashes += 1
-            self._replace(worker, JobFailed("render_failed", "worker crashed"))
+            self._remove(worker)
+            self._replace(worker, self._died(worker))
+            return
+        if result[0] == "fatal":  # the worker reported and exits (out of memory)
+            self.exhausted += 1
+            self._replace(worker, JobFailed(result[1], result[2]))
             return
         worker.job = None
         self._idle.append(worker)
-        if job is not None and not job.future.done():
+        if result[0] != "ready" and job is not None and not job.future.done():
             if result[0] == "ok":
                 job.future.set_result(result[1])
             else:
@@ -152,6 +201,16 @@ class WorkerPool:
         if worker.job is job and worker in self._all:
             self.timeouts += 1
             self._replace(worker, JobFailed("render_timeout", f"{job.timeout:g} s"))
+
+    def _died(self, worker: _Worker) -> JobFailed:
+        """Why a worker's pipe closed: killed by its CPU limit (a timeout), or a crash."""
+        worker.kill()  # reaps it: its exit code is known
+        if worker.process.exitcode == -signal.SIGXCPU:
+            self.timeouts += 1
+            limit = worker.job.timeout if worker.job is not None else 0
+            return JobFailed("render_timeout", f"CPU time past {limit:g} s")
+        self.crashes += 1
+        return JobFailed("render_failed", "worker crashed")
 
     def _replace(self, worker: _Worker, error: JobFailed) -> None:
         """Kill a worker (stuck or dead), fail its job, and start a fresh one in its place."""
@@ -164,6 +223,9 @@ class WorkerPool:
             self._loop.create_task(self._respawn())
 
     async def _respawn(self) -> None:
-        worker = await asyncio.to_thread(_Worker, self._ctx)
+        worker = await asyncio.to_thread(self._new_worker)
+        if self._stopped:  # stopped while it started
+            worker.kill()
+            return
         self._add(worker)
         self._dispatch()

@@ -153,6 +153,16 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This page took too long to render and was stopped.",
     ),
     "render_failed": ("Không hiển thị được trang này.", "This page could not be rendered."),
+    "too_complex": (
+        "Tệp quá phức tạp: xử lý tệp này cần nhiều bộ nhớ hơn mức máy chủ cho phép.",
+        "The file is too complex: processing it needs more memory than the server allows.",
+    ),
+    "verify_timeout": (
+        "Kiểm tra chữ ký số của tệp này mất quá nhiều thời gian hoặc máy chủ đang bận; "
+        "vui lòng thử lại sau {retry_after} giây.",
+        "Verifying this file's signatures took too long, or the server is busy; try again "
+        "in {retry_after} seconds.",
+    ),
     "poll_not_open": ("Cuộc biểu quyết chưa mở.", "The poll is not open."),
     "poll_closed": ("Cuộc biểu quyết đã kết thúc.", "The poll is closed."),
     "not_eligible": (

@@ -45,6 +45,9 @@ class Settings:
         default_factory=lambda: int(_env("RENDER_WORKERS", "0") or 0) or (os.cpu_count() or 2))
     render_timeout: float = field(
         default_factory=lambda: float(_env("RENDER_TIMEOUT", "10") or 10))
+    # Seconds to verify the signatures of one PDF (in a PDF worker), and to wait for one.
+    verify_timeout: float = field(
+        default_factory=lambda: float(_env("VERIFY_TIMEOUT", "30") or 30))
     # Signing: trusted roots (PEM files, ":"-separated; default the development CA in
     # DATA/dev-ca when `phonghop dev-ca` made one), an RFC 3161 time-stamping service, and
     # the PKCS#11 module of a server-side token (e.g. an HSM).

@@ -4,7 +4,9 @@ chair), verification, downloads and the conclusions as tasks.
 Signing runs in a worker thread (pyHanko blocks); the signed file is stored as it is,
 content-addressed, and only then recorded in the room log (`minutes.signed`, with its
 SHA-256). A refusal at any step leaves nothing behind: the room still holds the last
-good file.
+good file. Verification, which reads files from anyone, runs in a PDF worker process
+(documents/pool.py) under its time, CPU and memory limits: a hostile file costs a worker,
+never the server.
 """
 
 from __future__ import annotations
@@ -12,17 +14,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import math
 import secrets
+import uuid
 from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from documents.pool import JobFailed
 from minutes.commands import MinutesPrepared, MinutesSigned
 from minutes.draft import assemble
 from minutes.room import may_sign, signer_role, tasks
@@ -47,14 +54,14 @@ from server.http_errors import STATUS, JSONResponse, Refused
 from server.node import actor_of
 from server.room_host import Ack, RoomHost
 from server.signing_guard import AttemptLimiter, token_near_lockout
-from signing.errors import SigningRefused, WrongPassword, WrongPin
+from signing.errors import InvalidDocument, SigningRefused, WrongPassword, WrongPin
 from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
 from signing.identity import ExpectedSigner
 from signing.layout import render_minutes
 from signing.sign import PreparedSignature, finish, prepare, sign_field
 from signing.signers import FileSigner, load_pkcs12, open_token
 from signing.trust import Trust
-from signing.verify import Problem, VerificationReport, verify_pdf
+from signing.verify import Problem, VerificationReport
 from store.base import StoreError
 from store.records import User
 
@@ -442,9 +449,8 @@ async def sign_finish(request: Request) -> Response:
 # ---- verification, tasks, credentials ----
 
 
-def report_json(pdf: bytes, trust: Trust | None) -> dict[str, Any]:
-    report = verify_pdf(pdf, trust=trust or Trust(()))
-    return report_dict(report)
+MAX_VERIFY = 50 * 1024 * 1024  # bytes of a PDF to verify (signed minutes are far smaller)
+_PDF_MAGIC = b"%PDF-"
 
 
 def report_dict(report: VerificationReport) -> dict[str, Any]:
@@ -464,7 +470,61 @@ def report_dict(report: VerificationReport) -> dict[str, Any]:
             "problems": problems(report.problems)}
 
 
+def _der(trust: Trust | None) -> tuple[tuple[bytes, ...], tuple[bytes, ...], tuple[bytes, ...]]:
+    """The trust configuration as the worker receives it: roots and intermediates (DER),
+    CRLs."""
+    if trust is None:
+        return (), (), ()
+    der = serialization.Encoding.DER
+    return (tuple(c.public_bytes(der) for c in trust.roots),
+            tuple(c.public_bytes(der) for c in trust.intermediates), tuple(trust.crls))
+
+
+def _verify_slots(request: Request) -> asyncio.Semaphore:
+    """At most half the PDF workers verify at a time: the rest keep rendering pages."""
+    state = request.app.state
+    slots = getattr(state, "verify_slots", None)
+    if slots is None:
+        slots = state.verify_slots = asyncio.Semaphore(
+            max(1, node_of(request).library.pool.size // 2))
+    return slots
+
+
+def _verify_timeout(limit: float) -> Refused:
+    wait = max(1, math.ceil(limit))
+    return Refused(Rejection("verify_timeout", {"retry_after": wait}),
+                   {"Retry-After": str(wait)})
+
+
+async def _verify(request: Request, path: Path) -> dict[str, Any]:
+    """The report of the PDF at `path`, checked in a PDF worker within the verify timeout
+    (`verify_timeout` past it, or when no worker was free for as long); a file that is not
+    a readable PDF is refused `invalid_document`, one that needs too much memory
+    `too_complex`."""
+    limit = request.app.state.settings.verify_timeout
+    trust = _der(trust_of(request))
+    slots = _verify_slots(request)
+    try:
+        await asyncio.wait_for(slots.acquire(), limit)
+    except TimeoutError:
+        raise _verify_timeout(limit) from None
+    try:
+        report = await node_of(request).library.pool.run("verify", str(path), *trust,
+                                                         limit=limit)
+    except JobFailed as failed:
+        if failed.code == "render_timeout":
+            raise _verify_timeout(limit) from None
+        if failed.code == "too_complex":
+            raise Refused(Rejection("too_complex")) from None
+        detail = failed.detail if failed.code == "invalid_document" else "unreadable"
+        raise _refused(InvalidDocument(detail)) from None
+    finally:
+        slots.release()
+    return report_dict(report)
+
+
 _REPORTS: dict[str, dict[str, Any]] = {}  # signed file -> its report (files never change)
+_CHECKING: dict[str, asyncio.Future[dict[str, Any]]] = {}  # signed file -> its check
 
 
 async def verify_minutes(request: Request) -> Response:
@@ -477,21 +537,62 @@ async def verify_minutes(request: Request) -> Response:
     report = _REPORTS.get(sha)
     if report is None:
         # Every tablet asks when the chair signs: check the file once, answer all.
-        pdf = await asyncio.to_thread(node_of(request).library.path(sha).read_bytes)
-        report = await asyncio.to_thread(report_json, pdf, trust_of(request))
+        checking = _CHECKING.get(sha)
+        if checking is None:
+            # Its own task: a tablet that hangs up does not cancel the others' answer.
+            checking = asyncio.ensure_future(
+                _verify(request, node_of(request).library.path(sha)))
+            _CHECKING[sha] = checking
+            checking.add_done_callback(lambda done: _checked(sha, done))
+        report = await asyncio.shield(checking)
         if len(_REPORTS) > 256:
             _REPORTS.clear()
         _REPORTS[sha] = report
     return JSONResponse(report)
 
 
+def _checked(sha: str, done: asyncio.Future[dict[str, Any]]) -> None:
+    _CHECKING.pop(sha, None)
+    if not done.cancelled():
+        done.exception()  # retrieved: each waiter has its own copy, or nobody waits
+
+
+async def _receive_pdf(request: Request, folder: Path) -> Path:
+    """The body, streamed to a temporary file in `folder`. Refused `too_large` by its
+    declared length before a byte is read, or as soon as it passes the limit (a chunked
+    body declares none); `empty_file`, or `invalid_document` when it is not a PDF."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_VERIFY:
+        raise Refused(Rejection("too_large"))
+    path = folder / f"verify-{uuid.uuid4().hex}"
+    size, head = 0, b""
+    try:
+        with path.open("wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_VERIFY:
+                    raise Refused(Rejection("too_large"))
+                if len(head) < 1024:
+                    head += chunk[:1024 - len(head)]
+                out.write(chunk)
+        if size == 0:
+            raise Refused(Rejection("empty_file"))
+        if _PDF_MAGIC not in head:  # readers accept the header within the first 1 KiB
+            raise _refused(InvalidDocument("not a PDF file"))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
 async def verify_upload(request: Request) -> Response:
     """Verify any PDF (the body): each signature, its signer, integrity, trust, changes."""
     await current_user(request)
-    pdf = await request.body()
-    if len(pdf) > 50 * 1024 * 1024:
-        raise Refused(Rejection("too_large"))
-    return JSONResponse(await asyncio.to_thread(report_json, pdf, trust_of(request)))
+    path = await _receive_pdf(request, node_of(request).library.tmp)
+    try:
+        return JSONResponse(await _verify(request, path))
+    finally:
+        path.unlink(missing_ok=True)
 
 
 async def task_list(request: Request) -> Response:

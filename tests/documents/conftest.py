@@ -11,6 +11,20 @@ from documents.library import Library, Limits, Stored
 from documents.pool import WorkerPool
 
 
+def process_state(pid: int) -> str | None:
+    """The kernel's state letter of a process (Z: dead, not yet reaped), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def dead(pid: int) -> bool:
+    """The process is gone (or a zombie nobody reaped: dead all the same)."""
+    return process_state(pid) in (None, "Z")
+
+
 async def chunks(data: bytes, size: int = 65536) -> AsyncIterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start:start + size]
