@@ -20,6 +20,7 @@ One concept per module, each usable alone (pyHanko-style layering):
 The names below are the public surface; everything else may change.
 """
 
+from . import _quiet  # noqa: F401  (first: before pyHanko is imported)
 from .devca import Credential, DevCA
 from .errors import SigningRefused
 from .fields import CHAIR_FIELD, SECRETARY_FIELD, SIGNING_ORDER, FieldState, signature_fields
