@@ -1,5 +1,5 @@
-"""The `phonghop` command: serve, demo, accounts (create-admin, passwd), and seeding for
-benchmarks."""
+"""The `phonghop` command: serve, demo, accounts (create-admin, passwd), seeding for
+benchmarks, and the verifiers (a signed PDF, a secret poll's board)."""
 
 from __future__ import annotations
 
@@ -291,6 +291,35 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report.all_valid else 1
 
 
+def _verify_poll(args: argparse.Namespace) -> int:
+    """`phonghop verify-poll`: recompute a secret poll's board (docs/BALLOT_CRYPTO.md);
+    0 only when the published result follows from the published ballots, 1 when the board
+    is wrong, 2 when the file is not a readable board, 3 when it carries no result yet."""
+    from voting.secret.board import BoardStatus, verify_board
+
+    try:
+        doc = json.loads(args.file.read_bytes())
+    except (OSError, ValueError) as exc:
+        print(f"phonghop verify-poll: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    report = verify_board(doc)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return report.exit_code
+    for p in report.problems:
+        where = f" [{p.where}]" if p.where else ""
+        detail = f": {p.detail}" if p.detail else ""
+        print(f"- {p.to_json()['vi']} / {p.to_json()['en']}{where}{detail}")
+    if report.status == BoardStatus.VERIFIED:
+        print(f"voters: {report.voters}; counts: {report.counts}")
+    print({BoardStatus.VERIFIED: "KẾT QUẢ ĐÚNG / RESULT VERIFIED",
+           BoardStatus.INVALID: "KHÔNG HỢP LỆ / NOT VALID",
+           BoardStatus.NOT_A_BOARD: "KHÔNG PHẢI BẢNG PHIẾU / NOT A BOARD",
+           BoardStatus.OPEN: "CHƯA KẾT THÚC / POLL STILL OPEN (no result)",
+           BoardStatus.VOID: "KHÔNG KIỂM ĐƯỢC / VOID (fewer than t shares)"}[report.status])
+    return report.exit_code
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="phonghop", description="Paperless meeting server")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -333,9 +362,15 @@ def main(argv: list[str] | None = None) -> None:
                              "(NOT FOR PRODUCTION: `phonghop demo` and `dev-ca` make it)")
     verify.add_argument("--data", type=Path, help="data directory (for --dev-ca)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify_poll = sub.add_parser("verify-poll", help="verify a secret poll's board; exit 0 "
+                                                     "only when its result follows")
+    verify_poll.add_argument("file", type=Path)
+    verify_poll.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     if args.cmd == "verify":
         sys.exit(_verify(args))
+    if args.cmd == "verify-poll":
+        sys.exit(_verify_poll(args))
     settings = _settings(args)
     protect(settings)  # umask 077, and the data directory tightened: before any write
 
