@@ -1,0 +1,153 @@
+"""The key ceremony: any n in 1…5 and every t give a key that any t members can use and
+t − 1 cannot; a tampered share is a complaint naming its dealer; a round-1 message without
+valid proofs (the rogue-key attack) or with a transport key anyone could open is refused."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voting.secret.ceremony import (
+    ComplaintReason,
+    EncryptedShare,
+    MemberKey,
+    Round1,
+    check_round1,
+    encrypt_share,
+    round1,
+    round3,
+)
+from voting.secret.count import combine, counts, lagrange_at_zero
+from voting.secret.group import IDENTITY, G, Scalar, base_mul
+
+from .kit import cast, decrypt_shares, poll_info, run_ceremony
+
+
+@st.composite
+def sizes(draw: st.DrawFn) -> tuple[int, int]:
+    n = draw(st.integers(min_value=1, max_value=5))
+    return n, draw(st.integers(min_value=1, max_value=n))
+
+
+@settings(max_examples=25, deadline=None)
+@given(sizes(), st.binary(min_size=1, max_size=8))
+def test_any_t_members_count_and_t_minus_one_cannot(size: tuple[int, int], seed: bytes) -> None:
+    n, t = size
+    ceremony = run_ceremony(poll_info(n=n, t=t, options=("A", "B"), minimum=0, maximum=2), seed)
+    # Each member's key matches the public verification key anyone computes.
+    for j, key in ceremony.keys.items():
+        assert key.verification_key == base_mul(key.secret) == ceremony.x_keys[j]
+    # The poll key is the interpolation at 0 of any t members' keys (nobody computed it).
+    for group in itertools.combinations(ceremony.keys, t):
+        lam = lagrange_at_zero(list(group))
+        secret = Scalar(0)
+        for j in group:
+            secret = secret + lam[j] * ceremony.keys[j].secret
+        assert base_mul(secret) == ceremony.key
+    ballots = cast(ceremony, {"1": [1, 0], "2": [1, 1], "3": [0, 0]})
+    totals, shares = decrypt_shares(ceremony, ballots, list(ceremony.keys))
+    results = {tuple(counts(totals, {j: shares[j] for j in group}, len(ballots)) or ())
+               for group in itertools.combinations(shares, t)}
+    assert results == {(2, 1)}
+    if t > 1:
+        for group in itertools.combinations(shares, t - 1):
+            assert counts(totals, {j: shares[j] for j in group}, len(ballots)) is None
+            masked = combine(totals, {j: [p.d for p in shares[j]] for j in group})
+            assert masked != [G + G, G]  # not the counts (2, 1)·G
+
+
+
+def test_a_tampered_share_is_a_complaint_naming_its_dealer() -> None:
+    ceremony = run_ceremony(poll_info(n=3, t=2))
+    cer = ceremony.poll.ceremony
+    inbox = ceremony.inbox(3)
+    # The server (or anyone on the way) flips one bit of dealer 1's box to member 3.
+    box = bytearray(inbox[1].box)
+    box[5] ^= 1
+    inbox[1] = dataclasses.replace(inbox[1], box=bytes(box))
+    # Dealer 2 sends a share that decrypts but is not f₂(3): it does not match A₂,ₖ.
+    wrong = ceremony.secrets[2].share_for(3) + Scalar(1)
+    inbox[2] = encrypt_share(cer, 2, 3, wrong, ceremony.round1[2].transport_key)
+    outcome = round3(cer, ceremony.secrets[3], ceremony.round1, inbox)
+    assert isinstance(outcome, list)
+    assert [(c.complainer, c.dealer, c.reason) for c in outcome] == [
+        (3, 1, ComplaintReason.UNDECRYPTABLE), (3, 2, ComplaintReason.MISMATCH)]
+    assert outcome[0].to_json() == {"from": 3, "dealer": 1, "reason": "undecryptable"}
+
+
+def test_a_share_readdressed_or_missing_does_not_decrypt() -> None:
+    ceremony = run_ceremony(poll_info(n=3, t=2))
+    cer = ceremony.poll.ceremony
+    # Member 2's share from dealer 1, relabelled for member 3: the key and the associated
+    # data name the recipient, so member 3 cannot open it.
+    moved = dataclasses.replace(ceremony.inbox(2)[1], recipient=3)
+    outcome = round3(cer, ceremony.secrets[3], ceremony.round1, {**ceremony.inbox(3), 1: moved})
+    assert isinstance(outcome, list) and outcome[0].dealer == 1
+    inbox = ceremony.inbox(3)
+    del inbox[2]
+    outcome = round3(cer, ceremony.secrets[3], ceremony.round1, inbox)
+    assert isinstance(outcome, list)
+    assert [(c.dealer, c.reason) for c in outcome] == [(2, ComplaintReason.UNDECRYPTABLE)]
+    # A share whose R is not a canonical point is a complaint too, not a crash.
+    bad_r = dataclasses.replace(ceremony.inbox(3)[1], r=type(ceremony.key)(b"\xff" * 32))
+    outcome = round3(cer, ceremony.secrets[3], ceremony.round1, {**ceremony.inbox(3), 1: bad_r})
+    assert isinstance(outcome, list) and outcome[0].dealer == 1
+
+
+def test_a_share_from_another_ceremony_does_not_decrypt() -> None:
+    poll = poll_info(n=2, t=2)
+    ceremony = run_ceremony(poll)
+    other = poll_info(n=2, t=2, uid="test-deployment/1/2").ceremony
+    share = ceremony.secrets[1].share_for(2)
+    replayed = encrypt_share(other, 1, 2, share, ceremony.round1[1].transport_key)
+    outcome = round3(poll.ceremony, ceremony.secrets[2], ceremony.round1, {1: replayed})
+    assert isinstance(outcome, list) and outcome[0].reason == ComplaintReason.UNDECRYPTABLE
+
+
+def test_round_one_without_valid_proofs_is_refused() -> None:
+    poll = poll_info(n=3, t=2)
+    cer = poll.ceremony
+    _secrets, honest = round1(cer, 2, 2)
+    assert check_round1(cer, 3, 2, honest) is None
+    # Rogue key: member 2 replaces its first commitment by one chosen after seeing the
+    # others' (here: minus member 1's), keeping the old proof since it cannot make one.
+    _s1, first = round1(cer, 1, 2)
+    rogue = dataclasses.replace(honest, commitments=(
+        base_mul(Scalar(5)) - first.commitments[0], honest.commitments[1]))
+    assert check_round1(cer, 3, 2, rogue) == "coefficient proof 0 fails"
+    # The same message replayed under another index, or into another ceremony.
+    assert check_round1(cer, 3, 2, dataclasses.replace(honest, index=3)) is not None
+    other = poll_info(n=3, t=2, uid="elsewhere").ceremony
+    assert check_round1(other, 3, 2, honest) is not None
+    assert check_round1(cer, 3, 2, dataclasses.replace(honest, transport_key=IDENTITY)) == \
+        "transport key is the identity"
+    assert check_round1(cer, 3, 2, dataclasses.replace(honest, index=4)) == "index out of range"
+    assert check_round1(cer, 3, 3, honest) is not None  # t commitments expected
+
+
+def test_round_one_json_round_trip_and_strict_parse() -> None:
+    cer = poll_info().ceremony
+    _s, message = round1(cer, 1, 2)
+    doc = message.to_json()
+    assert Round1.from_json(doc, 2) == message
+    with pytest.raises(ValueError):
+        Round1.from_json(doc, 3)
+    with pytest.raises(ValueError):
+        Round1.from_json({**doc, "transport_key": doc["transport_key"].upper()}, 2)
+    with pytest.raises(ValueError):
+        Round1.from_json({**doc, "index": "1"}, 2)
+
+
+def test_encrypted_share_json_round_trip() -> None:
+    ceremony = run_ceremony(poll_info(n=2, t=1))
+    share = ceremony.round2[1][0]
+    doc = share.to_json()
+    assert set(doc) == {"from", "to", "r", "box"} and len(doc["box"]) == 96
+    assert EncryptedShare.from_json(doc) == share
+    key = round3(ceremony.poll.ceremony, ceremony.secrets[2], ceremony.round1,
+                 {1: EncryptedShare.from_json(doc)})
+    assert isinstance(key, MemberKey)
