@@ -26,7 +26,7 @@ from voting.secret.ballot import (
     verify_ballot,
 )
 from voting.secret.elgamal import Ciphertext, encrypt
-from voting.secret.group import G, Scalar, base_mul, random_scalar, text, u32
+from voting.secret.group import G, Rng, Scalar, base_mul, random_scalar, text, u32
 from voting.secret.proofs import Pair, prove_one_of
 
 from .kit import poll_info
@@ -42,22 +42,23 @@ def refusal(doc: object, rules: BallotRules = RULES) -> BallotRefusal | None:
 
 
 def forge(rules: BallotRules, voter: str, values: list[int],
-          claims: list[int] | None = None, claimed_count: int | None = None) -> dict:
+          claims: list[int] | None = None, claimed_count: int | None = None,
+          rng: Rng = random_scalar) -> dict:
     """The ballot an attacker builds by hand: ciphertexts of any integers (−1, 2, …),
     proved with the honest prover's algorithm as if each held `claims[m]`."""
     claims = claims if claims is not None else [min(max(v, 0), 1) for v in values]
-    rs = [random_scalar() for _ in values]
+    rs = [rng() for _ in values]
     cts = [Ciphertext(base_mul(r), Scalar.reduce(v) * G + r * rules.key)
            for v, r in zip(values, rs, strict=True)]
     proofs = [tuple(prove_one_of(CHOICE_TAG, [rules.context, text(voter), u32(m)], rules.key,
-                                 ct, [0, 1], claims[m], r))
+                                 ct, [0, 1], claims[m], r, rng))
               for m, (ct, r) in enumerate(zip(cts, rs, strict=True))]
     total = Ciphertext(base_mul(sum(rs, Scalar(0))),
                        sum(rs, Scalar(0)) * rules.key + Scalar.reduce(sum(values)) * G)
     count = claimed_count if claimed_count is not None else min(
         max(sum(values), rules.minimum), rules.maximum)
     count_proof = prove_one_of(COUNT_TAG, [rules.context, text(voter), b""], rules.key, total,
-                               rules.counts, count - rules.minimum, sum(rs, Scalar(0)))
+                               rules.counts, count - rules.minimum, sum(rs, Scalar(0)), rng)
     return Ballot(voter, tuple(cts), tuple(proofs), tuple(count_proof)).to_json()
 
 
