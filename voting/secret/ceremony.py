@@ -237,7 +237,8 @@ def decrypt_share(ceremony: bytes, secrets: MemberSecrets, share: EncryptedShare
 def round3(ceremony: bytes, secrets: MemberSecrets, accepted: Sequence[Round1],
            shares: Mapping[int, EncryptedShare]) -> MemberKey | list[Complaint]:
     """Decrypt and check each dealer's share (`shares` by dealer index): my key
-    `xⱼ = Σᵢ sᵢ,ⱼ`, or one complaint per bad dealer."""
+    `xⱼ = Σᵢ sᵢ,ⱼ`, or one complaint per bad dealer. `accepted` are all n round-1
+    messages, each already passed by `check_round1`."""
     j = secrets.index
     complaints: list[Complaint] = []
     total = secrets.share_for(j)

@@ -43,6 +43,8 @@ ZERO = Ciphertext(IDENTITY, IDENTITY)
 
 def encrypt(key: Point, value: int, r: Scalar) -> Ciphertext:
     """`(r·G, value·G + r·K)`; `value` is small and non-negative (a count)."""
+    if value < 0:
+        raise ValueError("a count is never negative")
     return Ciphertext(base_mul(r), multiples_of_g(max(value, 1))[value] + r * key)
 
 

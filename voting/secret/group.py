@@ -151,7 +151,7 @@ class Point:
         # happens exactly for the scalar 0 or the identity point, answered here.
         if scalar.value == 0 or self.data == _ZERO:
             return IDENTITY
-        if self is G:
+        if self.data == G.data:  # libsodium's fixed-base multiplication is 3x faster
             return Point(pysodium.crypto_scalarmult_ristretto255_base(scalar.encode()))
         return Point(pysodium.crypto_scalarmult_ristretto255(scalar.encode(), self.data))
 
