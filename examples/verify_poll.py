@@ -302,7 +302,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         problems, state, counts = verify(doc)
-    except (Bad, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (Bad, LookupError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
         problems, state, counts = [f"malformed board: {exc!r}"], "invalid", None
     for p in problems:
         print(f"- {p}")

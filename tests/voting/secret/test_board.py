@@ -245,26 +245,28 @@ def test_the_example_imports_nothing_of_phonghop() -> None:
                         "unicodedata"}
 
 
-def _leaves(doc: object, path: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
+def _paths(doc: object, path: tuple = ()) -> list[tuple]:  # type: ignore[type-arg]
+    """Every value's path in the document, containers included."""
+    out = [path]
     if isinstance(doc, dict):
-        return [p for k, v in doc.items() for p in _leaves(v, (*path, k))]
-    if isinstance(doc, list):
-        return [p for i, v in enumerate(doc) for p in _leaves(v, (*path, i))] or [path]
-    return [path]
+        out += [p for k, v in doc.items() for p in _paths(v, (*path, k))]
+    elif isinstance(doc, list):
+        out += [p for i, v in enumerate(doc) for p in _paths(v, (*path, i))]
+    return out
 
 
-LEAVES = _leaves(BOARD)
+PATHS = [p for p in _paths(BOARD) if p]
 # Not bound by any proof: who the members are is checked by the members themselves (each
 # device finds its own round-1 message under its index, docs/BALLOT_CRYPTO.md).
 UNBOUND = {"name", "user_id"}
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(LEAVES), st.one_of(
+@given(st.sampled_from(PATHS), st.one_of(
     st.none(), st.booleans(), st.integers(-2, 20), st.text(max_size=4),
     st.sampled_from(["00" * 32, G.hex(), "ff" * 32, "0" * 63]),
-    st.lists(st.integers(0, 3), max_size=3), st.dictionaries(st.text(max_size=2),
-                                                             st.none(), max_size=2)))
+    st.lists(st.one_of(st.integers(0, 3), st.just([])), max_size=3),
+    st.dictionaries(st.text(max_size=2), st.none(), max_size=2)))
 def test_any_changed_value_is_caught_never_a_crash(path: tuple, value: object) -> None:  # type: ignore[type-arg]
     doc = copy.deepcopy(BOARD)
     target = doc
