@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,9 +44,8 @@ from voting.secret.ceremony import (
 from voting.secret.count import Partial, aggregate, partial_decrypt, verify_partials
 from voting.secret.group import Scalar, base_mul, hash_to_scalar, text, u32
 
-from tests.voting.secret.js.oracle import JsOracle
+from tests.voting.secret.js.oracle import ROOT, JsOracle
 
-VECTORS = Path(__file__).resolve().parent / "vectors.json"
 SEED = b"phonghop/js-cross"
 POLL = {"poll_uid": "test-deployment/9/2", "title": "Bầu thư ký cuộc họp",
         "options": ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Dung", "Võ Em"],
@@ -132,14 +133,6 @@ def test_seeded_ballots_and_partials_are_byte_identical(
                          secret=ceremony["secrets"][str(j)],
                          ballots=[b.to_json() for b in ballots], seed=SEED.hex())
         assert theirs == {"index": j, "partials": [p.to_json() for p in partials]}
-
-
-@pytest.mark.skipif(not VECTORS.exists(), reason="tests/voting/secret/vectors.json not here")
-def test_python_vectors_reproduced_by_js(js: JsOracle) -> None:
-    vectors = json.loads(VECTORS.read_text())
-    out = js.call("vectors", vectors=vectors)
-    assert out["mismatches"] == []
-    assert out["checked"] > 0
 
 
 # ---- what the browser makes, the server verifies -----------------------------------------
@@ -281,3 +274,23 @@ def test_tampered_board_refused_by_both(js: JsOracle, js_board: dict[str, Any],
         b["ballots"][1]["ballot"]["voter"] = b["ballots"][0]["ballot"]["voter"]
     assert verify_board(b).status == BoardStatus.INVALID
     assert js.call("verify_board", board=b)["status"] == "invalid"
+
+
+EXAMPLE = ROOT / "examples" / "verify_poll.py"
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="examples/verify_poll.py is not here")
+def test_independent_verifier_checks_the_js_board(js_board: dict[str, Any],
+                                                  tmp_path: Path) -> None:
+    """examples/verify_poll.py (nothing of phonghop, only the spec) agrees with both."""
+    def run(board: dict[str, Any]) -> int:
+        path = tmp_path / "board.json"
+        path.write_text(json.dumps(board, ensure_ascii=False), encoding="utf-8")
+        return subprocess.run([sys.executable, str(EXAMPLE), str(path)], capture_output=True,
+                              timeout=120).returncode
+
+    assert run(js_board) == 0
+    tampered = copy.deepcopy(js_board)
+    tampered["result"]["counts"][2] -= 1
+    assert run(tampered) == 1
+    assert run({**js_board, "aggregate": None, "shares": None, "result": None}) == 3

@@ -6,7 +6,9 @@
 import { createInterface } from "node:readline";
 
 import * as sb from "../../../../static/secret_ballot.js";
+import { buildBoard } from "./board.mjs";
 import { streamRng } from "./rng.mjs";
+import { checkVectors } from "./vectors.mjs";
 
 const rngOf = (req, label) => (req.seed ? streamRng(req.seed, label) : sb.systemRng);
 const hexScalar = (s) => sb.scalarToHex(s);
@@ -84,28 +86,6 @@ async function ceremony(req) {
     (m) => sb.pointToHex(sb.verificationKey(members, m.index))) };
 }
 
-function board(req) {
-  const p = pollOf(req);
-  const ballots = req.ballots.map((ballot) => ({ tracker: sb.ballotTracker(p, ballot), ballot }))
-    .sort((a, b) => (a.tracker < b.tracker ? -1 : 1));
-  const agg = sb.aggregate(ballots.map((e) => e.ballot), p);
-  const shares = [...req.shares].sort((a, b) => a.index - b.index);
-  const combined = sb.combine({ aggregate: agg, shares, t: req.poll.t, voters: ballots.length });
-  return {
-    version: sb.BOARD_VERSION,
-    poll: req.poll,
-    members: req.members.map((m) => ({ ...m, user_id: String(100 + m.index),
-      name: `Thành viên ${m.index}` })),
-    public_key: sb.pointToHex(p.publicKey),
-    context: sb.toHex(p.context),
-    ballots,
-    aggregate: sb.aggregateToJson(agg),
-    shares,
-    result: combined && { counts: combined.counts, voters: ballots.length,
-      combined_from: combined.combined_from },
-  };
-}
-
 const OPS = {
   ceremony,
   ceremony_context: (req) => sb.toHex(sb.ceremonyContext(req.poll_uid, req.n, req.t)),
@@ -126,6 +106,8 @@ const OPS = {
     return { secret: out.secret === null ? null : hexScalar(out.secret),
       complaints: out.complaints };
   },
+  verification_keys: (req) => req.members.map(
+    (m) => sb.pointToHex(sb.verificationKey(req.members, m.index))),
   poll: (req) => {
     const p = pollOf(req);
     return { context: sb.toHex(p.context), public_key: sb.pointToHex(p.publicKey) };
@@ -154,7 +136,8 @@ const OPS = {
     return sb.combine({ aggregate: sb.aggregate(req.ballots, p), shares: req.shares,
       t: req.poll.t, voters: req.ballots.length });
   },
-  board,
+  board: (req) => buildBoard(req.poll, req.members, req.ballots, req.shares ?? null),
+  vectors: (req) => checkVectors(req.vectors),
   verify_board: (req) => sb.verifyBoard(req.board),
 };
 
