@@ -302,13 +302,17 @@ function draw(rng) {
   return s;
 }
 
+const MULTIPLES = [IDENTITY]; // v·G by repeated addition, grown on demand
+
 /**
- * v·G for a small integer v ≥ 0.
+ * v·G for a small integer v ≥ 0 (a vote or a number of choices). A table lookup: the
+ * same work whatever v is, so the time to build a ballot does not depend on the choices.
  * @param {number} v
  * @returns {Point}
  */
 function small(v) {
-  return v === 0 ? IDENTITY : G.multiply(BigInt(v));
+  while (MULTIPLES.length <= v) MULTIPLES.push(MULTIPLES[MULTIPLES.length - 1].add(G));
+  return MULTIPLES[v];
 }
 
 function sum(points) {
