@@ -585,8 +585,8 @@ export async function sealShare(ceremony, i, j, transportKey, share, rng = syste
 
 /**
  * Round 2 of member i: its share fᵢ(j) for every other member j, sealed to Eⱼ
- * (sealShare). Draws one r for each j ≠ i in increasing j. The caller has checked every
- * member's round 1 (verifyRound1).
+ * (sealShare). Draws one r for each j ≠ i in increasing j. Refuses (bad_members) unless
+ * every member's round 1 verifies, indices 1 … n, its own among them as it made it.
  * @param {object} a
  * @param {Uint8Array} a.ceremony
  * @param {MemberSecret} a.secret member i's round 1 secret
@@ -599,14 +599,39 @@ export async function round2(a, rng = systemRng) {
   const i = secret.index;
   const t = secret.coefficients.length;
   const n = a.members.length;
-  const others = a.members.map((m) => decodeMember(m, n, t)).filter((m) => m.index !== i)
-    .sort((x, y) => x.index - y.index);
+  checkMembers(ceremony, n, t, a.members);
+  const others = a.members.map((m) => decodeMember(m, n, t)).filter((m) => m.index !== i);
   const out = [];
   for (const m of others) {
     const share = evalPolynomial(secret.coefficients, m.index);
     out.push(await sealShare(ceremony, i, m.index, m.transportKey, share, rng));
   }
   return out;
+}
+
+/**
+ * Throws bad_members unless `members` are n round-1 messages in index order 1 … n, each
+ * with valid proofs.
+ */
+function checkMembers(ceremony, n, t, members) {
+  if (!Array.isArray(members) || members.length !== n
+      || members.some((m, i) => m?.index !== i + 1 || !verifyRound1(ceremony, n, t, m))) {
+    throw new BallotCryptoError("bad_members", "the members' round 1 does not verify");
+  }
+}
+
+/**
+ * Whether a member's own round-1 message is the one listed under its index (a member's
+ * device checks this on the board: names and user ids are bound by no proof, so a server
+ * that ran the ceremony with members of its own making is caught by the real ones).
+ * @param {object[]} members the board's or the ceremony's round-1 messages
+ * @param {object} own the message this device published
+ * @returns {boolean}
+ */
+export function ownEntryListed(members, own) {
+  const listed = Array.isArray(members) ? members.find((m) => m?.index === own.index) : null;
+  return Boolean(listed) && listed.transport_key === own.transport_key
+    && sameJson(listed.commitments, own.commitments) && sameJson(listed.proofs, own.proofs);
 }
 
 /**
@@ -641,7 +666,7 @@ export async function openShare(ceremony, secret, envelope) {
  * @param {object} a
  * @param {Uint8Array} a.ceremony
  * @param {MemberSecret} a.secret member j's round 1 secret
- * @param {object[]} a.members every member's published round 1 (JSON), n of them
+ * @param {object[]} a.members every member's published round 1 (JSON), in index order
  * @param {object[]} a.envelopes the round 2 messages addressed to j
  * @returns {Promise<{secret: bigint|null, complaints: Array<{from: number, dealer: number,
  *   reason: "undecryptable"|"mismatch"}>}>}
@@ -651,10 +676,10 @@ export async function round3(a) {
   const j = secret.index;
   const t = secret.coefficients.length;
   const n = a.members.length;
+  checkMembers(ceremony, n, t, a.members);
   const complaints = [];
   let x = evalPolynomial(secret.coefficients, j);
-  const dealers = a.members.map((json) => decodeMember(json, n, t))
-    .sort((p, q) => p.index - q.index);
+  const dealers = a.members.map((json) => decodeMember(json, n, t));
   for (const m of dealers) {
     if (m.index === j) continue;
     const envelope = a.envelopes.find((e) => e.from === m.index && e.to === j);
@@ -732,10 +757,7 @@ function checkChoiceBounds(k, min, max) {
 export function pollFromRecord(poll, members) {
   const { n, t } = poll;
   const ceremony = ceremonyContext(poll.poll_uid, n, t);
-  if (!Array.isArray(members) || members.length !== n
-      || members.some((m, i) => m.index !== i + 1 || !verifyRound1(ceremony, n, t, m))) {
-    throw new BallotCryptoError("bad_members", "the board's commitments do not verify");
-  }
+  checkMembers(ceremony, n, t, members);
   // Every proof multiplies K: a table of its multiples (built on first use) makes a ballot
   // about a third faster to build and to check.
   const K = publicKey(members).precompute(8);

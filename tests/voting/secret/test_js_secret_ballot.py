@@ -123,6 +123,27 @@ def test_rogue_key_without_a_valid_proof_is_refused(
     assert refused.value.code == "bad_members"
 
 
+def test_member_device_catches_a_board_listing_someone_else_in_its_place(
+        js: JsOracle, ceremony: dict[str, Any], board: dict[str, Any]) -> None:
+    own = ceremony["members"][1]  # what member 2's tablet published
+    assert js.call("own_entry_listed", members=board["members"], own=own)
+    # The server ran the ceremony with a member of its own making under index 2 (the
+    # board still verifies: names and user ids are bound by no proof).
+    substitute = js.call("round1", poll=POLL, index=2)["published"]
+    members = [board["members"][0], {**board["members"][1], **substitute},
+               board["members"][2]]
+    assert not js.call("own_entry_listed", members=members, own=own)
+
+
+def test_ceremony_refuses_to_go_on_with_an_unproved_member(
+        js: JsOracle, ceremony: dict[str, Any]) -> None:
+    members = copy.deepcopy(ceremony["members"])
+    members[2]["proofs"][0] = members[2]["proofs"][1]
+    with pytest.raises(JsRefused) as refused:
+        js.call("round2", poll=POLL, secret=ceremony["round1_secrets"][0], members=members)
+    assert refused.value.code == "bad_members"
+
+
 @pytest.mark.parametrize("tamper", ["identity_transport_key", "index_out_of_range",
                                     "missing_commitment", "uppercase_hex"])
 def test_malformed_round1_is_refused(js: JsOracle, ceremony: dict[str, Any],

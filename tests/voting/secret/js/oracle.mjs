@@ -106,6 +106,7 @@ const OPS = {
     return { secret: out.secret === null ? null : hexScalar(out.secret),
       complaints: out.complaints };
   },
+  own_entry_listed: (req) => sb.ownEntryListed(req.members, req.own),
   verification_keys: (req) => req.members.map(
     (m) => sb.pointToHex(sb.verificationKey(req.members, m.index))),
   poll: (req) => {
