@@ -16,6 +16,7 @@ import pytest
 
 pytest.importorskip("voting.secret.board", reason="the server's voting/secret/ is not here")
 
+from tests.voting.secret.js.oracle import ROOT, JsOracle
 from voting.secret.ballot import (
     BallotProblem,
     encrypt_ballot,
@@ -43,8 +44,6 @@ from voting.secret.ceremony import (
 )
 from voting.secret.count import Partial, aggregate, partial_decrypt, verify_partials
 from voting.secret.group import Scalar, base_mul, hash_to_scalar, text, u32
-
-from tests.voting.secret.js.oracle import ROOT, JsOracle
 
 SEED = b"phonghop/js-cross"
 POLL = {"poll_uid": "test-deployment/9/2", "title": "Bầu thư ký cuộc họp",
