@@ -288,7 +288,8 @@ async def test_approved_substitutes_vote_for_their_member_and_votes_change_until
     r = await m["d2"].call("POST", base + "/commands", {"name": "rsvp", "args": {
         "answer": "substitute", "substitute_user_id": uid(m, "s1")}})
     assert r.status_code == 200, r.text
-    r = await m["secretary"].call("POST", base + f"/substitutes/{uid(m, 'd2')}/approve")
+    # in session, seating a substitute (with the member's vote) is the chair's call
+    r = await m["chair"].call("POST", base + f"/substitutes/{uid(m, 'd2')}/approve")
     assert r.status_code == 200, r.text
     s1 = await joined(m, "s1")
     poll = await open_motion(m, eligibility="members", allow_change=True)
