@@ -264,3 +264,40 @@ async def test_the_store_holds_ciphertexts_only_and_no_choice_of_any_voter(
 def _database_files(data_dir: Path) -> dict[str, bytes]:
     """The SQLite database file and its WAL, as bytes."""
     return {p.name: p.read_bytes() for p in data_dir.glob("phonghop.db*")}
+
+
+async def test_an_encrypted_ballot_racing_the_close_is_counted_or_refused_never_lost(
+    server: ServerProcess, open_ws: Any
+) -> None:
+    m = await make_meeting(server.base_url, delegates=24, invitees=0)
+    draft = await create_secret(m, ("d1", "d2"), 2, eligibility="members")
+    devices = await ceremony(m, draft)
+    await poll_cmd(m, "chair", draft, "open")
+    poll = await poll_as(m, "d1", draft["id"])
+    voters = [f"d{i}" for i in range(1, 25)]
+    sockets = []
+    for w in voters:
+        ws = await open_ws(m[w])
+        await ws.join(m.id)
+        sockets.append(ws)
+    # Made on the devices beforehand: the race is the server's.
+    ballots = [ballot(poll, uid(m, w), FOR if i % 2 else AGAINST) for i, w in enumerate(voters)]
+
+    async def send_one(ws: WsClient, i: int) -> dict[str, Any]:
+        await asyncio.sleep(0.003 * i)
+        return await ws.command(m.id, "vote.cast", poll_id=poll["id"], ballot=ballots[i])
+
+    racing = [asyncio.create_task(send_one(ws, i)) for i, ws in enumerate(sockets)]
+    await asyncio.sleep(0.03)
+    closed = await poll_cmd(m, "chair", poll, "close")
+    answers = await asyncio.gather(*racing)
+    acked = [a for a in answers if a["type"] == "ack"]
+    refused = [a for a in answers if a["type"] == "rejected"]
+    assert all(a["code"] == "poll_closed" for a in refused), refused
+    assert len(acked) + len(refused) == 24
+    assert closed["board"]["cast"] == len(acked)
+    doc = await board_json(m, "d1", poll["id"])
+    assert sorted(b["tracker"] for b in doc["ballots"]) == sorted(a["receipt"] for a in acked)
+    await decrypt(m, poll["id"], devices, "d1", "d2")
+    report = verify_board(await board_json(m, "d1", poll["id"]))
+    assert report.status == BoardStatus.VERIFIED and report.voters == len(acked)
