@@ -118,6 +118,14 @@ async def test_an_encrypted_poll_from_key_ceremony_to_a_verified_result(
     assert closed["result"] is None and closed["board"]["cast"] == 5
     event = await ws["d5"].until(lambda e: e.get("kind") == "poll.closed")
     assert event["data"]["counting"] is True and len(event["data"]["aggregate"]) == 3
+    # A ballot whose ack was lost before the close, sent again: still "it is in"; a new
+    # one is too late.
+    d1_doc = next(b["ballot"] for b in open_board["ballots"] if b["tracker"] == trackers["d1"])
+    after = await ws["d1"].command(m.id, "vote.cast", "d1-ballot", poll_id=poll["id"],
+                                   ballot=d1_doc)
+    assert after["type"] == "ack" and after["duplicate"] is True
+    assert after["receipt"] == trackers["d1"]
+    assert_refusal(await cast(ws["d5"], m, poll, "d5", FOR), "poll_closed")
     # Members 1 and 3 decrypt the aggregate; member 2 is away. A member's device that
     # sends a partial of another key is refused.
     wrong = devices["d1"].partials(await poll_as(m, "d1", poll["id"]))
