@@ -26,7 +26,12 @@ Run it against a demo server (`phonghop demo`): it needs the demo accounts (`adm
 5. Voting: a named motion and a secret election (two seats out of three candidates); every
    eligible voter's device waits for the ballot, draws its receipt and votes over its
    websocket (`vote.cast`); the chair sees the progress and closes; the results, the
-   receipts counted and (named vote) who voted what are printed.
+   receipts counted and (named vote) who voted what are printed. The secret election is
+   encrypted: its counting board (`daibieu01` … `daibieu03`, 2 of 3) runs the key ceremony
+   on its members' devices before it opens, each voter's device encrypts and proves its
+   ballot (the ack carries the ballot's tracker), and after the close two of the three
+   members decrypt the sum; the public board is downloaded and verified. The client side
+   of that is `secret_client.py` beside this file, on `verify_poll.py`'s group.
 6. Minutes: the secretary sets issuer, number and place, writes the sections and the
    conclusions (owners, deadlines); the chair completes the agenda and ends the session;
    the secretary renders the official PDF and signs, then the chair signs; the signed file
@@ -34,8 +39,9 @@ Run it against a demo server (`phonghop demo`): it needs the demo accounts (`adm
    tasks are printed.
 
 Only the public API is used: HTTP (httpx) and the websocket (websockets), both phonghop
-dependencies; nothing of phonghop is imported. Every wait has a time limit, and every
-connection is closed (and every session signed out) at the end.
+dependencies; nothing of phonghop is imported (the secret ballot's cryptography is the
+example's own, `secret_client.py`, on pysodium and `cryptography`). Every wait has a time
+limit, and every connection is closed (and every session signed out) at the end.
 
 Exit codes: 0 done; 1 the server refused a step (its code and Vietnamese/English message
 are printed); 2 a wait timed out, a connection broke, or an answer was not as expected.
@@ -59,6 +65,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import secret_client
+import verify_poll
 import websockets
 from websockets.exceptions import ConnectionClosed
 
@@ -555,24 +563,77 @@ async def first_item(run: Run) -> None:
 # ---- 5. voting ----
 
 
+BOARD = ["daibieu01", "daibieu02", "daibieu03"]  # the counting board of the secret vote
+
+
+async def seen_poll(person: Person, run: Run, poll_id: int) -> tuple[dict[str, Any], Any]:
+    """The poll as `person`'s device sees it, and the member whose vote they cast."""
+    view = await person.json("read the poll", "GET", run.m)
+    poll = next(p for p in view["room"]["polls"] if p["id"] == poll_id)
+    return poll, view["me"]["vote_for"]
+
+
+async def key_ceremony(run: Run, poll: dict[str, Any]) -> dict[str, secret_client.Member]:
+    """The counting board's devices run the three rounds of the key ceremony."""
+    board = poll["board"]
+    n, t = len(board["members"]), board["threshold"]
+    devices = {u: secret_client.Member(board["poll_uid"], i, n, t)
+               for i, u in enumerate(BOARD, start=1)}
+    await asyncio.gather(*(run[u].ws.command("board.round1", poll_id=poll["id"],
+                                             message=d.round1()) for u, d in devices.items()))
+    seen, _ = await seen_poll(run[BOARD[0]], run, poll["id"])
+    round1 = seen["board"]["round1"]
+    await asyncio.gather(*(run[u].ws.command("board.shares", poll_id=poll["id"],
+                                             shares=d.round2(round1))
+                           for u, d in devices.items()))
+    for u, device in devices.items():
+        mine, _ = await seen_poll(run[u], run, poll["id"])
+        complaint = device.round3(round1, mine["board"]["shares"])
+        if complaint is not None:
+            await run[u].ws.command("board.complaint", poll_id=poll["id"], **complaint)
+            raise Failed(f"{u}: a share of the key ceremony is bad: {complaint}")
+        await run[u].ws.command("board.confirm", poll_id=poll["id"])
+    ready = await run[CHAIR].ws.event("board.ready", "the board's public key",
+                                      lambda d: d["poll_id"] == poll["id"])
+    say(f"  counting board {', '.join(BOARD)} ({t} of {n}): key ready, "
+        f"{ready['public_key'][:16]}…")
+    return devices
+
+
 async def run_poll(run: Run, settings: dict[str, Any],
                    choose: Callable[[int, list[int]], list[int]]) -> dict[str, Any]:
-    """Create and open a poll, let every voter's device vote, close; the published poll."""
+    """Create and open a poll, let every voter's device vote, close; the published poll.
+    A secret poll is encrypted: its board's ceremony first, its count by the board."""
     chair = run[CHAIR].ws
+    secret = bool(settings.get("secret"))
+    if secret:
+        settings = {**settings, "board": {"members": [run[u].id for u in BOARD],
+                                          "threshold": 2}}
     ack = await chair.command("poll.create", **settings)
     created = next(e for e in chair.events_at(ack["seq"]) if e["kind"] == "poll.created")
     poll = created["data"]["poll"]
+    devices = await key_ceremony(run, poll) if secret else {}
     option_ids = [o["id"] for o in poll["options"]]
     starts = {u: len(run[u].ws.messages) for u in run.voters}
     await chair.command("poll.open", poll_id=poll["id"])
 
     async def device(n: int, username: str) -> tuple[str, str]:
         ws = run[username].ws
-        await ws.event("poll.opened", f"the ballot of poll {poll['id']}",
-                       lambda d: d["poll"]["id"] == poll["id"], starts[username])
-        receipt = new_receipt()
-        ack = await ws.command("vote.cast", poll_id=poll["id"],
-                               choices=choose(n, option_ids), receipt=receipt)
+        opened = await ws.event("poll.opened", f"the ballot of poll {poll['id']}",
+                                lambda d: d["poll"]["id"] == poll["id"], starts[username])
+        chosen = choose(n, option_ids)
+        if secret:  # encrypted and proved on the device, for the member whose vote it is
+            mine = opened["poll"]
+            _, member = await seen_poll(run[username], run, poll["id"])
+            bits = [1 if o in chosen else 0 for o in option_ids]
+            ballot = secret_client.ballot(mine["board"], member, bits, mine["min_choices"],
+                                          mine["max_choices"])
+            receipt = secret_client.tracker(mine["board"], ballot)
+            ack = await ws.command("vote.cast", poll_id=poll["id"], ballot=ballot)
+        else:
+            receipt = new_receipt()
+            ack = await ws.command("vote.cast", poll_id=poll["id"], choices=chosen,
+                                   receipt=receipt)
         if ack.get("receipt") != receipt or ack.get("poll") != poll["id"]:
             raise Failed(f"{username}: the ballot's ack does not confirm it: {ack}")
         return username, receipt
@@ -584,6 +645,11 @@ async def run_poll(run: Run, settings: dict[str, Any],
     say(f"  {progress['voted']}/{progress['eligible']} đã biểu quyết / have voted")
     start = len(run["daibieu01"].ws.messages)
     await chair.command("poll.close", poll_id=poll["id"])
+    if secret:  # two of the three members decrypt the sum; the third is not needed
+        for u in (BOARD[0], BOARD[2]):
+            closed, _ = await seen_poll(run[u], run, poll["id"])
+            await run[u].ws.command("board.partial", poll_id=poll["id"],
+                                    partials=devices[u].partials(closed["board"]))
     published = await run["daibieu01"].ws.event(
         "poll.published", "the published result", lambda d: d["poll_id"] == poll["id"], start)
     counted = await run["daibieu05"].json("read the receipts", "GET",
@@ -592,6 +658,17 @@ async def run_poll(run: Run, settings: dict[str, Any],
     if missing:
         raise Failed(f"receipts not counted: {sorted(missing)}")
     say(f"  every voter's receipt is in the published list ({len(counted['receipts'])})")
+    if secret:
+        board = await run["daibieu05"].json("read the public board", "GET",
+                                            f"{run.m}/polls/{poll['id']}/board.json")
+        problems, status, found = verify_poll.verify(board)
+        if status != "verified" or problems:
+            raise Failed(f"the public board does not verify: {status} {problems}")
+        if found != [c["votes"] for c in published["result"]["counts"]]:
+            raise Failed("the verified counts are not the published result")
+        say(f"  public board verified: {len(board['ballots'])} encrypted ballots, counts "
+            f"{found}, combined from members {board['result']['combined_from']} "
+            "(Đã kiểm chứng / verified)")
     return {**poll, "result": published["result"], "receipts": receipts}
 
 

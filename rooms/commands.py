@@ -302,7 +302,7 @@ COMMANDS: dict[str, type[Command]] = {
     )
 }
 # Fields only the edge may set; a client that sends them is refused.
-EDGE_ONLY = frozenset({"profile", "substitute_profile", "file", "box"})
+EDGE_ONLY = frozenset({"profile", "substitute_profile", "file", "box", "fresh"})
 
 
 def parse_command(name: Any, args: Any) -> Command | Rejection:

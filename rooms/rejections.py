@@ -179,6 +179,27 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Too many choices (at most {n}).",
     ),
     "too_few_choices": ("Cần chọn ít nhất {n}.", "Choose at least {n}."),
+    "invalid_ballot": (
+        "Lá phiếu mã hóa không hợp lệ ({problem}); thiết bị cần lập lại một lá phiếu mới.",
+        "The encrypted ballot is not valid ({problem}); the device must make a fresh one.",
+    ),
+    "board_not_ready": (
+        "Ban kiểm phiếu chưa hoàn tất việc tạo khóa: chưa thể mở cuộc biểu quyết kín này.",
+        "The counting board has not finished its key ceremony: this secret poll cannot "
+        "open yet.",
+    ),
+    "invalid_board_message": (
+        "Thông điệp tạo khóa của ban kiểm phiếu không hợp lệ: {detail}.",
+        "The counting board's key-ceremony message is not valid: {detail}.",
+    ),
+    "already_sent": (
+        "Thiết bị của bạn đã gửi bước này rồi.",
+        "Your device has already sent this step.",
+    ),
+    "invalid_partial": (
+        "Phần giải mã không đúng với tổng phiếu mã hóa ({detail}).",
+        "The partial decryption does not match the encrypted totals ({detail}).",
+    ),
     "no_credential": (
         "Bạn chưa có chứng thư số trên hệ thống; hãy tải lên tệp PKCS#12 (.p12) của bạn.",
         "You have no signing credential here; upload your PKCS#12 (.p12) file.",
@@ -260,10 +281,20 @@ STATES: dict[str, tuple[str, str]] = {
     "poll_closed": ("cuộc biểu quyết đã kết thúc", "the poll is closed"),
     "poll_published": ("kết quả đã được công bố", "the result is published"),
     "poll_cancelled": ("cuộc biểu quyết đã bị hủy", "the poll is cancelled"),
+    "poll_void": ("cuộc biểu quyết không kiểm được phiếu", "the poll is void"),
+    "board_collecting": ("ban kiểm phiếu đang nhận cam kết khóa",
+                         "the counting board is collecting key commitments"),
+    "board_dealing": ("ban kiểm phiếu đang chia phần khóa",
+                      "the counting board is dealing key shares"),
+    "board_checking": ("ban kiểm phiếu đang kiểm tra phần khóa",
+                       "the counting board is checking key shares"),
+    "board_ready": ("ban kiểm phiếu đã tạo xong khóa", "the counting board's key is ready"),
+    "board_failed": ("việc tạo khóa của ban kiểm phiếu bị lỗi và cần làm lại",
+                     "the counting board's key ceremony failed and must restart"),
 }
 
 RETRYABLE = frozenset({"conflict", "store_unavailable", "rate_limited", "busy"})
-WITH_DETAILS = frozenset({"edit_conflict"})
+WITH_DETAILS = frozenset({"edit_conflict", "invalid_ballot"})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ after its batch committed. Closing or cancelling a poll seals the box in the sto
 (`prepare`), so a ballot racing the close is committed before the seal and counted, or
 refused with `poll_closed`.
 
+Encrypted ballots (secret polls) have every proof checked off the event loop before they
+are queued for a commit (`server/ballot_checks.py`); a ballot whose proofs fail is refused
+with `invalid_ballot` and nothing is stored. Sealing such a box adds up its ciphertexts:
+the close carries the aggregate, which the counting board decrypts.
+
 The box also reports progress (how many have voted, never what) as `poll.progress`
 room events, at most a few a second, and closes polls whose time is up.
 """
@@ -18,10 +23,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from rooms import Actor, Command, Rejection
 from rooms.rejections import invalid, not_found
+from server.ballot_checks import aggregate_ballots, verify_ballots
 from store.base import Duplicate, Store, StoreError
 from store.records import (
     ALREADY_VOTED,
@@ -30,9 +38,13 @@ from store.records import (
     DUPLICATE,
     NO_SUCH_RECEIPT,
     BallotIn,
+    EncryptedIn,
 )
 from voting import commands as v
+from voting.counting_board import ballot_rules
+from voting.model import Poll
 from voting.room import check_ballot, may_seal, vote_for
+from voting.secret.ballot import BallotRefusal
 from voting.tally import count_choices
 
 if TYPE_CHECKING:
@@ -60,9 +72,10 @@ Reply = Callable[[Voted | Rejection], None]  # called once with a ballot's outco
 @dataclass
 class _Pending:
     poll_id: int
-    ballot: BallotIn
+    ballot: BallotIn | EncryptedIn
     reply: Reply
     answered: bool = False
+    doc: dict[str, Any] | None = None  # an encrypted ballot's JSON, until checked
 
 
 class BallotBox:
@@ -113,9 +126,15 @@ class BallotBox:
             else:
                 reply(member)
             return
-        entry = BallotIn(voter_id=member, cast_by=actor.user_id, choices=tuple(ballot.choices),
-                         receipt=ballot.receipt, replaces=ballot.replaces)
-        self._pending.append(_Pending(ballot.poll_id, entry, reply))
+        if ballot.ballot is not None:  # checked by the core: an encrypted poll, the caller's
+            entry: BallotIn | EncryptedIn = EncryptedIn(member, "", "")
+            self._pending.append(_Pending(ballot.poll_id, entry, reply, doc=ballot.ballot))
+        else:
+            assert ballot.choices is not None and ballot.receipt is not None
+            entry = BallotIn(voter_id=member, cast_by=actor.user_id,
+                             choices=tuple(ballot.choices), receipt=ballot.receipt,
+                             replaces=ballot.replaces)
+            self._pending.append(_Pending(ballot.poll_id, entry, reply))
         self._wake.set()
 
     async def _late_retry(self, ballot: v.VoteCast, member: int | None,
@@ -126,13 +145,30 @@ class BallotBox:
         if member is None or not poll.electronic:
             reply(refusal)
             return
+        receipt = ballot.receipt
+        if poll.encrypted:
+            if ballot.ballot is None or ballot.ballot.get("voter") != str(member):
+                reply(refusal)
+                return
+            [verdict] = await verify_ballots(ballot_rules(poll), [ballot.ballot])
+            if isinstance(verdict, BallotRefusal):
+                reply(refusal)
+                return
+            receipt = verdict
+        if receipt is None:
+            reply(refusal)
+            return
         try:
-            held = await self.store.holds_receipt(self.host.room_id, poll.id, poll.secret,
-                                                  ballot.receipt, member)
+            if poll.encrypted:
+                held = await self.store.holds_tracker(self.host.room_id, poll.id, member,
+                                                      receipt)
+            else:
+                held = await self.store.holds_receipt(self.host.room_id, poll.id, poll.secret,
+                                                      receipt, member)
         except StoreError:
             reply(Rejection("store_unavailable"))
             return
-        reply(Voted(poll.id, ballot.receipt, duplicate=True) if held else refusal)
+        reply(Voted(poll.id, receipt, duplicate=True) if held else refusal)
 
     async def _run(self) -> None:
         while True:
@@ -158,7 +194,10 @@ class BallotBox:
         if poll is None:
             _settle(entries, [not_found("poll")] * len(entries))
             return
-        ballots = [p.ballot for p in entries]
+        if poll.encrypted:
+            await self._commit_encrypted(poll, entries)
+            return
+        ballots = [p.ballot for p in entries if isinstance(p.ballot, BallotIn)]
         try:
             fates, voters = await self.store.cast_ballots(
                 self.host.room_id, poll_id, poll.secret, poll.allow_change, ballots)
@@ -172,13 +211,42 @@ class BallotBox:
                         type(exc).__name__)
             _settle(entries, [Rejection("store_unavailable")] * len(entries))
             return
-        _settle(entries, [_answer(poll_id, p.ballot, f) for p, f in zip(entries, fates,
-                                                                         strict=True)])
+        _settle(entries, [_answer(poll_id, b, f) for b, f in zip(ballots, fates, strict=True)])
         if voters:
             self._progress(poll_id, voters)
 
+    async def _commit_encrypted(self, poll: Poll, entries: list[_Pending]) -> None:
+        """Check every proof (off the loop), refuse the ballots that fail, commit the rest
+        in one transaction, and acknowledge each with its tracker."""
+        verdicts = await verify_ballots(ballot_rules(poll), [p.doc for p in entries])
+        good: list[_Pending] = []
+        for p, verdict in zip(entries, verdicts, strict=True):
+            if isinstance(verdict, BallotRefusal):
+                _settle([p], [_invalid_ballot(verdict)])
+                continue
+            p.ballot = EncryptedIn(p.ballot.voter_id, verdict,
+                                   orjson.dumps(p.doc).decode())
+            p.doc = None
+            good.append(p)
+        if not good:
+            return
+        ballots = [p.ballot for p in good if isinstance(p.ballot, EncryptedIn)]
+        try:
+            fates, voters = await self.store.cast_encrypted(
+                self.host.room_id, poll.id, poll.allow_change, ballots)
+        except StoreError as exc:
+            log.warning("room %s: ballots not stored: %s", self.host.room_id,
+                        type(exc).__name__)
+            _settle(good, [Rejection("store_unavailable")] * len(good))
+            return
+        _settle(good, [_answer_encrypted(poll.id, b, f) for b, f in zip(ballots, fates,
+                                                                          strict=True)])
+        if voters:
+            self._progress(poll.id, voters)
+
     async def _commit_alone(self, poll_id: int, p: _Pending, secret: bool,
                             allow_change: bool) -> None:
+        assert isinstance(p.ballot, BallotIn)
         try:
             fates, voters = await self.store.cast_ballots(
                 self.host.room_id, poll_id, secret, allow_change, [p.ballot])
@@ -245,12 +313,25 @@ class BallotBox:
         poll = state.polls[command.poll_id]
         if not poll.electronic or poll.status == "draft":
             return command
+        if poll.encrypted:
+            return await self._seal_encrypted(poll, command)
         sealed = await self.store.seal_box(self.host.room_id, poll.id, poll.secret,
                                            discard=isinstance(command, v.PollCancel))
         if isinstance(command, v.PollCancel):
             return command
         cast, votes = count_choices(poll, sealed.choices)
         box = v.BoxContents(cast=cast, votes=votes, receipts=len(sealed.receipts))
+        return command.model_copy(update={"box": box})
+
+    async def _seal_encrypted(self, poll: Poll, command: v.PollClose | v.PollCancel
+                              ) -> Command:
+        sealed = await self.store.seal_encrypted(self.host.room_id, poll.id,
+                                                 discard=isinstance(command, v.PollCancel))
+        if isinstance(command, v.PollCancel):
+            return command
+        totals = await aggregate_ballots(ballot_rules(poll), sealed.ballots)
+        box = v.BoxContents(cast=len(sealed.ballots), votes={}, receipts=len(sealed.ballots),
+                            aggregate=[v.CiphertextJson(**c) for c in totals])
         return command.model_copy(update={"box": box})
 
     def arm_timers(self) -> None:
@@ -285,6 +366,22 @@ class BallotBox:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _invalid_ballot(refusal: BallotRefusal) -> Rejection:
+    details: dict[str, Any] = {"problem": str(refusal.problem)}
+    if refusal.option is not None:
+        details["option"] = refusal.option
+    return Rejection("invalid_ballot", details)
+
+
+def _answer_encrypted(poll_id: int, ballot: EncryptedIn, fate: str) -> Voted | Rejection:
+    if fate in (CAST, DUPLICATE):
+        return Voted(poll_id, ballot.tracker, duplicate=fate == DUPLICATE)
+    if fate == ALREADY_VOTED:
+        return Rejection("already_voted")
+    assert fate == BOX_CLOSED
+    return Rejection("poll_closed")
 
 
 def _answer(poll_id: int, ballot: BallotIn, fate: str) -> Voted | Rejection:

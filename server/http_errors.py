@@ -27,6 +27,8 @@ STATUS = {
     "own_role": 403, "roles_frozen": 409, "role_vacant": 409, "not_substitutable": 409,
     "substituted": 409,
     "invalid_choice": 422, "too_many_choices": 422, "too_few_choices": 422,
+    "invalid_ballot": 422, "invalid_partial": 422, "invalid_board_message": 422,
+    "board_not_ready": 409, "already_sent": 409,
     "empty_file": 422, "unsupported_type": 415, "encrypted_pdf": 422, "broken_pdf": 422,
     "too_many_pages": 422, "conversion_unavailable": 415, "conversion_failed": 422,
     "render_timeout": 503, "render_failed": 422, "too_complex": 422,

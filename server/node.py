@@ -24,7 +24,7 @@ from server.sessions import SessionKeeper
 from server.user_limits import UserLimits
 from store.base import Store, StoreError
 from store.records import User
-from voting.commands import PollCancel, PollClose
+from voting.commands import BoardRestart, Fresh, PollCancel, PollClose, PollSettings
 
 ROOM_IDLE_SECONDS = 600.0
 
@@ -169,6 +169,10 @@ class Node:
         room_id = host.room_id
         if isinstance(command, PollClose | PollCancel):
             return await host.ballots.prepare(actor, command)
+        if isinstance(command, PollSettings | BoardRestart):
+            # A new poll_uid's randomness (the core draws none): the edge's, never a client's.
+            fresh = Fresh(room=room_id, nonce=secrets.token_hex(8))
+            return command.model_copy(update={"fresh": fresh})
         if isinstance(command, c.DocumentAttach | c.DocumentNewVersion):
             found = await self.store.room_file(room_id, command.sha256)
             if found is not None:

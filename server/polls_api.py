@@ -1,11 +1,15 @@
 """HTTP for polls: the poll commands as endpoints, and what lives in the ballot box
-(my ballot, the receipts counted, a named poll's ballots, the result as CSV)."""
+(my ballot, the receipts counted, a named poll's ballots, the result as CSV, an encrypted
+poll's public board)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -26,9 +30,14 @@ from server.room_host import RoomHost
 from store.base import StoreError
 from store.records import User
 from voting import commands as v
+from voting.counting_board import ballot_rules
 from voting.model import Poll
 from voting.room import vote_for
 from voting.rules import describe
+from voting.secret.ballot import Ballot, parse_ballot
+from voting.secret.board import BoardMember, PollInfo, build_board
+from voting.secret.ceremony import Round1
+from voting.secret.count import Partial
 
 _PUBLISHED = ("published",)
 _CLOSED = ("closed", "published")
@@ -40,7 +49,8 @@ async def _poll(request: Request) -> tuple[User, RoomHost, Poll]:
     host = await participant_room(request, user)
     poll = host.state.polls.get(_id(request, "poll"))
     organiser = is_organiser(host.state, user)
-    if poll is None or (poll.status == "draft" and not organiser):
+    counter = poll is not None and poll.board is not None and user.id in poll.board.members
+    if poll is None or (poll.status == "draft" and not (organiser or counter)):
         raise Refused(not_found("poll"))
     return user, host, poll
 
@@ -68,7 +78,7 @@ async def my_ballot(request: Request) -> Response:
     if member is not None and poll.electronic:
         try:
             body |= await node_of(request).store.my_ballot(host.room_id, poll.id, member,
-                                                           poll.secret)
+                                                           poll.secret, poll.encrypted)
         except StoreError:
             raise Refused(Rejection("store_unavailable")) from None
     return JSONResponse(body)
@@ -76,8 +86,12 @@ async def my_ballot(request: Request) -> Response:
 
 async def _sealed(request: Request, host: RoomHost, poll: Poll) -> list[str]:
     # The box was sealed when the poll closed: this only reads it.
+    store = node_of(request).store
     try:
-        box = await node_of(request).store.seal_box(host.room_id, poll.id, poll.secret)
+        if poll.encrypted:
+            box = await store.seal_encrypted(host.room_id, poll.id)
+        else:
+            box = await store.seal_box(host.room_id, poll.id, poll.secret)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
     return box.receipts
@@ -151,6 +165,43 @@ async def result_csv(request: Request) -> Response:
                  "Cache-Control": "private, no-store"})
 
 
+async def board_json(request: Request) -> Response:
+    """An encrypted poll's public board (docs/BALLOT_CRYPTO.md, section 4), built from the
+    room state and the stored ballots: anyone in the meeting may read and verify it."""
+    _user, host, poll = await _poll(request)
+    board = poll.board
+    if board is None or not poll.secret:
+        raise Refused(Rejection("invalid", {"detail": "only a secret poll has a board"}))
+    if board.status != "ready":
+        raise Refused(Rejection("board_not_ready"))
+    try:
+        stored = await node_of(request).store.encrypted_ballots(host.room_id, poll.id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    people = host.state.participants
+    names = {uid: people[uid].full_name if uid in people else "" for uid in board.members}
+    doc = await asyncio.to_thread(_board_document, poll, names, [b for _t, b in stored])
+    return Response(orjson.dumps(doc), media_type="application/json",
+                    headers={"Cache-Control": "no-store"})
+
+
+def _board_document(poll: Poll, names: dict[int, str], stored: list[str]) -> dict[str, Any]:
+    """The board of `poll` with these ballots (their JSON, as stored: already checked)."""
+    board = poll.board
+    assert board is not None
+    t = board.threshold
+    info = PollInfo(board.poll_uid, poll.title, tuple(o.label for o in poll.options),
+                    poll.min_choices, poll.max_choices, len(board.members), t)
+    members = [BoardMember(Round1.from_json(board.round1[i], t), str(uid), names[uid])
+               for i, uid in enumerate(board.members, start=1)]
+    rules = ballot_rules(poll)
+    ballots = [parse_ballot(orjson.loads(b), rules) for b in stored]
+    shares = {j: [Partial.from_json(dict(p)) for p in partials]
+              for j, partials in board.partials.items()}
+    return build_board(info, members, [b for b in ballots if isinstance(b, Ballot)],
+                       closed=board.aggregate is not None, shares=shares)
+
+
 P = "/api/meetings/{meeting}/polls"
 PP = P + "/{poll}"
 _ID = {"poll_id": "poll"}
@@ -167,6 +218,25 @@ ENDPOINTS: list[Endpoint] = [
              "Publish a closed poll's result"),
     Endpoint("POST", PP + "/cancel", room_command("poll.cancel", _ID, body=False),
              "Cancel a draft or open poll (its ballots are discarded)"),
+    Endpoint("POST", PP + "/void", room_command("poll.void", _ID, body=False),
+             "Declare a closed encrypted poll void: fewer than t board members can decrypt"),
+    Endpoint("POST", PP + "/board/round1", room_command("board.round1", _ID),
+             "Key ceremony, round 1: my commitments, their proofs, my transport key",
+             v.BoardRound1),
+    Endpoint("POST", PP + "/board/shares", room_command("board.shares", _ID),
+             "Key ceremony, round 2: my encrypted share for every other member",
+             v.BoardShares),
+    Endpoint("POST", PP + "/board/confirm", room_command("board.confirm", _ID, body=False),
+             "Key ceremony, round 3: every share addressed to me is good"),
+    Endpoint("POST", PP + "/board/complaint", room_command("board.complaint", _ID),
+             "Key ceremony, round 3: a dealer's share is bad (the ceremony fails)",
+             v.BoardComplaint),
+    Endpoint("POST", PP + "/board/restart", room_command("board.restart", _ID, body=False),
+             "Start the key ceremony over, with a new poll_uid"),
+    Endpoint("POST", PP + "/board/partial", room_command("board.partial", _ID),
+             "My partial decryption of the aggregate, with proofs", v.BoardPartial),
+    Endpoint("GET", PP + "/board.json", board_json,
+             "An encrypted poll's public board: ballots, commitments, decryptions, result"),
     Endpoint("GET", PP + "/me", my_ballot, "Whether I may vote and have voted"),
     Endpoint("GET", PP + "/receipts", receipts, "The receipts counted"),
     Endpoint("GET", PP + "/ballots", named_ballots, "A named poll's ballots"),

@@ -5,10 +5,10 @@ committed before the seal is counted, a batch after it finds the box sealed and 
 refused; nothing acknowledged is lost. UNIQUE(poll, voter) on the "has voted" marks makes
 a second ballot impossible whatever the retries.
 
-Secret ballots carry no voter, no time and no serial number; their key is random. Each
-batch writes them in random order, and sealing rewrites the whole box in a new random
-order with new keys, so not even the physical order of the rows (PostgreSQL's heap)
-follows the order of voting once the poll is closed.
+Encrypted ballots (secret polls, docs/BALLOT_CRYPTO.md) are one row per member and poll:
+the voter id beside a ciphertext, which nobody can open alone, so the row order and the
+database's logs tell nothing of anyone's choice. The plaintext `secret_ballots` of polls
+held before ballots were encrypted are still read (their receipts) and sealed.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from store.records import (
     DUPLICATE,
     NO_SUCH_RECEIPT,
     BallotIn,
+    EncryptedIn,
     SealedBox,
 )
 
@@ -89,6 +90,89 @@ class BallotBoxStore:
         _shuffle(choices)
         return SealedBox(choices, sorted(r[1] for r in rows))
 
+    async def cast_encrypted(
+        self: _Transactional, room_id: int, poll_id: int, allow_change: bool,
+        ballots: Sequence[EncryptedIn],
+    ) -> tuple[list[str], int]:
+        """Commit a batch of encrypted ballots in one transaction (their proofs checked).
+        Each ballot's fate: CAST (new, or with `allow_change` replacing the member's own),
+        DUPLICATE (this very ballot is in: a retry), ALREADY_VOTED or BOX_CLOSED; and the
+        members who have voted so far."""
+        eb = t.encrypted_ballots
+        async with self._tx() as conn:
+            status = await _lock_box(conn, self.is_sqlite, room_id, poll_id)
+            if status != "open":
+                return [BOX_CLOSED] * len(ballots), 0
+            first = _first_of_each_voter(ballots)
+            insert = (sqlite if self.is_sqlite else postgresql).insert(eb)
+            result = await conn.execute(
+                insert.on_conflict_do_nothing().returning(eb.c.voter_id),
+                [{"room_id": room_id, "poll_id": poll_id, "voter_id": ballots[i].voter_id,
+                  "tracker": ballots[i].tracker, "ballot": ballots[i].ballot}
+                 for i in first.values()])
+            new = {int(r[0]) for r in result}
+            fates = [CAST if first[b.voter_id] == i and b.voter_id in new else ""
+                     for i, b in enumerate(ballots)]
+            mine = sa.and_(eb.c.room_id == room_id, eb.c.poll_id == poll_id)
+            for i, b in enumerate(ballots):
+                if fates[i]:
+                    continue
+                held = (await conn.execute(sa.select(eb.c.tracker).where(
+                    sa.and_(mine, eb.c.voter_id == b.voter_id)))).scalar_one()
+                if held == b.tracker:
+                    fates[i] = DUPLICATE
+                elif not allow_change:
+                    fates[i] = ALREADY_VOTED
+                else:  # the member's own row, and only it: the key is the voter
+                    await conn.execute(eb.update().where(sa.and_(
+                        mine, eb.c.voter_id == b.voter_id)).values(
+                        tracker=b.tracker, ballot=b.ballot))
+                    fates[i] = CAST
+            counted = await conn.execute(
+                t.poll_boxes.update().where(_box(room_id, poll_id))
+                .values(voters=t.poll_boxes.c.voters + len(new))
+                .returning(t.poll_boxes.c.voters))
+            return fates, int(counted.scalar_one())
+
+    async def seal_encrypted(self: _Transactional, room_id: int, poll_id: int,
+                             discard: bool = False) -> SealedBox:
+        """Close an encrypted box for good and return its ballots and trackers (again, if
+        already sealed); `discard` (a cancelled poll) throws them away."""
+        eb = t.encrypted_ballots
+        mine = sa.and_(eb.c.room_id == room_id, eb.c.poll_id == poll_id)
+        async with self._tx() as conn:
+            status = await _lock_box(conn, self.is_sqlite, room_id, poll_id)
+            if status == "discarded":
+                return SealedBox([], [], discarded=True)
+            if status == "open":
+                await conn.execute(t.poll_boxes.update().where(_box(room_id, poll_id))
+                                   .values(status="discarded" if discard else "sealed"))
+                if discard:
+                    await conn.execute(eb.delete().where(mine))
+                    return SealedBox([], [], discarded=True)
+            rows = (await conn.execute(sa.select(eb.c.tracker, eb.c.ballot).where(mine)
+                                       .order_by(eb.c.tracker))).all()
+        return SealedBox([], [r[0] for r in rows], ballots=[r[1] for r in rows])
+
+    async def encrypted_ballots(self: _Transactional, room_id: int, poll_id: int
+                                ) -> list[tuple[str, str]]:
+        """An encrypted poll's ballots so far: (tracker, ballot JSON), by tracker."""
+        eb = t.encrypted_ballots
+        async with self._tx() as conn:
+            rows = await conn.execute(sa.select(eb.c.tracker, eb.c.ballot).where(sa.and_(
+                eb.c.room_id == room_id, eb.c.poll_id == poll_id)).order_by(eb.c.tracker))
+            return [(r[0], r[1]) for r in rows]
+
+    async def holds_tracker(self: _Transactional, room_id: int, poll_id: int, voter_id: int,
+                            tracker: str) -> bool:
+        """Whether the box holds this very ballot of `voter_id` (a retry after the close)."""
+        eb = t.encrypted_ballots
+        async with self._tx() as conn:
+            held = (await conn.execute(sa.select(eb.c.tracker).where(sa.and_(
+                eb.c.room_id == room_id, eb.c.poll_id == poll_id,
+                eb.c.voter_id == voter_id)))).scalar_one_or_none()
+        return held == tracker
+
     async def holds_receipt(self: _Transactional, room_id: int, poll_id: int, secret: bool,
                             receipt: str, voter_id: int) -> bool:
         """Whether the box holds this ballot of `voter_id` (who has voted, and a ballot
@@ -108,10 +192,20 @@ class BallotBoxStore:
                 sa.select(table.c.receipt).where(sa.and_(*where)))).first() is not None
 
     async def my_ballot(
-        self: _Transactional, room_id: int, poll_id: int, voter_id: int, secret: bool
+        self: _Transactional, room_id: int, poll_id: int, voter_id: int, secret: bool,
+        encrypted: bool = False,
     ) -> dict[str, Any]:
-        """Whether `voter_id` has voted; for a named poll also their choices and receipt."""
+        """Whether `voter_id` has voted; for a named poll also their choices and receipt,
+        for an encrypted one their ballot's tracker (`receipt`)."""
         pv = t.poll_voters
+        if encrypted:
+            eb = t.encrypted_ballots
+            async with self._tx() as conn:
+                tracker = (await conn.execute(sa.select(eb.c.tracker).where(sa.and_(
+                    eb.c.room_id == room_id, eb.c.poll_id == poll_id,
+                    eb.c.voter_id == voter_id)))).scalar_one_or_none()
+            return {"voted": False} if tracker is None else {"voted": True,
+                                                              "receipt": tracker}
         async with self._tx() as conn:
             voted = (await conn.execute(sa.select(pv.c.voter_id).where(sa.and_(
                 pv.c.room_id == room_id, pv.c.poll_id == poll_id,
@@ -256,7 +350,7 @@ _CAST_SECRET = sa.text(_CAST_HEAD + """
 """ + _CAST_TAIL)
 
 
-def _first_of_each_voter(ballots: Sequence[BallotIn]) -> dict[int, int]:
+def _first_of_each_voter(ballots: Sequence[BallotIn | EncryptedIn]) -> dict[int, int]:
     """Voter -> the index of their first ballot in the batch (the one that may be new)."""
     first: dict[int, int] = {}
     for i, b in enumerate(ballots):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -60,6 +60,15 @@ class BallotIn:
     replaces: str | None = None  # secret polls that allow a change: the receipt replaced
 
 
+@dataclass(frozen=True)
+class EncryptedIn:
+    """An encrypted ballot on its way into the box: its proofs checked, not yet committed."""
+
+    voter_id: int  # the member it counts for (the ballot's own `voter`)
+    tracker: str  # 64 hex digits
+    ballot: str  # its JSON
+
+
 # What happened to each ballot of a batch.
 CAST, DUPLICATE, ALREADY_VOTED, BOX_CLOSED, NO_SUCH_RECEIPT = (
     "cast", "duplicate", "already_voted", "closed", "no_such_receipt")
@@ -70,5 +79,6 @@ class SealedBox:
     """A sealed box's contents: every ballot's choices (in random order) and the receipts."""
 
     choices: list[tuple[int, ...]]
-    receipts: list[str]
+    receipts: list[str]  # sorted; an encrypted box's trackers
     discarded: bool = False
+    ballots: list[str] = field(default_factory=list)  # an encrypted box's ballots (JSON)

@@ -192,6 +192,19 @@ secret_ballots = Table(
     sqlite_with_rowid=False,
 )
 
+# Encrypted secret ballots (docs/BALLOT_CRYPTO.md): the ballot's JSON as the voter's device
+# made it, with its tracker. The voter id sits beside a ciphertext only: nobody, the
+# server included, can read a choice from it; the board's t members decrypt only the sum.
+encrypted_ballots = Table(
+    "encrypted_ballots", metadata,
+    Column("room_id", Key, nullable=False),
+    Column("poll_id", Integer, nullable=False),
+    Column("voter_id", Key, nullable=False),  # the member the ballot counts for
+    Column("tracker", String(64), nullable=False),  # hex of the ballot's hash
+    Column("ballot", Text, nullable=False),  # the ballot's JSON (ciphertexts and proofs)
+    PrimaryKeyConstraint("room_id", "poll_id", "voter_id"),
+)
+
 # ---- signing ----
 
 # Each user's signing key and certificate as a PKCS#12 file, encrypted with the user's own

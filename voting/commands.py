@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 from rooms.commands import Command, Flag, Id, Text, _first_error
 from rooms.rejections import Rejection, invalid
@@ -15,6 +15,24 @@ Choices = Annotated[int, Strict(), Field(ge=0, le=100)]
 Label = Annotated[Text, Field(max_length=300)]
 Receipt = Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")]
 MAX_OPTIONS = 100
+MAX_BOARD = 15  # members of a counting board (docs/BALLOT_CRYPTO.md)
+Hex64 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class BoardSettings(Command):
+    """Who counts a secret poll: the members (user ids, member i is the i-th) and the
+    threshold t of them needed to decrypt the count."""
+
+    members: list[Id] = Field(min_length=1, max_length=MAX_BOARD)
+    threshold: Annotated[int, Strict(), Field(ge=1, le=MAX_BOARD)]
+
+
+class Fresh(Command):
+    """Filled in by the edge, never a client: what makes a new `poll_uid` unique across
+    deployments (the room id and 8 random bytes), since the core draws no randomness."""
+
+    room: Id
+    nonce: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 
 
 class PollSettings(Command):
@@ -34,6 +52,8 @@ class PollSettings(Command):
     allow_change: Flag | None = None
     progress_public: Flag | None = None
     auto_publish: Flag | None = None
+    board: BoardSettings | None = None  # secret polls: the counting board
+    fresh: Fresh | None = None  # filled by the edge
 
 
 class PollCreate(PollSettings):
@@ -58,12 +78,19 @@ class PollOpen(Command):
     poll_id: Id
 
 
+class CiphertextJson(Command):
+    alpha: Hex64
+    beta: Hex64
+
+
 class BoxContents(Command):
-    """What the ballot box held when it was sealed (filled in by the edge, never a client)."""
+    """What the ballot box held when it was sealed (filled in by the edge, never a client):
+    the counts of a plaintext box, or the aggregate of an encrypted one (`votes` empty)."""
 
     cast: Count
     votes: dict[int, Count]
     receipts: Count
+    aggregate: list[CiphertextJson] | None = Field(None, max_length=MAX_OPTIONS)
 
 
 class PollClose(Command):
@@ -97,18 +124,109 @@ class PollProgress(Command):
 
 
 class VoteCast(Command):
-    """One ballot. The voter is always the connection's user: there is no voter field."""
+    """One ballot. The voter is always the connection's user (or the member they stand in
+    for): a named poll's ballot has no voter field, an encrypted ballot names the member
+    and the box checks that it is the caller's."""
 
     NAME = "vote.cast"
     poll_id: Id
-    choices: list[Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]] = Field(
-        max_length=MAX_OPTIONS)
-    receipt: Receipt  # drawn at random by the voter's device (see voting/receipts.py)
+    choices: list[Annotated[int, Strict(), Field(ge=1, le=2**31 - 1)]] | None = Field(
+        None, max_length=MAX_OPTIONS)
+    receipt: Receipt | None = None  # drawn at random by the voter's device
     replaces: Receipt | None = None
+    # Secret polls: the encrypted ballot of docs/BALLOT_CRYPTO.md section 2, as JSON.
+    ballot: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> VoteCast:
+        if self.ballot is not None:
+            if self.choices is not None or self.receipt is not None or self.replaces:
+                raise ValueError("an encrypted ballot comes alone: no choices or receipt")
+        elif self.choices is None or self.receipt is None:
+            raise ValueError("choices and receipt, or an encrypted ballot, are required")
+        return self
+
+
+# ---- the counting board (docs/BALLOT_CRYPTO.md, section 5) ----
+
+Json = dict[str, Any]
+
+
+class BoardRound1(Command):
+    """Member i's round 1: transport key, commitments and their proofs."""
+
+    NAME = "board.round1"
+    poll_id: Id
+    message: Json
+
+
+class ShareJson(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    dealer: Annotated[int, Strict(), Field(ge=1, le=MAX_BOARD, alias="from")]
+    to: Annotated[int, Strict(), Field(ge=1, le=MAX_BOARD)]
+    r: Hex64
+    box: Annotated[str, Field(pattern=r"^[0-9a-f]{96}$")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.dealer, "to": self.to, "r": self.r, "box": self.box}
+
+
+class BoardShares(Command):
+    """Member i's round 2: one encrypted share for every other member."""
+
+    NAME = "board.shares"
+    poll_id: Id
+    shares: list[ShareJson] = Field(max_length=MAX_BOARD - 1)
+
+
+class BoardConfirm(Command):
+    """Member j's round 3 found every share addressed to it good."""
+
+    NAME = "board.confirm"
+    poll_id: Id
+
+
+class BoardComplaint(Command):
+    """Member j's round 3 found dealer i's share bad: the ceremony fails."""
+
+    NAME = "board.complaint"
+    poll_id: Id
+    dealer: Annotated[int, Strict(), Field(ge=1, le=MAX_BOARD)]
+    reason: Literal["undecryptable", "mismatch"]
+
+
+class BoardRestart(Command):
+    """The ceremony starts over with a new `poll_uid` (organisers; draft)."""
+
+    NAME = "board.restart"
+    poll_id: Id
+    fresh: Fresh | None = None  # filled by the edge
+
+
+class PartialJson(Command):
+    d: Hex64
+    c: Hex64
+    z: Hex64
+
+
+class BoardPartial(Command):
+    """Member j's partial decryption of the aggregate, one per option, with proofs."""
+
+    NAME = "board.partial"
+    poll_id: Id
+    partials: list[PartialJson] = Field(max_length=MAX_OPTIONS)
+
+
+class PollVoid(Command):
+    """Fewer than t members can decrypt: the closed poll ends without a count (chair)."""
+
+    NAME = "poll.void"
+    poll_id: Id
 
 
 ROOM_COMMANDS = (PollCreate, PollUpdate, PollOpen, PollClose, PollRecord, PollPublish,
-                 PollCancel)
+                 PollCancel, PollVoid, BoardRound1, BoardShares, BoardConfirm, BoardComplaint,
+                 BoardRestart, BoardPartial)
 
 
 def parse_vote(args: Any) -> VoteCast | Rejection:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,7 +14,8 @@ class _Frozen(BaseModel):
 PollKind = Literal["motion", "single", "multi", "hands"]
 Base = Literal["cast", "present", "members"]
 Eligibility = Literal["present", "members"]
-PollStatus = Literal["draft", "open", "closed", "published", "cancelled"]
+PollStatus = Literal["draft", "open", "closed", "published", "cancelled", "void"]
+BoardStatus = Literal["collecting", "dealing", "checking", "ready", "failed"]
 
 FOR, AGAINST, ABSTAIN = 1, 2, 3
 # The motion's options, in the words of the trade (FIELD.md); show-of-hands polls use them too.
@@ -64,6 +65,46 @@ class Result(_Frozen):
     elected: tuple[int, ...] = ()  # single / multi: options that meet the rule, within seats
     tie: bool = False
     receipts: int = 0  # receipt codes counted (electronic polls)
+    verified: bool = False  # counted from encrypted ballots by the board's proven partials
+
+
+class Complaint(_Frozen):
+    """A member's round 3 found the share of `dealer` bad: the ceremony failed."""
+
+    complainer: int  # member index
+    dealer: int  # member index
+    reason: Literal["undecryptable", "mismatch"]
+
+
+class CountingBoard(_Frozen):
+    """The counting board of an encrypted poll (docs/BALLOT_CRYPTO.md, section 5): its key
+    ceremony before the poll opens, and the partial decryptions of the aggregate after the
+    close. Member i is `members[i - 1]`. Nothing here is per ballot: the room state stays
+    the same size whatever the number of voters."""
+
+    members: tuple[int, ...]  # user ids, in the order the organisers named them
+    threshold: int
+    poll_uid: str
+    status: BoardStatus = "collecting"
+    round1: dict[int, dict[str, Any]] = {}  # index -> round-1 message (public)
+    # dealer index -> its encrypted shares (the board's members only; cleared once ready)
+    shares: dict[int, tuple[dict[str, Any], ...]] = {}
+    dealt: tuple[int, ...] = ()  # indices who sent their shares
+    confirmed: tuple[int, ...] = ()  # indices whose round 3 found every share good
+    complaint: Complaint | None = None
+    public_key: str | None = None  # K, once ready
+    context: str | None = None  # the poll context (hex), once ready
+    verification_keys: dict[int, str] = {}  # index -> Xⱼ, once ready
+    # After the close: the sealed box's aggregate, its ballots, the electorate then.
+    aggregate: tuple[dict[str, str], ...] | None = None
+    cast: int = 0
+    present: int = 0
+    total: int = 0
+    partials: dict[int, tuple[dict[str, str], ...]] = {}  # index -> accepted partials
+
+    def index_of(self, user_id: int) -> int | None:
+        """The member index of `user_id` (1…n), None if not on the board."""
+        return self.members.index(user_id) + 1 if user_id in self.members else None
 
 
 class Poll(_Frozen):
@@ -91,6 +132,14 @@ class Poll(_Frozen):
     published_at: str | None = None
     progress: Progress | None = None
     result: Result | None = None
+    board: CountingBoard | None = None  # secret polls: their ballots are encrypted
+    counting: bool = False  # closed, waiting for the board's partial decryptions
+
+    @property
+    def encrypted(self) -> bool:
+        """Ballots are encrypted on the devices and counted by the board (secret polls
+        with a board; a secret poll opened before encryption existed has none)."""
+        return self.secret and self.board is not None
 
     @property
     def electronic(self) -> bool:

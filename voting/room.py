@@ -19,12 +19,23 @@ from rooms.rejections import Rejection, invalid, invalid_state, not_found
 from rooms.roles import ORGANISERS, Role
 from rooms.state import RoomState
 from voting import commands as v
-from voting.model import MOTION_OPTIONS, Option, Poll, Progress, Result
+from voting.counting_board import (
+    board_audience,
+    board_view,
+    check_board,
+    new_board,
+    public_poll,
+    result_events,
+    sees_draft,
+)
+from voting.model import MOTION_OPTIONS, CountingBoard, Option, Poll, Progress, Result
 from voting.tally import result as tally_result
 
 _SETTINGS = ("title", "item_id", "kind", "min_choices", "max_choices", "seats", "secret",
              "eligibility", "rule", "duration_seconds", "allow_change", "progress_public",
              "auto_publish")
+# What the poll context binds (docs/BALLOT_CRYPTO.md): a change restarts the ceremony.
+_BOUND = ("title", "kind", "options", "min_choices", "max_choices", "secret")
 
 
 # ---- who votes ----
@@ -74,6 +85,21 @@ def check_ballot(
     if poll.eligibility == "present" and not state.counts_present(member):
         return Rejection("not_eligible", {"detail_vi": "bạn chưa điểm danh",
                                           "detail_en": "you have not checked in"})
+    if cmd.replaces is not None:
+        return invalid("replaces: a ballot is replaced by casting again, with allow_change")
+    if poll.encrypted:
+        if cmd.ballot is None:
+            return invalid("ballot: a secret poll takes an encrypted ballot")
+        if cmd.ballot.get("voter") != str(member_id):
+            # A copy of another voter's ballot, or a ballot made for someone else.
+            return Rejection("not_eligible", {
+                "detail_vi": "lá phiếu ghi mã của người khác",
+                "detail_en": "the ballot names another voter"})
+        return member_id
+    if poll.secret:  # opened before ballots were encrypted: no plaintext is taken
+        return invalid("a secret poll takes encrypted ballots only")
+    if cmd.ballot is not None or cmd.choices is None:
+        return invalid("ballot: only secret polls take encrypted ballots")
     choices = cmd.choices
     if len(set(choices)) != len(choices) or not set(choices) <= poll.option_ids():
         return Rejection("invalid_choice")
@@ -81,8 +107,6 @@ def check_ballot(
         return Rejection("too_many_choices", {"n": poll.max_choices})
     if len(choices) < poll.min_choices:
         return Rejection("too_few_choices", {"n": poll.min_choices})
-    if cmd.replaces is not None and not (poll.secret and poll.allow_change):
-        return invalid("replaces: only for secret polls that allow changing one's ballot")
     return member_id
 
 
@@ -125,8 +149,9 @@ def _poll_state(poll: Poll) -> Rejection:
 
 
 def _may_see(state: RoomState, poll: Poll, user_id: int, is_admin: bool) -> bool:
-    # A poll that was never opened (a draft, or a draft cancelled) is the organisers' own.
-    return poll.opened_at is not None or is_admin or state.role_of(user_id) in ORGANISERS
+    # A poll that was never opened (a draft, or a draft cancelled) is the organisers' own,
+    # and its counting board's, whose members hold the key ceremony meanwhile.
+    return poll.opened_at is not None or sees_draft(state, poll, user_id, is_admin)
 
 
 def _sees_progress(state: RoomState, poll: Poll, user_id: int, is_admin: bool) -> bool:
@@ -145,7 +170,7 @@ def polls_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[s
             data["progress"] = None
         if not organiser and poll.status != "published":
             data["result"] = None
-        shown.append(data)
+        shown.append(board_view(poll, data, user_id))
     return {"polls": shown}
 
 
@@ -162,7 +187,8 @@ def _progress_audience(poll: Poll) -> Audience:
 
 def _settings(ctx: _Ctx, base: dict[str, Any], cmd: v.PollSettings) -> dict[str, Any] | Rejection:
     """The poll's settings after `cmd`, checked as a whole."""
-    changes = cmd.model_dump(exclude_none=True, exclude={"poll_id", "options"})
+    changes = cmd.model_dump(exclude_none=True,
+                             exclude={"poll_id", "options", "board", "fresh"})
     s = {**base, **changes}
     if "rule" in changes:
         s["rule"] = cmd.rule
@@ -190,6 +216,11 @@ def _settings(ctx: _Ctx, base: dict[str, Any], cmd: v.PollSettings) -> dict[str,
                 return invalid("seats: more seats than options")
     if kind == "hands":
         s["secret"] = False  # hands are raised in the open
+    if cmd.board is not None:
+        if not s.get("secret"):
+            return invalid("board: only a secret poll has a counting board")
+        if refusal := check_board(ctx.state, cmd.board):
+            return refusal
     if s.get("item_id") is not None and s["item_id"] not in ctx.state.items:
         return not_found("item")
     return s
@@ -204,8 +235,13 @@ def _create(ctx: _Ctx, cmd: v.PollCreate) -> Outcome:
     s = _settings(ctx, {}, cmd)
     if isinstance(s, Rejection):
         return s
-    poll = Poll(id=ctx.state.next_id, created_by=ctx.actor.user_id, created_at=ctx.at, **s)
-    return [ctx.event("poll.created", _organisers(), poll=_dump(poll))]
+    poll_id = ctx.state.next_id
+    if cmd.board is not None:
+        if cmd.fresh is None:
+            return invalid("fresh: filled in by the server")
+        s["board"] = new_board(cmd.board, cmd.fresh, poll_id)
+    poll = Poll(id=poll_id, created_by=ctx.actor.user_id, created_at=ctx.at, **s)
+    return [ctx.event("poll.created", board_audience(poll), poll=public_poll(poll))]
 
 
 @_rule(v.PollUpdate)
@@ -217,13 +253,37 @@ def _update(ctx: _Ctx, cmd: v.PollUpdate) -> Outcome:
         return not_found("poll")
     if poll.status != "draft":
         return _poll_state(poll)
-    if not cmd.model_dump(exclude_none=True, exclude={"poll_id"}):
+    if not cmd.model_dump(exclude_none=True, exclude={"poll_id", "fresh"}):
         return invalid("nothing to change")
     base = {k: getattr(poll, k) for k in _SETTINGS} | {"options": poll.options}
     s = _settings(ctx, base, cmd)
     if isinstance(s, Rejection):
         return s
-    return [ctx.event("poll.updated", _organisers(), poll=_dump(poll.model_copy(update=s)))]
+    board = _board_after(poll, s, cmd)
+    if isinstance(board, Rejection):
+        return board
+    updated = poll.model_copy(update={**s, "board": board})
+    # The members of the board before and after hear of it: a member taken off sees it go.
+    return [ctx.event("poll.updated", board_audience(updated, *(
+        poll.board.members if poll.board else ())), poll=public_poll(updated))]
+
+
+def _board_after(poll: Poll, s: dict[str, Any], cmd: v.PollUpdate
+                 ) -> CountingBoard | Rejection | None:
+    """The board after an update: none for a named poll, the same one when nothing the
+    context binds changed, else a new ceremony (new members, or the same ones again)."""
+    if not s.get("secret"):
+        return None
+    if cmd.board is None and (poll.board is None or all(
+            s.get(k, getattr(poll, k)) == getattr(poll, k) for k in _BOUND)):
+        return poll.board
+    if cmd.fresh is None:
+        return invalid("fresh: filled in by the server")
+    if cmd.board is not None:
+        return new_board(cmd.board, cmd.fresh, poll.id)
+    assert poll.board is not None
+    return new_board(v.BoardSettings(members=list(poll.board.members),
+                                     threshold=poll.board.threshold), cmd.fresh, poll.id)
 
 
 def _chair_on_open(ctx: _Ctx, poll_id: int, roles: frozenset[str] = frozenset({Role.CHAIR})
@@ -248,13 +308,15 @@ def _open(ctx: _Ctx, cmd: v.PollOpen) -> Outcome:
         return _poll_state(poll)
     if any(p.status == "open" for p in ctx.state.polls.values()):
         return invalid_state("poll_open")
+    if poll.secret and (poll.board is None or poll.board.status != "ready"):
+        return Rejection("board_not_ready")
     closes_at = None
     if poll.duration_seconds:
         closes_at = iso(ctx.now + timedelta(seconds=poll.duration_seconds))
     opened = poll.model_copy(update={"status": "open", "opened_at": ctx.at,
                                      "closes_at": closes_at, "progress": None})
     progress = Progress(voted=0, eligible=eligible_count(ctx.state, poll))
-    return [ctx.event("poll.opened", poll=_dump(opened)),
+    return [ctx.event("poll.opened", poll=public_poll(opened)),
             ctx.event("poll.progress", _progress_audience(poll), poll_id=poll.id,
                       **_dump(progress))]
 
@@ -279,6 +341,15 @@ def _close(ctx: _Ctx, cmd: v.PollClose) -> Outcome:
     if cmd.box is None:
         return invalid("the ballot box was not sealed")
     poll = ctx.state.polls[cmd.poll_id]
+    if poll.encrypted:
+        # The count waits for the board: t members' partial decryptions of the aggregate.
+        if cmd.box.aggregate is None or len(cmd.box.aggregate) != len(poll.options):
+            return invalid("the ballot box was not sealed")
+        figures = ctx.state.figures
+        return [ctx.event("poll.closed", poll_id=poll.id, closed_at=ctx.at, status="closed",
+                          counting=True, cast=cmd.box.cast,
+                          aggregate=[a.model_dump() for a in cmd.box.aggregate],
+                          present=figures.present, total=figures.total)]
     votes = {o.id: cmd.box.votes.get(o.id, 0) for o in poll.options}
     outcome = tally_result(poll, cmd.box.cast, votes, ctx.state.figures.present,
                            ctx.state.figures.total, cmd.box.receipts)
@@ -301,14 +372,8 @@ def _record(ctx: _Ctx, cmd: v.PollRecord) -> Outcome:
 
 
 def _closing(ctx: _Ctx, poll: Poll, outcome: Result) -> Outcome:
-    events = [ctx.event("poll.closed", poll_id=poll.id, closed_at=ctx.at, status="closed")]
-    if poll.auto_publish:
-        events.append(ctx.event("poll.published", poll_id=poll.id, published_at=ctx.at,
-                                result=_dump(outcome)))
-    else:
-        events.append(ctx.event("poll.result", _organisers(), poll_id=poll.id,
-                                result=_dump(outcome)))
-    return events
+    closed = ctx.event("poll.closed", poll_id=poll.id, closed_at=ctx.at, status="closed")
+    return [closed, *result_events(ctx, poll, outcome)]
 
 
 @_rule(v.PollPublish)
@@ -327,7 +392,7 @@ def _cancel(ctx: _Ctx, cmd: v.PollCancel) -> Outcome:
     if refusal := may_seal(ctx.state, cmd, ctx.actor.user_id, ctx.actor.is_admin):
         return refusal
     poll = ctx.state.polls[cmd.poll_id]
-    audience = _organisers() if poll.status == "draft" else EVERYONE
+    audience = board_audience(poll) if poll.status == "draft" else EVERYONE
     return [ctx.event("poll.cancelled", audience, poll_id=poll.id)]
 
 
@@ -337,6 +402,12 @@ def _cancel(ctx: _Ctx, cmd: v.PollCancel) -> Outcome:
 @_on("poll.created", "poll.updated", "poll.opened")
 def _poll(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     poll = Poll.model_validate(data["poll"])
+    before = state.polls.get(poll.id)
+    if (poll.board is not None and before is not None and before.board is not None
+            and before.board.poll_uid == poll.board.poll_uid):
+        # The same ceremony: the shares dealt so far stay (events carry the poll without).
+        board = poll.board.model_copy(update={"shares": before.board.shares})
+        poll = poll.model_copy(update={"board": board})
     return {"polls": _with(state.polls, poll.id, poll), "next_id": max(state.next_id, poll.id + 1)}
 
 
@@ -353,18 +424,27 @@ def _progressed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
 
 @_on("poll.closed")
 def _closed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return _change(state, data["poll_id"], status="closed", closed_at=data["closed_at"])
+    if not data.get("counting"):
+        return _change(state, data["poll_id"], status="closed", closed_at=data["closed_at"])
+    board = state.polls[data["poll_id"]].board
+    assert board is not None
+    board = board.model_copy(update={
+        "aggregate": tuple(data["aggregate"]), "cast": data["cast"],
+        "present": data["present"], "total": data["total"]})
+    return _change(state, data["poll_id"], status="closed", closed_at=data["closed_at"],
+                   counting=True, board=board)
 
 
 @_on("poll.result")
 def _resulted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return _change(state, data["poll_id"], result=Result.model_validate(data["result"]))
+    return _change(state, data["poll_id"], result=Result.model_validate(data["result"]),
+                   counting=False)
 
 
 @_on("poll.published")
 def _published(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return _change(state, data["poll_id"], status="published",
-                   published_at=data["published_at"],
+                   published_at=data["published_at"], counting=False,
                    result=Result.model_validate(data["result"]))
 
 

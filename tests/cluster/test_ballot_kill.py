@@ -20,6 +20,9 @@ from websockets.exceptions import ConnectionClosed
 from tests.cluster.conftest import Cluster, Node, next_id, on
 from tests.conftest import Api, Meeting, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import uid
+from tests.server.encrypted import ceremony, create_secret, decrypt, poll_as
+from tests.server.test_encrypted_polls import tracker_of
+from tests.voting.board_kit import ballot
 from voting.receipts import new_receipt
 
 VOTERS = 30
@@ -131,3 +134,57 @@ async def test_sigkill_of_one_node_mid_vote_the_other_counts_every_acknowledged_
     retried = [x for x in on_a if x.cid not in answered_by_a]
     assert all(x.answers[-1]["type"] == "ack" for x in retried)
     await assert_counted_exactly(on(b, m["chair"]), m, poll, ballots)
+
+
+@dataclass
+class EncryptedBallot(Ballot):
+    """A secret poll's ballot, encrypted and proved on the device beforehand; its receipt
+    is its tracker."""
+
+    doc: dict[str, Any] = field(default_factory=dict)
+
+    def command(self, meeting: int, poll: int) -> dict[str, Any]:
+        return {"type": "command", "id": self.cid, "meeting": meeting, "name": "vote.cast",
+                "args": {"poll_id": poll, "ballot": self.doc}}
+
+
+def rebound(m: Meeting, node: ServerProcess) -> Meeting:
+    """The same meeting and people, talking HTTP to `node`."""
+    return Meeting(m.id, on(node, m.admin), {w: on(node, a) for w, a in m.members.items()})
+
+
+async def test_sigkill_mid_encrypted_vote_loses_no_acknowledged_ballot(
+    cluster: Cluster,
+) -> None:
+    first = cluster.node("solo", "demo")
+    m = await make_meeting(first.base_url, delegates=VOTERS, invitees=0)
+    draft = await create_secret(m, ("d1", "d2"), 2, eligibility="members")
+    devices = await ceremony(m, draft)
+    r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls/{draft['id']}/open")
+    assert r.status_code == 200, r.text
+    poll = await poll_as(m, "d1", draft["id"])
+    ballots: list[Ballot] = []
+    for i in range(1, VOTERS + 1):
+        b = EncryptedBallot(f"d{i}")
+        b.doc = ballot(poll, uid(m, b.who), b.choice)
+        b.receipt = tracker_of(poll, b.doc)
+        ballots.append(b)
+    await burst_with_kill(cluster, first, m, poll["id"], list(ballots))
+    again = Node(cluster.nodes, first.data_dir, "serve")
+    await resend_unanswered(cluster, again, m, poll["id"], list(ballots))
+    for b in ballots:
+        assert b.answers and b.answers[-1]["type"] == "ack", (b.who, b.answers)
+        assert b.answers[-1]["receipt"] == b.receipt
+    m2 = rebound(m, again)
+    r = await m2["chair"].call("POST", f"/api/meetings/{m.id}/polls/{poll['id']}/close")
+    assert r.status_code == 200, r.text
+    answers = await decrypt(m2, poll["id"], devices, "d1", "d2")
+    assert all(a["type"] == "ack" for a in answers), answers
+    closed = await poll_as(m2, "d3", poll["id"])
+    result = closed["result"]
+    assert result["cast"] == VOTERS and result["verified"] is True
+    counts = {c["option_id"]: c["votes"] for c in result["counts"]}
+    assert counts == {o: sum(b.choice == o for b in ballots) for o in (1, 2, 3)}
+    receipts = (await m2["d3"].call(
+        "GET", f"/api/meetings/{m.id}/polls/{poll['id']}/receipts")).json()["receipts"]
+    assert receipts == sorted(b.receipt for b in ballots)

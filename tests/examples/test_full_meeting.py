@@ -53,7 +53,8 @@ def test_the_example_runs_a_whole_meeting_and_writes_the_signed_minutes(
     run = outcome.run
     assert run.returncode == 0, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     assert outcome.out.read_bytes().startswith(b"%PDF-")
-    for said in ("quorum: 14/17", "THÔNG QUA / PASSED", "← elected",
+    for said in ("quorum: 14/17", "THÔNG QUA / PASSED", "← elected", "key ready",
+                 "public board verified", "(Đã kiểm chứng / verified)",
                  "verification: all_valid=True complete=True", "HOÀN THÀNH / DONE"):
         assert said in run.stdout, run.stdout
 

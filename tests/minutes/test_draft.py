@@ -10,6 +10,7 @@ from minutes.draft import assemble
 from minutes.room import tasks
 from signing.layout import render_minutes
 from tests.rooms.world import CHAIR, D1, D2, D3, NAMES, SECRETARY, Room, standard_room
+from tests.voting.board_world import BOARD, cast, ceremony, poll_json
 
 
 def _meeting() -> Room:
@@ -86,13 +87,20 @@ def test_conclusions_export_as_tasks() -> None:
 
 def test_an_election_is_written_as_each_candidates_votes_and_who_was_elected() -> None:
     room = standard_room()
+    for uid in (D1, D2, D3):
+        room.ok(uid, "attendance.check_in")
     [created] = room.ok(SECRETARY, "poll.create", title="Bầu tổ trưởng", kind="multi",
                         options=["Ứng viên A", "Ứng viên B", "Ứng viên C"], seats=2,
-                        max_choices=2, secret=True,
+                        max_choices=2, secret=True, board={"members": BOARD, "threshold": 2},
                         rule={"num": 1, "den": 2, "base": "cast", "strict": True})
     poll = created.data["poll"]["id"]
+    devices = ceremony(room, poll)
     room.ok(CHAIR, "poll.open", poll_id=poll)
-    room.ok(CHAIR, "poll.close", poll_id=poll)  # the world's box: A 2, B 1 of 3 ballots
+    for voter, choice in ((D1, 1), (D2, 1), (D3, 2)):  # A 2, B 1 of 3 encrypted ballots
+        cast(room, poll, voter, choice)
+    room.ok(CHAIR, "poll.close", poll_id=poll)
+    for uid in (D1, D2):  # two of the three members of the counting board decrypt
+        room.ok(uid, "board.partial", **devices[uid].partials(poll_json(room, poll)))
     [vote] = assemble(room.state, room.now).votes
     assert vote.options == (("Ứng viên A", 2), ("Ứng viên B", 1), ("Ứng viên C", 0))
     assert vote.elected == ("Ứng viên A",) and vote.cast == 3

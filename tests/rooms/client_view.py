@@ -129,7 +129,13 @@ class ClientView:
                         and data["owner"] in (None, a["owner"]))
             }
         elif kind in ("poll.created", "poll.updated", "poll.opened"):
-            self.polls[data["poll"]["id"]] = data["poll"]
+            poll, before = data["poll"], self.polls.get(data["poll"]["id"])
+            if (poll.get("board") and before and before.get("board")
+                    and before["board"]["poll_uid"] == poll["board"]["poll_uid"]):
+                poll["board"]["shares"] = before["board"]["shares"]  # the same ceremony
+            self.polls[poll["id"]] = poll
+        elif kind.startswith("board.") and data["poll_id"] in self.polls:
+            self._board(kind, self.polls[data["poll_id"]]["board"], data)
         elif kind.startswith("poll.") and data["poll_id"] in self.polls:
             self._poll(kind, self.polls[data["poll_id"]], data)
         elif kind.startswith(("minutes.", "conclusion.")):
@@ -163,16 +169,48 @@ class ClientView:
             raise AssertionError(f"a client does not know event kind {kind!r}")
 
     @staticmethod
+    def _board(kind: str, board: dict[str, Any], data: dict[str, Any]) -> None:
+        index = str(data.get("index"))
+        if "status" in data:
+            board["status"] = data["status"]
+        if kind == "board.round1":
+            board["round1"] = {**board["round1"], index: data["message"]}
+        elif kind == "board.shares":
+            board["shares"] = {**board["shares"], index: data["shares"]}
+        elif kind == "board.dealt":
+            board["dealt"] = [*board["dealt"], data["index"]]
+        elif kind == "board.confirmed":
+            board["confirmed"] = [*board["confirmed"], data["index"]]
+        elif kind == "board.ready":
+            board.update(status="ready", public_key=data["public_key"], shares={},
+                         context=data["context"], verification_keys=data["verification_keys"])
+        elif kind == "board.failed":
+            board["complaint"] = data["complaint"]
+        elif kind == "board.restarted":
+            board.clear()
+            board.update(data["board"])
+        elif kind == "board.partial":
+            board["partials"] = {**board["partials"], index: data["partials"]}
+        else:
+            raise AssertionError(f"a client does not know event kind {kind!r}")
+
+    @staticmethod
     def _poll(kind: str, poll: dict[str, Any], data: dict[str, Any]) -> None:
         if kind == "poll.progress":
             poll["progress"] = {"voted": data["voted"], "eligible": data["eligible"]}
         elif kind == "poll.closed":
             poll.update(status=data["status"], closed_at=data["closed_at"])
+            if data.get("counting"):
+                poll["counting"] = True
+                poll["board"].update(aggregate=data["aggregate"], cast=data["cast"],
+                                     present=data["present"], total=data["total"])
+        elif kind == "poll.voided":
+            poll.update(status="void", counting=False)
         elif kind == "poll.result":
-            poll["result"] = data["result"]
+            poll.update(result=data["result"], counting=False)
         elif kind == "poll.published":
             poll.update(status="published", published_at=data["published_at"],
-                        result=data["result"])
+                        result=data["result"], counting=False)
         elif kind == "poll.cancelled":
             poll["status"] = "cancelled"
         else:

@@ -14,7 +14,10 @@ from typing import Any
 from rooms import Actor, Event, Profile, Rejection, RoomState, apply, decide, parse_command
 from rooms import commands as c
 from rooms.state import FileInfo
+from voting import commands as v
 from voting.commands import BoxContents, PollClose
+from voting.secret.ballot import Ballot
+from voting.secret.count import aggregate
 
 T0 = datetime(2026, 11, 22, 1, 0, 0, tzinfo=UTC)
 
@@ -54,11 +57,19 @@ def resolve(command: c.Command) -> c.Command:
             update={"substitute_profile": DIRECTORY[command.substitute_user_id]})
     if isinstance(command, c.DocumentAttach | c.DocumentNewVersion) and command.sha256 in FILES:
         return command.model_copy(update={"file": FILES[command.sha256]})
+    if isinstance(command, v.PollSettings | v.BoardRestart):
+        # A new poll_uid's randomness, drawn by the edge (deterministic here).
+        global _nonces
+        _nonces += 1
+        return command.model_copy(update={"fresh": v.Fresh(room=1, nonce=f"{_nonces:016x}")})
     if isinstance(command, PollClose):
         # The server seals the ballot box first; here, a box of three ballots.
         box = BoxContents(cast=3, votes={1: 2, 2: 1}, receipts=3)
         return command.model_copy(update={"box": box})
     return command
+
+
+_nonces = 0
 
 
 @dataclasses.dataclass
@@ -69,6 +80,20 @@ class Room:
     events: list[Event] = dataclasses.field(default_factory=list)
     commits: list[int] = dataclasses.field(default_factory=list)  # the seq after each commit
     now: datetime = T0
+    # Encrypted polls: the ballots in the box (poll id -> ballots), sealed at the close.
+    box: dict[int, list[Ballot]] = dataclasses.field(default_factory=dict)
+
+    def seal(self, command: c.Command) -> c.Command:
+        """An encrypted poll's close: the aggregate of the ballots in the world's box."""
+        if not isinstance(command, PollClose):
+            return command
+        poll = self.state.polls.get(command.poll_id)
+        if poll is None or not poll.encrypted:
+            return command
+        ballots = self.box.get(poll.id, [])
+        totals = [v.CiphertextJson(**t.to_json()) for t in aggregate(ballots, len(poll.options))]
+        return command.model_copy(update={"box": BoxContents(
+            cast=len(ballots), votes={}, receipts=len(ballots), aggregate=totals)})
 
     def tick(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
@@ -81,7 +106,7 @@ class Room:
             command = parse_command(name, args)
         if isinstance(command, Rejection):
             return command
-        return self.decide(actor, resolve(command))
+        return self.decide(actor, self.seal(resolve(command)))
 
     def decide(self, actor: int, command: c.Command) -> list[Event] | Rejection:
         outcome = decide(self.state, command, ACTORS[actor], self.now)

@@ -42,9 +42,10 @@ from tests.conftest import (
     login,
     make_meeting,
 )
-from tests.server.conftest import assert_refusal
+from tests.server.conftest import assert_refusal, uid
+from tests.server.encrypted import ceremony, create_secret, poll_as
 from tests.soft_token import SoftToken, put_key, remove_key
-from voting.receipts import new_receipt
+from tests.voting.board_kit import ballot
 
 SIGNING_PASSWORD = "Khoá-ký-số-7c1e9a"
 LOG_MARKERS_OF_SECRETS = ("Sai-MatKhau-41d0b7", "Tep-Sai-MatKhau-8e2f6c")
@@ -243,25 +244,24 @@ async def test_the_log_holds_no_password_ballot_or_token(server: ServerProcess) 
     r = await m["d1"].call("POST", "/api/me/credential",
                            credential(p12_for(server, m["d1"]), bad_file))
     assert_refusal(r.json(), "wrong_password")
-    r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls",
-                              {"title": "Bỏ phiếu kín", "secret": True})
+    draft = await create_secret(m, ("d1",), 1)
+    await ceremony(m, draft)
+    r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls/{draft['id']}/open")
     assert r.status_code == 200, r.text
-    poll = r.json()["room"]["polls"][-1]
-    r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls/{poll['id']}/open")
-    assert r.status_code == 200, r.text
-    receipt = new_receipt()
+    poll = await poll_as(m, "d1", draft["id"])
     ws = await WsClient.open(server.ws_url, m["d1"].token)
     try:
         await ws.join(m.id)
-        ack = await ws.command(m.id, "vote.cast", poll_id=poll["id"], choices=[2],
-                               receipt=receipt)
+        doc = ballot(poll, uid(m, "d1"), 2)
+        ack = await ws.command(m.id, "vote.cast", poll_id=poll["id"], ballot=doc)
         assert ack["type"] == "ack", ack
+        receipt = ack["receipt"]  # the ballot's tracker
     finally:
         await ws.close()
     relogin = await login(server.base_url, "admin", "demo1234")
     text = server.log.read_text(errors="replace")
     # (the demo banner prints the demo password on purpose: not a log of a sign-in)
-    for secret in (bad_login, bad_file, receipt, SIGNING_PASSWORD,
+    for secret in (bad_login, bad_file, receipt, doc["choices"][0]["alpha"], SIGNING_PASSWORD,
                    m["d1"].token, m["chair"].token, relogin.token):
         assert secret not in text
 

@@ -8,11 +8,9 @@ import io
 import json
 from typing import Any
 
-import sqlalchemy as sa
-
-from store.sql import SqlStore, sqlite_url
 from tests.conftest import Meeting, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import assert_refusal, uid
+from tests.server.encrypted import all_rows, cast, ceremony, create_secret, decrypt, poll_as
 from voting.receipts import new_receipt
 
 FOR, AGAINST, ABSTAIN = 1, 2, 3
@@ -167,14 +165,17 @@ async def test_a_secret_ballot_keeps_nothing_that_links_a_voter_to_a_choice(
     await check_in(m, "chair", *voters)
     chair = await joined(m, "chair")
     clients = {w: await joined(m, w) for w in voters}
-    poll = await open_motion(m, secret=True, rule={"num": 1, "den": 2, "base": "cast",
-                                                   "strict": True})
+    draft = await create_secret(m, ("d1", "d2", "d3"), 2,
+                                rule={"num": 1, "den": 2, "base": "cast", "strict": True})
+    devices = await ceremony(m, draft)
+    await poll_cmd(m, "chair", draft, "open")
+    poll = await poll_as(m, "d1", draft["id"])
     choices = {w: (FOR if i % 3 else AGAINST) for i, w in enumerate(voters)}
-    receipts: dict[str, str] = {}
+    trackers: dict[str, str] = {}
     for w in voters:  # one after the other: the order of voting is known to the test
-        receipts[w] = new_receipt()
-        ack = await vote(clients[w], m, poll, choices[w], receipt=receipts[w])
+        ack = await cast(clients[w], m, poll, w, choices[w])
         assert ack["type"] == "ack", ack
+        trackers[w] = ack["receipt"]
     # Before the close nobody, the chair included, sees any part of the tally.
     progress = await chair.until(lambda e: e.get("kind") == "poll.progress"
                                  and e["data"]["voted"] == 10)
@@ -182,40 +183,40 @@ async def test_a_secret_ballot_keeps_nothing_that_links_a_voter_to_a_choice(
     view = (await m["chair"].call("GET", f"/api/meetings/{m.id}")).json()["room"]
     assert next(p for p in view["polls"] if p["id"] == poll["id"])["result"] is None
     closed = await poll_cmd(m, "chair", poll, "close")
-    counts = {c["option_id"]: c["votes"] for c in closed["result"]["counts"]}
-    assert counts == {FOR: 6, AGAINST: 4, ABSTAIN: 0} and closed["result"]["passed"] is True
+    assert closed["result"] is None and closed["counting"] is True  # the board counts
+    await decrypt(m, poll["id"], devices, "d1", "d2")
+    view = (await m["chair"].call("GET", f"/api/meetings/{m.id}")).json()["room"]
+    result = next(p for p in view["polls"] if p["id"] == poll["id"])["result"]
+    counts = {c["option_id"]: c["votes"] for c in result["counts"]}
+    assert counts == {FOR: 6, AGAINST: 4, ABSTAIN: 0} and result["passed"] is True
+    assert result["verified"] is True
     assert (await m["d1"].call("GET", f"/api/meetings/{m.id}/polls/{poll['id']}/ballots")
             ).status_code == 403
     me = (await m["d1"].call("GET", f"/api/meetings/{m.id}/polls/{poll['id']}/me")).json()
-    assert me == {"poll_id": poll["id"], "eligible": True, "voted": True}
+    assert me == {"poll_id": poll["id"], "eligible": True, "voted": True,
+                  "receipt": trackers["d1"]}
 
     rows = await all_rows(server)
     ids = {uid(m, w) for w in voters}
-    in_order = [receipts[w] for w in voters]
     mine = lambda r: r["room_id"] == m.id and r["poll_id"] == poll["id"]  # noqa: E731
-    secret = [r for r in rows["secret_ballots"] if mine(r)]
-    assert len(secret) == 10
-    assert set(secret[0]) == {"room_id", "poll_id", "ballot_key", "choices", "receipt"}
-    assert sorted(r["receipt"] for r in secret) == sorted(in_order)
-    # The rows' stored order is not the order of voting (1 chance in 10! to fail by luck).
-    assert [r["receipt"] for r in secret] != in_order
-    marks = [r for r in rows["poll_voters"] if mine(r)]
-    assert {r["voter_id"] for r in marks} == ids and set(marks[0]) == {
-        "room_id", "poll_id", "voter_id"}
+    stored = [r for r in rows["encrypted_ballots"] if mine(r)]
+    assert {r["voter_id"] for r in stored} == ids
+    assert {r["tracker"] for r in stored} == set(trackers.values())
+    assert not [r for r in rows["secret_ballots"] if mine(r)]
     assert not [r for r in rows["named_ballots"] if mine(r)]
-    # No other table holds a receipt, and no room event says who chose what.
+    # No other table holds a tracker, and no room event says who chose what.
     for table, table_rows in rows.items():
-        if table == "secret_ballots":
+        if table == "encrypted_ballots":
             continue
         text = json.dumps(table_rows, default=str, ensure_ascii=False)
-        assert not any(rc in text for rc in in_order), table
+        assert not any(t in text for t in trackers.values()), table
     for event in rows["room_events"]:
         if event["room_id"] != m.id or not event["kind"].startswith(("poll.", "vote.")):
             continue
         data = json.loads(event["data"])
         assert event["kind"] in ("poll.created", "poll.opened", "poll.progress",
                                  "poll.closed", "poll.published"), event["kind"]
-        assert event["actor"] not in ids
+        assert event["actor"] not in ids - {uid(m, w) for w in ("d1", "d2", "d3")}
         assert not ids & _numbers(data.get("result", {})), data
 
 
@@ -225,26 +226,6 @@ def _numbers(data: Any) -> set[int]:
     if isinstance(data, list):
         return set().union(*(_numbers(v) for v in data)) if data else set()
     return {data} if isinstance(data, int) and not isinstance(data, bool) else set()
-
-
-async def all_rows(server: ServerProcess) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table of the server's database, in stored order."""
-    args = server.backend_args
-    url = args[args.index("--database") + 1] if "--database" in args else sqlite_url(
-        server.data_dir)
-    store = SqlStore(url)
-    await store.open()
-    assert store.engine is not None
-    try:
-        async with store.engine.connect() as conn:
-            names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
-            rows = {}
-            for name in names:
-                result = await conn.execute(sa.text(f'SELECT * FROM "{name}"'))
-                rows[name] = [dict(r._mapping) for r in result]
-            return rows
-    finally:
-        await store.close()
 
 
 async def test_a_ballot_racing_the_close_is_counted_or_refused_never_lost(
