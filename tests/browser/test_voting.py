@@ -306,8 +306,11 @@ async def test_a_lost_ack_never_casts_a_second_ballot(server: Any, new_context: 
         sheet = page.get_by_test_id("vote-sheet")
         await sheet.get_by_role("button", name=label, exact=True).tap()
         await sheet.get_by_test_id("vote-confirm").tap()
+        # A function, not a bare expression: Playwright evals a bare expression anew at each
+        # poll, which the page's CSP (no 'unsafe-eval') refuses once the ack is not there
+        # at the first look; a function is evaluated once and then only called.
         await page.wait_for_function(
-            "window.__ws.received.some((x) => x.type === 'ack' && x.receipt)")
+            "() => window.__ws.received.some((x) => x.type === 'ack' && x.receipt)")
         await expect(sheet.get_by_test_id("vote-sending")).to_be_visible()
         received = await page.evaluate("window.__ws.received")
         return next(x for x in received if x["type"] == "ack" and x.get("receipt"))
