@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from voting.secret.ballot import BallotRefusal, BallotRules
 from voting.secret.fast import verifier_for
@@ -46,9 +47,20 @@ def verify_ballots(rules: BallotRules, ballots: Sequence[object]) -> list[Proble
     return [verifier.verify(b) for b in ballots]
 
 
+_started: Any = None  # in a worker: the barrier every worker of its pool meets at start
+
+
+def _init(barrier: Any) -> None:
+    global _started
+    _started = barrier
+
+
 def _warm() -> int:
-    """Run in a fresh worker: imports done, first call paid; its pid for the caller."""
-    return multiprocessing.current_process().pid or 0
+    """Run once in each worker by `start`: its imports are done; its pid for the caller.
+    Each waits for the others at the barrier, so no worker runs two of these."""
+    if _started is not None:
+        _started.wait(timeout=60)
+    return os.getpid()
 
 
 class VerifyTimeout(TimeoutError):
@@ -88,8 +100,10 @@ class BatchVerifier:
             if self.kind == "thread":
                 self._executor = ThreadPoolExecutor(self.workers, "ballot-verify")
             else:
+                ctx = multiprocessing.get_context("spawn")
                 self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=multiprocessing.get_context("spawn"))
+                    self.workers, mp_context=ctx, initializer=_init,
+                    initargs=(ctx.Barrier(self.workers),))
         return self._executor
 
     async def start(self) -> None:
@@ -99,7 +113,7 @@ class BatchVerifier:
         pool = self._pool()
         pids = await asyncio.gather(*(loop.run_in_executor(pool, _warm)
                                       for _ in range(self.workers)))
-        self.pids = sorted(set(pids))
+        self.pids = sorted(set(pids)) if self.kind == "process" else []
 
     async def verify(self, rules: BallotRules, ballots: Sequence[object]) -> list[Problem]:
         """Each ballot's refusal or None, in order. Waits for room in the queue; raises
