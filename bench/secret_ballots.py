@@ -241,7 +241,7 @@ async def measure(opts: argparse.Namespace) -> dict[str, Any]:
     cache = None if opts.no_cache else opts.cache
 
     if not opts.skip_make:  # making ballots, without the cache: 1 then 2 processes
-        jobs = [(v, tuple(choose(v))) for v in voters[:600]]
+        jobs = [(v, tuple(choose(v))) for v in voters[:2000]]
         for processes in (1, 2):
             start = time.perf_counter()
             make_ballots(rules, jobs, processes)
