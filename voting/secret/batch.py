@@ -11,9 +11,10 @@ hence `voting.secret` and pysodium, and nothing of the server) and an async API:
     await verifier.aclose()
 
 Ballots wait in one bounded queue (`max_pending`; `verify` waits for room) and go to the
-workers in chunks. At most two chunks per worker are in flight: under load the queue fills
-and the next chunks grow (up to `max_chunk`), so a burst is verified in large, cheap
-batches; when idle a lone ballot goes out at once. Every call has a deadline (`timeout`):
+workers in chunks, once per event-loop turn (the calls of one turn share chunks). At most
+two chunks per worker are in flight: under load the queue fills and the next chunks grow
+(up to `max_chunk`), so a burst is verified in large, cheap batches; when idle a lone
+ballot goes out on the next turn. Every call has a deadline (`timeout`):
 `VerifyTimeout` then, and its ballots still queued are dropped. A worker that dies fails
 only the chunks it held (`VerifierFailed`); the pool is rebuilt for the next ones.
 
@@ -94,6 +95,7 @@ class BatchVerifier:
         self._waiters: deque[asyncio.Future[None]] = deque()  # callers waiting for room
         self._tasks: set[asyncio.Task[None]] = set()  # the chunks in flight
         self._closed = False
+        self._dispatch_soon = False
 
     def _pool(self) -> Executor:
         if self._executor is None:
@@ -146,7 +148,11 @@ class BatchVerifier:
                 future: asyncio.Future[Problem] = loop.create_future()
                 self._queue.append(_Item(rules, ballot, future))
                 futures.append(future)
-            self._dispatch()
+            if not self._dispatch_soon:  # once per loop turn: the turn's calls share chunks
+                self._dispatch_soon = True
+                loop.call_soon(self._dispatch)
+            if len(futures) == 1:
+                return [await futures[0]]
             return list(await asyncio.gather(*futures))
         finally:
             for future in futures:  # a timeout, a failure: drop what is still queued
@@ -156,6 +162,7 @@ class BatchVerifier:
         """Send chunks while fewer than two per worker are in flight (a worker finds its
         next chunk waiting), each a share of the queue up to `max_chunk`; wake callers
         waiting for room."""
+        self._dispatch_soon = False
         size = min(self.max_chunk, max(1, -(-len(self._queue) // self.workers)))
         while self._queue and len(self._tasks) < 2 * self.workers and not self._closed:
             rules = self._queue[0].rules
