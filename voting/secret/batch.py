@@ -35,7 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from voting.secret.ballot import BallotRefusal, BallotRules
+from voting.secret.ballot import BallotProblem, BallotRefusal, BallotRules
 from voting.secret.fast import verifier_for
 
 Problem = BallotRefusal | None
@@ -43,9 +43,18 @@ Problem = BallotRefusal | None
 
 
 def verify_ballots(rules: BallotRules, ballots: Sequence[object]) -> list[Problem]:
-    """Each ballot's refusal (or None), in order, in this process: what a worker runs."""
+    """Each ballot's refusal (or None), in order, in this process: what a worker runs.
+
+    A ballot the verifier cannot even examine (an object no JSON decoder makes, on which
+    it raises) is refused as malformed, so that it fails alone, not its chunk."""
     verifier = verifier_for(rules)
-    return [verifier.verify(b) for b in ballots]
+    out: list[Problem] = []
+    for ballot in ballots:
+        try:
+            out.append(verifier.verify(ballot))
+        except Exception:
+            out.append(BallotRefusal(BallotProblem.MALFORMED))
+    return out
 
 
 _started: Any = None  # in a worker: the barrier every worker of its pool meets at start

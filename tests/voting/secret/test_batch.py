@@ -13,7 +13,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from voting.secret.ballot import BallotRules, encrypt_ballot, verify_ballot
+from voting.secret.ballot import (
+    Ballot,
+    BallotProblem,
+    BallotRefusal,
+    BallotRules,
+    encrypt_ballot,
+    verify_ballot,
+)
 from voting.secret.batch import BatchVerifier, VerifierFailed, VerifyTimeout, verify_ballots
 from voting.secret.group import Scalar, base_mul, random_scalar
 
@@ -51,6 +58,13 @@ async def test_a_batch_gets_the_one_ballot_answers_in_order(verifier: BatchVerif
     assert sum(e is not None for e in expected) == 12  # the altered ones, refused
     assert await verifier.verify(RULES, BALLOTS) == expected
     assert verify_ballots(RULES, BALLOTS) == expected  # what each worker runs
+    # A ballot no JSON decoder makes, on which the one-ballot verifier raises, is
+    # refused alone; its neighbours in the chunk get their answers.
+    odd = Ballot(7, (), (), ())  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        verify_ballot(RULES, odd)
+    assert await verifier.verify(RULES, [BALLOTS[0], odd, BALLOTS[4]]) == \
+        [None, BallotRefusal(BallotProblem.MALFORMED), expected[4]]
     assert await verifier.verify(RULES, []) == []
 
 
