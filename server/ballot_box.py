@@ -29,7 +29,7 @@ import orjson
 
 from rooms import Actor, Command, Rejection
 from rooms.rejections import invalid, not_found
-from server.ballot_checks import aggregate_ballots, verify_ballots
+from server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
 from store.base import Duplicate, Store, StoreError
 from store.records import (
     ALREADY_VOTED,
@@ -150,7 +150,11 @@ class BallotBox:
             if ballot.ballot is None or ballot.ballot.get("voter") != str(member):
                 reply(refusal)
                 return
-            [verdict] = await verify_ballots(ballot_rules(poll), [ballot.ballot])
+            try:
+                [verdict] = await verify_ballots(ballot_rules(poll), [ballot.ballot])
+            except ChecksUnavailable:
+                reply(Rejection("busy"))
+                return
             if isinstance(verdict, BallotRefusal):
                 reply(refusal)
                 return
@@ -218,7 +222,11 @@ class BallotBox:
     async def _commit_encrypted(self, poll: Poll, entries: list[_Pending]) -> None:
         """Check every proof (off the loop), refuse the ballots that fail, commit the rest
         in one transaction, and acknowledge each with its tracker."""
-        verdicts = await verify_ballots(ballot_rules(poll), [p.doc for p in entries])
+        try:
+            verdicts = await verify_ballots(ballot_rules(poll), [p.doc for p in entries])
+        except ChecksUnavailable:  # nothing decided: the devices send the same ballots again
+            _settle(entries, [Rejection("busy")] * len(entries))
+            return
         good: list[_Pending] = []
         for p, verdict in zip(entries, verdicts, strict=True):
             if isinstance(verdict, BallotRefusal):

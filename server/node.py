@@ -17,6 +17,7 @@ from rooms import commands as c
 from rooms.apply import replay
 from rooms.documents import confidential_files, files_to_prerender, files_to_seal
 from rooms.state import FileInfo, Profile, RoomState
+from server import ballot_checks
 from server.auth import Accounts
 from server.connection import Connection
 from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
@@ -100,6 +101,7 @@ class Node:
         self._rooms.clear()
         await self.keeper.stop()
         await self.accounts.close()
+        await ballot_checks.close()
         await self.bus.close()
         await self.store.close()
         await self.library.pool.stop()

@@ -60,9 +60,30 @@ def verify_ballots(rules: BallotRules, ballots: Sequence[object]) -> list[Proble
 _started: Any = None  # in a worker: the barrier every worker of its pool meets at start
 
 
-def _init(barrier: Any) -> None:
+def _init(barrier: Any, parent: int) -> None:
     global _started
     _started = barrier
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when the process that started it ends, however it ends.
+
+    A worker blocked on its call queue never notices a parent killed with SIGKILL (the
+    queue stays open in its sibling workers), and would wait forever. Linux's
+    PR_SET_PDEATHSIG sends it SIGKILL then; the check after it covers a parent that died
+    before the call."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 def _warm() -> int:
@@ -114,7 +135,7 @@ class BatchVerifier:
                 ctx = multiprocessing.get_context("spawn")
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=ctx, initializer=_init,
-                    initargs=(ctx.Barrier(self.workers),))
+                    initargs=(ctx.Barrier(self.workers), os.getpid()))
         return self._executor
 
     async def start(self) -> None:
