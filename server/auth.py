@@ -151,10 +151,12 @@ class Accounts:
         """The user if the password matches; argon2 runs on the hashing threads.
 
         Raises PasswordsBusy (nothing checked) when the hashing queue is full."""
-        user = await self.store.user_by_name(username)
-        stored = user.password_hash if user else await self.hashing.run(_timing_equaliser)
-        if not await self.hashing.run(_matches, stored, password):
-            return None
+        with self.hashing.slot():  # a full queue refuses before even the account's lookup
+            user = await self.store.user_by_name(username)
+            stored = (user.password_hash if user
+                      else await self.hashing.run_in_slot(_timing_equaliser))
+            if not await self.hashing.run_in_slot(_matches, stored, password):
+                return None
         return user
 
     async def hash_password(self, password: str) -> str:

@@ -63,9 +63,12 @@ class Settings:
         default_factory=lambda: _env("PASSWORD_PROFILE") or "rfc9106-low-memory")
     # Password checks run on threads of their own, at most this many waiting beyond them
     # (server/password_hashing.py); more answer `busy` at once.
+    # Default: half the cores (one on a 2-core box), so that a sign-in flood can never take
+    # every core from the event loop and the PDF workers (bench/login_flood.py).
     password_threads: int = field(
-        default_factory=lambda: int(_env("PASSWORD_THREADS", "2") or 2))
-    password_queue: int = field(default_factory=lambda: int(_env("PASSWORD_QUEUE", "16") or 16))
+        default_factory=lambda: int(_env("PASSWORD_THREADS", "0") or 0)
+        or max(1, (os.cpu_count() or 2) // 2))
+    password_queue: int = field(default_factory=lambda: int(_env("PASSWORD_QUEUE", "64") or 64))
     # The origins browsers load the web client from (comma-separated, e.g.
     # https://hop.example.gov.vn). Unset: each request's own scheme://Host, which is wrong
     # behind a TLS proxy, so production sets it (docs/DEPLOY.md).

@@ -11,7 +11,8 @@ that whatever anyone sends to /api/login, the rest of the server keeps its pace.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -25,7 +26,7 @@ class PasswordsBusy(Exception):
 class PasswordHashing:
     """A bounded executor for password hashes and checks."""
 
-    def __init__(self, threads: int = 2, queue: int = 16) -> None:
+    def __init__(self, threads: int = 1, queue: int = 64) -> None:
         self.threads = threads
         self.limit = threads + queue
         self._executor = ThreadPoolExecutor(max_workers=threads,
@@ -33,16 +34,29 @@ class PasswordHashing:
         self.in_flight = 0
         self.refused = 0
 
-    async def run(self, fn: Callable[..., T], *args: object) -> T:
-        """Run `fn(*args)` on a hashing thread; PasswordsBusy if the queue is full."""
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a place in the queue, or raise PasswordsBusy at once.
+
+        Taken before anything else a sign-in costs (the account's lookup included), so that
+        a flood is refused for almost nothing."""
         if self.in_flight >= self.limit:
             self.refused += 1
             raise PasswordsBusy
         self.in_flight += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+            yield
         finally:
             self.in_flight -= 1
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(*args)` on a hashing thread (in a slot of the caller's, or its own)."""
+        with self.slot():
+            return await self.run_in_slot(fn, *args)
+
+    async def run_in_slot(self, fn: Callable[..., T], *args: object) -> T:
+        """Run `fn(*args)` on a hashing thread, within a slot the caller holds."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
