@@ -134,3 +134,40 @@ async def test_board_makes_the_key_voters_encrypt_two_members_count_and_the_boar
     shown = {"-".join(b["tracker"][i:i + 4] for i in range(0, 16, 4)) for b in doc["ballots"]}
     assert shown == set(trackers.values())
     assert not pages.errors, pages.errors
+
+
+async def test_chair_voids_a_count_the_board_cannot_finish(
+    server: Any, new_context: Any
+) -> None:
+    m = await make_meeting(server.base_url, delegates=1)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    chair = await pages.open("chair")
+    d1 = await pages.open("d1")
+    secretary = await pages.open("secretary")
+    title = "Lấy phiếu tín nhiệm (bỏ phiếu kín)"
+    card = await create_poll(chair, title, secret=True, eligibility="members")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    await card.get_by_test_id("poll-open").tap()
+    await vote(d1, "Tán thành", secret=True)
+    await card.get_by_test_id("poll-close").tap()
+    await chair.get_by_test_id("confirm-dialog").get_by_test_id("dialog-confirm").tap()
+
+    # Only the secretary decrypts; the other two members' tablets are lost. The chair ends
+    # the poll without a result, after confirming.
+    await secretary.get_by_test_id("poll-card").filter(has_text=title).get_by_test_id(
+        "board-decrypt").tap()
+    await expect(card.get_by_test_id("board-counting")).to_have_text(
+        "Đang kiểm phiếu… 1/2 thành viên ban kiểm phiếu đã giải mã")
+    await expect(secretary.get_by_test_id("poll-void")).to_have_count(0)  # the chair's
+    await card.get_by_test_id("poll-void").tap()
+    dialog = chair.get_by_test_id("confirm-dialog")
+    await expect(dialog).to_contain_text("Chỉ dùng khi không đủ 2 thành viên ban kiểm phiếu")
+    await dialog.get_by_test_id("dialog-confirm").tap()
+    await expect(card).to_have_attribute("data-status", "void")
+    await expect(card.get_by_test_id("poll-status")).to_have_text("Kết quả bị huỷ")
+    await expect(card.get_by_test_id("poll-void-note")).to_have_text(
+        "Kết quả bị huỷ: không đủ thành viên ban kiểm phiếu để giải mã.")
+    await expect(d1.get_by_test_id("vote-sheet").get_by_test_id("poll-void-note")).to_be_visible()
+    await expect(d1.get_by_test_id("board-decrypt")).to_have_count(0)
+    assert not pages.errors, pages.errors
