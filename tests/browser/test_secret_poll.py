@@ -171,3 +171,64 @@ async def test_chair_voids_a_count_the_board_cannot_finish(
     await expect(d1.get_by_test_id("vote-sheet").get_by_test_id("poll-void-note")).to_be_visible()
     await expect(d1.get_by_test_id("board-decrypt")).to_have_count(0)
     assert not pages.errors, pages.errors
+
+
+async def test_a_lost_ack_resends_the_same_encrypted_ballot(
+    server: Any, new_context: Any
+) -> None:
+    m = await make_meeting(server.base_url)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    chair = await pages.open("chair")
+    for who in ("secretary", "d1"):  # the rest of the board
+        await pages.open(who)
+    title = "Thông qua chương trình họp (bỏ phiếu kín)"
+    card = await create_poll(chair, title, secret=True, eligibility="members")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    await card.get_by_test_id("poll-open").tap()
+
+    async def cast_losing_the_ack(page: Page, label: str) -> tuple[dict[str, Any], Any]:
+        """Vote while acks are hidden from the app: the ack the server sent, the command."""
+        await page.evaluate("window.__ws.dropAcks = true")
+        sheet = page.get_by_test_id("vote-sheet")
+        await sheet.get_by_role("button", name=label, exact=True).tap()
+        await sheet.get_by_test_id("vote-confirm").tap()
+        await page.wait_for_function(
+            "() => window.__ws.received.some((x) => x.type === 'ack' && x.receipt)")
+        await expect(sheet.get_by_test_id("vote-sending")).to_be_visible()
+        ack = next(x for x in await page.evaluate("window.__ws.received")
+                   if x["type"] == "ack" and x.get("receipt"))
+        return ack, casts(await page.evaluate("window.__ws.sent"))[0]
+
+    def casts(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [x for x in sent if x["type"] == "command" and x["name"] == "vote.cast"]
+
+    def shown(tracker: str) -> str:
+        return "-".join(tracker[i:i + 4] for i in range(0, 16, 4))
+
+    # The link dies after the server answered: the reconnect repeats the same ballot, which
+    # the box recognises by its tracker.
+    d2 = await pages.open("d2")
+    first, cast = await cast_losing_the_ack(d2, "Tán thành")
+    await d2.evaluate("window.__ws.dropAcks = false; window.__ws.sockets.at(-1).close()")
+    sheet = d2.get_by_test_id("vote-sheet")
+    await expect(sheet.get_by_test_id("vote-done")).to_contain_text("Đã biểu quyết")
+    await expect(sheet.get_by_test_id("vote-receipt")).to_have_text(shown(first["receipt"]))
+    sent = casts(await d2.evaluate("window.__ws.sent"))
+    assert len(sent) == 2 and sent[0] == sent[1] == cast, sent
+    acks = [x for x in await d2.evaluate("window.__ws.received")
+            if x["type"] == "ack" and x["id"] == first["id"]]
+    assert [a.get("duplicate", False) for a in acks] == [False, True], acks
+
+    # The page is reloaded before the ack: the new page sends the kept ballot again.
+    d3 = await pages.open("d3")
+    lost, cast = await cast_losing_the_ack(d3, "Không tán thành")
+    await d3.reload()
+    sheet = d3.get_by_test_id("vote-sheet")
+    await expect(sheet.get_by_test_id("vote-done")).to_contain_text("Đã biểu quyết")
+    await expect(sheet.get_by_test_id("vote-receipt")).to_have_text(shown(lost["receipt"]))
+    assert casts(await d3.evaluate("window.__ws.sent")) == [cast]
+
+    # Two ballots in the box, not four.
+    await expect(card.get_by_test_id("poll-progress")).to_have_text("2/4 đã biểu quyết")
+    assert pages.errors == [], pages.errors
