@@ -96,16 +96,18 @@ async def seed_demo(node: Node) -> dict[str, Any] | None:
         await _must(node, room, admin, "agenda.add", title=title, planned_minutes=minutes,
                     presenter_id=presenter)
     await _attach_samples(node, room, admin)
-    await _prepare_polls(node, room, admin)
+    await _prepare_polls(node, room, admin, uid)
     await _must(node, room, admin, "meeting.invite")
     return {"meeting": room, "password": DEMO_PASSWORD,
             "logins": ["admin", "chutri", "thuky", "daibieu01 … daibieu20", "khach1, khach2",
                        "diemcau1 … diemcau3"]}
 
 
-async def _prepare_polls(node: Node, room: int, admin: Actor) -> None:
+async def _prepare_polls(node: Node, room: int, admin: Actor, uid: dict[str, int]) -> None:
     """Draft polls the chair opens during the tour: a named motion on the budget and a
-    secret ballot, as the secretary would prepare them."""
+    secret ballot, as the secretary would prepare them. The secret ballot's counting board
+    (the chair, the secretary and daibieu01, two of whom count) makes its key on their
+    tablets once they open the meeting."""
     items = list((await node.room(room)).state.order)  # type: ignore[union-attr]
     await _must(node, room, admin, "poll.create", item_id=items[1],
                 title="Thông qua dự toán ngân sách phường năm 2027",
@@ -114,7 +116,9 @@ async def _prepare_polls(node: Node, room: int, admin: Actor) -> None:
     await _must(node, room, admin, "poll.create", item_id=items[4], kind="multi",
                 title="Bầu tổ trưởng và tổ phó tổ công tác chuyển đổi số", secret=True,
                 options=[_name(3), _name(7), _name(12)], seats=2, max_choices=2,
-                rule={"num": 1, "den": 2, "base": "cast", "strict": True})
+                rule={"num": 1, "den": 2, "base": "cast", "strict": True},
+                board={"members": [uid["chutri"], uid["thuky"], uid["daibieu01"]],
+                       "threshold": 2})
 
 
 async def _attach_samples(node: Node, room: int, admin: Actor) -> None:

@@ -3,13 +3,19 @@
 // "x/y đã biểu quyết", enter the counts of a show of hands, and read the result. For
 // everyone it shows the open poll and the published results, with the receipts list (each
 // voter finds their code) and, for named polls, who voted what.
+//
+// A secret poll names its counting board in the form (members among the participants and
+// the number needed to count: by default the chair, the secretary and one delegate, 2 of
+// 3); its card follows the board's key ceremony, and "Bắt đầu biểu quyết" waits for it.
+// The board's members see the draft too, with their own device's panel (board.js).
 
+import { boardLink, boardSummary, memberIndex, memberPanel } from "./board.js";
 import { h, nfc, replace } from "./dom.js";
 import { duration } from "./format.js";
 import { lang, t } from "./i18n.js";
 import {
   countdown, fetchBallots, fetchReceipts, kindWords, optionLabel, pollPath, pollsNewestFirst,
-  progressView, resultView, ruleWords, statusChip,
+  progressView, receiptText, resultView, ruleWords, statusChip,
 } from "./polls.js";
 import { confirmDialog, toast } from "./ui.js";
 import { ballotView, voterStatus } from "./vote.js";
@@ -18,6 +24,22 @@ const DURATIONS = [0, 30, 60, 120, 180, 300, 600, 900, 1800]; // seconds; 0: no 
 const RECEIPTS_SHOWN = 300; // rows painted at once; the filter finds the others
 const RULE_BASES = ["members", "present", "cast"];
 const KINDS = ["motion", "single", "multi", "hands"];
+const BOARD_ROLES = ["chair", "secretary", "delegate", "presenter", "invitee"]; // in this order
+const MAX_BOARD = 15;
+
+/** Who may sit on a counting board, the chair first, then the secretary, the delegates… */
+function boardCandidates(st) {
+  return [...st.participants.values()].filter((p) => BOARD_ROLES.includes(p.role))
+    .sort((a, b) => BOARD_ROLES.indexOf(a.role) - BOARD_ROLES.indexOf(b.role));
+}
+
+/** The default board: the chair, the secretary and one delegate, 2 of 3 (fewer if absent). */
+function defaultBoard(st) {
+  const people = boardCandidates(st);
+  const members = ["chair", "secretary", "delegate"]
+    .map((role) => people.find((p) => p.role === role)).filter(Boolean).map((p) => p.user_id);
+  return { members, threshold: Math.min(2, members.length) };
+}
 
 /**
  * Paint the polls panel. The form is built once (per language) and kept, and each poll's
@@ -26,11 +48,13 @@ const KINDS = ["motion", "single", "multi", "hands"];
  * @param {HTMLElement} el
  * @param {import("./room.js").RoomContext} ctx
  * @param {import("./vote.js").Voting} voting
+ * @param {import("./board.js").BoardDevice} device this device as a counting board member
  */
-export function renderPolls(el, ctx, voting) {
+export function renderPolls(el, ctx, voting, device) {
   const memo = ctx.memo("polls");
   memo.ctx = ctx;
   memo.voting = voting;
+  memo.device = device;
   if (memo.lang !== lang() || !el.contains(memo.list)) {
     memo.lang = lang();
     memo.cards = new Map();
@@ -95,7 +119,10 @@ function cardKey(poll, ctx, memo) {
   const b = memo.voting.ballots.get(poll.id);
   const x = memo.extras.get(poll.id);
   const item = poll.item_id != null ? ctx.state.items.get(poll.item_id) : null;
-  return JSON.stringify([poll, ctx.connected, ctx.me.role, ctx.me.vote_for, ctx.isOrganiser,
+  const run = poll.board && memberIndex(poll, ctx.me.user_id)
+    ? memo.device.run(poll.board.poll_uid) : null;
+  return JSON.stringify([poll, ctx.connected, ctx.state.participants.size,
+    run && [run.busy, run.error, [...run.sent]], ctx.me.role, ctx.me.vote_for, ctx.isOrganiser,
     ctx.state.meeting.status, openId(ctx), voterStatus(poll, ctx), item && item.title,
     b && [b.phase, b.picked, b.receipt, b.choices, b.changing, b.error, b.checked],
     x && x.version]);
@@ -143,17 +170,23 @@ function body(poll, memo) {
   const act = (testid, label, style, onclick) => actions.push(h(`button.btn.${style}`,
     { type: "button", testid, disabled: off, onclick }, label));
 
+  const panel = memberPanel(poll, ctx, memo.device, { counting: false });
+  if (panel && poll.status !== "published") parts.push(panel);
   switch (poll.status) {
     case "draft":
+      parts.push(boardSummary(poll, ctx));
+      if (!organiser) break; // a board member: the draft is theirs to see, not to change
       if (chair) {
         const busy = openId(ctx) != null;
         const inSession = ctx.state.meeting.status === "in_session";
+        const keyless = poll.secret && !(poll.board && poll.board.status === "ready");
         act("poll-open", t("poll.open"), "btn-primary",
           (ev) => ctx.run("poll.open", { poll_id: poll.id }, ev.currentTarget));
         const open = actions[actions.length - 1];
-        open.disabled = off || busy || !inSession;
+        open.disabled = off || busy || !inSession || keyless;
         if (busy) open.title = t("poll.one_open");
         else if (!inSession) open.title = t("poll.need_session");
+        else if (keyless) open.title = t("board.not_ready");
       }
       act("poll-edit", t("poll.edit"), "btn-secondary", () => {
         memo.form.fill(poll);
@@ -196,6 +229,11 @@ function body(poll, memo) {
       break;
     case "closed":
     case "published":
+      // An encrypted poll waits for its board's partial decryptions.
+      if (poll.counting) {
+        parts.push(boardSummary(poll, ctx));
+        break;
+      }
       // Organisers check the result between the close and its publication.
       if (!poll.result) {
         parts.push(h("p.ballot-note", { testid: "poll-awaiting" }, t("poll.awaiting")));
@@ -209,7 +247,10 @@ function body(poll, memo) {
       parts.push(h("div.poll-extras", null,
         poll.kind !== "hands" ? receiptsBlock(poll, memo) : null,
         poll.kind !== "hands" && !poll.secret ? ballotsBlock(poll, memo) : null,
-        csvLink(poll, ctx)));
+        csvLink(poll, ctx), boardLink(poll, ctx.meetingId)));
+      break;
+    case "void":
+      parts.push(h("p.ballot-note.is-warning", { testid: "poll-void-note" }, t("poll.void_note")));
       break;
     default: // cancelled
       parts.push(h("p.ballot-note", null, t("poll.cancelled_note")));
@@ -270,11 +311,12 @@ function receiptsBlock(poll, memo) {
     t("poll.show_receipts"));
   }
   const list = h("ul.receipt-list", { testid: "receipt-list" });
+  const shown = (r) => receiptText(poll, r);
   const paint = () => {
     const q = x.filter.trim().toUpperCase();
-    const found = q ? x.receipts.filter((r) => r.includes(q)) : x.receipts;
+    const found = q ? x.receipts.filter((r) => shown(r).toUpperCase().includes(q)) : x.receipts;
     replace(list, found.slice(0, RECEIPTS_SHOWN).map((r) => h("li.receipt-item",
-      { testid: "receipt-item", class: r === mine ? "is-mine" : "" }, r)),
+      { testid: "receipt-item", class: r === mine ? "is-mine" : "" }, shown(r))),
     found.length > RECEIPTS_SHOWN
       ? h("li.receipt-more", null, t("poll.receipts_more", { shown: RECEIPTS_SHOWN, total: found.length }))
       : null);
@@ -289,8 +331,10 @@ function receiptsBlock(poll, memo) {
   let check = null;
   if (mine) {
     const found = x.receipts.includes(mine);
+    const words = poll.secret ? ["poll.tracker_found", "poll.tracker_missing"]
+      : ["poll.receipt_found", "poll.receipt_missing"];
     check = h(`p.receipt-check.${found ? "is-found" : "is-missing"}`, { testid: "my-receipt-check" },
-      t(found ? "poll.receipt_found" : "poll.receipt_missing", { code: mine }));
+      t(found ? words[0] : words[1], { code: shown(mine) }));
   }
   return h("div.receipts", { testid: "receipts" },
     h("h4.sub-title", null, t("poll.receipts_title", { n: x.receipts.length })),
@@ -392,7 +436,14 @@ function pollForm(memo) {
     field("poll-max", t("poll.max_choices"), f.max),
     field("poll-seats", t("poll.seats_label"), f.seats));
   f.optionsField = field("poll-options", t("poll.options_label"), f.options, t("poll.options_hint"));
-  f.electronic = h("div.form-group", null, secretRow,
+  f.boardList = h("ul.board-pick", { testid: "board-pick" });
+  f.threshold = number("board-threshold", 1, MAX_BOARD);
+  f.boardField = h("fieldset.form-group.board-fields", { testid: "board-fields" },
+    h("legend.label", null, t("board.label")),
+    h("p.field-hint", null, t("board.form_hint")),
+    f.boardList,
+    field("board-threshold", t("board.threshold_label"), f.threshold));
+  f.electronic = h("div.form-group", null, secretRow, f.boardField,
     field("poll-eligibility", t("poll.eligibility_label"), f.eligibility),
     field("poll-duration", t("poll.duration_label"), f.duration),
     allowRow, progressRow);
@@ -426,12 +477,13 @@ function pollForm(memo) {
     f.optionsField.hidden = kind !== "single" && kind !== "multi";
     f.choiceFields.hidden = kind !== "multi";
     f.electronic.hidden = kind === "hands";
+    f.boardField.hidden = !f.secret.checked;
     const num = Number.parseInt(f.num.value, 10);
     const den = Number.parseInt(f.den.value, 10);
     f.preview.textContent = num > 0 && den > 0
       ? ruleWords({ num, den, base: f.base.value, strict: f.strict.value === "true" }) : "";
   };
-  for (const input of [f.kind, f.num, f.den, f.base, f.strict]) {
+  for (const input of [f.kind, f.num, f.den, f.base, f.strict, f.secret]) {
     input.addEventListener("input", sync);
     input.addEventListener("change", sync);
   }
@@ -447,6 +499,26 @@ function pollForm(memo) {
     replace(f.item, h("option", { value: "" }, t("poll.no_item")),
       items.map((it) => h("option", { value: String(it.id) }, it.title)));
     f.item.value = [...f.item.options].some((o) => o.value === chosen) ? chosen : "";
+    f.paintBoard();
+  };
+
+  /** The participants to pick the board from (rebuilt when they change), keeping the picks. */
+  f.picked = new Set();
+  f.paintBoard = () => {
+    const people = boardCandidates(memo.ctx.state);
+    const key = JSON.stringify([people.map((p) => [p.user_id, p.full_name, p.role]), [...f.picked]]);
+    if (key === f.boardKey) return;
+    f.boardKey = key;
+    replace(f.boardList, people.map((p) => {
+      const box = h("input", { type: "checkbox", value: String(p.user_id),
+        checked: f.picked.has(p.user_id), onchange: () => {
+          if (box.checked) f.picked.add(p.user_id);
+          else f.picked.delete(p.user_id);
+        } });
+      return h("li", null, h("label.check-row", { testid: "board-member",
+        dataset: { userId: String(p.user_id) } }, box,
+      h("span", null, `${p.full_name} · ${t(`role.${p.role}`)}`)));
+    }));
   };
 
   /** Fill the form from a draft (edit) or with the defaults (create). */
@@ -466,6 +538,11 @@ function pollForm(memo) {
     f.max.value = String(poll ? poll.max_choices : 1);
     f.seats.value = String(poll ? poll.seats : 1);
     f.secret.checked = poll ? poll.secret : false;
+    const board = poll && poll.board ? poll.board : defaultBoard(st);
+    f.picked = new Set(board.members);
+    f.boardKey = null;
+    f.paintBoard();
+    f.threshold.value = String(board.threshold);
     f.eligibility.value = poll ? poll.eligibility : "present";
     const rule = poll ? poll.rule : { num: 1, den: 2, base: "members", strict: true };
     f.num.value = String(rule.num);
@@ -533,6 +610,22 @@ async function submit(memo, f, close) {
       allow_change: f.allowChange.checked, progress_public: f.progressPublic.checked });
     const seconds = int(f.duration);
     if (seconds > 0) args.duration_seconds = seconds;
+    if (f.secret.checked) {
+      // In the order of the list: member i is the i-th named.
+      const members = boardCandidates(memo.ctx.state).map((p) => p.user_id)
+        .filter((uid) => f.picked.has(uid));
+      const threshold = int(f.threshold);
+      if (!(members.length >= 1 && members.length <= MAX_BOARD && threshold >= 1
+        && threshold <= members.length)) {
+        fail("board.need_members", { t: Math.max(1, threshold || 1) });
+        return;
+      }
+      const before = f.editing != null ? memo.ctx.state.polls.get(f.editing) : null;
+      const same = before && before.board && before.board.threshold === threshold
+        && JSON.stringify(before.board.members) === JSON.stringify(members);
+      // The same board again is left out: naming it would restart its key ceremony.
+      if (!same) args.board = { members, threshold };
+    }
   }
   const editing = f.editing;
   const ack = editing == null

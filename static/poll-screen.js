@@ -4,6 +4,7 @@
 // moves), another poll opens, or the poll is cancelled. The projector never shows a result
 // before its publication, whoever is signed in on it.
 
+import { countingLine } from "./board.js";
 import { h, replace } from "./dom.js";
 import { parseTime } from "./format.js";
 import { lang, t } from "./i18n.js";
@@ -50,6 +51,8 @@ export function createPollScreen() {
         shownId = d.poll.id;
         break;
       case "poll.published":
+      case "poll.closed":
+      case "poll.voided":
         shownId = d.poll_id;
         break;
       case "poll.cancelled":
@@ -73,7 +76,7 @@ export function createPollScreen() {
    */
   function update(ctx) {
     const poll = shownId != null ? ctx.state.polls.get(shownId) : null;
-    const live = poll && ["open", "closed", "published"].includes(poll.status) ? poll : null;
+    const live = poll && ["open", "closed", "published", "void"].includes(poll.status) ? poll : null;
     const key = live ? JSON.stringify([live, lang()]) : "";
     if (key === painted) return;
     painted = key;
@@ -93,6 +96,12 @@ export function createPollScreen() {
         countdown(live, "poll-screen-countdown"),
         progressView(live) || h("p.poll-screen-note", null, t("poll.voting_now")),
         h("p.poll-screen-note", null, `${t("poll.rule_label")}: ${ruleWords(live.rule)}`));
+    } else if (live.status === "void") {
+      main = h("p.poll-screen-note", { testid: "poll-void-note" }, t("poll.void_note"));
+    } else if (live.counting) {
+      // An encrypted poll: the board's members decrypt the sum on their tablets.
+      main = h("div.poll-screen-live", null, h("p.poll-screen-note", { testid: "poll-counting" },
+        h("span.spinner", { "aria-hidden": "true" }), t("poll.counting")), countingLine(live));
     } else {
       main = h("p.poll-screen-note", { testid: "poll-awaiting" }, t("poll.awaiting"));
     }

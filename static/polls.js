@@ -5,6 +5,7 @@ import { request } from "./api.js";
 import { h } from "./dom.js";
 import { duration, parseTime, serverNow } from "./format.js";
 import { locale, t } from "./i18n.js";
+import { trackerDisplay } from "./secret_ballot.js";
 
 // The fixed options of motions and shows of hands (voting/model.py MOTION_OPTIONS): the
 // server labels them in Vietnamese; the interface names them in the user's language.
@@ -95,6 +96,17 @@ export function pollsNewestFirst(state) {
  */
 export function pollPath(meetingId, pollId) {
   return `/api/meetings/${meetingId}/polls/${pollId}`;
+}
+
+/**
+ * A receipt as shown: a secret ballot's tracker (64 hex digits) in its display form
+ * ("7f3a-91c2-0b4e-d5a8"), a named poll's receipt as it is.
+ * @param {object} poll
+ * @param {string} receipt
+ * @returns {string}
+ */
+export function receiptText(poll, receipt) {
+  return poll.secret && /^[0-9a-f]{64}$/.test(receipt) ? trackerDisplay(receipt) : receipt;
 }
 
 /**
@@ -223,6 +235,8 @@ export function resultView(poll, { large = false } = {}) {
   return h("div.poll-result", { testid: "poll-result", class: large ? "is-large" : "",
     dataset: { passed: String(r.passed), tie: String(Boolean(r.tie)) } },
   h(`p.poll-verdict.verdict-${v.tone}`, { testid: "poll-verdict" }, v.text),
+  r.verified ? h("p.poll-verified", { testid: "poll-verified", title: t("poll.verified_hint") },
+    h("span.done-icon", { "aria-hidden": "true" }, "✓"), t("poll.verified")) : null,
   h("ol.result-bars", { "aria-label": t("poll.counts") }, rows),
   h("dl.result-figures", null,
     figure(t("poll.rule_label"), `${ruleWords(r.rule)} · ${t("poll.needed",

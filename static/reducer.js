@@ -301,22 +301,74 @@ function patchPoll(s, pollId, fields) {
 }
 
 on(["poll.created", "poll.updated", "poll.opened"], (s, d) => {
-  s.polls.set(d.poll.id, d.poll);
+  let poll = d.poll;
+  const before = s.polls.get(poll.id);
+  if (poll.board && before && before.board && before.board.poll_uid === poll.board.poll_uid) {
+    // The same ceremony: the shares dealt so far stay (events carry the poll without them).
+    poll = { ...poll, board: { ...poll.board, shares: before.board.shares || {} } };
+  }
+  s.polls.set(poll.id, poll);
   return ["polls"];
 });
 
 on(["poll.progress"], (s, d) =>
   patchPoll(s, d.poll_id, { progress: { voted: d.voted, eligible: d.eligible } }));
 
-on(["poll.closed"], (s, d) =>
-  patchPoll(s, d.poll_id, { closed_at: d.closed_at, status: d.status }));
+on(["poll.closed"], (s, d) => {
+  const fields = { closed_at: d.closed_at, status: d.status };
+  const poll = s.polls.get(d.poll_id);
+  if (d.counting && poll && poll.board) {
+    // An encrypted poll: the count waits for the board's partial decryptions.
+    fields.counting = true;
+    fields.board = { ...poll.board, aggregate: d.aggregate, cast: d.cast, present: d.present,
+      total: d.total };
+  }
+  return patchPoll(s, d.poll_id, fields);
+});
 
-on(["poll.result"], (s, d) => patchPoll(s, d.poll_id, { result: d.result }));
+on(["poll.result"], (s, d) => patchPoll(s, d.poll_id, { result: d.result, counting: false }));
 
-on(["poll.published"], (s, d) =>
-  patchPoll(s, d.poll_id, { status: "published", published_at: d.published_at, result: d.result }));
+on(["poll.published"], (s, d) => patchPoll(s, d.poll_id,
+  { status: "published", published_at: d.published_at, result: d.result, counting: false }));
 
 on(["poll.cancelled"], (s, d) => patchPoll(s, d.poll_id, { status: "cancelled" }));
+
+on(["poll.voided"], (s, d) => patchPoll(s, d.poll_id, { status: "void", counting: false }));
+
+// ---- the counting board of an encrypted poll (voting/counting_board.py) ----
+
+/** Change a poll's board (an event about a board I never saw changes nothing). */
+function patchBoard(s, pollId, change) {
+  const poll = s.polls.get(pollId);
+  if (!poll || !poll.board) return [];
+  s.polls.set(pollId, { ...poll, board: { ...poll.board, ...change(poll.board) } });
+  return ["polls"];
+}
+
+on(["board.round1"], (s, d) => patchBoard(s, d.poll_id, (b) => ({ status: d.status,
+  round1: { ...b.round1, [String(d.index)]: d.message } })));
+
+on(["board.shares"], (s, d) => patchBoard(s, d.poll_id, (b) => ({
+  shares: { ...(b.shares || {}), [String(d.index)]: d.shares } })));
+
+on(["board.dealt"], (s, d) => patchBoard(s, d.poll_id, (b) => ({ status: d.status,
+  dealt: [...(b.dealt || []), d.index] })));
+
+on(["board.confirmed"], (s, d) => patchBoard(s, d.poll_id, (b) => ({ status: d.status,
+  confirmed: [...(b.confirmed || []), d.index] })));
+
+// The shares were delivered; nobody needs them any more.
+on(["board.ready"], (s, d) => patchBoard(s, d.poll_id, () => ({ status: "ready",
+  public_key: d.public_key, context: d.context, verification_keys: d.verification_keys,
+  shares: {} })));
+
+on(["board.failed"], (s, d) => patchBoard(s, d.poll_id, () => ({ status: "failed",
+  complaint: d.complaint })));
+
+on(["board.restarted"], (s, d) => patchPoll(s, d.poll_id, { board: d.board }));
+
+on(["board.partial"], (s, d) => patchBoard(s, d.poll_id, (b) => ({
+  partials: { ...(b.partials || {}), [String(d.index)]: d.partials } })));
 
 /**
  * Apply one event to the state, in place (as rooms/apply.py `apply` does to a copy).

@@ -11,6 +11,7 @@ import { renderFloor, tickFloor } from "./floor.js";
 import { renderMinutes } from "./minutes.js";
 import { createMinutesEditor } from "./minutes-editor.js";
 import { renderNotices } from "./notices.js";
+import { BoardDevice } from "./board.js";
 import { renderPolls } from "./poll-console.js";
 import { createPollScreen } from "./poll-screen.js";
 import { tickCountdowns } from "./polls.js";
@@ -120,6 +121,12 @@ export function mountRoom(root, meetingId, app) {
     meetingId,
     userId: app.user.id,
     send: (name, args, id) => conn.command(name, args, id),
+    changed: () => schedule(["voting"]),
+  });
+  // This device as a counting board member: the key ceremony's steps, the decryption.
+  const boardDevice = new BoardDevice({
+    userId: app.user.id,
+    send: (name, args) => conn.command(name, args),
     changed: () => schedule(["voting"]),
   });
   const pollScreen = createPollScreen();
@@ -328,8 +335,8 @@ export function mountRoom(root, meetingId, app) {
       notices: renderNotices, attendance: renderAttendance,
       documents: (el, c) => renderDocuments(el, c, viewer),
       present: (el, c) => renderPresentBar(el, c, viewer),
-      polls: (el, c) => renderPolls(el, c, voting),
-      sheet: (el, c) => renderVoteSheet(el, c, voting),
+      polls: (el, c) => renderPolls(el, c, voting, boardDevice),
+      sheet: (el, c) => renderVoteSheet(el, c, voting, boardDevice),
       minutes: (el, c) => renderMinutes(el, c, minutesEditor),
     };
     if (VIEWER_DEPS.some((d) => changed.has(d))) viewer.update(ctx);
@@ -337,6 +344,7 @@ export function mountRoom(root, meetingId, app) {
       if (SCREEN_DEPS.some((d) => changed.has(d))) pollScreen.update(ctx);
     } else {
       voting.sync(ctx);
+      boardDevice.sync(ctx);
       if (EDITOR_DEPS.some((d) => changed.has(d))) minutesEditor.update(ctx);
       for (const [panel, deps] of Object.entries(PANELS)) {
         if (deps.some((d) => changed.has(d))) renderers[panel](panels[panel], ctx);

@@ -8,15 +8,25 @@
 // reconnect (the connection resends it) or a reload (this module resends it) repeats the
 // SAME command, which the ballot box applies once. The receipt is kept per user, meeting
 // and poll; after a reload `GET …/polls/{p}/me` says whether the box holds my ballot.
+//
+// A secret poll's ballot is encrypted and proved here ("Đang mã hoá phiếu…", with
+// secret_ballot.js, for the member whose vote it is: `me.vote_for`) against the key the
+// counting board made, which this device recomputes from the board's round 1 rather than
+// trust the server's; its receipt is the ballot's tracker ("Mã kiểm tra phiếu"). A retry
+// sends the same encrypted ballot (the box recognises it by its tracker); what was chosen
+// is never stored on the device.
 
 import { request } from "./api.js";
 import { CommandRejected, newCommandId } from "./connection.js";
+import { countingLine, memberPanel } from "./board.js";
 import { h, replace } from "./dom.js";
 import { pick, t } from "./i18n.js";
 import {
-  countdown, kindWords, openPoll, optionLabel, pollOptions, pollPath, progressView, resultView,
+  countdown, kindWords, openPoll, optionLabel, pollOptions, pollPath, progressView, receiptText,
+  resultView,
 } from "./polls.js";
 import { isPresent } from "./reducer.js";
+import { buildBallot, pollFromRecord, toHex } from "./secret_ballot.js";
 import { toast } from "./ui.js";
 
 const STORE_PREFIX = "phonghop.vote";
@@ -36,7 +46,7 @@ export function newReceipt() {
 
 /**
  * @typedef {Object} Ballot my ballot in one poll, as this page knows it
- * @property {"choose"|"confirm"|"sending"|"voted"} phase
+ * @property {"choose"|"confirm"|"encrypting"|"sending"|"voted"} phase
  * @property {number[]} picked the choices being made
  * @property {number[]|null} choices what the box holds (named polls; secret: this page's own)
  * @property {string|null} receipt
@@ -266,12 +276,37 @@ export class Voting {
     this.changed();
   }
 
-  /** Cast what was picked (the confirm step's button). */
-  cast(poll) {
+  /**
+   * Cast what was picked (the confirm step's button).
+   * @param {object} poll
+   * @param {number|null} voteFor the member whose vote it is (`me.vote_for`)
+   */
+  async cast(poll, voteFor) {
     const b = this.ballot(poll);
-    const args = { poll_id: poll.id, choices: [...b.picked], receipt: newReceipt() };
-    if (poll.secret && b.changing && b.receipt) args.replaces = b.receipt;
-    this.transmit(poll, { id: newCommandId(), args });
+    if (!poll.secret || !poll.board) {
+      const args = { poll_id: poll.id, choices: [...b.picked], receipt: newReceipt() };
+      this.transmit(poll, { id: newCommandId(), args });
+      return;
+    }
+    b.phase = "encrypting";
+    b.error = null;
+    this.changed();
+    // Let "Đang mã hoá phiếu…" paint before the proofs take the main thread.
+    await new Promise((resolve) => { setTimeout(resolve, 30); });
+    let made;
+    try {
+      const p = encryptedPoll(poll);
+      const bits = poll.options.map((o) => (b.picked.includes(o.id) ? 1 : 0));
+      made = buildBallot(p, String(voteFor), bits);
+    } catch (err) {
+      console.error(err);
+      b.phase = "confirm";
+      b.error = { key: "vote.encrypt_failed" };
+      this.changed();
+      return;
+    }
+    this.transmit(poll, { id: newCommandId(), args: { poll_id: poll.id, ballot: made.ballot },
+      tracker: made.tracker });
   }
 
   /**
@@ -293,7 +328,7 @@ export class Voting {
     } catch (err) {
       if (!(err instanceof CommandRejected)) return; // the room was left: the cast stays kept
       if (b.pending !== pending) return;
-      if (err.code === "invalid" && !pending.redrawn) {
+      if (err.code === "invalid" && !pending.redrawn && pending.args.receipt) {
         // Another ballot of this poll drew the same receipt: draw again, once.
         this.transmit(poll, { id: newCommandId(),
           args: { ...pending.args, receipt: newReceipt() }, redrawn: true });
@@ -315,8 +350,9 @@ export class Voting {
     }
     if (b.pending !== pending) return;
     b.pending = null;
-    b.receipt = ack.receipt || pending.args.receipt;
-    b.choices = [...pending.args.choices];
+    b.receipt = ack.receipt || pending.args.receipt || pending.tracker;
+    // A secret ballot's choices stay in this page's memory only (save() leaves them out).
+    b.choices = pending.args.choices ? [...pending.args.choices] : [...b.picked];
     b.changing = false;
     b.phase = "voted";
     this.save(poll, b);
@@ -368,17 +404,21 @@ export function ballotView(poll, ctx, voting, { meta = true } = {}) {
     }
   } else if (b.phase === "voted") {
     body.push(votedView(poll, b, off, voting));
+  } else if (b.phase === "encrypting") {
+    body.push(h("p.ballot-note", { testid: "vote-encrypting", role: "status" },
+      h("span.spinner", { "aria-hidden": "true" }), t("vote.encrypting")));
   } else if (b.phase === "sending") {
     body.push(h("p.ballot-note", { testid: "vote-sending", role: "status" },
       h("span.spinner", { "aria-hidden": "true" }), t("vote.sending")));
     if (off) body.push(h("p.ballot-note", null, t("vote.sending_offline")));
   } else if (b.phase === "confirm") {
-    body.push(confirmView(poll, b, off, voting));
+    body.push(confirmView(poll, b, off, voting, ctx));
   } else {
     body.push(chooseView(poll, b, off, voting));
   }
   if (b.error && b.phase !== "sending") {
-    body.push(h("p.form-error", { testid: "vote-error", role: "alert" }, pick(b.error)));
+    body.push(h("p.form-error", { testid: "vote-error", role: "alert" },
+      b.error.key ? t(b.error.key) : pick(b.error)));
   }
   return h("div.ballot", { testid: "ballot", dataset: { pollId: String(poll.id), phase: b.phase } },
     meta ? h("div.ballot-meta", null,
@@ -437,7 +477,7 @@ function chooseView(poll, b, off, voting) {
   return h("div.ballot-step", null, parts);
 }
 
-function confirmView(poll, b, off, voting) {
+function confirmView(poll, b, off, voting, ctx) {
   return h("div.ballot-step.ballot-confirm", { testid: "vote-confirm-step" },
     h("p.ballot-ask", null, t(b.changing ? "vote.confirm_change" : "vote.confirm_ask")),
     h("ul.ballot-picked", { testid: "vote-picked" },
@@ -445,7 +485,7 @@ function confirmView(poll, b, off, voting) {
     h("p.ballot-note", null, t(poll.secret ? "vote.secret_note" : "vote.named_note")),
     h("div.ballot-actions", null,
       h("button.btn.btn-primary.btn-large", { type: "button", testid: "vote-confirm",
-        disabled: off, onclick: () => voting.cast(poll) }, t("vote.confirm")),
+        disabled: off, onclick: () => voting.cast(poll, ctx.me.vote_for) }, t("vote.confirm")),
       h("button.btn.btn-secondary.btn-large", { type: "button", testid: "vote-back",
         onclick: () => voting.back(poll) }, t("vote.back"))));
 }
@@ -458,11 +498,10 @@ function votedView(poll, b, off, voting) {
       ? h("p.vote-done-choice", { testid: "vote-my-choice" }, t("vote.your_choice",
         { choice: b.choices.map((id) => optionLabel(poll, id)).join(", ") }))
       : null,
-    b.receipt
-      ? h("p.vote-receipt", null, h("span", null, t("vote.receipt")),
-        h("strong.receipt-code", { testid: "vote-receipt" }, b.receipt))
+    b.receipt ? receiptLine(poll, b.receipt)
       : h("p.ballot-note", { testid: "vote-receipt-elsewhere" }, t("vote.receipt_elsewhere")),
-    b.receipt ? h("p.ballot-note", null, t("vote.receipt_hint")) : null,
+    b.receipt ? h("p.ballot-note", null, t(poll.secret ? "vote.tracker_hint" : "vote.receipt_hint"))
+      : null,
     poll.allow_change && poll.status === "open"
       ? h("button.btn.btn-secondary", { type: "button", testid: "vote-change", disabled: off,
         onclick: () => voting.change(poll) }, t("vote.change"))
@@ -476,8 +515,10 @@ function votedView(poll, b, off, voting) {
  * @param {HTMLElement} el
  * @param {import("./room.js").RoomContext} ctx
  * @param {Voting} voting
+ * @param {import("./board.js").BoardDevice} [device] a counting board member's device: its
+ *   "Giải mã kết quả" is on the sheet too
  */
-export function renderVoteSheet(el, ctx, voting) {
+export function renderVoteSheet(el, ctx, voting, device) {
   const f = voting.focus;
   const poll = f ? ctx.state.polls.get(f.pollId) : null;
   const mode = poll && !ctx.isOrganiser ? sheetMode(poll, ctx, voting) : null;
@@ -507,7 +548,7 @@ export function renderVoteSheet(el, ctx, voting) {
   const item = poll.item_id != null ? ctx.state.items.get(poll.item_id) : null;
   const body = mode === "ballot" ? ballotView(poll, ctx, voting)
     : mode === "result" ? resultView(poll)
-      : closedView(poll, voting);
+      : closedView(poll, voting, ctx, device);
   replace(el,
     h("section.vote-sheet", { testid: "vote-sheet", role: "dialog", "aria-modal": "false",
       "aria-labelledby": "vote-sheet-title", dataset: { pollId: String(poll.id), mode } },
@@ -532,17 +573,50 @@ function sheetMode(poll, ctx, voting) {
   if (poll.kind === "hands" || ctx.me.vote_for == null) return null;
   if (poll.status === "open") return "ballot";
   // Closed, the result not published yet: only for whoever saw the ballot here.
-  if (poll.status === "closed" && voting.ballots.has(poll.id)) return "closed";
+  if ((poll.status === "closed" || poll.status === "void") && voting.ballots.has(poll.id)) {
+    return "closed";
+  }
   return null;
 }
 
-function closedView(poll, voting) {
+function closedView(poll, voting, ctx, device) {
   const b = voting.ballot(poll);
+  const panel = device ? memberPanel(poll, ctx, device) : null; // a board member's
   return h("div.vote-closed", { testid: "vote-closed" },
+    panel,
     h("p.ballot-ask", null, t("vote.closed")),
-    b.phase === "voted" && b.receipt
-      ? h("p.vote-receipt", null, h("span", null, t("vote.receipt")),
-        h("strong.receipt-code", { testid: "vote-receipt" }, b.receipt))
-      : null,
-    h("p.ballot-note", null, t("vote.await_result")));
+    b.phase === "voted" && b.receipt ? receiptLine(poll, b.receipt) : null,
+    poll.counting && !panel ? countingLine(poll) : null,
+    poll.status === "void" ? h("p.ballot-note.is-warning", { testid: "poll-void-note" },
+      t("poll.void_note")) : h("p.ballot-note", null, t("vote.await_result")));
+}
+
+/** "Mã phiếu" (named) or "Mã kiểm tra phiếu" (secret: the tracker's display form). */
+function receiptLine(poll, receipt) {
+  return h("p.vote-receipt", null, h("span", null, t(poll.secret ? "vote.tracker" : "vote.receipt")),
+    h("strong.receipt-code", { testid: "vote-receipt", dataset: { receipt } },
+      receiptText(poll, receipt)));
+}
+
+const encryptedPolls = new Map(); // poll_uid -> the Poll a ballot is made against
+
+/**
+ * The encrypted poll a ballot is made against, recomputed on this device from the board's
+ * round 1 (every proof checked), and the same context as the server's, or it throws.
+ * @param {object} poll
+ * @returns {import("./secret_ballot.js").Poll}
+ */
+export function encryptedPoll(poll) {
+  const b = poll.board;
+  let p = encryptedPolls.get(b.poll_uid);
+  if (!p) {
+    const n = b.members.length;
+    const members = b.members.map((_, k) => b.round1[String(k + 1)]);
+    p = pollFromRecord({ poll_uid: b.poll_uid, title: poll.title,
+      options: poll.options.map((o) => o.label), min: poll.min_choices, max: poll.max_choices,
+      n, t: b.threshold }, members);
+    if (toHex(p.context) !== b.context) throw new Error("the poll's context differs");
+    encryptedPolls.set(b.poll_uid, p);
+  }
+  return p;
 }

@@ -15,6 +15,7 @@ from tests.conftest import Meeting, make_meeting
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 RECEIPT = re.compile(r"^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")
+TRACKER = re.compile(r"^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$")  # shown: 16 of 64
 MOTION_LABELS = ["Tán thành", "Không tán thành", "Không biểu quyết"]
 
 
@@ -61,7 +62,16 @@ async def create_poll(chair: Page, title: str, kind: str = "motion", secret: boo
     if kind != "motion":
         await form.get_by_test_id("poll-kind").select_option(kind)
     if secret:
+        # A secret poll is counted by a board: by default the chair, the secretary and the
+        # first delegate, two of whom are needed to count.
+        await expect(form.get_by_test_id("board-fields")).to_be_hidden()
         await form.get_by_test_id("poll-secret").check()
+        await expect(form.get_by_test_id("board-fields")).to_be_visible()
+        await expect(form.locator("[data-testid=board-member] input:checked")).to_have_count(3)
+        for role in ("Chủ trì", "Thư ký", "Đại biểu"):
+            await expect(form.locator("[data-testid=board-member]").filter(
+                has=chair.locator("input:checked")).filter(has_text=role)).to_have_count(1)
+        await expect(form.get_by_test_id("board-threshold")).to_have_value("2")
     if eligibility:
         await form.get_by_test_id("poll-eligibility").select_option(eligibility)
     if not auto_publish:
@@ -78,8 +88,9 @@ async def create_poll(chair: Page, title: str, kind: str = "motion", secret: boo
     return card
 
 
-async def vote(page: Page, label: str) -> str:
-    """Choose on the sheet, confirm, and return the receipt shown."""
+async def vote(page: Page, label: str, secret: bool = False) -> str:
+    """Choose on the sheet, confirm, and return the receipt shown (a secret ballot: its
+    tracker's display form)."""
     sheet = page.get_by_test_id("vote-sheet")
     await sheet.get_by_role("button", name=label, exact=True).tap()
     await expect(sheet.get_by_test_id("vote-picked")).to_have_text(label)
@@ -87,7 +98,7 @@ async def vote(page: Page, label: str) -> str:
     await sheet.get_by_test_id("vote-confirm").tap()
     await expect(sheet.get_by_test_id("vote-done")).to_contain_text("Đã biểu quyết")
     receipt = (await sheet.get_by_test_id("vote-receipt").text_content() or "").strip()
-    assert RECEIPT.match(receipt), receipt
+    assert (TRACKER if secret else RECEIPT).match(receipt), receipt
     return receipt
 
 
@@ -195,6 +206,7 @@ async def test_secret_ballot_receipt_is_in_the_published_list(
     pages = Pages(server, new_context, m)
     chair = await pages.open("chair")
     d1 = await pages.open("d1")
+    secretary = await pages.open("secretary")  # on the counting board with the chair and d1
 
     # A secret ballot open to every member, checked in or not, where a voter may change
     # their mind until the close; the chair publishes the result after checking it.
@@ -202,13 +214,20 @@ async def test_secret_ballot_receipt_is_in_the_published_list(
     card = await create_poll(chair, title, secret=True, eligibility="members",
                              auto_publish=False, allow_change=True)
     await expect(card).to_contain_text("Bỏ phiếu kín")
+    # The board's tablets make the key by themselves; then the poll may open.
+    for page in (chair, d1, secretary):
+        await expect(page.get_by_test_id("board-panel").get_by_test_id(
+            "board-device-status")).to_contain_text("Sẵn sàng")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    await expect(card.get_by_test_id("poll-open")).to_be_enabled()
     await card.get_by_test_id("poll-open").tap()
     sheet = d1.get_by_test_id("vote-sheet")
     await expect(sheet).to_contain_text("Bỏ phiếu kín")
-    first = await vote(d1, "Tán thành")
+    first = await vote(d1, "Tán thành", secret=True)
+    await expect(sheet.get_by_test_id("vote-done")).to_contain_text("Mã kiểm tra phiếu")
     await expect(card.get_by_test_id("poll-progress")).to_have_text("1/4 đã biểu quyết")
 
-    # "Thay đổi": the new ballot replaces the first one (a new receipt, still one voter).
+    # "Thay đổi": the new ballot replaces the first one (a new tracker, still one voter).
     await sheet.get_by_test_id("vote-change").tap()
     await sheet.get_by_role("button", name="Không biểu quyết", exact=True).tap()
     await expect(sheet.get_by_test_id("vote-confirm-step")).to_contain_text(
@@ -216,23 +235,39 @@ async def test_secret_ballot_receipt_is_in_the_published_list(
     await sheet.get_by_test_id("vote-confirm").tap()
     await expect(sheet.get_by_test_id("vote-receipt")).not_to_have_text(first)
     receipt = (await sheet.get_by_test_id("vote-receipt").text_content() or "").strip()
-    assert RECEIPT.match(receipt), receipt
+    assert TRACKER.match(receipt), receipt
+    # Both ballots went encrypted, for d1, with no choice in clear; each acknowledged by
+    # its tracker, whose first 16 digits are what the tablet shows.
     sent = [x for x in await d1.evaluate("window.__ws.sent")
             if x["type"] == "command" and x["name"] == "vote.cast"]
-    assert [x["args"].get("replaces") for x in sent] == [None, first], sent
+    assert [sorted(x["args"]) for x in sent] == [["ballot", "poll_id"]] * 2, sent
+    assert {x["args"]["ballot"]["voter"] for x in sent} == {str(m["d1"].user["id"])}
+    acks = {x["id"]: x for x in await d1.evaluate("window.__ws.received") if x["type"] == "ack"}
+    trackers = [acks[x["id"]]["receipt"] for x in sent]
+    shown = ["-".join(tr[i:i + 4] for i in range(0, 16, 4)) for tr in trackers]
+    assert shown == [first, receipt], (shown, first, receipt)
     await expect(card.get_by_test_id("poll-progress")).to_have_text("1/4 đã biểu quyết")
 
-    # The device keeps the receipt, not what a secret ballot chose.
+    # The device keeps the tracker, not what a secret ballot chose.
     stored = await d1.evaluate(
         "Object.entries(localStorage).filter(([k]) => k.startsWith('phonghop.vote.'))")
-    assert [json.loads(v) for _, v in stored] == [{"receipt": receipt}], stored
+    assert [json.loads(v) for _, v in stored] == [{"receipt": trackers[1]}], stored
 
     await card.get_by_test_id("poll-close").tap()
     await chair.get_by_test_id("confirm-dialog").get_by_test_id("dialog-confirm").tap()
     await expect(card).to_have_attribute("data-status", "closed")
-    await expect_result(card, ["0", "0", "1"], "Không thông qua")
+    await expect(card.get_by_test_id("board-counting")).to_have_text(
+        "Đang kiểm phiếu… 0/2 thành viên ban kiểm phiếu đã giải mã")
     await expect(sheet).to_have_attribute("data-mode", "closed")
     await expect(sheet.get_by_test_id("vote-receipt")).to_have_text(receipt)
+    # Two of the three board members decrypt the sum: d1 on the sheet, the chair in the card.
+    await sheet.get_by_test_id("board-decrypt").tap()
+    await expect(sheet.get_by_test_id("board-decrypted")).to_be_visible()
+    await expect(card.get_by_test_id("board-counting")).to_have_text(
+        "Đang kiểm phiếu… 1/2 thành viên ban kiểm phiếu đã giải mã")
+    await card.get_by_test_id("board-decrypt").tap()
+    await expect_result(card, ["0", "0", "1"], "Không thông qua")
+    await expect(card.get_by_test_id("poll-verified")).to_have_text("✓Đã kiểm chứng")
     await expect(sheet.get_by_test_id("poll-result")).to_have_count(0)  # not published yet
     await card.get_by_test_id("poll-publish").tap()
     await expect(card).to_have_attribute("data-status", "published")
@@ -245,7 +280,7 @@ async def test_secret_ballot_receipt_is_in_the_published_list(
     await expect(panel_card.get_by_test_id("show-ballots")).to_have_count(0)  # secret
     await panel_card.get_by_test_id("show-receipts").tap()
     await expect(panel_card.get_by_test_id("my-receipt-check")).to_have_text(
-        f"Mã phiếu của bạn {receipt} có trong danh sách: phiếu của bạn đã được kiểm.")
+        f"Mã kiểm tra phiếu của bạn {receipt} có trong danh sách: phiếu của bạn đã được kiểm.")
     mine = panel_card.locator("[data-testid=receipt-item].is-mine")
     await expect(mine).to_have_text(receipt)
     await expect(panel_card.get_by_test_id("receipt-item")).to_have_count(1)  # not `first`

@@ -1,0 +1,234 @@
+"""An encrypted secret poll from the web client alone: the counting board's tablets make the
+key, the voters' tablets encrypt their ballots, two of the three board members decrypt the
+sum, and the public board downloaded from the page verifies on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.browser.test_voting import TRACKER, Pages, command, create_poll, expect_result, vote
+from tests.conftest import make_meeting
+from voting.secret.board import BoardStatus, verify_board
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+VOTES = {"d1": "Tán thành", "d2": "Tán thành", "d3": "Tán thành", "d4": "Tán thành",
+         "d5": "Không tán thành"}
+
+
+async def board_status(page: Page) -> str:
+    panel = page.get_by_test_id("polls-panel").get_by_test_id("board-panel")
+    return (await panel.get_by_test_id("board-device-status").text_content() or "").strip()
+
+
+async def test_board_makes_the_key_voters_encrypt_two_members_count_and_the_board_verifies(
+    server: Any, new_context: Any, artifacts: Any
+) -> None:
+    m = await make_meeting(server.base_url, delegates=5)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    chair = await pages.open("chair")
+    voters = {who: await pages.open(who) for who in VOTES}
+    d1 = voters["d1"]
+
+    # The chair names the poll; its board is the default one: the chair, the secretary and
+    # d1, two of whom are needed to count. The secretary's tablet is not in the room yet,
+    # so the key cannot be made and the poll cannot open.
+    title = "Bầu Trưởng ban Kinh tế - Ngân sách (bỏ phiếu kín)"
+    card = await create_poll(chair, title, secret=True, eligibility="members")
+    names = [m[who].user["full_name"] for who in ("chair", "secretary", "d1")]
+    await expect(card.get_by_test_id("board-members")).to_have_text(
+        f"Ban kiểm phiếu: {', '.join(names)} (cần 2/3 thành viên để kiểm phiếu)")
+    await expect(card.get_by_test_id("board-status")).to_have_text(
+        "Ban kiểm phiếu: đang tạo khóa 2/3… (bước 1/3)")
+    await expect(card.get_by_test_id("poll-open")).to_be_disabled()
+    await expect(card.get_by_test_id("poll-open")).to_have_attribute(
+        "title", "Ban kiểm phiếu chưa tạo xong khóa")
+    panel = d1.get_by_test_id("polls-panel").get_by_test_id("board-panel")
+    await expect(panel).to_contain_text("Ban kiểm phiếu")
+    await expect(panel.get_by_test_id("board-step-key")).to_have_attribute("data-state", "done")
+    await expect(panel.get_by_test_id("board-step-shares")).to_contain_text(
+        "chờ các thành viên (2/3)")
+    await expect(d1.get_by_test_id("poll-edit")).to_have_count(0)  # a member, not an organiser
+    await d1.screenshot(path=artifacts / "secret-board-waiting-1280x800.png")
+
+    # The secretary's tablet joins: the three devices finish the ceremony by themselves.
+    secretary = await pages.open("secretary")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    for page in (chair, secretary, d1):
+        panel = page.get_by_test_id("polls-panel").get_by_test_id("board-panel")
+        for step in ("board-step-key", "board-step-shares", "board-step-check"):
+            await expect(panel.get_by_test_id(step)).to_have_attribute("data-state", "done")
+        assert (await board_status(page)).startswith("Sẵn sàng")
+    # Each member's secret stays on its own device, in IndexedDB, never in localStorage.
+    for page in (chair, secretary, d1):
+        kept = await page.evaluate("""async () => {
+          const db = await new Promise((ok) => {
+            const r = indexedDB.open("phonghop-board"); r.onsuccess = () => ok(r.result); });
+          const all = await new Promise((ok) => {
+            const r = db.transaction("secrets").objectStore("secrets").getAll();
+            r.onsuccess = () => ok(r.result); });
+          return all.map((x) => [x.index, Boolean(x.x)]);
+        }""")
+        assert len(kept) == 1 and kept[0][1], kept
+        local = await page.evaluate("JSON.stringify(Object.entries(localStorage))")
+        assert "coefficients" not in local and "transport" not in local
+    await card.get_by_test_id("poll-open").tap()
+    await expect(card).to_have_attribute("data-status", "open")
+
+    # Five voters encrypt their ballots on their tablets; each sees its tracker.
+    trackers = {}
+    for who, label in VOTES.items():
+        trackers[who] = await vote(voters[who], label, secret=True)
+        assert TRACKER.match(trackers[who])
+    await expect(card.get_by_test_id("poll-progress")).to_have_text("5/6 đã biểu quyết")
+    sent = [x["args"] for page in voters.values() for x in await page.evaluate("window.__ws.sent")
+            if x["type"] == "command" and x["name"] == "vote.cast"]
+    assert len(sent) == 5 and all(sorted(a) == ["ballot", "poll_id"] for a in sent), sent
+
+    # Closed: the box is sealed, the board counts. The projector says so meanwhile.
+    projector = await pages.open("i1", projector=True)
+    await card.get_by_test_id("poll-close").tap()
+    await chair.get_by_test_id("confirm-dialog").get_by_test_id("dialog-confirm").tap()
+    await expect(card).to_have_attribute("data-status", "closed")
+    await expect(card.get_by_test_id("board-counting")).to_have_text(
+        "Đang kiểm phiếu… 0/2 thành viên ban kiểm phiếu đã giải mã")
+    screen = projector.get_by_test_id("poll-screen")
+    await expect(screen.get_by_test_id("poll-counting")).to_have_text("Đang kiểm phiếu…")
+    await expect(card.get_by_test_id("poll-void")).to_have_text(
+        "Huỷ kết quả (không đủ thành viên ban kiểm phiếu)")
+
+    # Two members decrypt: the secretary in the console, d1 on the sheet.
+    await secretary.get_by_test_id("poll-card").filter(has_text=title).get_by_test_id(
+        "board-decrypt").tap()
+    await expect(card.get_by_test_id("board-counting")).to_have_text(
+        "Đang kiểm phiếu… 1/2 thành viên ban kiểm phiếu đã giải mã")
+    sheet = d1.get_by_test_id("vote-sheet")
+    await sheet.get_by_test_id("board-decrypt").tap()
+
+    # Published at once, verified: 4 for, 1 against, more than half of the 6 members.
+    await expect(card).to_have_attribute("data-status", "published")
+    for scope in (card, sheet, screen, voters["d5"].get_by_test_id("vote-sheet")):
+        await expect_result(scope, ["4", "1", "0"], "Thông qua")
+        await expect(scope.get_by_test_id("poll-verified")).to_contain_text("Đã kiểm chứng")
+    await projector.screenshot(path=artifacts / "secret-result-projector-1280x800.png")
+
+    # A voter downloads the public board from the page: it verifies, counts and all, and
+    # holds every tracker the voters were shown.
+    d5 = voters["d5"]
+    await d5.get_by_test_id("vote-sheet-close").tap()
+    link = d5.get_by_test_id("polls-panel").get_by_test_id("board-json")
+    async with d5.expect_download() as info:
+        await link.tap()
+    download = await info.value
+    doc = json.loads(await asyncio.to_thread(Path(await download.path()).read_text))
+    report = verify_board(doc)
+    assert report.status == BoardStatus.VERIFIED, report.problems
+    assert report.counts == [4, 1, 0]
+    shown = {"-".join(b["tracker"][i:i + 4] for i in range(0, 16, 4)) for b in doc["ballots"]}
+    assert shown == set(trackers.values())
+    assert not pages.errors, pages.errors
+
+
+async def test_chair_voids_a_count_the_board_cannot_finish(
+    server: Any, new_context: Any
+) -> None:
+    m = await make_meeting(server.base_url, delegates=1)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    chair = await pages.open("chair")
+    d1 = await pages.open("d1")
+    secretary = await pages.open("secretary")
+    title = "Lấy phiếu tín nhiệm (bỏ phiếu kín)"
+    card = await create_poll(chair, title, secret=True, eligibility="members")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    await card.get_by_test_id("poll-open").tap()
+    await vote(d1, "Tán thành", secret=True)
+    await card.get_by_test_id("poll-close").tap()
+    await chair.get_by_test_id("confirm-dialog").get_by_test_id("dialog-confirm").tap()
+
+    # Only the secretary decrypts; the other two members' tablets are lost. The chair ends
+    # the poll without a result, after confirming.
+    await secretary.get_by_test_id("poll-card").filter(has_text=title).get_by_test_id(
+        "board-decrypt").tap()
+    await expect(card.get_by_test_id("board-counting")).to_have_text(
+        "Đang kiểm phiếu… 1/2 thành viên ban kiểm phiếu đã giải mã")
+    await expect(secretary.get_by_test_id("poll-void")).to_have_count(0)  # the chair's
+    await card.get_by_test_id("poll-void").tap()
+    dialog = chair.get_by_test_id("confirm-dialog")
+    await expect(dialog).to_contain_text("Chỉ dùng khi không đủ 2 thành viên ban kiểm phiếu")
+    await dialog.get_by_test_id("dialog-confirm").tap()
+    await expect(card).to_have_attribute("data-status", "void")
+    await expect(card.get_by_test_id("poll-status")).to_have_text("Kết quả bị huỷ")
+    await expect(card.get_by_test_id("poll-void-note")).to_have_text(
+        "Kết quả bị huỷ: không đủ thành viên ban kiểm phiếu để giải mã.")
+    await expect(d1.get_by_test_id("vote-sheet").get_by_test_id("poll-void-note")).to_be_visible()
+    await expect(d1.get_by_test_id("board-decrypt")).to_have_count(0)
+    assert not pages.errors, pages.errors
+
+
+async def test_a_lost_ack_resends_the_same_encrypted_ballot(
+    server: Any, new_context: Any
+) -> None:
+    m = await make_meeting(server.base_url)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    chair = await pages.open("chair")
+    for who in ("secretary", "d1"):  # the rest of the board
+        await pages.open(who)
+    title = "Thông qua chương trình họp (bỏ phiếu kín)"
+    card = await create_poll(chair, title, secret=True, eligibility="members")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    await card.get_by_test_id("poll-open").tap()
+
+    async def cast_losing_the_ack(page: Page, label: str) -> tuple[dict[str, Any], Any]:
+        """Vote while acks are hidden from the app: the ack the server sent, the command."""
+        await page.evaluate("window.__ws.dropAcks = true")
+        sheet = page.get_by_test_id("vote-sheet")
+        await sheet.get_by_role("button", name=label, exact=True).tap()
+        await sheet.get_by_test_id("vote-confirm").tap()
+        await page.wait_for_function(
+            "() => window.__ws.received.some((x) => x.type === 'ack' && x.receipt)")
+        await expect(sheet.get_by_test_id("vote-sending")).to_be_visible()
+        ack = next(x for x in await page.evaluate("window.__ws.received")
+                   if x["type"] == "ack" and x.get("receipt"))
+        return ack, casts(await page.evaluate("window.__ws.sent"))[0]
+
+    def casts(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [x for x in sent if x["type"] == "command" and x["name"] == "vote.cast"]
+
+    def shown(tracker: str) -> str:
+        return "-".join(tracker[i:i + 4] for i in range(0, 16, 4))
+
+    # The link dies after the server answered: the reconnect repeats the same ballot, which
+    # the box recognises by its tracker.
+    d2 = await pages.open("d2")
+    first, cast = await cast_losing_the_ack(d2, "Tán thành")
+    await d2.evaluate("window.__ws.dropAcks = false; window.__ws.sockets.at(-1).close()")
+    sheet = d2.get_by_test_id("vote-sheet")
+    await expect(sheet.get_by_test_id("vote-done")).to_contain_text("Đã biểu quyết")
+    await expect(sheet.get_by_test_id("vote-receipt")).to_have_text(shown(first["receipt"]))
+    sent = casts(await d2.evaluate("window.__ws.sent"))
+    assert len(sent) == 2 and sent[0] == sent[1] == cast, sent
+    acks = [x for x in await d2.evaluate("window.__ws.received")
+            if x["type"] == "ack" and x["id"] == first["id"]]
+    assert [a.get("duplicate", False) for a in acks] == [False, True], acks
+
+    # The page is reloaded before the ack: the new page sends the kept ballot again.
+    d3 = await pages.open("d3")
+    lost, cast = await cast_losing_the_ack(d3, "Không tán thành")
+    await d3.reload()
+    sheet = d3.get_by_test_id("vote-sheet")
+    await expect(sheet.get_by_test_id("vote-done")).to_contain_text("Đã biểu quyết")
+    await expect(sheet.get_by_test_id("vote-receipt")).to_have_text(shown(lost["receipt"]))
+    assert casts(await d3.evaluate("window.__ws.sent")) == [cast]
+
+    # Two ballots in the box, not four.
+    await expect(card.get_by_test_id("poll-progress")).to_have_text("2/4 đã biểu quyết")
+    assert pages.errors == [], pages.errors
