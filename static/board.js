@@ -7,8 +7,11 @@
 // The member's secrets (its round-1 polynomial and transport key, then its key share xⱼ)
 // are made here and never leave the device: they are kept in IndexedDB, keyed by the user
 // and the ceremony's `poll_uid` (a new ceremony, a new key), never in localStorage.
+// A member can save them to a passphrase-protected file (docs/BALLOT_CRYPTO.md, section 6)
+// and open that file on another device, so that a lost tablet does not void the count.
 // Also here: what the organisers' console and everyone's cards show of the board.
 
+import { KeyFileError, openKey, sealKey } from "./board_key_file.js";
 import { CommandRejected } from "./connection.js";
 import { h } from "./dom.js";
 import { pick, t } from "./i18n.js";
@@ -17,7 +20,7 @@ import {
   G, aggregateFromJson, ceremonyContext, fromHex, ownEntryListed, partialDecrypt, pointToHex,
   round1, round2, round3, scalarFromHex, scalarToHex,
 } from "./secret_ballot.js";
-import { confirmDialog } from "./ui.js";
+import { confirmDialog, formDialog } from "./ui.js";
 
 const DB_NAME = "phonghop-board";
 const STORE = "secrets";
@@ -82,6 +85,11 @@ function memberSecret(record) {
  */
 export function memberIndex(poll, userId) {
   return poll.board ? poll.board.members.indexOf(userId) + 1 : 0;
+}
+
+/** A refusal the key dialogs show in the user's language. */
+function keyProblem(key) {
+  return Object.assign(new Error(key), { describe: () => t(key) });
 }
 
 function notMine() {
@@ -222,6 +230,97 @@ export class BoardDevice {
     }
     await saveKey(this.userId, b.poll_uid, { ...rec, x: scalarToHex(out.secret) });
     await this.send("board.confirm", { poll_id: poll.id });
+  }
+
+  /**
+   * Save my secrets for this poll to a passphrase-protected file (a download).
+   * @param {object} poll
+   */
+  async exportKey(poll) {
+    const b = poll.board;
+    const i = memberIndex(poll, this.userId);
+    const rec = await loadKey(this.userId, b.poll_uid);
+    if (!rec || !rec.x) {
+      this.run(b.poll_uid).error = { key: "board.no_key" };
+      this.changed();
+      return;
+    }
+    await formDialog({
+      title: t("board.export_title"), intro: t("board.export_intro"),
+      confirm: t("board.export_confirm"), testid: "board-export",
+      fields: [
+        { name: "passphrase", label: t("board.passphrase"), type: "password",
+          autocomplete: "new-password", hint: t("board.passphrase_hint") },
+        { name: "again", label: t("board.passphrase_again"), type: "password",
+          autocomplete: "new-password" },
+      ],
+      submit: async ({ passphrase, again }) => {
+        if (passphrase !== again) throw keyProblem("board.passphrase_mismatch");
+        let doc;
+        try {
+          doc = await sealKey({ transport_secret: rec.transport,
+            coefficients: rec.coefficients, share: rec.x }, b.poll_uid, i, passphrase);
+        } catch (err) {
+          throw err instanceof KeyFileError ? keyProblem(`board.key_${err.code}`) : err;
+        }
+        const blob = new Blob([JSON.stringify(doc, null, 1)], { type: "application/json" });
+        const link = h("a", { href: URL.createObjectURL(blob),
+          download: `khoa-ban-kiem-phieu-${poll.id}-${i}.json` });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+      },
+    });
+  }
+
+  /**
+   * Open a key file saved on another device: checked against what the server published
+   * for my index (my round 1, my verification key) before it is kept here.
+   * @param {object} poll
+   * @param {File} file
+   */
+  async importKey(poll, file) {
+    const b = poll.board;
+    const i = memberIndex(poll, this.userId);
+    let doc = null;
+    try {
+      doc = JSON.parse(await file.text());
+    } catch { /* refused below, in the dialog */ }
+    await formDialog({
+      title: t("board.import_title"), intro: t("board.import_intro"),
+      confirm: t("board.import_confirm"), testid: "board-import",
+      fields: [{ name: "passphrase", label: t("board.passphrase"), type: "password",
+        autocomplete: "current-password" }],
+      submit: async ({ passphrase }) => {
+        if (!doc || doc.poll_uid !== b.poll_uid || doc.index !== i) {
+          throw keyProblem("board.key_other_poll");
+        }
+        let secrets;
+        try {
+          secrets = await openKey(doc, passphrase);
+        } catch (err) {
+          throw err instanceof KeyFileError ? keyProblem(`board.key_${err.code}`) : err;
+        }
+        const published = b.round1[String(i)];
+        const mine = published && secrets.share &&
+          pointToHex(G.multiply(scalarFromHex(secrets.transport_secret))) ===
+            published.transport_key &&
+          secrets.coefficients.every((a, k) =>
+            pointToHex(G.multiply(scalarFromHex(a))) === published.commitments[k]) &&
+          (!b.verification_keys ||
+            pointToHex(G.multiply(scalarFromHex(secrets.share))) === b.verification_keys[String(i)]);
+        if (!mine) throw keyProblem("board.not_mine");
+        await saveKey(this.userId, b.poll_uid, { index: i, t: b.threshold, published,
+          transport: secrets.transport_secret, coefficients: secrets.coefficients,
+          x: secrets.share });
+        const r = this.run(b.poll_uid);
+        r.error = null;
+        r.missing = false;
+        r.restored = true;
+        this.changed();
+      },
+    });
   }
 
   /** After the close: my partial decryption of the sum (the "Giải mã kết quả" button). */
@@ -388,8 +487,28 @@ export function memberPanel(poll, ctx, device, { counting = true } = {}) {
     parts.push(h("p.board-status.is-ready", null, t("board.done")));
   }
   if (r.error) parts.push(h("p.form-error", { testid: "board-error", role: "alert" }, r.error.key ? t(r.error.key) : pick(r.error)));
+  const keyed = (poll.status === "draft" && b.status === "ready") || poll.counting;
+  if (keyed) parts.push(keyButtons(poll, device, r));
   return h("section.board-panel", { testid: "board-panel", dataset: { pollId: String(poll.id) },
     "aria-label": t("board.panel_title") }, parts);
+}
+
+function keyButtons(poll, device, r) {
+  const file = h("input", { type: "file", accept: "application/json,.json", hidden: true,
+    testid: "board-import-file",
+    onchange: (ev) => {
+      const [picked] = ev.currentTarget.files;
+      ev.currentTarget.value = "";
+      if (picked) device.importKey(poll, picked);
+    } });
+  return h("div.board-key-actions", null,
+    r.restored ? h("p.board-status.is-ready", { testid: "board-key-restored" },
+      t("board.key_restored")) : null,
+    h("button.btn.btn-quiet.btn-small", { type: "button", testid: "board-export-key",
+      onclick: () => device.exportKey(poll) }, t("board.export")),
+    r.missing ? h("button.btn.btn-secondary.btn-small", { type: "button",
+      testid: "board-import-key", onclick: () => file.click() }, t("board.import")) : null,
+    file);
 }
 
 /**

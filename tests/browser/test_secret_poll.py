@@ -232,3 +232,69 @@ async def test_a_lost_ack_resends_the_same_encrypted_ballot(
     # Two ballots in the box, not four.
     await expect(card.get_by_test_id("poll-progress")).to_have_text("2/4 đã biểu quyết")
     assert pages.errors == [], pages.errors
+
+
+async def test_a_member_saves_the_key_and_counts_from_another_tablet(
+    server: Any, new_context: Any, tmp_path: Path
+) -> None:
+    """The secretary saves a backup of their key; their tablet is then lost. On another
+    tablet the key file opens only with its passphrase, and the count goes on."""
+    m = await make_meeting(server.base_url, delegates=1)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    chair = await pages.open("chair")
+    d1 = await pages.open("d1")
+    secretary = await pages.open("secretary")
+    title = "Bầu Phó Trưởng ban (bỏ phiếu kín)"
+    card = await create_poll(chair, title, secret=True, eligibility="members")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+
+    mine = secretary.get_by_test_id("poll-card").filter(has_text=title)
+    await mine.get_by_test_id("board-export-key").tap()
+    dialog = secretary.get_by_test_id("board-export")
+    await dialog.get_by_test_id("board-export-passphrase").fill("Ngân sách 2027 kín")
+    await dialog.get_by_test_id("board-export-again").fill("Ngân sách 2027 kin")
+    await dialog.get_by_test_id("dialog-confirm").tap()
+    await expect(dialog.get_by_test_id("board-export-error")).to_have_text(
+        "Hai lần nhập mật khẩu không giống nhau.")
+    await dialog.get_by_test_id("board-export-again").fill("Ngân sách 2027 kín")
+    async with secretary.expect_download() as info:
+        await dialog.get_by_test_id("dialog-confirm").tap()
+    saved = tmp_path / "khoa.json"  # kept apart from the tablet (its downloads go with it)
+    await (await info.value).save_as(saved)
+    text = await asyncio.to_thread(saved.read_text)
+    doc = json.loads(text)
+    assert doc["version"] == "phonghop-board-key/1" and doc["index"] == 2
+    assert "Ngân sách" not in text and "share" not in text  # sealed, not in clear
+
+    await card.get_by_test_id("poll-open").tap()
+    await vote(d1, "Tán thành", secret=True)
+    await card.get_by_test_id("poll-close").tap()
+    await chair.get_by_test_id("confirm-dialog").get_by_test_id("dialog-confirm").tap()
+    await expect(card).to_have_attribute("data-status", "closed")
+
+    # The secretary's tablet is lost; another one holds no key until the file is opened.
+    await secretary.context.close()
+    spare = await pages.open("secretary")
+    mine = spare.get_by_test_id("poll-card").filter(has_text=title)
+    await mine.get_by_test_id("board-decrypt").tap()
+    await expect(mine.get_by_test_id("board-error")).to_contain_text(
+        "Thiết bị này không giữ khóa của bạn")
+    await expect(mine.get_by_test_id("board-import-key")).to_be_visible()
+    await mine.get_by_test_id("board-import-file").set_input_files(str(saved))
+    dialog = spare.get_by_test_id("board-import")
+    await dialog.get_by_test_id("board-import-passphrase").fill("đoán bừa một mật khẩu")
+    await dialog.get_by_test_id("dialog-confirm").tap()
+    await expect(dialog.get_by_test_id("board-import-error")).to_have_text(
+        "Mật khẩu không đúng, hoặc tệp đã bị sửa.")
+    await dialog.get_by_test_id("board-import-passphrase").fill("Ngân sách 2027 kín")
+    await dialog.get_by_test_id("dialog-confirm").tap()
+    await expect(mine.get_by_test_id("board-key-restored")).to_have_text(
+        "Đã mở tệp khóa: thiết bị này giữ khóa của bạn.")
+    await mine.get_by_test_id("board-decrypt").tap()
+    await expect(card.get_by_test_id("board-counting")).to_have_text(
+        "Đang kiểm phiếu… 1/2 thành viên ban kiểm phiếu đã giải mã")
+    await d1.get_by_test_id("vote-sheet").get_by_test_id("board-decrypt").tap()
+    await expect(card).to_have_attribute("data-status", "published")
+    await expect(card.get_by_test_id("poll-verified")).to_contain_text("Đã kiểm chứng")
+    assert not pages.errors, pages.errors
