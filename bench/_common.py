@@ -33,6 +33,8 @@ from typing import Any, TypeVar
 from websockets.asyncio.client import ClientConnection, connect
 
 BENCH_DIR = Path(__file__).resolve().parent
+# `python -m server bench-seed` with a secretary while the server's seed names none.
+SEED_SCRIPT = BENCH_DIR / "bench_seed.py"
 REPO_ROOT = BENCH_DIR.parent
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 NODE_LINE_LIMIT = 64 * 1024 * 1024
@@ -477,9 +479,7 @@ async def seed(
             children,
             [
                 sys.executable,
-                "-m",
-                "server",
-                "bench-seed",
+                str(SEED_SCRIPT),
                 "--data",
                 str(data),
                 "--delegates",
