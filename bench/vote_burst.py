@@ -16,6 +16,13 @@ each option = the choices acked for it, every acked ballot present (named polls:
 voter in GET …/ballots, with its choice; all polls: every acked receipt in GET
 …/receipts), none twice.
 
+Secret polls are encrypted end to end (bench/secret_poll.py): the poll has a counting board
+of 3 (t = 2: the chair and the first two delegates) whose key ceremony the bench runs as
+the members, every ballot is made before the poll opens (secret_ballots.ballots_for, on
+all cores) and sent as `vote.cast {poll_id, ballot}` (the ack carries its tracker), and
+after the close two members send their partial decryptions; the published result must be
+`verified` and the downloaded board.json must pass `verify_board` with the acked counts.
+
 Setups, in one run: `one_node` (PostgreSQL + Redis, a fresh database), `two_nodes` (the
 same database; clients split evenly over 2 nodes, the chair on node 1), `sqlite`
 (embedded; on request), each with a named and a secret poll (--ballots). Then the kill test (--kill,
@@ -27,10 +34,12 @@ acknowledged before or after the kill must be counted, once.
 The last line on stdout is one JSON object: the main burst's figures (the first setup and
 ballot kind run; `main` names it) as `voters, acked, counted, lost, duplicated,
 ack_p50_ms, ack_p99_ms, close_to_result_ms, tally_exact`, every burst's figures prefixed
-`<setup>_<kind>_`, and the kill test's `kill_acked_before_kill, kill_lost,
+`<setup>_<kind>_` (encrypted polls add `verified`, `board_status`, `board_verify_s`…),
+and the kill test's `kill_acked_before_kill, kill_lost,
 kill_duplicated, kill_tally_exact` (summed over its bursts) with per-burst details.
 
 Usage: python bench/vote_burst.py [--voters 6300] [--only one two sqlite] [--no-kill]
+           [--secret] [--rounds 1]
 Everything but the result line goes to stderr. Exit status: 0 ok; 1 failure (no result
 line); 3 some burst lost, duplicated or miscounted a ballot, left one unacknowledged or
 refused, or the server logged errors (the result line is still printed).
@@ -1011,6 +1020,9 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
             "tally_exact",
         ):
             summary[key] = main.figures.get(key)
+        if "verified" in main.figures:  # an encrypted poll
+            for key in ("verified", "board_status", "board_verify_s"):
+                summary[key] = main.figures.get(key)
     summary.update(
         {
             "hall_voters": hall,
@@ -1047,6 +1059,10 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
         or b.figures.get("duplicated")
         or not b.figures.get("tally_exact")
         or b.figures.get("acked") != opts.voters
+        or (
+            "verified" in b.figures  # an encrypted poll: its result and board must verify
+            and (b.figures["verified"] is not True or b.figures.get("board_status") != "verified")
+        )
     ]
     targets = [
         b.label
