@@ -22,6 +22,10 @@
 //             `retryable` refusal it sends the same command (same id, same receipt) again.
 //             Done once acknowledged or refused. An ack whose receipt is not the one sent
 //             is flagged (receipt_mismatch).
+//             With `ballotsFile` (an encrypted secret poll): a JSON list, in this
+//             generator's voters' order, of {choice, ballot, receipt} made beforehand;
+//             voter i sends `vote.cast` {poll_id, ballot} instead, and its receipt is the
+//             ballot's tracker (what the ack must carry).
 //           {"cmd":"report",waitPublishedMs}
 //             stop retrying; wait (at most waitPublishedMs) until every connected voter has
 //             seen `poll.published` for the poll, then report every voter's ballot.
@@ -37,6 +41,7 @@
 // Diagnostics go to stderr.
 
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import {
   closeAllAndExit,
@@ -117,12 +122,13 @@ function newReceipt() {
   return `${code.slice(0, 5)}-${code.slice(5)}`;
 }
 
-function newBallot(i, msg) {
+function newBallot(i, msg, made) {
   return {
-    choice: msg.options[Math.floor(Math.random() * msg.options.length)],
+    choice: made ? made.choice : msg.options[Math.floor(Math.random() * msg.options.length)],
+    encrypted: made ? made.ballot : null,
     id: `v${msg.pollId}-${cfg.label}-${i}-${nonce}`.slice(0, 64),
     state: IDLE,
-    receipt: newReceipt(), // drawn once: every resend carries the same one
+    receipt: made ? made.receipt : newReceipt(), // drawn once: every resend carries it
     scheduledAt: msg.startAt + Math.random() * msg.windowMs,
     firstSentAt: null,
     ackedAt: null,
@@ -164,7 +170,9 @@ function sendBallot(i) {
       id: b.id,
       meeting: cfg.meeting,
       name: 'vote.cast',
-      args: { poll_id: poll.pollId, choices: [b.choice], receipt: b.receipt },
+      args: b.encrypted
+        ? { poll_id: poll.pollId, ballot: b.encrypted }
+        : { poll_id: poll.pollId, choices: [b.choice], receipt: b.receipt },
     }),
   );
   b.timer = setTimeout(() => {
@@ -271,8 +279,14 @@ function vote(msg) {
     reported: false,
     progress: setInterval(voteProgress, 100),
   };
+  const made = msg.ballotsFile ? JSON.parse(readFileSync(msg.ballotsFile, 'utf8')) : null;
+  if (made && made.length !== N) {
+    log(`ballotsFile has ${made.length} ballots for ${N} voters`);
+    quit(1);
+    return;
+  }
   for (let i = 0; i < N; i++) {
-    const b = newBallot(i, msg);
+    const b = newBallot(i, msg, made ? made[i] : null);
     ballots[i] = b;
     b.timer = setTimeout(() => sendBallot(i), Math.max(0, b.scheduledAt - now()));
   }

@@ -16,6 +16,13 @@ each option = the choices acked for it, every acked ballot present (named polls:
 voter in GET …/ballots, with its choice; all polls: every acked receipt in GET
 …/receipts), none twice.
 
+Secret polls are encrypted end to end (bench/secret_poll.py): the poll has a counting board
+of 3 (t = 2: the chair and the first two delegates) whose key ceremony the bench runs as
+the members, every ballot is made before the poll opens (secret_ballots.ballots_for, on
+all cores) and sent as `vote.cast {poll_id, ballot}` (the ack carries its tracker), and
+after the close two members send their partial decryptions; the published result must be
+`verified` and the downloaded board.json must pass `verify_board` with the acked counts.
+
 Setups, in one run: `one_node` (PostgreSQL + Redis, a fresh database), `two_nodes` (the
 same database; clients split evenly over 2 nodes, the chair on node 1), `sqlite`
 (embedded; on request), each with a named and a secret poll (--ballots). Then the kill test (--kill,
@@ -27,10 +34,12 @@ acknowledged before or after the kill must be counted, once.
 The last line on stdout is one JSON object: the main burst's figures (the first setup and
 ballot kind run; `main` names it) as `voters, acked, counted, lost, duplicated,
 ack_p50_ms, ack_p99_ms, close_to_result_ms, tally_exact`, every burst's figures prefixed
-`<setup>_<kind>_`, and the kill test's `kill_acked_before_kill, kill_lost,
+`<setup>_<kind>_` (encrypted polls add `verified`, `board_status`, `board_verify_s`…),
+and the kill test's `kill_acked_before_kill, kill_lost,
 kill_duplicated, kill_tally_exact` (summed over its bursts) with per-burst details.
 
 Usage: python bench/vote_burst.py [--voters 6300] [--only one two sqlite] [--no-kill]
+           [--secret] [--rounds 1]
 Everything but the result line goes to stderr. Exit status: 0 ok; 1 failure (no result
 line); 3 some burst lost, duplicated or miscounted a ballot, left one unacknowledged or
 refused, or the server logged errors (the result line is still printed).
@@ -59,6 +68,7 @@ from pathlib import Path
 from typing import Any
 
 import _common as c
+import secret_poll
 from _common import REDIS_URL, BenchError, Chair, Children, NodeProc, fmt, log
 from websockets.asyncio.client import connect
 
@@ -212,6 +222,8 @@ class Env:
     data: Path
     tmp: Path
     db: c.PgDatabase | None = None
+    board: list[tuple[int, str]] = field(default_factory=list)  # (user id, token)
+    gen_voters: list[list[int]] = field(default_factory=list)  # each generator's, in order
     chair_back_s: float | None = None
     restarts: int = 0
     old_logs: list[Path] = field(default_factory=list)
@@ -294,6 +306,10 @@ async def burst(
         "secret": kind == "secret",
         "eligibility": opts.eligibility,
     }
+    board: secret_poll.Board | None = None
+    if kind == "secret":  # encrypted: a counting board of 3 (t = 2) among the seeded accounts
+        board = secret_poll.Board(env.nodes[0].http, env.meeting, env.board)
+        args["board"] = board.settings()
     _, answer = await chair.command(f"pc-{nonce}", "poll.create", env.meeting, 30, args)
     if answer.get("type") != "ack":
         raise BenchError(f"{label}: poll.create {args} refused: {rejection(answer)}")
@@ -314,6 +330,20 @@ async def burst(
         out.problems.append(f"motion poll {poll_id} has options {created.get('options')}")
     if not options:
         raise BenchError(f"{label}: poll {poll_id} has no options: {created}")
+    prepared: secret_poll.Prepared | None = None
+    if board is not None:
+        # The members' devices run the key ceremony; then every ballot is made (on every
+        # core) before the poll opens, so that the burst measures the server.
+        began = time.monotonic()
+        await board.ceremony(poll_id)
+        out.figures["ceremony_s"] = round(time.monotonic() - began, 2)
+        log(f"{label}: key ceremony done in {out.figures['ceremony_s']} s")
+        ids = [v["user_id"] for v in env.voters]
+        prepared = await asyncio.to_thread(
+            secret_poll.prepare, board.rules(), options, ids, f"{label}/{nonce}"
+        )
+        out.figures["ballots_ready_s"] = round(prepared.seconds, 2)
+        log(f"{label}: {len(ids)} encrypted ballots made in {prepared.seconds:.1f} s")
     _, answer = await chair.command(
         f"po-{nonce}", "poll.open", env.meeting, 30, {"poll_id": poll_id}
     )
@@ -336,8 +366,13 @@ async def burst(
     meter.start()
     metered_from = time.monotonic()
     rss_peak = 0.0
+    ballot_files: list[Path | None] = [None] * len(env.gens)
+    if prepared is not None:
+        for p in range(len(env.gens)):
+            ballot_files[p] = env.tmp / f"{label}-{nonce}-ballots{p}.json"
+            secret_poll.write_for_generator(ballot_files[p], prepared, env.gen_voters[p])
     start_at = time.time() * 1000 + 300
-    for gen in env.gens:
+    for gen, ballots_file in zip(env.gens, ballot_files, strict=True):
         gen.send(
             {
                 "cmd": "vote",
@@ -346,6 +381,7 @@ async def burst(
                 "startAt": start_at,
                 "windowMs": opts.window * 1000,
                 "ackTimeoutMs": opts.ack_timeout * 1000,
+                **({"ballotsFile": str(ballots_file)} if ballots_file else {}),
             }
         )
     log(
@@ -416,6 +452,16 @@ async def burst(
     close_ack_ms = time.time() * 1000 - close_start
     if answer.get("type") != "ack":
         raise BenchError(f"{label}: poll.close refused: {rejection(answer)}")
+    if board is not None:
+        # Counting: two members' devices decrypt the aggregate `poll.closed` carries and
+        # send their partials at once; the t-th valid one publishes the result.
+        closed = await chair.wait_event("poll.closed", poll_id, opts.close_timeout)
+        if closed is None:
+            raise BenchError(f"{label}: no poll.closed within {opts.close_timeout:g} s")
+        aggregate = (closed[1].get("data") or {}).get("aggregate") or []
+        out.figures["close_to_closed_ms"] = c.rounded(closed[0] - close_start)
+        sent = await board.partials(poll_id, aggregate)
+        out.figures["close_to_partials_acked_ms"] = c.rounded(max(sent) - close_start)
     published = await chair.wait_event("poll.published", poll_id, opts.close_timeout)
     published_by_chair = False
     if published is None:
@@ -465,7 +511,25 @@ async def burst(
         else:
             out.problems.append(f"GET {base}/ballots answered {status}: {str(body)[:300]}")
 
+    ceremony = dict(out.figures)  # ceremony_s, ballots_ready_s, close_to_* of a secret poll
     out.figures = check(out, rows, result, listed, ballots, options, killed_at, start_at)
+    out.figures.update(ceremony)
+    if board is not None:
+        out.figures["verified"] = result.get("verified")
+        if result.get("verified") is not True:
+            out.problems.append(f"the published result is not verified: {result}")
+        out.figures.update(
+            await secret_poll.check_board(
+                env.nodes[0].http, env.meeting, poll_id, env.chair_token
+            )
+        )
+        expected = [out.figures["acked_choices"][str(o)] for o in options]
+        if out.figures["board_status"] != "verified" or out.figures["board_counts"] != expected:
+            out.problems.append(
+                f"board.json: {out.figures['board_status']}, counts "
+                f"{out.figures['board_counts']} (acked {expected}): "
+                f"{out.figures['board_problems']}"
+            )
     lat = out.figures.pop("_latencies")
     seen = [r["published_at"] for r in rows if r["published_at"] is not None]
     if seen:
@@ -544,6 +608,12 @@ async def burst(
         f"{fmt(f['ack_p50_ms'])} p99 {fmt(f['ack_p99_ms'])} max {fmt(f['ack_max_ms'])} ms; "
         f"all acked {fmt(f['all_acked_s'])} s after the window opened; close → result "
         f"{fmt(f['close_to_result_ms'])} ms; CPU % of one core {cpu}"
+        + (
+            f"; verified {f.get('verified')}, board {f.get('board_status')} in "
+            f"{f.get('board_verify_s')} s"
+            if board is not None
+            else ""
+        )
     )
     for problem in out.problems:
         log(f"{label}: PROBLEM: {problem}")
@@ -744,6 +814,12 @@ async def start_env(
         gens.append(await NodeProc.start(children, f"{name}/gen{p}", config, "vote.mjs"))
     await c.wait_ready(name, gens, len(voters), opts.ramp_timeout)
     chair = await join_chair(nodes[0].url, chair_token, meeting, opts.join_timeout)
+    status, me = await http_get(f"{nodes[0].http}/api/me", chair_token)
+    if status != 200 or not isinstance(me, dict):
+        raise BenchError(f"GET /api/me as the chair: {status} {str(me)[:300]}")
+    # The counting board of secret polls: the chair and the first two delegates.
+    board = [(int(me["user"]["id"]), chair_token)]
+    board += [(v["user_id"], v["token"]) for v in voters[:2]]
     env = Env(
         name,
         nodes,
@@ -757,6 +833,8 @@ async def start_env(
         data,
         tmp,
         db if database else None,
+        board,
+        [[v["user_id"] for v in voters[p::procs]] for p in range(procs)],
     )
     if opts.eligibility == "present":
         for gen in gens:
@@ -904,8 +982,10 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
             try:
                 env = await start_env(name, count, seeded, opts, children, tmp, db)
                 for kind in opts.ballots:
-                    bursts.append((name, await burst(env, kind, f"{name}_{kind}", opts, children)))
-                    loads[f"{name}_{kind}"] = load_note()
+                    for r in range(1, opts.rounds + 1):
+                        label = f"{name}_{kind}" + (f"_r{r}" if r > 1 else "")
+                        bursts.append((name, await burst(env, kind, label, opts, children)))
+                        loads[label] = load_note()
             finally:
                 server_errors[name] = await stop_env(env, children)
         if opts.kill:
@@ -942,6 +1022,9 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
             "tally_exact",
         ):
             summary[key] = main.figures.get(key)
+        if "verified" in main.figures:  # an encrypted poll
+            for key in ("verified", "board_status", "board_verify_s"):
+                summary[key] = main.figures.get(key)
     summary.update(
         {
             "hall_voters": hall,
@@ -978,6 +1061,10 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
         or b.figures.get("duplicated")
         or not b.figures.get("tally_exact")
         or b.figures.get("acked") != opts.voters
+        or (
+            "verified" in b.figures  # an encrypted poll: its result and board must verify
+            and (b.figures["verified"] is not True or b.figures.get("board_status") != "verified")
+        )
     ]
     targets = [
         b.label
@@ -1025,7 +1112,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=list(KINDS),
         help="poll kinds per setup, in order (default: named secret)",
     )
-    parser.add_argument("--secret", action="store_true", help="secret polls only")
+    parser.add_argument(
+        "--secret",
+        action="store_true",
+        help="secret polls only (encrypted: a board of 3, t = 2, among the seeded accounts)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="bursts per setup and kind, one after the other (default 1; the later ones "
+        "are labelled _r2, _r3…: e.g. the encrypted polls' verifier processes are warm)",
+    )
     parser.add_argument(
         "--eligibility",
         choices=("members", "present"),
@@ -1081,8 +1179,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     opts = parser.parse_args(argv)
     if opts.secret:
         opts.ballots = ["secret"]
-    if opts.voters < 1 or opts.window <= 0 or opts.sites < 0:
-        parser.error("--voters ≥ 1, --window > 0, --sites ≥ 0")
+    if opts.voters < 1 or opts.window <= 0 or opts.sites < 0 or opts.rounds < 1:
+        parser.error("--voters ≥ 1, --window > 0, --sites ≥ 0, --rounds ≥ 1")
     if not 0 < opts.kill_at < 1:
         parser.error("--kill-at must be in (0, 1)")
     opts.only = list(dict.fromkeys(opts.only))

@@ -152,14 +152,16 @@ async def seed_bench(node: Node, delegates: int, items: int = 1000,
     """
     pw = hash_password("bench")
     rows = [dict(username="chair", full_name="Chủ trì", position="", unit="", is_admin=False,
-                 password_hash=pw)]
+                 password_hash=pw),
+            dict(username="secretary", full_name="Thư ký", position="", unit="",
+                 is_admin=False, password_hash=pw)]
     rows += [dict(username=f"delegate{i}", full_name=_name(i), position=_POSITIONS[i % 8],
                   unit="Hội nghị", is_admin=False, password_hash=pw)
              for i in range(1, delegates + 1)]
     rows.append(dict(username="admin", full_name="Quản trị", position="", unit="",
                      is_admin=True, password_hash=pw))
     ids = await node.store.create_users(rows)
-    chair_id, delegate_ids, admin_id = ids[0], ids[1:-1], ids[-1]
+    chair_id, secretary_id, delegate_ids, admin_id = ids[0], ids[1], ids[2:-1], ids[-1]
     admin = Actor(admin_id, is_admin=True)
     # A city-wide conference: tablets carry the agenda and the floor, not 6,300 names.
     create = parse_create({"title": "Hội nghị trực tuyến toàn thành phố", "roster": "organisers",
@@ -167,6 +169,8 @@ async def seed_bench(node: Node, delegates: int, items: int = 1000,
     assert not isinstance(create, Rejection)
     room, _ = await node.create_meeting(admin, create)
     await _must(node, room, admin, "participant.add", user_id=chair_id, role="chair")
+    # The constitution: no session without a secretary (rooms/constitution.py).
+    await _must(node, room, admin, "participant.add", user_id=secretary_id, role="secretary")
     for n in range(1, sites + 1):
         await _must(node, room, admin, "site.add", name=f"Điểm cầu số {n}")
     site_ids = sorted((await node.room(room)).state.sites)  # type: ignore[union-attr]
