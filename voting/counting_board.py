@@ -311,34 +311,36 @@ def _board(state: RoomState, poll_id: int, **changes: Any) -> dict[str, Any]:
     return {"polls": _with(state.polls, poll_id, poll.model_copy(update={"board": board}))}
 
 
-@_on("board.round1")
-def _round1_in(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+def _board_of(state: RoomState, data: dict[str, Any]) -> CountingBoard:
     board = state.polls[data["poll_id"]].board
     assert board is not None
+    return board
+
+
+@_on("board.round1")
+def _round1_in(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    board = _board_of(state, data)
     return _board(state, data["poll_id"], status=data["status"],
                   round1=_with(board.round1, data["index"], data["message"]))
 
 
 @_on("board.shares")
 def _shares_in(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    board = state.polls[data["poll_id"]].board
-    assert board is not None
+    board = _board_of(state, data)
     return _board(state, data["poll_id"],
                   shares=_with(board.shares, data["index"], tuple(data["shares"])))
 
 
 @_on("board.dealt")
 def _dealt(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    board = state.polls[data["poll_id"]].board
-    assert board is not None
+    board = _board_of(state, data)
     return _board(state, data["poll_id"], status=data["status"],
                   dealt=(*board.dealt, data["index"]))
 
 
 @_on("board.confirmed")
 def _confirmed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    board = state.polls[data["poll_id"]].board
-    assert board is not None
+    board = _board_of(state, data)
     return _board(state, data["poll_id"], status=data["status"],
                   confirmed=(*board.confirmed, data["index"]))
 
@@ -366,8 +368,7 @@ def _restarted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
 
 @_on("board.partial")
 def _partial_in(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    board = state.polls[data["poll_id"]].board
-    assert board is not None
+    board = _board_of(state, data)
     return _board(state, data["poll_id"],
                   partials=_with(board.partials, data["index"], tuple(data["partials"])))
 
