@@ -100,3 +100,34 @@ async def all_rows(server: ServerProcess) -> dict[str, list[dict[str, Any]]]:
             return rows
     finally:
         await store.close()
+
+
+async def heap_pages(server: ServerProcess) -> dict[str, bytes]:
+    """PostgreSQL: the raw pages of every table (and its TOAST table) of the server's
+    database, read with `pageinspect`'s `get_raw_page`: what is on disk, dead tuples and
+    all, not what a query returns."""
+    import asyncpg
+
+    args = server.backend_args
+    url = args[args.index("--database") + 1]
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+        await conn.execute("CHECKPOINT")  # everything written reaches the heap files
+        relations = await conn.fetch(
+            "SELECT c.oid::regclass::text AS name, c.relpages FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 't') AND n.nspname IN ('public', 'pg_toast') "
+            "AND (n.nspname = 'public' OR c.oid IN (SELECT reltoastrelid FROM pg_class "
+            "     JOIN pg_namespace p ON p.oid = relnamespace WHERE p.nspname = 'public'))")
+        pages: dict[str, bytes] = {}
+        for rel in relations:
+            blocks = await conn.fetchval(
+                "SELECT pg_relation_size($1::regclass) / current_setting('block_size')::int",
+                rel["name"])
+            pages[rel["name"]] = b"".join([
+                await conn.fetchval("SELECT get_raw_page($1, $2::int)", rel["name"], n)
+                for n in range(blocks)])
+        return pages
+    finally:
+        await conn.close()
