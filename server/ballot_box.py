@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +77,8 @@ class _Pending:
     reply: Reply
     answered: bool = False
     doc: dict[str, Any] | None = None  # an encrypted ballot's JSON, until checked
+    checked: bool = False  # an encrypted ballot's proofs were checked (`refusal` if bad)
+    refusal: Rejection | None = None
 
 
 class BallotBox:
@@ -95,6 +98,12 @@ class BallotBox:
         self._reporting_task: dict[int, asyncio.Task[object]] = {}  # poll -> that report
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Encrypted ballots being checked, in the order they arrived (they enter the box in
+        # that order, so a voter's later ballot is never overwritten by an earlier one),
+        # and those that arrived in this turn of the event loop (checked as one group).
+        self._checking: deque[_Pending] = deque()
+        self._to_check: list[_Pending] = []
+        self._check_soon = False
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run(), name=f"ballots-{self.host.room_id}")
@@ -110,6 +119,9 @@ class BallotBox:
             task.cancel()
         _settle(self._pending, [Rejection("store_unavailable")] * len(self._pending))
         self._pending.clear()
+        _settle(list(self._checking), [Rejection("store_unavailable")] * len(self._checking))
+        self._checking.clear()
+        self._to_check.clear()
 
     # ---- ballots ----
 
@@ -127,8 +139,16 @@ class BallotBox:
                 reply(member)
             return
         if ballot.ballot is not None:  # checked by the core: an encrypted poll, the caller's
-            entry: BallotIn | EncryptedIn = EncryptedIn(member, "", "")
-            self._pending.append(_Pending(ballot.poll_id, entry, reply, doc=ballot.ballot))
+            # Its proofs are checked as soon as it arrives, while earlier ballots are being
+            # committed: it enters the box once checked (see `_check`).
+            pending = _Pending(ballot.poll_id, EncryptedIn(member, "", ""), reply,
+                               doc=ballot.ballot)
+            self._checking.append(pending)
+            self._to_check.append(pending)
+            if not self._check_soon:
+                self._check_soon = True
+                asyncio.get_running_loop().call_soon(self._start_checks)
+            return
         else:
             assert ballot.choices is not None and ballot.receipt is not None
             entry = BallotIn(voter_id=member, cast_by=actor.user_id,
@@ -173,6 +193,53 @@ class BallotBox:
             reply(Rejection("store_unavailable"))
             return
         reply(Voted(poll.id, receipt, duplicate=True) if held else refusal)
+
+    def _start_checks(self) -> None:
+        """Check the encrypted ballots of this turn: one group per poll, one task each."""
+        self._check_soon = False
+        arrived, self._to_check = self._to_check, []
+        by_poll: dict[int, list[_Pending]] = {}
+        for p in arrived:
+            by_poll.setdefault(p.poll_id, []).append(p)
+        for poll_id, entries in by_poll.items():
+            self._spawn(self._check(poll_id, entries))
+
+    async def _check(self, poll_id: int, entries: list[_Pending]) -> None:
+        """Every proof of these ballots, off the loop; then the checked ones, in order of
+        arrival, go to the box (the refused ones are answered at once)."""
+        poll = self.host.state.polls.get(poll_id)
+        try:
+            if poll is None:
+                raise LookupError
+            verdicts: list[BallotRefusal | str | Rejection] = list(
+                await verify_ballots(ballot_rules(poll), [p.doc for p in entries]))
+        except LookupError:
+            verdicts = [not_found("poll")] * len(entries)
+        except ChecksUnavailable:  # nothing decided: the devices send the same ballots again
+            verdicts = [Rejection("busy")] * len(entries)
+        for p, verdict in zip(entries, verdicts, strict=True):
+            if isinstance(verdict, BallotRefusal):
+                p.refusal = _invalid_ballot(verdict)
+            elif isinstance(verdict, Rejection):
+                p.refusal = verdict
+            else:
+                p.ballot = EncryptedIn(p.ballot.voter_id, verdict, orjson.dumps(p.doc).decode())
+            p.doc = None
+            p.checked = True
+        self._release()
+
+    def _release(self) -> None:
+        """Move the checked ballots at the head of the line into the box's queue."""
+        queued = False
+        while self._checking and self._checking[0].checked:
+            p = self._checking.popleft()
+            if p.refusal is not None:
+                _settle([p], [p.refusal])
+            else:
+                self._pending.append(p)
+                queued = True
+        if queued:
+            self._wake.set()
 
     async def _run(self) -> None:
         while True:
@@ -219,25 +286,9 @@ class BallotBox:
         if voters:
             self._progress(poll_id, voters)
 
-    async def _commit_encrypted(self, poll: Poll, entries: list[_Pending]) -> None:
-        """Check every proof (off the loop), refuse the ballots that fail, commit the rest
-        in one transaction, and acknowledge each with its tracker."""
-        try:
-            verdicts = await verify_ballots(ballot_rules(poll), [p.doc for p in entries])
-        except ChecksUnavailable:  # nothing decided: the devices send the same ballots again
-            _settle(entries, [Rejection("busy")] * len(entries))
-            return
-        good: list[_Pending] = []
-        for p, verdict in zip(entries, verdicts, strict=True):
-            if isinstance(verdict, BallotRefusal):
-                _settle([p], [_invalid_ballot(verdict)])
-                continue
-            p.ballot = EncryptedIn(p.ballot.voter_id, verdict,
-                                   orjson.dumps(p.doc).decode())
-            p.doc = None
-            good.append(p)
-        if not good:
-            return
+    async def _commit_encrypted(self, poll: Poll, good: list[_Pending]) -> None:
+        """Commit checked ballots (`_check`) in one transaction and acknowledge each with
+        its tracker."""
         ballots = [p.ballot for p in good if isinstance(p.ballot, EncryptedIn)]
         try:
             fates, voters = await self.store.cast_encrypted(
