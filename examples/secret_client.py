@@ -92,12 +92,13 @@ class Member:
 
     def round3(self, round1: dict[str, Any], shares: dict[str, Any]) -> dict[str, Any] | None:
         """Decrypt and check the shares addressed to me: my key share (None), or the
-        complaint `{dealer, reason}` about the first bad one."""
+        complaint `{dealer, reason, key, proof}` about the first bad one."""
         total = self.f(self.index)
         for i in range(1, self.n + 1):
             if i == self.index:
                 continue
             mine = [s for s in shares.get(str(i), []) if s["to"] == self.index]
+            big_r = None
             try:
                 share = mine[0]
                 big_r = point(share["r"])
@@ -107,13 +108,25 @@ class Member:
                                             self.ceremony + u32(i) + u32(self.index))
                 value = scalar(plain.hex())
             except Exception:  # missing, not a point, a failed tag, not a scalar
-                return {"dealer": i, "reason": "undecryptable"}
+                return self.complaint(i, "undecryptable", big_r)
             commitments = [point(a) for a in round1[str(i)]["commitments"]]
             if gmul(value) != at(commitments, self.index):
-                return {"dealer": i, "reason": "mismatch"}
+                return self.complaint(i, "mismatch", big_r)
             total += value
         self.secret = total % L
         return None
+
+    def complaint(self, i: int, reason: str, big_r: bytes | None) -> dict[str, Any]:
+        """A complaint against dealer i that anyone can judge: S = eⱼ·R of its envelope and
+        the proof that log_G Eⱼ = log_R S (none when R is missing or not a point)."""
+        if big_r is None:
+            return {"dealer": i, "reason": reason, "key": None, "proof": None}
+        j, e = self.index, self.transport
+        s = mul(e, big_r)
+        w = rand()
+        c = hs("phonghop/ceremony/v1/complaint", self.ceremony, u32(i), u32(j), gmul(e), big_r,
+               s, gmul(w), mul(w, big_r))
+        return {"dealer": i, "reason": reason, "key": s.hex(), "proof": [sc(c), sc(w + c * e)]}
 
     def partials(self, board: dict[str, Any]) -> list[dict[str, str]]:
         """Dⱼ,ₘ = xⱼ·Aₘ for every option's aggregate, with the Chaum–Pedersen proof."""

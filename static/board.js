@@ -216,7 +216,8 @@ export class BoardDevice {
     await this.send("board.shares", { poll_id: poll.id, shares });
   }
 
-  /** Round 3: open and check the shares sent to me; my key share, or a complaint. */
+  /** Round 3: open and check the shares sent to me; my key share, or a complaint (with
+   * the revealed key and its proof, as round3 made it: the server judges it). */
   async check(poll, i) {
     const b = poll.board;
     const rec = await this.record(poll);
@@ -224,8 +225,8 @@ export class BoardDevice {
     const out = await round3({ ceremony: ceremonyOf(b), secret: memberSecret(rec),
       members: roundOnes(b), envelopes });
     if (out.secret === null) {
-      const { dealer, reason } = out.complaints[0];
-      await this.send("board.complaint", { poll_id: poll.id, dealer, reason });
+      const { from: _me, ...complaint } = out.complaints[0];
+      await this.send("board.complaint", { poll_id: poll.id, ...complaint });
       return;
     }
     await saveKey(this.userId, b.poll_uid, { ...rec, x: scalarToHex(out.secret) });

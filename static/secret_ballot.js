@@ -28,6 +28,7 @@ export const TAG = Object.freeze({
   ceremony: "phonghop/ceremony/v1",
   coefficient: "phonghop/ceremony/v1/coefficient",
   share: "phonghop/ceremony/v1/share",
+  complaint: "phonghop/ceremony/v1/complaint",
   poll: "phonghop/poll/v1",
   choice: "phonghop/ballot/v1/choice",
   count: "phonghop/ballot/v1/count",
@@ -661,17 +662,19 @@ export async function openShare(ceremony, secret, envelope) {
 
 /**
  * Round 3 of member j: opens and checks every dealer's share against its commitments.
- * Without complaints, `secret` is xⱼ = Σᵢ sᵢ,ⱼ (own fⱼ(j) included); with any, the
- * ceremony starts again and `secret` is null. Complaints come in increasing dealer order.
+ * Without complaints, `secret` is xⱼ = Σᵢ sᵢ,ⱼ (own fⱼ(j) included); with any, `secret`
+ * is null. Complaints come in increasing dealer order, each made by makeComplaint (one
+ * draw each, when the envelope's R is a point).
  * @param {object} a
  * @param {Uint8Array} a.ceremony
  * @param {MemberSecret} a.secret member j's round 1 secret
  * @param {object[]} a.members every member's published round 1 (JSON), in index order
  * @param {object[]} a.envelopes the round 2 messages addressed to j
+ * @param {() => bigint} [rng]
  * @returns {Promise<{secret: bigint|null, complaints: Array<{from: number, dealer: number,
- *   reason: "undecryptable"|"mismatch"}>}>}
+ *   reason: "undecryptable"|"mismatch", key: string|null, proof: string[]|null}>}>}
  */
-export async function round3(a) {
+export async function round3(a, rng = systemRng) {
   const { ceremony, secret } = a;
   const j = secret.index;
   const t = secret.coefficients.length;
@@ -685,14 +688,103 @@ export async function round3(a) {
     const envelope = a.envelopes.find((e) => e.from === m.index && e.to === j);
     const s = envelope ? await openShare(ceremony, secret, envelope) : null;
     if (s === null) {
-      complaints.push({ from: j, dealer: m.index, reason: "undecryptable" });
+      complaints.push(makeComplaint(ceremony, secret, envelope, m.index, "undecryptable", rng));
     } else if (!mulSecret(G, s).equals(commitmentAt(m.commitments, j))) {
-      complaints.push({ from: j, dealer: m.index, reason: "mismatch" });
+      complaints.push(makeComplaint(ceremony, secret, envelope, m.index, "mismatch", rng));
     } else {
       x = mod(x + s);
     }
   }
   return { secret: complaints.length ? null : x, complaints };
+}
+
+function complaintChallenge(ceremony, i, j, E, R, S, A, B) {
+  return Hs(TAG.complaint, ceremony, u32(i), u32(j), E.toBytes(), R.toBytes(), S.toBytes(),
+    A.toBytes(), B.toBytes());
+}
+
+/**
+ * Member j's complaint against dealer i that anyone can judge: S = eⱼ·R of the envelope
+ * and the proof that log_G Eⱼ = log_R S (draws w: A = w·G, B = w·R, c = Hs(…), z = w + c·eⱼ).
+ * Key and proof are null, with no draw, when there is no envelope or its R is not a point.
+ * @param {Uint8Array} ceremony
+ * @param {MemberSecret} secret member j's round 1 secret
+ * @param {{from: number, to: number, r: string, box: string}|undefined} envelope
+ * @param {number} dealer i
+ * @param {"undecryptable"|"mismatch"} reason
+ * @param {() => bigint} [rng]
+ * @returns {{from: number, dealer: number, reason: string, key: string|null,
+ *   proof: string[]|null}}
+ */
+export function makeComplaint(ceremony, secret, envelope, dealer, reason, rng = systemRng) {
+  const j = secret.index;
+  let R = null;
+  try {
+    if (envelope && envelope.from === dealer) R = pointFromHex(envelope.r);
+  } catch {
+    R = null;
+  }
+  if (R === null) return { from: j, dealer, reason, key: null, proof: null };
+  const e = secret.transportSecret;
+  const S = mulSecret(R, e);
+  const w = draw(rng);
+  const c = complaintChallenge(ceremony, dealer, j, mulSecret(G, e), R, S, mulSecret(G, w),
+    mulSecret(R, w));
+  return { from: j, dealer, reason, key: pointToHex(S),
+    proof: [scalarToHex(c), scalarToHex(mod(w + c * e))] };
+}
+
+/**
+ * Judges a ceremony complaint from public data only (docs/BALLOT_CRYPTO.md, round 3):
+ * "dealer_at_fault" when the revealed key's proof verifies and the envelope does not open
+ * or its share does not match the dealer's commitments (or its R is not a point);
+ * "complaint_false" when the share is good; "invalid" when the complaint proves nothing.
+ * @param {object} a
+ * @param {Uint8Array} a.ceremony
+ * @param {object} a.complainer member j's published round 1 (JSON)
+ * @param {object} a.dealer member i's published round 1 (JSON)
+ * @param {{from: number, to: number, r: string, box: string}} a.envelope i's share to j
+ * @param {{from: number, dealer: number, key: string|null, proof: string[]|null}} a.complaint
+ * @returns {Promise<"dealer_at_fault"|"complaint_false"|"invalid">}
+ */
+export async function judgeComplaint(a) {
+  const { ceremony, envelope, complaint } = a;
+  const i = a.dealer?.index;
+  const j = a.complainer?.index;
+  if (complaint?.from !== j || complaint?.dealer !== i || envelope?.from !== i
+      || envelope?.to !== j) return "invalid";
+  let R;
+  try {
+    R = pointFromHex(envelope.r);
+  } catch {
+    return "dealer_at_fault"; // R is no point: anyone sees the envelope cannot open
+  }
+  let S, E, commitments, c, z, box;
+  try {
+    S = pointFromHex(complaint.key);
+    E = pointFromHex(a.complainer.transport_key);
+    commitments = a.dealer.commitments.map(pointFromHex);
+    if (!Array.isArray(complaint.proof) || complaint.proof.length !== 2) return "invalid";
+    [c, z] = complaint.proof.map(scalarFromHex);
+    box = fromHex(envelope.box, 48);
+  } catch {
+    return "invalid";
+  }
+  const A = mulPublic(G, z).subtract(mulPublic(E, c));
+  const B = mulPublic(R, z).subtract(mulPublic(S, c));
+  if (c !== complaintChallenge(ceremony, i, j, E, R, S, A, B)) return "invalid";
+  let s;
+  try {
+    const key = await shareKey(ceremony, i, j, R, S, "decrypt");
+    const plain = await globalThis.crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: NONCE, additionalData: shareAad(ceremony, i, j), tagLength: 128 },
+      key, box);
+    s = scalarFromBytes(new Uint8Array(plain));
+  } catch {
+    return "dealer_at_fault";
+  }
+  return mulPublic(G, s).equals(commitmentAt(commitments, j)) ? "complaint_false"
+    : "dealer_at_fault";
 }
 
 /**

@@ -187,12 +187,15 @@ class BoardConfirm(Command):
 
 
 class BoardComplaint(Command):
-    """Member j's round 3 found dealer i's share bad: the ceremony fails."""
+    """Member j's round 3 found dealer i's share bad, revealing that envelope's key S with
+    a proof: the core judges it (the ceremony fails only when the dealer is at fault)."""
 
     NAME = "board.complaint"
     poll_id: Id
     dealer: Annotated[int, Strict(), Field(ge=1, le=MAX_BOARD)]
     reason: Literal["undecryptable", "mismatch"]
+    key: Hex64 | None = None  # S = eⱼ·R; None only when the envelope's R is not a point
+    proof: Annotated[list[Hex64], Field(min_length=2, max_length=2)] | None = None  # [c, z]
 
 
 class BoardRestart(Command):

@@ -21,6 +21,7 @@ from rooms.roles import ORGANISERS, Role
 from rooms.state import RoomState
 from voting import commands as v
 from voting.model import Complaint, CountingBoard, Poll, Result
+from voting.secret import ceremony as cer
 from voting.secret.ballot import BallotRules
 from voting.secret.ceremony import (
     Round1,
@@ -33,6 +34,7 @@ from voting.secret.ceremony import (
 from voting.secret.count import Partial, counts, verify_partials
 from voting.secret.elgamal import Ciphertext
 from voting.secret.group import EncodingError, Point
+from voting.secret.proofs import Pair
 from voting.tally import result as tally_result
 
 # ---- shared with voting.room ----
@@ -213,7 +215,27 @@ def _complaint(ctx: _Ctx, cmd: v.BoardComplaint) -> Outcome:
         return Rejection("already_sent")
     if cmd.dealer == index or cmd.dealer > len(board.members):
         return _bad("the dealer is another member of the board")
-    complaint = Complaint(complainer=index, dealer=cmd.dealer, reason=cmd.reason)
+    # Judge before failing anything: the revealed key opens that one envelope, so a false
+    # complaint (which would force restarts forever, or blame an honest dealer) is refused.
+    try:
+        claim = cer.Complaint(index, cmd.dealer, cer.ComplaintReason(cmd.reason),
+                              None if cmd.key is None else Point.from_hex(cmd.key),
+                              None if cmd.proof is None else Pair.from_json(cmd.proof))
+    except ValueError:  # EncodingError included
+        return _bad("the complaint's key or proof does not decode")
+    envelope = next(s for s in board.shares[cmd.dealer] if s["to"] == index)
+    t = board.threshold
+    ceremony, _ = poll_info(poll)
+    verdict = cer.judge_complaint(
+        ceremony, Round1.from_json(board.round1[index], t),
+        Round1.from_json(board.round1[cmd.dealer], t),
+        cer.EncryptedShare.from_json(envelope), claim)
+    if verdict == cer.Verdict.INVALID:
+        return _bad("the complaint's proof does not verify")
+    if verdict == cer.Verdict.COMPLAINT_FALSE:
+        return _bad(f"the share from member {cmd.dealer} is good: the complaint is false")
+    complaint = Complaint(complainer=index, dealer=cmd.dealer, reason=cmd.reason,
+                          key=cmd.key, proof=None if cmd.proof is None else tuple(cmd.proof))
     return [ctx.event("board.failed", board_audience(poll), poll_id=poll.id,
                       complaint=_dump(complaint), status="failed")]
 

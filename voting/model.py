@@ -69,11 +69,14 @@ class Result(_Frozen):
 
 
 class Complaint(_Frozen):
-    """A member's round 3 found the share of `dealer` bad: the ceremony failed."""
+    """A member's round 3 found the share of `dealer` bad, and the core's judgement proved
+    it: the ceremony failed, the dealer at fault."""
 
     complainer: int  # member index
     dealer: int  # member index
     reason: Literal["undecryptable", "mismatch"]
+    key: str | None = None  # the revealed S = eⱼ·R (hex); None when R was not a point
+    proof: tuple[str, str] | None = None  # [c, z] of log_G Eⱼ = log_R S
 
 
 class CountingBoard(_Frozen):

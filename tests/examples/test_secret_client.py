@@ -69,3 +69,34 @@ def test_the_example_client_runs_a_poll_the_server_verifies_and_counts() -> None
     result = room.state.polls[poll_id].result
     assert result is not None and result.verified
     assert [c.votes for c in result.counts] == [3, 2, 2]
+
+
+def test_the_example_clients_complaint_is_judged_by_the_server() -> None:
+    """Its true complaint fails the ceremony against the dealer; the same proven key
+    against an honest dealer is refused as false."""
+    room = standard_room()
+    poll_id = secret_poll(room, BOARD, 2)
+    board = room.state.polls[poll_id].board
+    assert board is not None
+    devices = {uid: secret_client.Member(board.poll_uid, i, 3, 2)
+               for i, uid in enumerate(board.members, start=1)}
+    for uid, device in devices.items():
+        room.ok(uid, "board.round1", poll_id=poll_id, message=device.round1())
+    round1 = poll_json(room, poll_id)["board"]["round1"]
+    for uid, device in devices.items():
+        shares = device.round2(round1)
+        if uid == board.members[1]:  # dealer 2 flips a bit of its box to member 3
+            box = bytearray.fromhex(shares[-1]["box"])
+            box[0] ^= 1
+            shares[-1]["box"] = box.hex()
+        room.ok(uid, "board.shares", poll_id=poll_id, shares=shares)
+    d3 = board.members[2]
+    shares = poll_json(room, poll_id, d3)["board"]["shares"]
+    honest = devices[d3].complaint(1, "mismatch", bytes.fromhex(
+        next(s for s in shares["1"] if s["to"] == 3)["r"]))
+    assert room.refused(d3, "board.complaint", poll_id=poll_id, **honest) == (
+        "invalid_board_message")
+    complaint = devices[d3].round3(round1, shares)
+    assert complaint is not None and complaint["dealer"] == 2
+    [failed] = room.ok(d3, "board.complaint", poll_id=poll_id, **complaint)
+    assert failed.kind == "board.failed" and failed.data["complaint"]["dealer"] == 2

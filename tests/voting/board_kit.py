@@ -10,11 +10,13 @@ from typing import Any
 
 from voting.secret.ballot import BallotRules, encrypt_ballot
 from voting.secret.ceremony import (
+    ComplaintReason,
     EncryptedShare,
     MemberKey,
     MemberSecrets,
     Round1,
     ceremony_id,
+    make_complaint,
     round1,
     round2,
     round3,
@@ -74,9 +76,23 @@ class BoardDevice:
         if isinstance(found, MemberKey):
             self.key = found
             return "board.confirm", {"poll_id": poll["id"]}
-        first = found[0]
-        return "board.complaint", {"poll_id": poll["id"], "dealer": first.dealer,
-                                   "reason": str(first.reason)}
+        doc = found[0].to_json()
+        del doc["from"]
+        return "board.complaint", {"poll_id": poll["id"], **doc}
+
+    def complain(self, poll: dict[str, Any], dealer: int,
+                 reason: str = "mismatch") -> dict[str, Any]:
+        """`board.complaint` args against `dealer` whatever its share: a proven key, true
+        or not (the attack of a member who wants the ceremony to restart)."""
+        assert self.secrets is not None
+        me = self.index(poll)
+        [share] = [EncryptedShare.from_json(s)
+                   for i, shares in _board(poll)["shares"].items() if int(i) == dealer
+                   for s in shares if s["to"] == me] or [None]
+        doc = make_complaint(ceremony_of(poll), self.secrets, share, dealer,
+                             ComplaintReason(reason)).to_json()
+        del doc["from"]
+        return {"poll_id": poll["id"], **doc}
 
     def partials(self, poll: dict[str, Any]) -> dict[str, Any]:
         """`board.partial` args: my partial decryption of the aggregate."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import orjson
 
+from rooms.rejections import Rejection
 from rooms.view import room_view
 from tests.rooms.client_view import ClientView
 from tests.rooms.world import CHAIR, D1, D2, D3, INVITEE, SECRETARY, Room, standard_room
@@ -82,6 +83,43 @@ def test_any_two_members_give_the_same_count() -> None:
         assert trial.state.polls[poll_id].status == "closed"  # the chair publishes
 
 
+def test_a_false_complaint_is_refused_and_the_ceremony_goes_on() -> None:
+    """The attack: a member (or the relay in its name) complains about an honest dealer to
+    force restarts forever. Its revealed key opens the share, which is good: refused, and
+    nothing changes; a forged key or proof proves nothing."""
+    room = standard_room()
+    poll_id = secret_poll(room)
+    devices = {uid: BoardDevice(uid) for uid in BOARD}
+    for uid in BOARD:
+        room.ok(uid, "board.round1", **devices[uid].round1(poll_json(room, poll_id, uid)))
+    for uid in BOARD:
+        room.ok(uid, "board.shares", **devices[uid].round2(poll_json(room, poll_id, uid)))
+    before = room.state
+
+    def refusal(uid: int, args: dict[str, object]) -> str:
+        assert room.refused(uid, "board.complaint", **args) == "invalid_board_message"
+        outcome = room.run(uid, "board.complaint", **args)
+        assert isinstance(outcome, Rejection) and outcome.details is not None
+        return str(outcome.details["detail"])
+
+    false = devices[D3].complain(poll_json(room, poll_id, D3), dealer=2)
+    assert refusal(D3, false) == "the share from member 2 is good: the complaint is false"
+    forged = {**false, "key": (G + G).hex()}  # a key of its own making, to blame dealer 2
+    assert refusal(D3, forged) == "the complaint's proof does not verify"
+    bare = {k: x for k, x in false.items() if k not in ("key", "proof")}
+    assert refusal(D3, bare) == "the complaint's proof does not verify"
+    # Another member cannot replay it as their own: the proof is the complainer's.
+    assert refusal(D1, false) == "the complaint's proof does not verify"
+    assert room.state is before
+    # The complainer can still confirm, and the ceremony ends ready.
+    for uid in BOARD:
+        name, args = devices[uid].round3(poll_json(room, poll_id, uid))
+        assert name == "board.confirm"
+        room.ok(uid, name, **args)
+    board = room.state.polls[poll_id].board
+    assert board is not None and board.status == "ready"
+
+
 def test_a_complaint_fails_the_ceremony_and_a_restart_begins_afresh() -> None:
     room = standard_room()
     poll_id = secret_poll(room)
@@ -104,6 +142,8 @@ def test_a_complaint_fails_the_ceremony_and_a_restart_begins_afresh() -> None:
     board = room.state.polls[poll_id].board
     assert board is not None and board.status == "failed"
     assert board.complaint is not None and board.complaint.dealer == 2
+    assert board.complaint.complainer == 3 and board.complaint.key == args["key"]
+    assert failed.data["complaint"]["proof"] == args["proof"]  # the proof, for anyone
     assert room.refused(D1, "board.confirm", poll_id=poll_id) == "invalid_state"
     assert room.refused(CHAIR, "poll.open", poll_id=poll_id) == "board_not_ready"
     assert room.refused(D1, "board.restart", poll_id=poll_id) == "forbidden"

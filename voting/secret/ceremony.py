@@ -3,8 +3,9 @@ Feldman commitments (docs/BALLOT_CRYPTO.md, section 1).
 
 Member side: `round1` (commitments, their proofs, a transport key), `round2` (each other
 member's share, encrypted to their transport key), `round3` (decrypt and check the shares
-addressed to me: my secret, or complaints). Public side: `check_round1`, `public_key`,
-`verification_keys` and the poll `context`, all computable by anyone from round 1.
+addressed to me: my secret, or complaints, each revealing that one envelope's key with a
+proof). Public side: `check_round1`, `judge_complaint`, `public_key`, `verification_keys`
+and the poll `context`, all computable by anyone from the published rounds.
 """
 
 from __future__ import annotations
@@ -29,12 +30,20 @@ from voting.secret.group import (
     u32,
     unhex,
 )
-from voting.secret.proofs import Pair, pairs_from_json, prove_knowledge, verify_knowledge
+from voting.secret.proofs import (
+    Pair,
+    pairs_from_json,
+    prove_equal_logs,
+    prove_knowledge,
+    verify_equal_logs,
+    verify_knowledge,
+)
 
 MAX_MEMBERS = 15
 CEREMONY_TAG = "phonghop/ceremony/v1"
 COEFFICIENT_TAG = "phonghop/ceremony/v1/coefficient"
 SHARE_TAG = "phonghop/ceremony/v1/share"
+COMPLAINT_TAG = "phonghop/ceremony/v1/complaint"
 POLL_TAG = "phonghop/poll/v1"
 _NONCE = bytes(12)  # each share key encrypts exactly one message
 
@@ -193,14 +202,89 @@ class ComplaintReason(StrEnum):
 
 @dataclass(frozen=True)
 class Complaint:
-    """Member `complainer` accuses `dealer` of a bad share; the ceremony starts again."""
+    """Member `complainer` accuses `dealer` of a bad share, revealing that one envelope's
+    Diffie–Hellman value `key` = S = eⱼ·R with a proof that `log_G Eⱼ = log_R S`, so that
+    anyone can open the envelope and judge (`judge_complaint`). `key` and `proof` are None
+    only when the envelope's R is not a point (the dealer's fault, visible to all)."""
 
     complainer: int
     dealer: int
     reason: ComplaintReason
+    key: Point | None = None
+    proof: Pair | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"from": self.complainer, "dealer": self.dealer, "reason": str(self.reason)}
+        return {"from": self.complainer, "dealer": self.dealer, "reason": str(self.reason),
+                "key": None if self.key is None else self.key.hex(),
+                "proof": None if self.proof is None else self.proof.to_json()}
+
+    @classmethod
+    def from_json(cls, doc: object) -> Complaint:
+        """Parse `{from, dealer, reason, key, proof}`; `ValueError` otherwise."""
+        if not isinstance(doc, dict) or set(doc) != {"from", "dealer", "reason", "key", "proof"}:
+            raise ValueError("a complaint is {from, dealer, reason, key, proof}")
+        if type(doc["from"]) is not int or type(doc["dealer"]) is not int:
+            raise ValueError("from and dealer are integers")
+        key = None if doc["key"] is None else Point.from_hex(doc["key"])
+        proof = None if doc["proof"] is None else Pair.from_json(doc["proof"])
+        return cls(doc["from"], doc["dealer"], ComplaintReason(doc["reason"]), key, proof)
+
+
+def _complaint_bound(ceremony: bytes, i: int, j: int, transport_key: Point, r: Point,
+                     s: Point) -> list[bytes]:
+    return [ceremony, u32(i), u32(j), transport_key.encode(), r.encode(), s.encode()]
+
+
+def make_complaint(ceremony: bytes, secrets: MemberSecrets, share: EncryptedShare | None,
+                   dealer: int, reason: ComplaintReason,
+                   rng: Rng = random_scalar) -> Complaint:
+    """My complaint against `dealer` about `share`: S = eⱼ·R and its proof (one draw, `w`),
+    or neither when there is no envelope or its R is not a point."""
+    j = secrets.index
+    try:
+        if share is None or share.dealer != dealer:
+            raise ValueError("missing")
+        r = Point.decode(share.r.data)
+    except ValueError:  # EncodingError included
+        return Complaint(j, dealer, reason)
+    s = secrets.transport * r
+    bound = _complaint_bound(ceremony, dealer, j, base_mul(secrets.transport), r, s)
+    return Complaint(j, dealer, reason, s,
+                     prove_equal_logs(COMPLAINT_TAG, bound, secrets.transport, r, rng))
+
+
+class Verdict(StrEnum):
+    DEALER_AT_FAULT = "dealer_at_fault"  # the share is bad: proven against the dealer
+    COMPLAINT_FALSE = "complaint_false"  # the share opens and matches: the complaint is false
+    INVALID = "invalid"  # the complaint proves nothing (no or a wrong proof, other parties)
+
+
+def judge_complaint(ceremony: bytes, complainer: Round1, dealer: Round1,
+                    share: EncryptedShare, complaint: Complaint) -> Verdict:
+    """Judge `complaint` from public data only: the two members' round 1 and the envelope
+    `share` the dealer sent to the complainer. The revealed S opens the envelope only if its
+    proof verifies; then the share decides who is at fault."""
+    i, j = dealer.index, complainer.index
+    if (complaint.complainer, complaint.dealer, share.dealer, share.recipient) != (j, i, i, j):
+        return Verdict.INVALID
+    try:
+        r = Point.decode(share.r.data)
+    except ValueError:  # R is no point: anyone sees that the envelope cannot open
+        return Verdict.DEALER_AT_FAULT
+    if complaint.key is None or complaint.proof is None:
+        return Verdict.INVALID
+    s = complaint.key
+    bound = _complaint_bound(ceremony, i, j, complainer.transport_key, r, s)
+    if not verify_equal_logs(COMPLAINT_TAG, bound, r, complainer.transport_key, s,
+                             complaint.proof):
+        return Verdict.INVALID
+    try:
+        value = _open_share(ceremony, i, j, r, s, share.box)
+    except ValueError:
+        return Verdict.DEALER_AT_FAULT
+    if base_mul(value) != commitment_at(dealer.commitments, j):
+        return Verdict.DEALER_AT_FAULT
+    return Verdict.COMPLAINT_FALSE
 
 
 @dataclass(frozen=True)
@@ -225,20 +309,27 @@ def decrypt_share(ceremony: bytes, secrets: MemberSecrets, share: EncryptedShare
     if share.recipient != secrets.index:
         raise ValueError("not addressed to me")
     r = Point.decode(share.r.data)  # EncodingError is a ValueError
-    key = _share_key(ceremony, share.dealer, secrets.index, r, secrets.transport * r)
+    return _open_share(ceremony, share.dealer, secrets.index, r, secrets.transport * r,
+                       share.box)
+
+
+def _open_share(ceremony: bytes, i: int, j: int, r: Point, s: Point, box: bytes) -> Scalar:
+    """The scalar in dealer i's box for j, keyed by S; `ValueError` when it does not open."""
+    key = _share_key(ceremony, i, j, r, s)
     try:
-        plain = AESGCM(key).decrypt(_NONCE, share.box,
-                                    _share_ad(ceremony, share.dealer, secrets.index))
+        plain = AESGCM(key).decrypt(_NONCE, box, _share_ad(ceremony, i, j))
     except InvalidTag as exc:
         raise ValueError("the tag fails") from exc
     return Scalar.decode(plain)
 
 
 def round3(ceremony: bytes, secrets: MemberSecrets, accepted: Sequence[Round1],
-           shares: Mapping[int, EncryptedShare]) -> MemberKey | list[Complaint]:
+           shares: Mapping[int, EncryptedShare],
+           rng: Rng = random_scalar) -> MemberKey | list[Complaint]:
     """Decrypt and check each dealer's share (`shares` by dealer index): my key
-    `xⱼ = Σᵢ sᵢ,ⱼ`, or one complaint per bad dealer. `accepted` are all n round-1
-    messages, each already passed by `check_round1`."""
+    `xⱼ = Σᵢ sᵢ,ⱼ`, or one complaint per bad dealer (`make_complaint`, drawing in
+    increasing dealer order). `accepted` are all n round-1 messages, each already passed
+    by `check_round1`."""
     j = secrets.index
     complaints: list[Complaint] = []
     total = secrets.share_for(j)
@@ -251,10 +342,12 @@ def round3(ceremony: bytes, secrets: MemberSecrets, accepted: Sequence[Round1],
                 raise ValueError("missing")
             s = decrypt_share(ceremony, secrets, share)
         except (ValueError, EncodingError):
-            complaints.append(Complaint(j, dealer.index, ComplaintReason.UNDECRYPTABLE))
+            complaints.append(make_complaint(ceremony, secrets, share, dealer.index,
+                                             ComplaintReason.UNDECRYPTABLE, rng))
             continue
         if base_mul(s) != commitment_at(dealer.commitments, j):
-            complaints.append(Complaint(j, dealer.index, ComplaintReason.MISMATCH))
+            complaints.append(make_complaint(ceremony, secrets, share, dealer.index,
+                                             ComplaintReason.MISMATCH, rng))
             continue
         total = total + s
     if complaints:

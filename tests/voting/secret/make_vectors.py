@@ -21,7 +21,13 @@ from voting.secret.ballot import (
     verify_ballot,
 )
 from voting.secret.board import build_board
-from voting.secret.ceremony import encrypt_share, round3
+from voting.secret.ceremony import (
+    ComplaintReason,
+    encrypt_share,
+    judge_complaint,
+    make_complaint,
+    round3,
+)
 from voting.secret.count import counts
 from voting.secret.group import (
     IDENTITY,
@@ -131,8 +137,18 @@ def generate() -> dict[str, object]:
     inbox[1] = dataclasses.replace(inbox[1], box=bytes(flipped))
     inbox[2] = encrypt_share(cer, 2, 3, ceremony.secrets[2].share_for(3) + Scalar(1),
                              ceremony.round1[2].transport_key, SeededRng(SEED, "invalid/share"))
-    complaints = round3(cer, ceremony.secrets[3], ceremony.round1, inbox)
+    complaint_rng = SeededRng(SEED, "member/3/round3")
+    complaints = round3(cer, ceremony.secrets[3], ceremony.round1, inbox, complaint_rng)
     assert isinstance(complaints, list)
+    verdicts = [judge_complaint(cer, ceremony.round1[2], ceremony.round1[c.dealer - 1],
+                                inbox[c.dealer], c) for c in complaints]
+    # A false complaint: member 3 against dealer 2's honest share (the ceremony goes on).
+    false_rng = SeededRng(SEED, "member/3/false-complaint")
+    honest_share = ceremony.inbox(3)[2]
+    false = make_complaint(cer, ceremony.secrets[3], honest_share, 2, ComplaintReason.MISMATCH,
+                           false_rng)
+    false_verdict = judge_complaint(cer, ceremony.round1[2], ceremony.round1[1], honest_share,
+                                    false)
 
     other = poll_info(n=3, t=2, options=poll.options, minimum=0, maximum=2,
                       uid="vectors.example/meeting-3/poll-8").rules(rules.key)
@@ -163,7 +179,14 @@ def generate() -> dict[str, object]:
         "ceremony": cer.hex(),
         "members": members,
         "complaint": {"member": 3, "inbox": [s.to_json() for s in inbox.values()],
-                      "complaints": [c.to_json() for c in complaints]},
+                      "rng": complaint_rng.label,
+                      "draws": [d.hex() for d in complaint_rng.draws],
+                      "complaints": [c.to_json() for c in complaints],
+                      "verdicts": [str(v) for v in verdicts],
+                      "false": {"rng": false_rng.label,
+                                "draws": [d.hex() for d in false_rng.draws],
+                                "envelope": honest_share.to_json(),
+                                "complaint": false.to_json(), "verdict": str(false_verdict)}},
         "public_key": rules.key.hex(),
         "verification_keys": {str(j): x.hex() for j, x in ceremony.x_keys.items()},
         "context": rules.context.hex(),

@@ -1,5 +1,6 @@
 """The key ceremony: any n in 1…5 and every t give a key that any t members can use and
-t − 1 cannot; a tampered share is a complaint naming its dealer; a round-1 message without
+t − 1 cannot; a tampered share is a proven complaint naming its dealer, and a false
+complaint or a forged one is told apart by anyone; a round-1 message without
 valid proofs (the rogue-key attack) or with a transport key anyone could open is refused."""
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voting.secret.ceremony import (
+    Complaint,
     ComplaintReason,
     EncryptedShare,
     MemberKey,
     Round1,
+    Verdict,
     check_round1,
     encrypt_share,
+    judge_complaint,
+    make_complaint,
     round1,
     round3,
 )
@@ -76,7 +81,68 @@ def test_a_tampered_share_is_a_complaint_naming_its_dealer() -> None:
     assert isinstance(outcome, list)
     assert [(c.complainer, c.dealer, c.reason) for c in outcome] == [
         (3, 1, ComplaintReason.UNDECRYPTABLE), (3, 2, ComplaintReason.MISMATCH)]
-    assert outcome[0].to_json() == {"from": 3, "dealer": 1, "reason": "undecryptable"}
+    doc = outcome[0].to_json()
+    assert {k: doc[k] for k in ("from", "dealer", "reason")} == {
+        "from": 3, "dealer": 1, "reason": "undecryptable"}
+    assert Complaint.from_json(doc) == outcome[0]
+    # Both complaints are proven: anyone judges them against their dealers.
+    for c in outcome:
+        assert judge_complaint(cer, ceremony.round1[2], ceremony.round1[c.dealer - 1],
+                               inbox[c.dealer], c) == Verdict.DEALER_AT_FAULT
+
+
+_FAULTS = ("bit flip", "wrong share", "other ceremony", "bad R")
+
+
+@settings(max_examples=20, deadline=None)
+@given(sizes().filter(lambda s: s[0] >= 2), st.data())
+def test_a_complaint_is_judged_from_public_data(size: tuple[int, int], data: st.DataObject
+                                               ) -> None:
+    """A true complaint is judged against the dealer, a false one (the share is good) is
+    refused, and a forged proof or key proves nothing."""
+    n, t = size
+    ceremony = run_ceremony(poll_info(n=n, t=t), data.draw(st.binary(min_size=1, max_size=4)))
+    cer = ceremony.poll.ceremony
+    j = data.draw(st.integers(1, n))
+    i = data.draw(st.integers(1, n).filter(lambda i: i != j))
+    me, dealer = ceremony.round1[j - 1], ceremony.round1[i - 1]
+    good = ceremony.inbox(j)[i]
+    reason = data.draw(st.sampled_from(ComplaintReason))
+    # A false complaint: the share opens and matches, whatever the reason given.
+    false = make_complaint(cer, ceremony.secrets[j], good, i, reason)
+    assert judge_complaint(cer, me, dealer, good, false) == Verdict.COMPLAINT_FALSE
+    # A true one, whatever the fault.
+    fault = data.draw(st.sampled_from(_FAULTS))
+    if fault == "bit flip":
+        box = bytearray(good.box)
+        box[data.draw(st.integers(0, 47))] ^= 1 << data.draw(st.integers(0, 7))
+        bad = dataclasses.replace(good, box=bytes(box))
+    elif fault == "wrong share":
+        wrong = ceremony.secrets[i].share_for(j) + Scalar(data.draw(st.integers(1, 9)))
+        bad = encrypt_share(cer, i, j, wrong, me.transport_key)
+    elif fault == "other ceremony":
+        other = poll_info(n=n, t=t, uid="test-deployment/1/2").ceremony
+        bad = encrypt_share(other, i, j, ceremony.secrets[i].share_for(j), me.transport_key)
+    else:
+        bad = dataclasses.replace(good, r=type(good.r)(b"\xff" * 32))
+    outcome = round3(cer, ceremony.secrets[j], ceremony.round1, {**ceremony.inbox(j), i: bad})
+    assert isinstance(outcome, list) and [c.dealer for c in outcome] == [i]
+    true = outcome[0]
+    assert judge_complaint(cer, me, dealer, bad, true) == Verdict.DEALER_AT_FAULT
+    if fault == "bad R":
+        return
+    # Forgeries: a key that is not eⱼ·R (to blame an honest dealer), a proof for another
+    # key or another envelope, or no proof at all, prove nothing.
+    other_key = dataclasses.replace(false, key=false.key + G)
+    assert judge_complaint(cer, me, dealer, good, other_key) == Verdict.INVALID
+    if bad.r != good.r:  # a proof binds R (the same R has the same S: the same verdict)
+        assert judge_complaint(cer, me, dealer, good,
+                               dataclasses.replace(false, proof=true.proof)) == Verdict.INVALID
+    assert judge_complaint(cer, me, dealer, good,
+                           dataclasses.replace(false, key=None, proof=None)) == Verdict.INVALID
+    # Nor does a complaint by someone else than the envelope's recipient.
+    stranger = dataclasses.replace(false, complainer=i)
+    assert judge_complaint(cer, me, dealer, good, stranger) == Verdict.INVALID
 
 
 def test_a_share_readdressed_or_missing_does_not_decrypt() -> None:

@@ -32,10 +32,16 @@ from voting.secret.board import (
     verify_board,
 )
 from voting.secret.ceremony import (
+    Complaint,
+    ComplaintReason,
     EncryptedShare,
     MemberKey,
+    MemberSecrets,
     Round1,
+    Verdict,
     check_round1,
+    judge_complaint,
+    make_complaint,
     public_key,
     round1,
     round2,
@@ -166,6 +172,38 @@ def test_mixed_ceremony_of_browsers_and_python(js: JsOracle, poll: PollInfo) -> 
         key = round3(cer, secret, messages, inbox)
         assert isinstance(key, MemberKey), key
         assert key.verification_key == x_keys[j]
+
+
+def test_complaints_are_judged_alike_on_both_sides(js: JsOracle, poll: PollInfo,
+                                                  ceremony: dict[str, Any],
+                                                  round1s: list[Round1]) -> None:
+    """A JS complaint is judged by Python and a Python one by JS, with the same verdict:
+    true (a tampered box) against the dealer, false (a good share) refused, forged invalid."""
+    cer = poll.ceremony
+    good = next(e for e in ceremony["envelopes"] if e["from"] == 2 and e["to"] == 1)
+    box = bytearray.fromhex(good["box"])
+    box[3] ^= 4
+    bad = {**good, "box": box.hex()}
+    js_secret = ceremony["round1_secrets"][0]
+    py_secret = MemberSecrets(1, Scalar.from_hex(js_secret["e"]),
+                              tuple(Scalar.from_hex(a) for a in js_secret["coefficients"]))
+    for envelope, verdict in ((bad, Verdict.DEALER_AT_FAULT), (good, Verdict.COMPLAINT_FALSE)):
+        share = EncryptedShare.from_json(envelope)
+        made_in_js = js.call("make_complaint", poll=POLL, secret=js_secret, envelope=envelope,
+                             dealer=2, reason="mismatch")
+        made_in_py = make_complaint(cer, py_secret, share, 2, ComplaintReason.MISMATCH)
+        for made in (made_in_js, made_in_py.to_json()):
+            assert judge_complaint(cer, round1s[0], round1s[1], share,
+                                   Complaint.from_json(made)) == verdict
+            assert js.call("judge_complaint", poll=POLL, complainer=ceremony["members"][0],
+                           dealer=ceremony["members"][1], envelope=envelope,
+                           complaint=made) == str(verdict)
+        forged = {**made_in_js, "key": ceremony["members"][3]["transport_key"]}
+        assert judge_complaint(cer, round1s[0], round1s[1], share,
+                               Complaint.from_json(forged)) == Verdict.INVALID
+        assert js.call("judge_complaint", poll=POLL, complainer=ceremony["members"][0],
+                       dealer=ceremony["members"][1], envelope=envelope,
+                       complaint=forged) == "invalid"
 
 
 def test_js_ballots_verify_in_python(poll: PollInfo, round1s: list[Round1],

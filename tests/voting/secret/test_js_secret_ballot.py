@@ -160,6 +160,18 @@ def test_malformed_round1_is_refused(js: JsOracle, ceremony: dict[str, Any],
     assert not js.call("verify_round1", poll=POLL, member=member)
 
 
+def _judge(js: JsOracle, ceremony: dict[str, Any], complaint: dict[str, Any],
+           envelope: dict[str, Any]) -> str:
+    members = ceremony["members"]
+    return js.call("judge_complaint", poll=POLL, complainer=members[complaint["from"] - 1],
+                   dealer=members[complaint["dealer"] - 1], envelope=envelope,
+                   complaint=complaint)
+
+
+def _without_proof(complaints: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: c[k] for k in ("from", "dealer", "reason")} for c in complaints]
+
+
 def test_tampered_share_box_is_a_complaint_against_its_dealer(
         js: JsOracle, ceremony: dict[str, Any]) -> None:
     secret = ceremony["round1_secrets"][1]  # member 2's
@@ -168,8 +180,10 @@ def test_tampered_share_box_is_a_complaint_against_its_dealer(
     envelopes[0] = {**envelopes[0], "box": box[:10] + ("0" if box[10] != "0" else "1") + box[11:]}
     out = js.call("round3", poll=POLL, secret=secret, members=ceremony["members"],
                   envelopes=envelopes)
-    assert out == {"secret": None, "complaints": [
-        {"from": 2, "dealer": envelopes[0]["from"], "reason": "undecryptable"}]}
+    assert out["secret"] is None and _without_proof(out["complaints"]) == [
+        {"from": 2, "dealer": envelopes[0]["from"], "reason": "undecryptable"}]
+    # Its revealed key and proof let anyone judge it: the dealer is at fault.
+    assert _judge(js, ceremony, out["complaints"][0], envelopes[0]) == "dealer_at_fault"
 
 
 def test_share_off_its_dealers_commitments_is_a_complaint(
@@ -180,15 +194,35 @@ def test_share_off_its_dealers_commitments_is_a_complaint(
     envelopes = [e for e in ceremony["envelopes"] if e["to"] == 1 and e["from"] != 3] + [wrong]
     out = js.call("round3", poll=POLL, secret=ceremony["round1_secrets"][0],
                   members=ceremony["members"], envelopes=envelopes)
-    assert out == {"secret": None,
-                   "complaints": [{"from": 1, "dealer": 3, "reason": "mismatch"}]}
+    assert out["secret"] is None and _without_proof(out["complaints"]) == [
+        {"from": 1, "dealer": 3, "reason": "mismatch"}]
+    assert _judge(js, ceremony, out["complaints"][0], wrong) == "dealer_at_fault"
 
 
 def test_missing_share_is_a_complaint(js: JsOracle, ceremony: dict[str, Any]) -> None:
     envelopes = [e for e in ceremony["envelopes"] if e["to"] == 1 and e["from"] != 2]
     out = js.call("round3", poll=POLL, secret=ceremony["round1_secrets"][0],
                   members=ceremony["members"], envelopes=envelopes)
-    assert out["complaints"] == [{"from": 1, "dealer": 2, "reason": "undecryptable"}]
+    assert out["complaints"] == [{"from": 1, "dealer": 2, "reason": "undecryptable",
+                                  "key": None, "proof": None}]
+
+
+def test_a_false_or_forged_complaint_is_told_apart(js: JsOracle,
+                                                   ceremony: dict[str, Any]) -> None:
+    """A member who complains about an honest dealer is found out (its own key opens a good
+    share); a key of its own making, or a proof moved to another envelope, proves nothing."""
+    good = next(e for e in ceremony["envelopes"] if e["from"] == 2 and e["to"] == 1)
+    false = js.call("make_complaint", poll=POLL, secret=ceremony["round1_secrets"][0],
+                    envelope=good, dealer=2, reason="mismatch")
+    assert _judge(js, ceremony, false, good) == "complaint_false"
+    forged = {**false, "key": ceremony["members"][2]["transport_key"]}
+    assert _judge(js, ceremony, forged, good) == "invalid"
+    other = next(e for e in ceremony["envelopes"] if e["from"] == 3 and e["to"] == 1)
+    assert _judge(js, ceremony, {**false, "dealer": 3}, other) == "invalid"
+    assert _judge(js, ceremony, {**false, "proof": None}, good) == "invalid"
+    bad_r = {**good, "r": "ff" * 32}  # no point: the dealer's fault, visible to anyone
+    assert _judge(js, ceremony, {**false, "key": None, "proof": None}, bad_r) == (
+        "dealer_at_fault")
 
 
 # ---- ballots ---------------------------------------------------------------------------

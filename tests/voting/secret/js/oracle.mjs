@@ -102,10 +102,16 @@ const OPS = {
     sb.pointFromHex(req.transport_key), sb.scalarFromHex(req.share)),
   round3: async (req) => {
     const out = await sb.round3({ ceremony: ceremonyOf(req.poll),
-      secret: secretFromJson(req.secret), members: req.members, envelopes: req.envelopes });
+      secret: secretFromJson(req.secret), members: req.members, envelopes: req.envelopes },
+    rngOf(req, `member/${req.secret.index}/round3`));
     return { secret: out.secret === null ? null : hexScalar(out.secret),
       complaints: out.complaints };
   },
+  make_complaint: (req) => sb.makeComplaint(ceremonyOf(req.poll), secretFromJson(req.secret),
+    req.envelope, req.dealer, req.reason),
+  judge_complaint: (req) => sb.judgeComplaint({ ceremony: ceremonyOf(req.poll),
+    complainer: req.complainer, dealer: req.dealer, envelope: req.envelope,
+    complaint: req.complaint }),
   own_entry_listed: (req) => sb.ownEntryListed(req.members, req.own),
   verification_keys: (req) => req.members.map(
     (m) => sb.pointToHex(sb.verificationKey(req.members, m.index))),

@@ -106,9 +106,28 @@ export async function checkVectors(doc) {
       sb.pointToHex(sb.verificationKey(published, m.index)), m.verification_key);
   }
   const c = doc.complaint;
+  const crng = recorded(seed, c.rng);
   const complained = await sb.round3({ ceremony, secret: secrets[c.member], members: published,
-    envelopes: c.inbox });
+    envelopes: c.inbox }, crng.draw);
+  same("complaint.draws", crng.draws, c.draws);
   same("complaint", complained, { secret: null, complaints: c.complaints });
+  const byIndex = (i) => published.find((m) => m.index === i);
+  const verdicts = [];
+  for (const k of c.complaints) {
+    verdicts.push(await sb.judgeComplaint({ ceremony, complainer: byIndex(c.member),
+      dealer: byIndex(k.dealer), envelope: c.inbox.find((e) => e.from === k.dealer),
+      complaint: k }));
+  }
+  same("complaint.verdicts", verdicts, c.verdicts);
+  const f = c.false;
+  const frng = recorded(seed, f.rng);
+  const falseComplaint = sb.makeComplaint(ceremony, secrets[c.member], f.envelope,
+    f.complaint.dealer, f.complaint.reason, frng.draw);
+  same("complaint.false.draws", frng.draws, f.draws);
+  same("complaint.false", falseComplaint, f.complaint);
+  same("complaint.false.verdict", await sb.judgeComplaint({ ceremony,
+    complainer: byIndex(c.member), dealer: byIndex(f.complaint.dealer), envelope: f.envelope,
+    complaint: f.complaint }), f.verdict);
 
   // The poll's key and context.
   const p = sb.pollFromRecord(poll, published);
