@@ -76,6 +76,8 @@ export class Voting {
     this.ballots = new Map();
     /** @type {{pollId: number, minimized: boolean}|null} */
     this.focus = null;
+    /** An encrypted cast in flight -> its choices as bits (memory only, never stored). */
+    this.picks = new WeakMap();
   }
 
   // ---- what this device remembers ----
@@ -294,9 +296,9 @@ export class Voting {
     // Let "Đang mã hoá phiếu…" paint before the proofs take the main thread.
     await new Promise((resolve) => { setTimeout(resolve, 30); });
     let made;
+    const bits = poll.options.map((o) => (b.picked.includes(o.id) ? 1 : 0));
     try {
       const p = encryptedPoll(poll);
-      const bits = poll.options.map((o) => (b.picked.includes(o.id) ? 1 : 0));
       made = buildBallot(p, String(voteFor), bits);
     } catch (err) {
       console.error(err);
@@ -305,8 +307,44 @@ export class Voting {
       this.changed();
       return;
     }
+    const pending = { id: newCommandId(), args: { poll_id: poll.id, ballot: made.ballot },
+      tracker: made.tracker };
+    // The choices stay in this page's memory only (never stored): a refused proof can be
+    // rebuilt from them, a reload cannot rebuild.
+    this.picks.set(pending, bits);
+    this.transmit(poll, pending);
+  }
+
+  /**
+   * Encrypt the same choices again (fresh randomness, a new tracker) and send that, once.
+   * @param {object} poll
+   * @param {{id: string, args: object}} failed the refused cast
+   */
+  rebuild(poll, failed) {
+    const b = this.ballot(poll);
+    const bits = this.picks.get(failed);
+    if (!bits) { // reloaded since: the choices are not kept on the device; choose again
+      b.pending = null;
+      b.phase = "choose";
+      b.error = { key: "vote.choose_again" };
+      this.save(poll, b);
+      this.changed();
+      return;
+    }
+    let made;
+    try {
+      const p = encryptedPoll(poll);
+      made = buildBallot(p, failed.args.ballot.voter, bits);
+    } catch (err) {
+      console.error(err);
+      b.pending = null;
+      b.phase = "confirm";
+      b.error = { key: "vote.encrypt_failed" };
+      this.changed();
+      return;
+    }
     this.transmit(poll, { id: newCommandId(), args: { poll_id: poll.id, ballot: made.ballot },
-      tracker: made.tracker });
+      tracker: made.tracker, redrawn: true });
   }
 
   /**
@@ -332,6 +370,12 @@ export class Voting {
         // Another ballot of this poll drew the same receipt: draw again, once.
         this.transmit(poll, { id: newCommandId(),
           args: { ...pending.args, receipt: newReceipt() }, redrawn: true });
+        return;
+      }
+      if (err.code === "invalid_ballot" && !pending.redrawn && pending.args.ballot) {
+        // The box found a proof that does not hold (a fault on this device, e.g. a bad
+        // random draw): encrypt the same choices again with fresh randomness, once.
+        this.rebuild(poll, pending);
         return;
       }
       b.pending = null;

@@ -21,11 +21,14 @@ PORTRAIT = {"width": 768, "height": 1024}
 # Records every websocket message the page sends and receives (window.__ws); with
 # `dropCommands` set, outgoing commands are lost on the wire (as on a dying link) while the
 # app believes they were sent; with `dropAcks` set, acks arrive (and are recorded) but the
-# app never sees them, as when the link dies right after the server answered.
+# app never sees them, as when the link dies right after the server answered; with
+# `corruptNextBallot` set, the next encrypted ballot sent has one proof value changed on the
+# wire (a device fault or tampering the box must refuse), once.
 RECORD_SOCKETS = """
 (() => {
   const Native = window.WebSocket;
-  const rec = { sockets: [], sent: [], received: [], dropCommands: false, dropAcks: false };
+  const rec = { sockets: [], sent: [], received: [], dropCommands: false, dropAcks: false,
+    corruptNextBallot: false };
   window.__ws = rec;
   class Recorded extends Native {
     constructor(url, protocols) {
@@ -45,6 +48,13 @@ RECORD_SOCKETS = """
       try { message = JSON.parse(data); } catch (e) { /* not JSON */ }
       if (message) rec.sent.push(message);
       if (message && message.type === "command" && rec.dropCommands) return;
+      if (message && rec.corruptNextBallot && message.name === "vote.cast" &&
+          message.args && message.args.ballot) {
+        rec.corruptNextBallot = false;
+        const pair = message.args.ballot.choices[0].proof[0];
+        pair[1] = (pair[1][0] === "0" ? "1" : "0") + pair[1].slice(1);  // z₀ of option 0
+        return super.send(JSON.stringify(message));
+      }
       return super.send(data);
     }
   }

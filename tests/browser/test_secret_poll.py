@@ -298,3 +298,36 @@ async def test_a_member_saves_the_key_and_counts_from_another_tablet(
     await expect(card).to_have_attribute("data-status", "published")
     await expect(card.get_by_test_id("poll-verified")).to_contain_text("Đã kiểm chứng")
     assert not pages.errors, pages.errors
+
+
+async def test_a_ballot_whose_proof_fails_is_refused_and_encrypted_again(
+    server: Any, new_context: Any
+) -> None:
+    """A proof changed on the way (a device fault, or tampering) is refused by the box
+    (`invalid_ballot`, nothing stored); the voter's tablet encrypts the same choice again
+    with fresh randomness, and that ballot is the one counted, under its own tracker."""
+    m = await make_meeting(server.base_url, delegates=2)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    chair = await pages.open("chair")
+    for who in ("secretary", "d1"):  # the rest of the board
+        await pages.open(who)
+    d2 = await pages.open("d2")
+    card = await create_poll(chair, "Thông qua quy chế (bỏ phiếu kín)", secret=True,
+                             eligibility="members")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    await card.get_by_test_id("poll-open").tap()
+
+    await d2.evaluate("window.__ws.corruptNextBallot = true")
+    shown = await vote(d2, "Không tán thành", secret=True)
+    sent = [x for x in await d2.evaluate("window.__ws.sent")
+            if x["type"] == "command" and x["name"] == "vote.cast"]
+    received = await d2.evaluate("window.__ws.received")
+    refused = [x for x in received if x["type"] == "rejected"]
+    assert [x["code"] for x in refused] == ["invalid_ballot"] and refused[0]["id"] == sent[0]["id"]
+    assert len(sent) == 2 and sent[0]["args"]["ballot"] != sent[1]["args"]["ballot"]
+    [ack] = [x for x in received if x["type"] == "ack" and x.get("receipt")]
+    assert ack["id"] == sent[1]["id"]
+    assert shown == "-".join(ack["receipt"][i:i + 4] for i in range(0, 16, 4))
+    await expect(card.get_by_test_id("poll-progress")).to_have_text("1/3 đã biểu quyết")
+    assert not pages.errors, pages.errors
