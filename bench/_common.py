@@ -609,6 +609,32 @@ async def stop_nodes(children: Children, nodes: Sequence[ServerNode]) -> None:
     await asyncio.gather(*(children.stop(n.proc) for n in nodes))
 
 
+async def http_request(method: str, url: str, token: str, body: Any = None,
+                    wait_s: float = 60) -> tuple[int, Any]:
+    """An HTTP request with the Bearer token: (status, decoded JSON body or raw text)."""
+
+    def call() -> tuple[int, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Authorization": f"Bearer {token}"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=wait_s) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode(errors="replace")[:500]
+
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(call), wait_s + 1)
+    except (OSError, TimeoutError) as exc:
+        raise BenchError(f"{method} {url}: {exc!r}") from exc
+
+
 async def http_json(url: str, token: str, wait_s: float = 10) -> Any:
     """GET `url` with `Authorization: Bearer token`; the decoded JSON body."""
 

@@ -13,14 +13,12 @@ import asyncio
 import json
 import random
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import BenchError, log
+from _common import BenchError, http_request, log
 from secret_ballots import Choose, ballots_for  # puts this checkout's voting/ first on sys.path
 
 from voting.secret.ballot import Ballot, BallotRules, parse_ballot, tracker
@@ -40,32 +38,6 @@ from voting.secret.elgamal import Ciphertext
 from voting.secret.group import Point
 
 THRESHOLD = 2
-
-
-async def http_json(method: str, url: str, token: str, body: Any = None,
-                    wait_s: float = 60) -> tuple[int, Any]:
-    """An HTTP request with the Bearer token: (status, decoded JSON body or raw text)."""
-
-    def call() -> tuple[int, Any]:
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": f"Bearer {token}"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=wait_s) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-        try:
-            return status, json.loads(raw)
-        except ValueError:
-            return status, raw.decode(errors="replace")[:500]
-
-    try:
-        return await asyncio.wait_for(asyncio.to_thread(call), wait_s + 1)
-    except (OSError, TimeoutError) as exc:
-        raise BenchError(f"{method} {url}: {exc!r}") from exc
 
 
 @dataclass
@@ -101,7 +73,7 @@ class Board:
 
     async def poll_as(self, member: Member, poll_id: int) -> dict[str, Any]:
         """The poll as the member's device sees it in the room view."""
-        status, body = await http_json("GET", f"{self.http}/api/meetings/{self.meeting}",
+        status, body = await http_request("GET", f"{self.http}/api/meetings/{self.meeting}",
                                        member.token)
         if status != 200 or not isinstance(body, dict):
             raise BenchError(f"GET meeting as {member.user_id}: {status} {str(body)[:300]}")
@@ -112,7 +84,7 @@ class Board:
 
     async def send(self, member: Member, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """A room command from the member's device over HTTP; the answer, or BenchError."""
-        status, body = await http_json(
+        status, body = await http_request(
             "POST", f"{self.http}/api/meetings/{self.meeting}/commands", member.token,
             {"name": name, "args": args})
         if status != 200:
@@ -224,7 +196,7 @@ def write_for_generator(path: Path, prepared: Prepared, voters: Sequence[int]) -
 async def check_board(http: str, meeting: int, poll_id: int, token: str) -> dict[str, Any]:
     """Download the public board and verify it (`verify_board`): the figures."""
     began = time.monotonic()
-    status, doc = await http_json(
+    status, doc = await http_request(
         "GET", f"{http}/api/meetings/{meeting}/polls/{poll_id}/board.json", token, wait_s=120)
     download_s = time.monotonic() - began
     if status != 200 or not isinstance(doc, dict):

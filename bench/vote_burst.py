@@ -59,8 +59,6 @@ import signal
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -177,30 +175,6 @@ def rejection(answer: dict[str, Any]) -> str:
     message = answer.get("message") or {}
     text = message.get("en") if isinstance(message, dict) else message
     return f"{answer.get('code')} ({text})"
-
-
-# --------------------------------------------------------------------------- HTTP
-
-
-async def http_get(url: str, token: str, wait_s: float = 30) -> tuple[int, Any]:
-    """GET with the Bearer token: (status, decoded JSON body or the raw text)."""
-
-    def get() -> tuple[int, Any]:
-        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-        try:
-            with urllib.request.urlopen(request, timeout=wait_s) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            status, raw = exc.code, exc.read()
-        try:
-            return status, json.loads(raw)
-        except ValueError:
-            return status, raw.decode(errors="replace")[:500]
-
-    try:
-        return await asyncio.wait_for(asyncio.to_thread(get), wait_s + 1)
-    except (OSError, TimeoutError) as exc:
-        raise BenchError(f"GET {url}: {exc!r}") from exc
 
 
 # --------------------------------------------------------------------------- one burst
@@ -493,7 +467,8 @@ async def burst(
 
     # What the server counted.
     base = f"{env.nodes[0].http}/api/meetings/{env.meeting}/polls/{poll_id}"
-    status, receipts_body = await http_get(f"{base}/receipts", env.chair_token)
+    status, receipts_body = await c.http_request("GET", f"{base}/receipts", env.chair_token,
+                                                 wait_s=30)
     listed: list[str] | None = None
     if (
         status == 200
@@ -505,7 +480,7 @@ async def burst(
         out.problems.append(f"GET {base}/receipts answered {status}: {str(receipts_body)[:300]}")
     ballots: list[dict[str, Any]] | None = None
     if kind == "named":
-        status, body = await http_get(f"{base}/ballots", env.chair_token)
+        status, body = await c.http_request("GET", f"{base}/ballots", env.chair_token, wait_s=30)
         if status == 200 and isinstance(body, dict) and isinstance(body.get("ballots"), list):
             ballots = body["ballots"]
         else:
@@ -814,7 +789,7 @@ async def start_env(
         gens.append(await NodeProc.start(children, f"{name}/gen{p}", config, "vote.mjs"))
     await c.wait_ready(name, gens, len(voters), opts.ramp_timeout)
     chair = await join_chair(nodes[0].url, chair_token, meeting, opts.join_timeout)
-    status, me = await http_get(f"{nodes[0].http}/api/me", chair_token)
+    status, me = await c.http_request("GET", f"{nodes[0].http}/api/me", chair_token, wait_s=30)
     if status != 200 or not isinstance(me, dict):
         raise BenchError(f"GET /api/me as the chair: {status} {str(me)[:300]}")
     # The counting board of secret polls: the chair and the first two delegates.
