@@ -73,17 +73,12 @@ class BallotBoxStore:
         ballots = t.secret_ballots if secret else t.named_ballots
         of_poll = sa.and_(ballots.c.room_id == room_id, ballots.c.poll_id == poll_id)
         async with self._tx() as conn:
-            status = await _lock_box(conn, self.is_sqlite, room_id, poll_id)
+            status = await _seal(conn, self.is_sqlite, room_id, poll_id, discard,
+                                 ballots.delete().where(of_poll))
             if status == "discarded":
                 return SealedBox([], [], discarded=True)
-            if status == "open":
-                await conn.execute(t.poll_boxes.update().where(_box(room_id, poll_id))
-                                   .values(status="discarded" if discard else "sealed"))
-                if discard:
-                    await conn.execute(ballots.delete().where(of_poll))
-                    return SealedBox([], [], discarded=True)
-                if secret and not self.is_sqlite:
-                    await _rewrite_shuffled(conn, room_id, poll_id)
+            if status == "open" and secret and not self.is_sqlite:
+                await _rewrite_shuffled(conn, room_id, poll_id)
             rows = (await conn.execute(
                 sa.select(ballots.c.choices, ballots.c.receipt).where(of_poll))).all()
         choices = [tuple(orjson.loads(r[0])) for r in rows]
@@ -141,15 +136,10 @@ class BallotBoxStore:
         eb = t.encrypted_ballots
         mine = sa.and_(eb.c.room_id == room_id, eb.c.poll_id == poll_id)
         async with self._tx() as conn:
-            status = await _lock_box(conn, self.is_sqlite, room_id, poll_id)
+            status = await _seal(conn, self.is_sqlite, room_id, poll_id, discard,
+                                 eb.delete().where(mine))
             if status == "discarded":
                 return SealedBox([], [], discarded=True)
-            if status == "open":
-                await conn.execute(t.poll_boxes.update().where(_box(room_id, poll_id))
-                                   .values(status="discarded" if discard else "sealed"))
-                if discard:
-                    await conn.execute(eb.delete().where(mine))
-                    return SealedBox([], [], discarded=True)
             rows = (await conn.execute(sa.select(eb.c.tracker, eb.c.ballot).where(mine)
                                        .order_by(eb.c.tracker))).all()
         return SealedBox([], [r[0] for r in rows], ballots=[r[1] for r in rows])
@@ -371,6 +361,20 @@ async def _lock_box(conn: AsyncConnection, is_sqlite: bool, room_id: int, poll_i
     row = await conn.execute(sa.select(t.poll_boxes.c.status)
                              .where(_box(room_id, poll_id)).with_for_update())
     return str(row.scalar_one())
+
+
+async def _seal(conn: AsyncConnection, is_sqlite: bool, room_id: int, poll_id: int,
+                discard: bool, delete_ballots: sa.Delete) -> str:
+    """Lock the poll's box and, if still open, seal it (or discard it and its ballots,
+    `delete_ballots`). The status it had ("open", "sealed"), or "discarded"."""
+    status = await _lock_box(conn, is_sqlite, room_id, poll_id)
+    if status == "open":
+        await conn.execute(t.poll_boxes.update().where(_box(room_id, poll_id))
+                           .values(status="discarded" if discard else "sealed"))
+        if discard:
+            await conn.execute(delete_ballots)
+            return "discarded"
+    return status
 
 
 async def _mark(conn: AsyncConnection, is_sqlite: bool, room_id: int, poll_id: int,
