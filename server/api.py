@@ -226,29 +226,24 @@ async def _password_check(node: Node, attempt: Attempt) -> AsyncIterator[_Check]
     if wait:
         raise Refused(Rejection("too_many_attempts", {"retry_after": wait}),
                       {"Retry-After": str(wait)})
+    limits = node.accounts.limits
     check = _Check()
-    checked = False
     try:
         yield check
-        checked = True
     except PasswordsBusy:
-        await node.accounts.limits.released(attempt)
+        await limits.released(attempt)
         raise Refused(Rejection("busy"), {"Retry-After": "1"}) from None
     except StoreError:
-        await node.accounts.limits.released(attempt)
+        await limits.released(attempt)
         raise Refused(Rejection("store_unavailable")) from None
-    except Refused:
-        checked = True
+    except Refused:  # a refusal after the check (wrong password, disabled account)
+        await (limits.succeeded if check.right else limits.failed)(attempt)
         raise
     except BaseException:
-        await node.accounts.limits.released(attempt)
+        await limits.released(attempt)
         raise
-    finally:
-        if checked:
-            if check.right:
-                await node.accounts.limits.succeeded(attempt)
-            else:
-                await node.accounts.limits.failed(attempt)
+    else:
+        await (limits.succeeded if check.right else limits.failed)(attempt)
 
 
 async def _new_hash(node: Node, password: str) -> str:
