@@ -208,15 +208,15 @@ class BallotBox:
         """Every proof of these ballots, off the loop; then the checked ones, in order of
         arrival, go to the box (the refused ones are answered at once)."""
         poll = self.host.state.polls.get(poll_id)
-        try:
-            if poll is None:
-                raise LookupError
-            verdicts: list[BallotRefusal | str | Rejection] = list(
-                await verify_ballots(ballot_rules(poll), [p.doc for p in entries]))
-        except LookupError:
+        verdicts: list[BallotRefusal | str | Rejection]
+        if poll is None:
             verdicts = [not_found("poll")] * len(entries)
-        except ChecksUnavailable:  # nothing decided: the devices send the same ballots again
-            verdicts = [Rejection("busy")] * len(entries)
+        else:
+            try:
+                verdicts = list(await verify_ballots(ballot_rules(poll),
+                                                     [p.doc for p in entries]))
+            except ChecksUnavailable:  # nothing decided: the devices send the same again
+                verdicts = [Rejection("busy")] * len(entries)
         for p, verdict in zip(entries, verdicts, strict=True):
             if isinstance(verdict, BallotRefusal):
                 p.refusal = _invalid_ballot(verdict)

@@ -65,18 +65,17 @@ def open_key(doc: object, passphrase: str) -> dict[str, Any]:
     """The secrets a key file holds; KeyFileError if it is malformed or does not open."""
     if not isinstance(doc, dict) or doc.get("version") != VERSION:
         raise KeyFileError("malformed", "not a phonghop board key file")
+    poll_uid, index, kdf = doc.get("poll_uid"), doc.get("index"), doc.get("kdf")
+    iterations = kdf.get("iterations") if isinstance(kdf, dict) else None
+    if not (isinstance(poll_uid, str) and type(index) is int and 1 <= index <= 15
+            and isinstance(kdf, dict) and kdf.get("name") == "PBKDF2-SHA256"
+            and type(iterations) is int and MIN_ITERATIONS <= iterations <= MAX_ITERATIONS):
+        raise KeyFileError("malformed", "fields")
     try:
-        poll_uid, index, kdf = doc["poll_uid"], doc["index"], doc["kdf"]
-        iterations = kdf["iterations"]
-        if not (isinstance(poll_uid, str) and type(index) is int and 1 <= index <= 15
-                and kdf["name"] == "PBKDF2-SHA256" and type(iterations) is int
-                and MIN_ITERATIONS <= iterations <= MAX_ITERATIONS):
-            raise KeyFileError("malformed", "fields")
-        salt, nonce, box = (bytes.fromhex(doc[k]) if k != "salt" else bytes.fromhex(kdf[k])
-                            for k in ("salt", "nonce", "box"))
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, KeyFileError):
-            raise
+        salt = bytes.fromhex(kdf["salt"])
+        nonce = bytes.fromhex(doc["nonce"])
+        box = bytes.fromhex(doc["box"])
+    except (KeyError, TypeError, ValueError):
         raise KeyFileError("malformed", "fields") from None
     if len(salt) != 16 or len(nonce) != 12 or len(box) < 16:
         raise KeyFileError("malformed", "lengths")
