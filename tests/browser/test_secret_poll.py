@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from tests.browser.test_voting import TRACKER, Pages, command, create_poll, expect_result, vote
 from tests.conftest import make_meeting
@@ -25,6 +25,20 @@ VOTES = {"d1": "Tán thành", "d2": "Tán thành", "d3": "Tán thành", "d4": "T
 async def board_status(page: Page) -> str:
     panel = page.get_by_test_id("polls-panel").get_by_test_id("board-panel")
     return (await panel.get_by_test_id("board-device-status").text_content() or "").strip()
+
+
+async def board_ready(server: Any, new_context: Any, title: str, delegates: int = 1
+                      ) -> tuple[Pages, dict[str, Page], Locator]:
+    """A meeting in session with the default board's tablets open (the chair, the
+    secretary, d1) and a secret poll `title` whose key they made: its pages, those three
+    pages, and the poll's card on the chair's console (ready to open)."""
+    m = await make_meeting(server.base_url, delegates=delegates)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    board = {who: await pages.open(who) for who in ("chair", "d1", "secretary")}
+    card = await create_poll(board["chair"], title, secret=True, eligibility="members")
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    return pages, board, card
 
 
 async def test_board_makes_the_key_voters_encrypt_two_members_count_and_the_board_verifies(
@@ -139,15 +153,9 @@ async def test_board_makes_the_key_voters_encrypt_two_members_count_and_the_boar
 async def test_chair_voids_a_count_the_board_cannot_finish(
     server: Any, new_context: Any
 ) -> None:
-    m = await make_meeting(server.base_url, delegates=1)
-    await command(m, "chair", "agenda.next")
-    pages = Pages(server, new_context, m)
-    chair = await pages.open("chair")
-    d1 = await pages.open("d1")
-    secretary = await pages.open("secretary")
     title = "Lấy phiếu tín nhiệm (bỏ phiếu kín)"
-    card = await create_poll(chair, title, secret=True, eligibility="members")
-    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    pages, board, card = await board_ready(server, new_context, title)
+    chair, d1, secretary = board["chair"], board["d1"], board["secretary"]
     await card.get_by_test_id("poll-open").tap()
     await vote(d1, "Tán thành", secret=True)
     await card.get_by_test_id("poll-close").tap()
@@ -176,15 +184,8 @@ async def test_chair_voids_a_count_the_board_cannot_finish(
 async def test_a_lost_ack_resends_the_same_encrypted_ballot(
     server: Any, new_context: Any
 ) -> None:
-    m = await make_meeting(server.base_url)
-    await command(m, "chair", "agenda.next")
-    pages = Pages(server, new_context, m)
-    chair = await pages.open("chair")
-    for who in ("secretary", "d1"):  # the rest of the board
-        await pages.open(who)
     title = "Thông qua chương trình họp (bỏ phiếu kín)"
-    card = await create_poll(chair, title, secret=True, eligibility="members")
-    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    pages, _, card = await board_ready(server, new_context, title, delegates=3)
     await card.get_by_test_id("poll-open").tap()
 
     async def cast_losing_the_ack(page: Page, label: str) -> tuple[dict[str, Any], Any]:
@@ -239,15 +240,9 @@ async def test_a_member_saves_the_key_and_counts_from_another_tablet(
 ) -> None:
     """The secretary saves a backup of their key; their tablet is then lost. On another
     tablet the key file opens only with its passphrase, and the count goes on."""
-    m = await make_meeting(server.base_url, delegates=1)
-    await command(m, "chair", "agenda.next")
-    pages = Pages(server, new_context, m)
-    chair = await pages.open("chair")
-    d1 = await pages.open("d1")
-    secretary = await pages.open("secretary")
     title = "Bầu Phó Trưởng ban (bỏ phiếu kín)"
-    card = await create_poll(chair, title, secret=True, eligibility="members")
-    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    pages, board, card = await board_ready(server, new_context, title)
+    chair, d1, secretary = board["chair"], board["d1"], board["secretary"]
 
     mine = secretary.get_by_test_id("poll-card").filter(has_text=title)
     await mine.get_by_test_id("board-export-key").tap()
@@ -306,16 +301,9 @@ async def test_a_ballot_whose_proof_fails_is_refused_and_encrypted_again(
     """A proof changed on the way (a device fault, or tampering) is refused by the box
     (`invalid_ballot`, nothing stored); the voter's tablet encrypts the same choice again
     with fresh randomness, and that ballot is the one counted, under its own tracker."""
-    m = await make_meeting(server.base_url, delegates=2)
-    await command(m, "chair", "agenda.next")
-    pages = Pages(server, new_context, m)
-    chair = await pages.open("chair")
-    for who in ("secretary", "d1"):  # the rest of the board
-        await pages.open(who)
+    pages, _, card = await board_ready(server, new_context, "Thông qua quy chế (bỏ phiếu kín)",
+                                       delegates=2)
     d2 = await pages.open("d2")
-    card = await create_poll(chair, "Thông qua quy chế (bỏ phiếu kín)", secret=True,
-                             eligibility="members")
-    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
     await card.get_by_test_id("poll-open").tap()
 
     await d2.evaluate("window.__ws.corruptNextBallot = true")
