@@ -29,6 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
 log = logging.getLogger("phonghop.login")
 
 PER_USER = 5
@@ -191,8 +194,6 @@ class RedisLimits:
     """The buckets in Redis, shared by every node; this node's memory while Redis is away."""
 
     def __init__(self, url: str, namespace: str, buckets: Buckets = Buckets()) -> None:
-        import redis.asyncio as redis
-
         self.buckets = buckets
         self.prefix = f"{namespace}:login:"
         self._client = redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
@@ -207,8 +208,6 @@ class RedisLimits:
         argv: list[str | float] = [mode]
         for key in keys:
             argv += [self.buckets.capacity(key), self.buckets.rate(key)]
-        from redis.exceptions import RedisError
-
         try:
             answer = int(await self._script(keys=[self.prefix + k for k in keys], args=argv))
         except (RedisError, OSError) as exc:
