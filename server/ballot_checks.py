@@ -5,7 +5,7 @@ Proofs are checked by `voting.secret.batch.BatchVerifier`: worker processes of t
 (started at the first encrypted ballot, not before: a meeting without a secret poll pays
 nothing), so that a burst of thousands costs the event loop's thread only the hand-over
 (≈ 20–40 µs a ballot, against ≈ 1 ms a ballot verified on a thread, which holds the GIL
-for its Python part). The tracker of a valid ballot is computed here (one SHA-256).
+for its Python part). The box calls them once a ballot is in (`server/ballot_box.py`).
 """
 
 from __future__ import annotations
@@ -17,21 +17,17 @@ from collections.abc import Sequence
 
 import orjson
 
-from voting.secret.ballot import (
-    Ballot,
-    BallotProblem,
-    BallotRefusal,
-    BallotRules,
-    parse_ballot,
-    tracker,
-)
+from voting.secret.ballot import Ballot, BallotRefusal, BallotRules, parse_ballot
 from voting.secret.batch import BatchVerifier, VerifierFailed, VerifyTimeout
 from voting.secret.count import aggregate
 
 log = logging.getLogger("phonghop.ballots")
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
-TIMEOUT = 30.0  # seconds a batch may take before its ballots are answered `busy`
+TIMEOUT = 30.0  # seconds a batch may take before its ballots are left to the seal
+# The checks run after the acks: the processes checking them yield the CPU to the event
+# loop that takes ballots in and acknowledges them, which a voter waits for.
+NICENESS = 10
 
 _verifier: BatchVerifier | None = None
 
@@ -43,31 +39,20 @@ class ChecksUnavailable(Exception):
 def _pool() -> BatchVerifier:
     global _verifier
     if _verifier is None:
-        _verifier = BatchVerifier(WORKERS, timeout=TIMEOUT)
+        _verifier = BatchVerifier(WORKERS, timeout=TIMEOUT, niceness=NICENESS)
     return _verifier
 
 
 async def verify_ballots(rules: BallotRules, docs: Sequence[object]
-                         ) -> list[BallotRefusal | str]:
-    """For each ballot (its JSON): why it is refused, or its tracker (64 hex digits).
+                         ) -> list[BallotRefusal | None]:
+    """For each ballot (its JSON): None when every proof holds, else why it is refused.
 
     Raises ChecksUnavailable when the workers could not answer (nothing was decided)."""
     try:
-        problems = await _pool().verify(rules, docs)
+        return list(await _pool().verify(rules, docs))
     except (VerifyTimeout, VerifierFailed) as exc:
         log.warning("ballot checks unavailable: %s", type(exc).__name__)
         raise ChecksUnavailable from None
-    out: list[BallotRefusal | str] = []
-    for doc, problem in zip(docs, problems, strict=True):
-        if problem is not None:
-            out.append(problem)
-            continue
-        parsed = parse_ballot(doc, rules)
-        if isinstance(parsed, BallotRefusal):  # cannot be: the worker parsed it the same way
-            out.append(BallotRefusal(BallotProblem.MALFORMED))
-            continue
-        out.append(tracker(rules.context, parsed).hex())
-    return out
 
 
 async def close() -> None:

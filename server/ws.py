@@ -207,7 +207,9 @@ class _Session:
             self._reject(cid, ballot)
             return
         # Not awaited: the connection reads on while the ballot waits for its batch.
-        host.ballots.cast(actor, ballot, lambda outcome: self._voted(cid, outcome))
+        host.ballots.cast(actor, ballot, lambda outcome: self._voted(cid, outcome),
+                          lambda poll_id, tracker, why: self._unvoted(cid, poll_id, tracker,
+                                                                       why))
 
     def _voted(self, cid: str, outcome: Voted | Rejection) -> None:
         if isinstance(outcome, Rejection):
@@ -218,6 +220,11 @@ class _Session:
         if outcome.duplicate:
             ack["duplicate"] = True
         self.conn.send(ack)
+
+    def _unvoted(self, cid: str, poll_id: int, tracker: str, why: Rejection) -> None:
+        """An acknowledged encrypted ballot whose proofs failed was taken out of the box."""
+        self.conn.send({"type": "ballot_refused", "id": cid, "poll": poll_id,
+                        "receipt": tracker, **why.to_json()})
 
     async def on_volatile(self, data: dict[str, Any]) -> None:
         conn, host = self.conn, self.host

@@ -162,6 +162,9 @@ export function mountRoom(root, meetingId, app) {
       case "volatile":
         if (state && m.meeting === meetingId) viewer.onVolatile(m);
         break;
+      case "ballot_refused":
+        if (state) voting.refused(m, state);
+        break;
       case "presence":
         for (const id of m.online || []) online.add(id);
         for (const id of m.offline || []) online.delete(id);

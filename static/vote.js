@@ -14,7 +14,9 @@
 // counting board made, which this device recomputes from the board's round 1 rather than
 // trust the server's; its receipt is the ballot's tracker ("Mã kiểm tra phiếu"). A retry
 // sends the same encrypted ballot (the box recognises it by its tracker); what was chosen
-// is never stored on the device.
+// is never stored on the device. The box checks the proofs just after the ack and takes
+// out a ballot whose proofs fail (`ballot_refused`): this device then encrypts the same
+// choices afresh, once.
 
 import { request } from "./api.js";
 import { CommandRejected, newCommandId } from "./connection.js";
@@ -179,6 +181,34 @@ export class Voting {
       default:
         break;
     }
+  }
+
+  /**
+   * The box took an acknowledged encrypted ballot out again (`ballot_refused`): its
+   * proofs did not hold, a fault on this device. Encrypt the same choices afresh, once;
+   * otherwise the voter chooses again.
+   * @param {{id: string, poll: number, receipt: string, code: string, message?: object}} m
+   * @param {import("./reducer.js").RoomState} state
+   */
+  refused(m, state) {
+    const poll = state && state.polls.get(m.poll);
+    if (!poll) return;
+    const b = this.ballot(poll);
+    if (b.receipt !== m.receipt) return; // a ballot replaced since: the box holds the new one
+    const sent = b.sent;
+    b.sent = null;
+    b.receipt = null;
+    b.choices = null;
+    if (sent && sent.id === m.id && !sent.redrawn && poll.status === "open") {
+      b.phase = "sending";
+      this.rebuild(poll, sent);
+      return;
+    }
+    b.phase = "choose";
+    b.error = m.message || { key: "vote.choose_again" };
+    this.save(poll, b);
+    toast(pick(m.message, m.code), "error");
+    this.changed();
   }
 
   /**
@@ -394,6 +424,9 @@ export class Voting {
     }
     if (b.pending !== pending) return;
     b.pending = null;
+    // An encrypted ballot's proofs are checked just after its ack: kept in this page's
+    // memory (never stored) until then, so that a ballot taken out can be rebuilt.
+    b.sent = pending.args.ballot ? pending : null;
     b.receipt = ack.receipt || pending.args.receipt || pending.tracker;
     // A secret ballot's choices stay in this page's memory only (save() leaves them out).
     b.choices = pending.args.choices ? [...pending.args.choices] : [...b.picked];

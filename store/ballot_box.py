@@ -33,6 +33,7 @@ from store.records import (
     CAST,
     DUPLICATE,
     NO_SUCH_RECEIPT,
+    BallotCheck,
     BallotIn,
     EncryptedIn,
     SealedBox,
@@ -89,10 +90,11 @@ class BallotBoxStore:
         self: _Transactional, room_id: int, poll_id: int, allow_change: bool,
         ballots: Sequence[EncryptedIn],
     ) -> tuple[list[str], int]:
-        """Commit a batch of encrypted ballots in one transaction (their proofs checked).
-        Each ballot's fate: CAST (new, or with `allow_change` replacing the member's own),
-        DUPLICATE (this very ballot is in: a retry), ALREADY_VOTED or BOX_CLOSED; and the
-        members who have voted so far."""
+        """Commit a batch of encrypted ballots in one transaction, as not yet checked
+        (`settle_checks` records their proofs' verdicts). Each ballot's fate: CAST (new,
+        or with `allow_change` replacing the member's own), DUPLICATE (this very ballot is
+        in: a retry), ALREADY_VOTED or BOX_CLOSED; and the members who have voted so
+        far."""
         eb = t.encrypted_ballots
         async with self._tx() as conn:
             status = await _lock_box(conn, self.is_sqlite, room_id, poll_id)
@@ -103,7 +105,8 @@ class BallotBoxStore:
             result = await conn.execute(
                 insert.on_conflict_do_nothing().returning(eb.c.voter_id),
                 [{"room_id": room_id, "poll_id": poll_id, "voter_id": ballots[i].voter_id,
-                  "tracker": ballots[i].tracker, "ballot": ballots[i].ballot}
+                  "tracker": ballots[i].tracker, "ballot": ballots[i].ballot,
+                  "checked": False}
                  for i in first.values()])
             new = {int(r[0]) for r in result}
             fates = [CAST if first[b.voter_id] == i and b.voter_id in new else ""
@@ -121,7 +124,7 @@ class BallotBoxStore:
                 else:  # the member's own row, and only it: the key is the voter
                     await conn.execute(eb.update().where(sa.and_(
                         mine, eb.c.voter_id == b.voter_id)).values(
-                        tracker=b.tracker, ballot=b.ballot))
+                        tracker=b.tracker, ballot=b.ballot, checked=False))
                     fates[i] = CAST
             counted = await conn.execute(
                 t.poll_boxes.update().where(_box(room_id, poll_id))
@@ -140,17 +143,52 @@ class BallotBoxStore:
                                  eb.delete().where(mine))
             if status == "discarded":
                 return SealedBox([], [], discarded=True)
-            rows = (await conn.execute(sa.select(eb.c.tracker, eb.c.ballot).where(mine)
-                                       .order_by(eb.c.tracker))).all()
-        return SealedBox([], [r[0] for r in rows], ballots=[r[1] for r in rows])
+            rows = (await conn.execute(sa.select(eb.c.tracker, eb.c.ballot, eb.c.checked)
+                                       .where(mine).order_by(eb.c.tracker))).all()
+        return SealedBox([], [r[0] for r in rows], ballots=[r[1] for r in rows],
+                         unchecked=[i for i, r in enumerate(rows) if not r[2]])
+
+    async def settle_checks(self: _Transactional, room_id: int, poll_id: int,
+                            checks: Sequence[BallotCheck], sealer: bool = False
+                            ) -> list[BallotCheck]:
+        """Record the verdicts on ballots in the box, in one transaction: a valid ballot
+        is marked checked, an invalid one is taken out (its voter has not voted). While
+        the box is open; once it is sealed only the sealer settles (`sealer`), which
+        checks whatever was left unchecked before counting. Returns the invalid ballots
+        taken out (a ballot replaced or taken out meanwhile is not among them)."""
+        eb = t.encrypted_ballots
+        async with self._tx() as conn:
+            status = await _lock_box(conn, self.is_sqlite, room_id, poll_id)
+            if status != ("sealed" if sealer else "open"):
+                return []
+            this = sa.and_(eb.c.room_id == room_id, eb.c.poll_id == poll_id,
+                           eb.c.voter_id == sa.bindparam("v"),
+                           eb.c.tracker == sa.bindparam("t"))
+            valid = [{"v": c.voter_id, "t": c.tracker} for c in checks if c.valid]
+            if valid:
+                await conn.execute(eb.update().where(this).values(checked=True), valid)
+            removed: list[BallotCheck] = []
+            for c in checks:
+                if c.valid:
+                    continue
+                gone = await conn.execute(eb.delete().where(this).returning(eb.c.voter_id),
+                                          {"v": c.voter_id, "t": c.tracker})
+                if gone.first() is not None:
+                    removed.append(c)
+            if removed and not sealer:
+                await conn.execute(t.poll_boxes.update().where(_box(room_id, poll_id))
+                                   .values(voters=t.poll_boxes.c.voters - len(removed)))
+            return removed
 
     async def encrypted_ballots(self: _Transactional, room_id: int, poll_id: int
                                 ) -> list[tuple[str, str]]:
-        """An encrypted poll's ballots so far: (tracker, ballot JSON), by tracker."""
+        """An encrypted poll's checked ballots so far: (tracker, ballot JSON), by tracker
+        (one just acknowledged appears once its proofs are checked, a moment later)."""
         eb = t.encrypted_ballots
         async with self._tx() as conn:
             rows = await conn.execute(sa.select(eb.c.tracker, eb.c.ballot).where(sa.and_(
-                eb.c.room_id == room_id, eb.c.poll_id == poll_id)).order_by(eb.c.tracker))
+                eb.c.room_id == room_id, eb.c.poll_id == poll_id, eb.c.checked))
+                .order_by(eb.c.tracker))
             return [(r[0], r[1]) for r in rows]
 
     async def holds_tracker(self: _Transactional, room_id: int, poll_id: int, voter_id: int,

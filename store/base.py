@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rooms.events import Event
-from store.records import BallotIn, CommandMark, EncryptedIn, SealedBox, User
+from store.records import BallotCheck, BallotIn, CommandMark, EncryptedIn, SealedBox, User
 
 
 class StoreError(Exception):
@@ -124,6 +124,8 @@ class Store(Protocol):
     ) -> tuple[list[str], int]: ...
     async def seal_encrypted(self, room_id: int, poll_id: int,
                              discard: bool = False) -> SealedBox: ...
+    async def settle_checks(self, room_id: int, poll_id: int, checks: Sequence[BallotCheck],
+                            sealer: bool = False) -> list[BallotCheck]: ...
     async def encrypted_ballots(self, room_id: int, poll_id: int) -> list[tuple[str, str]]: ...
     async def holds_tracker(self, room_id: int, poll_id: int, voter_id: int,
                             tracker: str) -> bool: ...

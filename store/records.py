@@ -62,7 +62,8 @@ class BallotIn:
 
 @dataclass(frozen=True)
 class EncryptedIn:
-    """An encrypted ballot on its way into the box: its proofs checked, not yet committed."""
+    """An encrypted ballot on its way into the box: parsed (its tracker known), not yet
+    committed; its proofs are checked once it is in (`BallotCheck`)."""
 
     voter_id: int  # the member it counts for (the ballot's own `voter`)
     tracker: str  # 64 hex digits
@@ -82,3 +83,16 @@ class SealedBox:
     receipts: list[str]  # sorted; an encrypted box's trackers
     discarded: bool = False
     ballots: list[str] = field(default_factory=list)  # an encrypted box's ballots (JSON)
+    # Of those, the ones whose proofs were not checked yet (indexes into `ballots`): the
+    # sealer checks them before anything is counted.
+    unchecked: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BallotCheck:
+    """The verdict on the proofs of one encrypted ballot in the box (named by its voter
+    and tracker, so that a ballot replaced meanwhile is left alone)."""
+
+    voter_id: int
+    tracker: str
+    valid: bool

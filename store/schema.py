@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 
 metadata = MetaData()
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
@@ -202,6 +203,9 @@ encrypted_ballots = Table(
     Column("voter_id", Key, nullable=False),  # the member the ballot counts for
     Column("tracker", String(64), nullable=False),  # hex of the ballot's hash
     Column("ballot", Text, nullable=False),  # the ballot's JSON (ciphertexts and proofs)
+    # Its proofs were checked (a ballot is acknowledged once it parses and checked just
+    # after; one whose proofs fail is taken out again: server/ballot_box.py).
+    Column("checked", Boolean, nullable=False, server_default=sa_true()),
     PrimaryKeyConstraint("room_id", "poll_id", "voter_id"),
 )
 

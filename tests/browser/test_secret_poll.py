@@ -298,24 +298,32 @@ async def test_a_member_saves_the_key_and_counts_from_another_tablet(
 async def test_a_ballot_whose_proof_fails_is_refused_and_encrypted_again(
     server: Any, new_context: Any
 ) -> None:
-    """A proof changed on the way (a device fault, or tampering) is refused by the box
-    (`invalid_ballot`, nothing stored); the voter's tablet encrypts the same choice again
-    with fresh randomness, and that ballot is the one counted, under its own tracker."""
+    """A proof changed on the way (a device fault, or tampering) enters the box and is
+    acknowledged, then taken out when its proofs are checked (`ballot_refused`,
+    `invalid_ballot`); the voter's tablet encrypts the same choice again with fresh
+    randomness, and that ballot is the one counted, under its own tracker."""
     pages, _, card = await board_ready(server, new_context, "Thông qua quy chế (bỏ phiếu kín)",
                                        delegates=2)
     d2 = await pages.open("d2")
     await card.get_by_test_id("poll-open").tap()
 
     await d2.evaluate("window.__ws.corruptNextBallot = true")
-    shown = await vote(d2, "Không tán thành", secret=True)
+    await vote(d2, "Không tán thành", secret=True)
+    for _ in range(200):  # the second ballot's ack (the page's CSP forbids wait_for_function)
+        received = await d2.evaluate("window.__ws.received")
+        acks = [x for x in received if x["type"] == "ack" and x.get("receipt")]
+        if len(acks) >= 2:
+            break
+        await asyncio.sleep(0.05)
     sent = [x for x in await d2.evaluate("window.__ws.sent")
             if x["type"] == "command" and x["name"] == "vote.cast"]
-    received = await d2.evaluate("window.__ws.received")
-    refused = [x for x in received if x["type"] == "rejected"]
-    assert [x["code"] for x in refused] == ["invalid_ballot"] and refused[0]["id"] == sent[0]["id"]
+    refused = [x for x in received if x["type"] in ("rejected", "ballot_refused")]
+    assert [(x["type"], x["code"]) for x in refused] == [("ballot_refused", "invalid_ballot")]
+    assert refused[0]["id"] == sent[0]["id"] and refused[0]["receipt"] == acks[0]["receipt"]
     assert len(sent) == 2 and sent[0]["args"]["ballot"] != sent[1]["args"]["ballot"]
-    [ack] = [x for x in received if x["type"] == "ack" and x.get("receipt")]
-    assert ack["id"] == sent[1]["id"]
-    assert shown == "-".join(ack["receipt"][i:i + 4] for i in range(0, 16, 4))
+    assert [a["id"] for a in acks] == [sent[0]["id"], sent[1]["id"]]
+    receipt = acks[1]["receipt"]
+    await expect(d2.get_by_test_id("vote-sheet").get_by_test_id("vote-receipt")).to_have_text(
+        "-".join(receipt[i:i + 4] for i in range(0, 16, 4)))
     await expect(card.get_by_test_id("poll-progress")).to_have_text("1/3 đã biểu quyết")
     assert not pages.errors, pages.errors

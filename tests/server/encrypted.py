@@ -82,12 +82,16 @@ async def decrypt(m: Meeting, poll_id: int, devices: dict[str, BoardDevice], *wh
     return answers
 
 
+def store_of(server: ServerProcess) -> SqlStore:
+    """A store on the server's own database (opened by the caller)."""
+    args = server.backend_args
+    return SqlStore(args[args.index("--database") + 1] if "--database" in args
+                    else sqlite_url(server.data_dir))
+
+
 async def all_rows(server: ServerProcess) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table of the server's database, in stored order."""
-    args = server.backend_args
-    url = args[args.index("--database") + 1] if "--database" in args else sqlite_url(
-        server.data_dir)
-    store = SqlStore(url)
+    store = store_of(server)
     await store.open()
     assert store.engine is not None
     try:

@@ -6,12 +6,14 @@ verifies, and a store that holds no plaintext choice anywhere."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from store.records import EncryptedIn
 from tests.conftest import ROOT, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import assert_refusal, barrier, uid
 from tests.server.encrypted import (
@@ -22,6 +24,7 @@ from tests.server.encrypted import (
     decrypt,
     heap_pages,
     poll_as,
+    store_of,
 )
 from tests.server.test_voting import check_in, poll_cmd
 from tests.voting.board_kit import ballot, rules_of
@@ -42,6 +45,39 @@ async def board_json(m: Any, who: str, poll_id: int) -> dict[str, Any]:
     r = await m[who].call("GET", f"/api/meetings/{m.id}/polls/{poll_id}/board.json")
     assert r.status_code == 200, r.text
     return r.json()
+
+
+async def board_listing(m: Any, who: str, poll_id: int, trackers: Any,
+                        timeout: float = 20.0) -> dict[str, Any]:
+    """The open board once it lists exactly these trackers: a ballot is listed once its
+    proofs are checked, a moment after its ack."""
+    want = sorted(trackers)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        doc = await board_json(m, who, poll_id)
+        listed = sorted(b["tracker"] for b in doc["ballots"])
+        if listed == want or loop.time() > deadline:
+            assert listed == want
+            return doc
+        await asyncio.sleep(0.05)
+
+
+async def taken_out(ws: WsClient, m: Any, poll: dict[str, Any], doc: dict[str, Any],
+                    details: dict[str, Any]) -> None:
+    """Cast a ballot that parses but whose proofs fail: acknowledged with its tracker, then
+    taken out of the box with `ballot_refused` naming the problem; its voter has not
+    voted."""
+    cid = f"bad-{next(_bad)}"
+    ack = await ws.command(m.id, "vote.cast", cid, poll_id=poll["id"], ballot=doc)
+    assert ack["type"] == "ack" and ack["receipt"] == tracker_of(poll, doc), ack
+    out = await ws.until(lambda e: e["type"] == "ballot_refused" and e["id"] == cid)
+    assert_refusal(out, "invalid_ballot")
+    assert out["details"] == details
+    assert out["poll"] == poll["id"] and out["receipt"] == ack["receipt"]
+
+
+_bad = itertools.count(1)
 
 
 async def test_an_encrypted_poll_from_key_ceremony_to_a_verified_result(
@@ -89,18 +125,21 @@ async def test_an_encrypted_poll_from_key_ceremony_to_a_verified_result(
             assert again["type"] == "ack" and again["duplicate"] is True
             assert again["receipt"] == ack["receipt"]
             assert_refusal(await cast(ws[who], m, poll, who, AGAINST), "already_voted")
-    # d5: a forged proof, a copy of d1's ballot, a ballot relabelled as d5's, plaintext.
+    # d5: a forged proof, a copy of d1's ballot, a ballot relabelled as d5's, a malformed
+    # one, plaintext. A ballot that parses enters the box and is acknowledged; its proofs
+    # are checked right after, and one that fails is taken out and its device told.
     forged = ballot(poll, uid(m, "d5"), FOR)
     forged["choices"][0]["proof"][0] = forged["choices"][0]["proof"][1]
-    refused = await ws["d5"].command(m.id, "vote.cast", poll_id=poll["id"], ballot=forged)
-    assert_refusal(refused, "invalid_ballot")
-    assert refused["details"] == {"problem": "choice_proof", "option": 0}
+    await taken_out(ws["d5"], m, poll, forged, {"problem": "choice_proof", "option": 0})
     d1s = ballot(poll, uid(m, "d1"), AGAINST)
     assert_refusal(await ws["d5"].command(m.id, "vote.cast", poll_id=poll["id"], ballot=d1s),
                    "not_eligible")
     relabelled = {**d1s, "voter": str(uid(m, "d5"))}
-    assert_refusal(await ws["d5"].command(m.id, "vote.cast", poll_id=poll["id"],
-                                          ballot=relabelled), "invalid_ballot")
+    await taken_out(ws["d5"], m, poll, relabelled, {"problem": "choice_proof", "option": 0})
+    short = {**forged, "choices": forged["choices"][:2]}  # refused at once: nothing stored
+    refused = await ws["d5"].command(m.id, "vote.cast", poll_id=poll["id"], ballot=short)
+    assert_refusal(refused, "invalid_ballot")
+    assert refused["details"] == {"problem": "wrong_number_of_choices"}
     assert_refusal(await ws["d5"].command(m.id, "vote.cast", poll_id=poll["id"],
                                           choices=[FOR], receipt="AAAAA-11111"), "invalid")
     me5 = (await m["d5"].call("GET", base + "/me")).json()
@@ -109,9 +148,9 @@ async def test_an_encrypted_poll_from_key_ceremony_to_a_verified_result(
     assert me1 == {"poll_id": poll["id"], "eligible": True, "voted": True,
                    "receipt": trackers["d1"]}
 
-    # While open the board lists every ballot by tracker; anyone in the meeting checks it.
-    open_board = await board_json(m, "d5", poll["id"])
-    assert sorted(b["tracker"] for b in open_board["ballots"]) == sorted(trackers.values())
+    # While open the board lists every checked ballot by tracker; anyone in the meeting
+    # checks it.
+    open_board = await board_listing(m, "d5", poll["id"], trackers.values())
     assert verify_board(open_board).status == BoardStatus.OPEN
 
     closed = await poll_cmd(m, "chair", poll, "close")
@@ -177,9 +216,7 @@ async def test_allow_change_replaces_only_the_callers_own_ballot(
     blank = await cast(d1, m, poll, "d1")  # min 0: a blank ballot is a ballot
     assert blank["type"] == "ack"
     base = f"/api/meetings/{m.id}/polls/{poll['id']}"
-    open_board = await board_json(m, "d2", poll["id"])
-    assert sorted(b["tracker"] for b in open_board["ballots"]) == sorted(
-        [blank["receipt"], other["receipt"]])
+    await board_listing(m, "d2", poll["id"], [blank["receipt"], other["receipt"]])
     await poll_cmd(m, "chair", poll, "close")
     await decrypt(m, poll["id"], devices, "d2", "d1")
     published = (await m["d3"].call("GET", f"/api/meetings/{m.id}")).json()["room"]["polls"]
@@ -235,7 +272,8 @@ async def test_the_store_holds_ciphertexts_only_and_no_choice_of_any_voter(
     mine = [r for r in rows["encrypted_ballots"]
             if r["room_id"] == m.id and r["poll_id"] == poll["id"]]
     assert len(mine) == 6 and set(mine[0]) == {"room_id", "poll_id", "voter_id", "tracker",
-                                              "ballot"}
+                                              "ballot", "checked"}
+    assert all(r["checked"] for r in mine)  # the seal counted checked ballots only
     for row in mine:
         doc = json.loads(row["ballot"])
         # Ciphertexts and proofs only: every value a 32-byte point or scalar.
@@ -317,3 +355,43 @@ async def test_an_encrypted_ballot_racing_the_close_is_counted_or_refused_never_
     await decrypt(m, poll["id"], devices, "d1", "d2")
     report = verify_board(await board_json(m, "d1", poll["id"]))
     assert report.status == BoardStatus.VERIFIED and report.voters == len(acked)
+
+
+async def test_ballots_a_node_acknowledged_but_never_checked_are_checked_at_the_seal(
+    server: ServerProcess, joined: Any
+) -> None:
+    """A node that acknowledged ballots and died before checking their proofs (the
+    ballots written here straight into the box, as it left them): the close checks them,
+    counts the valid one and takes out the forged one."""
+    m = await make_meeting(server.base_url, delegates=4, invitees=0)
+    await check_in(m, "chair", "d1", "d2", "d3", "d4")
+    draft = await create_secret(m, ("d1", "d2"), 2)
+    devices = await ceremony(m, draft)
+    await poll_cmd(m, "chair", draft, "open")
+    poll = await poll_as(m, "d1", draft["id"])
+    checked = await cast(await joined(m, "d1"), m, poll, "d1", FOR)
+    good = ballot(poll, uid(m, "d3"), AGAINST)
+    forged = ballot(poll, uid(m, "d4"), FOR)
+    forged["choices"][1]["proof"][0] = forged["choices"][1]["proof"][1]
+    store = store_of(server)
+    await store.open()
+    try:
+        fates, _ = await store.cast_encrypted(m.id, poll["id"], False, [
+            EncryptedIn(uid(m, w), tracker_of(poll, doc), json.dumps(doc))
+            for w, doc in (("d3", good), ("d4", forged))])
+    finally:
+        await store.close()
+    assert fates == ["cast", "cast"]
+    # Unchecked ballots are not on the board yet.
+    await board_listing(m, "d2", poll["id"], [checked["receipt"]])
+    closed = await poll_cmd(m, "chair", poll, "close")
+    assert closed["board"]["cast"] == 2
+    base = f"/api/meetings/{m.id}/polls/{poll['id']}"
+    assert (await m["d4"].call("GET", base + "/me")).json()["voted"] is False
+    assert (await m["d3"].call("GET", base + "/me")).json()["receipt"] == tracker_of(poll, good)
+    await decrypt(m, poll["id"], devices, "d1", "d2")
+    doc = await board_json(m, "d2", poll["id"])
+    assert sorted(b["tracker"] for b in doc["ballots"]) == sorted(
+        [checked["receipt"], tracker_of(poll, good)])
+    report = verify_board(doc)
+    assert report.status == BoardStatus.VERIFIED and report.counts == [1, 1, 0]

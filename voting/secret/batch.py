@@ -60,10 +60,12 @@ def verify_ballots(rules: BallotRules, ballots: Sequence[object]) -> list[Proble
 _started: Any = None  # in a worker: the barrier every worker of its pool meets at start
 
 
-def _init(barrier: Any, parent: int) -> None:
+def _init(barrier: Any, parent: int, niceness: int) -> None:
     global _started
     _started = barrier
     _die_with(parent)
+    if niceness:
+        os.nice(niceness)
 
 
 def _die_with(parent: int) -> None:
@@ -113,9 +115,14 @@ class BatchVerifier:
     """A pool of `workers` processes verifying ballots for one event loop (module doc)."""
 
     def __init__(self, workers: int = 2, *, max_pending: int = 20_000, max_chunk: int = 64,
-                 timeout: float = 30.0, kind: Literal["process", "thread"] = "process") -> None:
-        if workers < 1 or max_pending < 1 or max_chunk < 1 or timeout <= 0:
-            raise ValueError("workers, max_pending and max_chunk ≥ 1, timeout > 0")
+                 timeout: float = 30.0, kind: Literal["process", "thread"] = "process",
+                 niceness: int = 0) -> None:
+        if workers < 1 or max_pending < 1 or max_chunk < 1 or timeout <= 0 or not (
+                0 <= niceness <= 19):
+            raise ValueError("workers, max_pending and max_chunk ≥ 1, timeout > 0, "
+                             "niceness 0…19")
+        self.niceness = niceness
+        """Added to the worker processes' nice value: how much they yield the CPU."""
         self.workers, self.max_pending, self.max_chunk = workers, max_pending, max_chunk
         self.timeout, self.kind = timeout, kind
         self.pids: list[int] = []
@@ -135,7 +142,7 @@ class BatchVerifier:
                 ctx = multiprocessing.get_context("spawn")
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=ctx, initializer=_init,
-                    initargs=(ctx.Barrier(self.workers), os.getpid()))
+                    initargs=(ctx.Barrier(self.workers), os.getpid(), self.niceness))
         return self._executor
 
     async def start(self) -> None:

@@ -43,13 +43,16 @@ from voting.secret.ballot import (
     _VOTER,
     CHOICE_TAG,
     COUNT_TAG,
+    TRACKER_TAG,
     Ballot,
     BallotProblem,
     BallotRefusal,
     BallotRules,
+    parse_ballot,
+    tracker,
     verify_ballot_reference,
 )
-from voting.secret.group import ORDER, G, frame, multiples_of_g, text, u32
+from voting.secret.group import ORDER, G, frame, hash_to_bytes, multiples_of_g, text, u32
 
 _lib = pysodium.sodium  # the library pysodium loaded and initialised (sodium_init)
 _SCALARMULT = _lib.crypto_scalarmult_ristretto255
@@ -178,6 +181,27 @@ class PollVerifier:
             return BallotRefusal(BallotProblem.COUNT_PROOF)
         return None
 
+    def receive(self, ballot: object) -> str | BallotRefusal:
+        """What the box does when a ballot arrives, before its proofs are checked: the
+        ballot's tracker (64 hex digits) when it is well formed in every respect, else the
+        reference parser's refusal. No group operation: whether α and β are points is
+        checked with the proofs (a ballot whose do not decode is refused then)."""
+        parsed = self._parse(ballot, points=False)
+        if parsed is None:  # the reference parser names the problem, or takes it after all
+            typed = ballot if isinstance(ballot, Ballot) else parse_ballot(ballot, self.rules)
+            return typed if isinstance(typed, BallotRefusal) else tracker(
+                self.rules.context, typed).hex()
+        voter, choices, count_proof = parsed
+        parts = [self.rules.context, voter.encode()]
+        for alpha, beta, _proof in choices:
+            parts += (alpha, beta)
+        for _a, _b, proof in choices:
+            for c, _ci, z in proof:
+                parts += (c, z)
+        for c, _ci, z in count_proof:
+            parts += (c, z)
+        return hash_to_bytes(TRACKER_TAG, *parts).hex()
+
     def _one_of(self, prefix: bytes, alpha: bytes, beta: bytes, shifted: list[bytes],
                 proof: list[_Pair]) -> bool:
         """The disjunctive Chaum–Pedersen check: `Pᵢ = zᵢ·G − cᵢ·α`,
@@ -192,7 +216,8 @@ class PollVerifier:
         digest = hashlib.sha512(b"".join(parts)).digest()
         return int.from_bytes(digest, "little") % ORDER == total % ORDER
 
-    def _parse(self, ballot: object) -> tuple[str, list[_Choice], list[_Pair]] | None:
+    def _parse(self, ballot: object, points: bool = True
+               ) -> tuple[str, list[_Choice], list[_Pair]] | None:
         """The ballot as bytes when it is well formed in every respect; None otherwise."""
         rules = self.rules
         if isinstance(ballot, Ballot):
@@ -216,7 +241,8 @@ class PollVerifier:
         for item in items:
             if type(item) is not dict or item.keys() != _CHOICE_KEYS:
                 return None
-            alpha, beta = _point(item["alpha"]), _point(item["beta"])
+            read = _point if points else _hex32
+            alpha, beta = read(item["alpha"]), read(item["beta"])
             proof = _pairs(item["proof"], len(_BITS))
             if alpha is None or beta is None or proof is None:
                 return None

@@ -132,3 +132,14 @@ async def test_close_fails_waiting_calls_and_stops_the_workers() -> None:
     for pid in pids:  # gone, reaped by the pool's shutdown
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+async def test_workers_yield_the_cpu_to_the_caller_by_their_niceness() -> None:
+    """The server's checks run after the acks: its workers run below the event loop."""
+    async with BatchVerifier(workers=2, niceness=10) as v:
+        assert await v.verify(RULES, BALLOTS[:4]) == [verify_ballot(RULES, b)
+                                                      for b in BALLOTS[:4]]
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert [os.getpriority(os.PRIO_PROCESS, pid) - mine for pid in v.pids] == [10, 10]
+    with pytest.raises(ValueError):
+        BatchVerifier(niceness=20)
