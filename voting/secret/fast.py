@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+from collections.abc import Sequence
 from functools import lru_cache
 
+import orjson
 import pysodium
 
 from voting.secret.ballot import (
@@ -251,6 +253,28 @@ class PollVerifier:
         if count_proof is None:
             return None
         return voter, choices, count_proof
+
+
+def sum_choices(stored: Sequence[str | bytes], options: int) -> list[tuple[bytes, bytes]]:
+    """`(Σ αₘ, Σ βₘ)` per option over checked ballots as stored (their JSON), as 32-byte
+    encodings: what `count.aggregate` gives, without an object per point (≈ 6 µs an
+    addition instead of ≈ 20). libsodium runs without the GIL, so threads can share the
+    work (`ballot_checks.aggregate_ballots`)."""
+    alphas, betas = [_ZERO] * options, [_ZERO] * options
+    for raw in stored:
+        items = orjson.loads(raw)["choices"]
+        if len(items) != options:
+            raise ValueError("a stored ballot with another number of options")
+        for m, item in enumerate(items):
+            alphas[m] = _add(alphas[m], bytes.fromhex(item["alpha"]))
+            betas[m] = _add(betas[m], bytes.fromhex(item["beta"]))
+    return list(zip(alphas, betas, strict=True))
+
+
+def add_sums(a: list[tuple[bytes, bytes]], b: list[tuple[bytes, bytes]]
+             ) -> list[tuple[bytes, bytes]]:
+    """Two `sum_choices` of disjoint ballots added up."""
+    return [(_add(x[0], y[0]), _add(x[1], y[1])) for x, y in zip(a, b, strict=True)]
 
 
 @lru_cache(maxsize=64)

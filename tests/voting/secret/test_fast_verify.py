@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 
+import orjson
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -14,10 +15,13 @@ from voting.secret.ballot import (
     BallotRefusal,
     BallotRules,
     encrypt_ballot,
+    parse_ballot,
+    tracker,
     verify_ballot,
     verify_ballot_reference,
 )
-from voting.secret.fast import verifier_for
+from voting.secret.count import aggregate
+from voting.secret.fast import add_sums, sum_choices, verifier_for
 from voting.secret.group import ORDER, G, Scalar, base_mul, random_scalar
 
 from .kit import rng_seq
@@ -163,3 +167,27 @@ def test_the_poll_verifier_is_built_once_per_poll() -> None:
     assert verifier_for(rules) is verifier_for(BallotRules(bytes(32), KEY, 3, 1, 2))
     doc = encrypt_ballot(rules, "5", [0, 1, 1]).to_json()
     assert verifier_for(rules).verify(doc) is None
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polls(), st.integers(0, 6), st.data())
+def test_the_box_parses_a_ballot_to_its_tracker_and_sums_stored_ballots_as_the_reference(
+    poll: tuple[BallotRules, list[int], str], n: int, data: st.DataObject
+) -> None:
+    """What the box does without the proofs: `receive` gives the reference tracker (or the
+    reference parser's refusal), `sum_choices` the reference aggregate."""
+    rules, choices, voter = poll
+    made = [encrypt_ballot(rules, str(int(voter) + i), choices) for i in range(n)]
+    verifier = verifier_for(rules)
+    for b in made:
+        assert verifier.receive(b.to_json()) == tracker(rules.context, b).hex()
+    if made:
+        broken = copy.deepcopy(made[0].to_json())
+        broken["choices"][0]["alpha"] = broken["choices"][0]["alpha"].upper()
+        assert verifier.receive(broken) == parse_ballot(broken, rules)
+    stored = [orjson.dumps(b.to_json()).decode() for b in made]
+    split = data.draw(st.integers(0, n))
+    total = add_sums(sum_choices(stored[:split], rules.options),
+                     sum_choices(stored[split:], rules.options))
+    assert [(a.hex(), b.hex()) for a, b in total] == [
+        (c.alpha.hex(), c.beta.hex()) for c in aggregate(made, rules.options)]
