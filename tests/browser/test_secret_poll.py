@@ -497,7 +497,8 @@ async def test_a_members_tablet_proves_a_dealers_bad_share_and_the_key_is_made_a
         # The chair makes the key again: a new ceremony, fresh polynomials, a new poll_uid.
         since = {who: len(ws.seen) for who, ws in sockets.items()}
         await card.get_by_test_id("board-restart").tap()
-        await _reached(dealer_ws, pid, "collecting", since["d1"])
+        await dealer_ws.until(lambda e: e.get("kind") == "board.restarted"
+                              and e["data"]["poll_id"] == pid)
         await expect(card.get_by_test_id("board-complaint")).to_have_count(0)
         again = (await poll_as(m, "d3", pid))["board"]
         assert again["poll_uid"] != failed["poll_uid"] and again["complaint"] is None
