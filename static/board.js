@@ -383,7 +383,7 @@ export function boardSummary(poll, ctx) {
     parts.push(h(`p.board-status.is-${w.tone}`, { testid: "board-status",
       dataset: { status: b.status } }, w.text));
     if (b.status === "failed" && b.complaint) {
-      parts.push(h("p.ballot-note", null, t("board.complaint", {
+      parts.push(h("p.ballot-note", { testid: "board-complaint" }, t("board.complaint", {
         dealer: ctx.name(b.members[b.complaint.dealer - 1]) || `#${b.complaint.dealer}`,
         complainer: ctx.name(b.members[b.complaint.complainer - 1]) || `#${b.complaint.complainer}` })));
     }
@@ -463,9 +463,14 @@ export function memberPanel(poll, ctx, device, { counting = true } = {}) {
         t("board.step_key")),
       stepRow("board-step-shares", state(has(b.dealt, i), "shares", b.status === "dealing"),
         t("board.step_shares"), b.status === "collecting" ? t("board.wait_members", { k: in1, n }) : null),
-      stepRow("board-step-check", state(has(b.confirmed, i), "check", b.status === "checking"),
-        t("board.step_check"), b.status === "dealing"
-          ? t("board.wait_members", { k: (b.dealt || []).length, n }) : null),
+      // The check that found a bad share (this device's complaint failed the ceremony) is
+      // marked ✕ with the dealer's name, not left "waiting" beside the failure.
+      b.status === "failed" && b.complaint && b.complaint.complainer === i
+        ? stepRow("board-step-check", "error", t("board.step_check"), t("board.bad_share", {
+          dealer: ctx.name(b.members[b.complaint.dealer - 1]) || `#${b.complaint.dealer}` }))
+        : stepRow("board-step-check", state(has(b.confirmed, i), "check", b.status === "checking"),
+          t("board.step_check"), b.status === "dealing"
+            ? t("board.wait_members", { k: (b.dealt || []).length, n }) : null),
     ];
     parts.push(h("ol.board-steps", null, steps));
     const w = ceremonyWords(b);

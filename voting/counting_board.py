@@ -235,7 +235,8 @@ def _complaint(ctx: _Ctx, cmd: v.BoardComplaint) -> Outcome:
     if verdict == cer.Verdict.COMPLAINT_FALSE:
         return _bad(f"the share from member {cmd.dealer} is good: the complaint is false")
     complaint = Complaint(complainer=index, dealer=cmd.dealer, reason=cmd.reason,
-                          key=cmd.key, proof=None if cmd.proof is None else tuple(cmd.proof))
+                          key=cmd.key, proof=None if cmd.proof is None else tuple(cmd.proof),
+                          envelope=envelope)
     return [ctx.event("board.failed", board_audience(poll), poll_id=poll.id,
                       complaint=_dump(complaint), status="failed")]
 

@@ -77,6 +77,10 @@ class Complaint(_Frozen):
     reason: Literal["undecryptable", "mismatch"]
     key: str | None = None  # the revealed S = eⱼ·R (hex); None when R was not a point
     proof: tuple[str, str] | None = None  # [c, z] of log_G Eⱼ = log_R S
+    # Dealer i's envelope to the complainer ({from, to, r, box}): the organisers see the
+    # failure but never the shares, and need it (with the round-1 messages, the key and the
+    # proof) to judge the complaint again. It opens to one share of a dead ceremony.
+    envelope: dict[str, Any] | None = None
 
 
 class CountingBoard(_Frozen):

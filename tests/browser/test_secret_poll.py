@@ -12,9 +12,25 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from tests.browser.conftest import PORTRAIT
 from tests.browser.test_voting import TRACKER, Pages, command, create_poll, expect_result, vote
-from tests.conftest import make_meeting
+from tests.conftest import WsClient, make_meeting
+from tests.server.conftest import uid
+from tests.server.encrypted import create_secret, poll_as
+from tests.voting.board_kit import BoardDevice, ceremony_of
 from voting.secret.board import BoardStatus, verify_board
+from voting.secret.ceremony import (
+    Complaint,
+    EncryptedShare,
+    MemberSecrets,
+    Round1,
+    Verdict,
+    ceremony_id,
+    encrypt_share,
+    judge_complaint,
+    round2,
+)
+from voting.secret.group import Point, Scalar
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -326,4 +342,207 @@ async def test_a_ballot_whose_proof_fails_is_refused_and_encrypted_again(
     await expect(d2.get_by_test_id("vote-sheet").get_by_test_id("vote-receipt")).to_have_text(
         "-".join(receipt[i:i + 4] for i in range(0, 16, 4)))
     await expect(card.get_by_test_id("poll-progress")).to_have_text("1/3 đã biểu quyết")
+    assert not pages.errors, pages.errors
+
+
+# ---- a dishonest dealer in the key ceremony ----
+
+def _mismatch(cer: bytes, dealer: MemberSecrets, good: EncryptedShare,
+              transport_key: Point) -> EncryptedShare:
+    """A share that opens but is not fᵢ(j): it does not match the dealer's commitments."""
+    wrong = Scalar.reduce(dealer.share_for(good.recipient).value + 1)
+    return encrypt_share(cer, dealer.index, good.recipient, wrong, transport_key)
+
+
+def _broken_box(cer: bytes, dealer: MemberSecrets, good: EncryptedShare,
+                transport_key: Point) -> EncryptedShare:
+    """The right share, its box changed after sealing: the tag fails."""
+    return EncryptedShare(good.dealer, good.recipient, good.r,
+                          good.box[:-1] + bytes([good.box[-1] ^ 1]))
+
+
+def _no_point(cer: bytes, dealer: MemberSecrets, good: EncryptedShare,
+              transport_key: Point) -> EncryptedShare:
+    """An envelope whose R is not a point: nobody can open it, as anyone sees."""
+    return EncryptedShare(good.dealer, good.recipient, Point(b"\xff" * 32), good.box)
+
+
+async def _reached(ws: WsClient, poll_id: int, status: str, since: int) -> None:
+    """Wait until this device has seen the ceremony begun at `ws.seen[since]` reach
+    `status` (every ceremony event carries the board's new status)."""
+    def reached(e: dict[str, Any]) -> bool:
+        return (e["type"] == "event" and e["kind"].startswith("board.")
+                and e["data"].get("poll_id") == poll_id and e["data"].get("status") == status)
+    if not any(reached(e) for e in ws.seen[since:]):
+        await ws.until(reached, timeout=30)
+
+
+async def test_a_members_tablet_proves_a_dealers_bad_share_and_the_key_is_made_again(
+    server: Any, new_context: Any, open_ws: Any, artifacts: Any
+) -> None:
+    """Member 2 of the board is a real tablet (board.js, the automatic ceremony); member 1
+    is a dishonest dealer, played in Python over the real websocket: it deals with
+    voting.secret.ceremony and tampers the share meant for the tablet. The tablet finds
+    the bad share, files a complaint with the envelope's key and its proof, the room judges
+    the dealer at fault (proven) and the ceremony fails; the chair makes the key again.
+    Three kinds of bad share (a share that does not match, a box that does not open, an R
+    that is no point), then an honest ceremony whose key counts the poll."""
+    m = await make_meeting(server.base_url, delegates=3)
+    await command(m, "chair", "agenda.next")
+    pages = Pages(server, new_context, m)
+    chair = await pages.open("chair")
+    tablet = await pages.open("d2", viewport=PORTRAIT)
+    sockets: dict[str, WsClient] = {}
+    for who in ("d1", "d3"):
+        sockets[who] = await open_ws(m[who])
+        await sockets[who].join(m.id)
+    dealer_ws, honest_ws = sockets["d1"], sockets["d3"]
+    title = "Bầu Trưởng ban Pháp chế (bỏ phiếu kín)"
+    draft = await create_secret(m, ("d1", "d2", "d3"), 2, title=title, eligibility="members")
+    pid = draft["id"]
+    card = chair.get_by_test_id("poll-card").filter(has_text=title)
+    mine = tablet.get_by_test_id("poll-card").filter(has_text=title)
+    names = {who: m[who].user["full_name"] for who in ("d1", "d2", "d3")}
+    proven = f"{names['d2']} đã chứng minh phần khóa nhận từ {names['d1']} không đúng."
+
+    async def deal(tamper: Any, since: dict[str, int]
+                   ) -> tuple[BoardDevice, BoardDevice, dict[str, Any]]:
+        """Members 1 and 3 run rounds 1 and 2 beside the tablet, member 1's share for the
+        tablet tampered (when told): the devices and the envelope the tablet got. The
+        tablet checks its shares as soon as the last one is dealt."""
+        dealer, honest = BoardDevice(uid(m, "d1")), BoardDevice(uid(m, "d3"))
+        for who, device in (("d1", dealer), ("d3", honest)):
+            args = device.round1(await poll_as(m, who, pid))
+            assert (await sockets[who].command(m.id, "board.round1", **args))["type"] == "ack"
+        await _reached(dealer_ws, pid, "dealing", since["d1"])  # the tablet's round 1 too
+        seen = await poll_as(m, "d1", pid)
+        cer = ceremony_of(seen)
+        assert dealer.secrets is not None
+        accepted = [Round1.from_json(x, 2) for x in seen["board"]["round1"].values()]
+        shares = round2(cer, dealer.secrets, accepted)
+        if tamper is not None:
+            tablet_key = next(r.transport_key for r in accepted if r.index == 2)
+            shares = [tamper(cer, dealer.secrets, s, tablet_key) if s.recipient == 2 else s
+                      for s in shares]
+        dealt = await dealer_ws.command(m.id, "board.shares", poll_id=pid,
+                                        shares=[s.to_json() for s in shares])
+        assert dealt["type"] == "ack", dealt
+        args = honest.round2(await poll_as(m, "d3", pid))
+        assert (await honest_ws.command(m.id, "board.shares", **args))["type"] == "ack"
+        return dealer, honest, next(s.to_json() for s in shares if s.recipient == 2)
+
+    def complaints_sent() -> Any:
+        return tablet.evaluate("""() => window.__ws.sent.filter((x) => x.type === "command"
+            && x.name.startsWith("board.") && ["board.complaint", "board.confirm"]
+              .includes(x.name)).map((x) => [x.name, x.args])""")
+
+    since = {who: len(ws.seen) for who, ws in sockets.items()}
+    bad_shares = [(_mismatch, "mismatch", True), (_broken_box, "undecryptable", True),
+                  (_no_point, "undecryptable", False)]
+    for attempt, (tamper, reason, keyed) in enumerate(bad_shares, start=1):
+        before = await poll_as(m, "d3", pid)
+        _, honest, envelope = await deal(tamper, since)
+        await _reached(honest_ws, pid, "failed", since["d3"])
+
+        # What each screen shows: the ceremony failed, and who proved what against whom.
+        await expect(card.get_by_test_id("board-status")).to_have_text(
+            "Ban kiểm phiếu: Thất bại")
+        await expect(card.get_by_test_id("board-status")).to_have_attribute(
+            "data-status", "failed")
+        await expect(card.get_by_test_id("board-complaint")).to_have_text(proven)
+        await expect(card.get_by_test_id("poll-open")).to_be_disabled()
+        await expect(card.get_by_test_id("poll-open")).to_have_attribute(
+            "title", "Ban kiểm phiếu chưa tạo xong khóa")
+        panel = mine.get_by_test_id("board-panel")
+        await expect(panel.get_by_test_id("board-device-status")).to_have_text(
+            "Tạo khóa thất bại. Chờ người tổ chức tạo lại khóa.")
+        await expect(mine.get_by_test_id("board-complaint")).to_have_text(proven)
+        await expect(panel.get_by_test_id("board-error")).to_have_count(0)  # not refused
+        for step in ("board-step-key", "board-step-shares"):
+            await expect(panel.get_by_test_id(step)).to_have_attribute("data-state", "done")
+        check = panel.get_by_test_id("board-step-check")  # ✕: this check found it
+        await expect(check).to_have_attribute("data-state", "error")
+        await expect(check.locator(".board-step-note")).to_have_text(
+            f"phần khóa từ {names['d1']} không đúng")
+        if attempt == 1:
+            await mine.screenshot(path=artifacts / "secret-board-complaint-card.png")
+
+        # The room's state: the dealer at fault, named with the complainer, key and proof.
+        failed = (await poll_as(m, "d3", pid))["board"]
+        assert failed["status"] == "failed" and failed["poll_uid"] == before["board"]["poll_uid"]
+        assert failed["confirmed"] == [] and sorted(failed["dealt"]) == [1, 2, 3]
+        complaint = failed["complaint"]
+        assert (complaint["complainer"], complaint["dealer"], complaint["reason"]) == (
+            2, 1, reason)
+        assert (complaint["key"] is not None) is keyed
+        assert (complaint["proof"] is not None) is keyed
+        # Sent by the tablet's own device (board.js), exactly as the room recorded it.
+        sent = await complaints_sent()
+        assert [name for name, _ in sent] == ["board.complaint"] * attempt, sent
+        assert sent[-1][1] == {"poll_id": pid, "dealer": 1, "reason": reason,
+                               "key": complaint["key"], "proof": complaint["proof"]}
+        # The chair, who never sees the shares, judges it again from what the room shows
+        # (the round-1 messages, and the complaint with the one envelope it opens), here
+        # in Python, the second implementation: the dealer is at fault.
+        seen = (await poll_as(m, "chair", pid))["board"]
+        assert seen["shares"] == {} and seen["complaint"] == complaint
+        assert complaint["envelope"] == envelope
+        verdict = judge_complaint(
+            ceremony_id(seen["poll_uid"], 3, 2),
+            Round1.from_json(seen["round1"]["2"], 2), Round1.from_json(seen["round1"]["1"], 2),
+            EncryptedShare.from_json(complaint["envelope"]), Complaint.from_json(
+                {"from": complaint["complainer"], **{k: complaint[k] for k in (
+                    "dealer", "reason", "key", "proof")}}))
+        assert verdict == Verdict.DEALER_AT_FAULT
+        # The ceremony has stopped: member 3 found its own shares good, too late.
+        name, args = honest.round3(await poll_as(m, "d3", pid))
+        assert name == "board.confirm"  # member 1 dealt member 3 a good share
+        late = await honest_ws.command(m.id, name, **args)
+        assert late["type"] == "rejected" and late["code"] == "invalid_state", late
+        assert late["message"]["en"] == (
+            "Not possible while the counting board's key ceremony failed and must restart.")
+
+        # The chair makes the key again: a new ceremony, fresh polynomials, a new poll_uid.
+        since = {who: len(ws.seen) for who, ws in sockets.items()}
+        await card.get_by_test_id("board-restart").tap()
+        await dealer_ws.until(lambda e: e.get("kind") == "board.restarted"
+                              and e["data"]["poll_id"] == pid)
+        await expect(card.get_by_test_id("board-complaint")).to_have_count(0)
+        again = (await poll_as(m, "d3", pid))["board"]
+        assert again["poll_uid"] != failed["poll_uid"] and again["complaint"] is None
+
+    # An honest ceremony: every member confirms, the tablet too; the key is made.
+    devices = await deal(None, since)
+    await _reached(honest_ws, pid, "checking", since["d3"])
+    for who, device in zip(("d1", "d3"), devices[:2], strict=True):
+        name, args = device.round3(await poll_as(m, who, pid))
+        assert name == "board.confirm"
+        assert (await sockets[who].command(m.id, name, **args))["type"] == "ack"
+    honest = devices[1]
+    await expect(card.get_by_test_id("board-status")).to_have_text("Ban kiểm phiếu: Sẵn sàng")
+    panel = mine.get_by_test_id("board-panel")
+    for step in ("board-step-key", "board-step-shares", "board-step-check"):
+        await expect(panel.get_by_test_id(step)).to_have_attribute("data-state", "done")
+    assert (await board_status(tablet)).startswith("Sẵn sàng")
+    assert [name for name, _ in await complaints_sent()] == ["board.complaint"] * 3 + [
+        "board.confirm"]
+
+    # The key made after the restarts counts the poll: the tablet's share with member 3's.
+    await card.get_by_test_id("poll-open").tap()
+    await expect(card).to_have_attribute("data-status", "open")
+    await vote(tablet, "Tán thành", secret=True)
+    await card.get_by_test_id("poll-close").tap()
+    await chair.get_by_test_id("confirm-dialog").get_by_test_id("dialog-confirm").tap()
+    await expect(card).to_have_attribute("data-status", "closed")
+    sheet = tablet.get_by_test_id("vote-sheet")
+    await sheet.get_by_test_id("board-decrypt").tap()
+    await expect(card.get_by_test_id("board-counting")).to_have_text(
+        "Đang kiểm phiếu… 1/2 thành viên ban kiểm phiếu đã giải mã")
+    args = honest.partials(await poll_as(m, "d3", pid))
+    assert (await honest_ws.command(m.id, "board.partial", **args))["type"] == "ack"
+    await expect(card).to_have_attribute("data-status", "published")
+    await expect(card.get_by_test_id("poll-verified")).to_contain_text("Đã kiểm chứng")
+    r = await m["d3"].call("GET", f"/api/meetings/{m.id}/polls/{pid}/board.json")
+    report = verify_board(r.json())
+    assert report.status == BoardStatus.VERIFIED and report.counts == [1, 0, 0], report.problems
     assert not pages.errors, pages.errors

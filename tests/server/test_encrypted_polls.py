@@ -10,8 +10,11 @@ import itertools
 import json
 import re
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from store.records import EncryptedIn
 from tests.conftest import ROOT, ServerProcess, WsClient, make_meeting
@@ -26,6 +29,7 @@ from tests.server.encrypted import (
     poll_as,
     store_of,
 )
+from tests.server.pg_wal import WalUnreadable, WalWatch
 from tests.server.test_voting import check_in, poll_cmd
 from tests.voting.board_kit import ballot, rules_of
 from voting.secret.ballot import Ballot, parse_ballot, tracker
@@ -33,6 +37,7 @@ from voting.secret.board import BoardStatus, verify_board
 
 FOR, AGAINST, ABSTAIN = 1, 2, 3
 HEX = re.compile(r"^[0-9a-f]{64}$")
+PLAINTEXT = re.compile(rb'"choices":\s*\[\s*\d')  # a plaintext ballot's choices
 
 
 def tracker_of(poll: dict[str, Any], doc: dict[str, Any]) -> str:
@@ -251,8 +256,20 @@ async def test_a_poll_the_board_cannot_decrypt_is_declared_void(
     assert report.status == BoardStatus.VOID and report.exit_code == 3
 
 
+@pytest.fixture
+async def pg_wal(server: ServerProcess) -> AsyncIterator[WalWatch | None]:
+    """PostgreSQL: the WAL written from the start of the test on, kept until it is read."""
+    args = server.backend_args
+    if "--database" not in args:
+        yield None
+        return
+    watch = await WalWatch.start(args[args.index("--database") + 1])
+    yield watch
+    await watch.close()
+
+
 async def test_the_store_holds_ciphertexts_only_and_no_choice_of_any_voter(
-    server: ServerProcess, joined: Any
+    server: ServerProcess, joined: Any, pg_wal: WalWatch | None
 ) -> None:
     m = await make_meeting(server.base_url, delegates=6, invitees=0)
     voters = [f"d{i}" for i in range(1, 7)]
@@ -302,7 +319,7 @@ async def test_the_store_holds_ciphertexts_only_and_no_choice_of_any_voter(
             assert event["actor"] not in ids - members, event
     # The database's bytes themselves: no plaintext ballot (`"choices":[1`) in any page.
     # SQLite: the file and its WAL. PostgreSQL: every heap and TOAST page of the database,
-    # dead tuples included (the cluster's WAL is shared with every other test database).
+    # dead tuples included, then the WAL written during the test (below).
     if "--database" not in server.backend_args:
         files = _database_files(Path(server.data_dir))
         assert "phonghop.db" in files  # and its -wal, while the server runs
@@ -312,7 +329,27 @@ async def test_the_store_holds_ciphertexts_only_and_no_choice_of_any_voter(
         # the ciphertexts are there, readable: the check below would see a plaintext
         assert mine[0]["tracker"].encode() in b"".join(files.values())
     for name, raw in files.items():
-        assert not re.search(rb'"choices":\s*\[\s*\d', raw), name
+        assert not PLAINTEXT.search(raw), name
+    if pg_wal is not None:
+        await _scan_wal(pg_wal, server, [r["tracker"] for r in mine])
+
+
+async def _scan_wal(watch: WalWatch, server: ServerProcess, trackers: list[str]) -> None:
+    """PostgreSQL's WAL from the start of the test to now, as its segment files hold it
+    (what a base backup, an archive or a replica keeps): every record of the server's
+    database, full-page images included, holds no plaintext ballot either."""
+    args = server.backend_args
+    database = args[args.index("--database") + 1].rsplit("/", 1)[1]
+    try:
+        records = await watch.read(database)
+    except WalUnreadable as exc:
+        pytest.skip(f"every other check passed, but the PostgreSQL WAL could not be "
+                    f"read here: {exc}")
+    wal = b"".join(r.data for r in records)
+    # The scan sees the ballots: each one's tracker went through the WAL in clear.
+    assert all(t.encode() in wal for t in trackers), "the ballots are not in the WAL read"
+    for record in records:
+        assert not PLAINTEXT.search(record.data), f"WAL record at {record.lsn:X}"
 
 
 def _database_files(data_dir: Path) -> dict[str, bytes]:

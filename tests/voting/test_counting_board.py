@@ -15,6 +15,14 @@ from tests.voting.board_world import BOARD, cast, ceremony, poll_json, secret_po
 from voting import commands as v
 from voting.model import FOR
 from voting.room import check_ballot
+from voting.secret.ceremony import (
+    Complaint,
+    EncryptedShare,
+    Round1,
+    Verdict,
+    ceremony_id,
+    judge_complaint,
+)
 from voting.secret.group import G, Scalar
 
 
@@ -144,6 +152,19 @@ def test_a_complaint_fails_the_ceremony_and_a_restart_begins_afresh() -> None:
     assert board.complaint is not None and board.complaint.dealer == 2
     assert board.complaint.complainer == 3 and board.complaint.key == args["key"]
     assert failed.data["complaint"]["proof"] == args["proof"]  # the proof, for anyone
+    # The organisers see the failure but not the shares: the complaint carries the one
+    # envelope it opens, so that they (anyone who sees it) can judge it again.
+    seen = poll_json(room, poll_id, CHAIR)["board"]
+    assert seen["shares"] == {} and seen["complaint"] == failed.data["complaint"]
+    complaint = seen["complaint"]
+    envelope = next(s for s in board.shares[2] if s["to"] == 3)
+    assert complaint["envelope"] == envelope
+    cer = ceremony_id(seen["poll_uid"], 3, 2)
+    assert judge_complaint(
+        cer, Round1.from_json(seen["round1"]["3"], 2), Round1.from_json(seen["round1"]["2"], 2),
+        EncryptedShare.from_json(complaint["envelope"]),
+        Complaint.from_json({"from": 3, **{k: complaint[k] for k in (
+            "dealer", "reason", "key", "proof")}})) == Verdict.DEALER_AT_FAULT
     assert room.refused(D1, "board.confirm", poll_id=poll_id) == "invalid_state"
     assert room.refused(CHAIR, "poll.open", poll_id=poll_id) == "board_not_ready"
     assert room.refused(D1, "board.restart", poll_id=poll_id) == "forbidden"
