@@ -10,6 +10,11 @@ job started outlives it. Workers run with an address-space limit (`PHONGHOP_WORK
 default 2048) and a CPU-time limit per job (its deadline), so a job that runs out of memory
 fails `too_complex` and one that spins past its CPU time fails `render_timeout`, like one
 past its deadline; the worker is replaced either way (documents/worker.py).
+
+Workers start when there is work: none at `start()`, one more whenever a job waits and
+fewer than `size` are running or starting, and each retires after `idle_seconds` without a
+job. An idle server holds no worker (and no PyMuPDF); the first page after a quiet spell
+waits for one worker's start (about 0.3 s, its deadline does not count it).
 """
 
 from __future__ import annotations
@@ -23,8 +28,6 @@ import os
 import signal
 from dataclasses import dataclass, field
 from typing import Any
-
-from documents.worker import main as worker_main
 
 URGENT, BACKGROUND = 0, 1
 MEMORY_ENV = "PHONGHOP_WORKER_MEMORY_MB"
@@ -57,15 +60,24 @@ class _Job:
     future: asyncio.Future[Any] = field(compare=False)
 
 
+def _worker_main(conn: Any, memory_bytes: int, jobs: str) -> None:
+    """The worker's entry point. documents.worker (and PyMuPDF) is imported here, in the
+    worker: the server's own process never loads them for the pool's sake."""
+    from documents.worker import main
+
+    main(conn, memory_bytes, jobs)
+
+
 class _Worker:
     def __init__(self, ctx: Any, memory_bytes: int, jobs: str) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=worker_main, args=(child, memory_bytes, jobs),
+        self.process = ctx.Process(target=_worker_main, args=(child, memory_bytes, jobs),
                                    daemon=True, name="phonghop-pdf")
         self.process.start()
         child.close()
         self.job: _Job | None = None
         self.killed = False
+        self.idle_since = 0.0  # loop time when it last became idle
 
     def kill(self) -> None:
         """Kill the worker and its process group (whatever its jobs started), and reap it."""
@@ -84,16 +96,20 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` worker processes; `await run(name, *args)` runs a job in one of them.
+    """Up to `size` worker processes; `await run(name, *args)` runs a job in one of them.
 
     `memory_bytes` caps each worker's address space (default: `memory_limit()`); `jobs`
-    names the module whose `JOBS` the workers serve."""
+    names the module whose `JOBS` the workers serve; a worker without a job for
+    `idle_seconds` retires (None: never)."""
 
     def __init__(self, size: int = 2, memory_bytes: int | None = None,
-                 jobs: str = "documents.worker") -> None:
+                 jobs: str = "documents.worker", idle_seconds: float | None = None) -> None:
         self.size = size
         self.memory_bytes = memory_limit() if memory_bytes is None else memory_bytes
         self.jobs = jobs
+        self.idle_seconds = idle_seconds
+        self._starting = 0  # workers being spawned, not yet in `_all`
+        self._retiring: asyncio.TimerHandle | None = None
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: list[_Worker] = []
         self._all: set[_Worker] = set()
@@ -104,19 +120,21 @@ class WorkerPool:
         self.timeouts = 0  # past the deadline, or the CPU time
         self.crashes = 0
         self.exhausted = 0  # out of memory
+        self.started = 0  # workers started, replacements included
+        self.retired = 0  # workers that retired idle
 
     def _new_worker(self) -> _Worker:
         return _Worker(self._ctx, self.memory_bytes, self.jobs)
 
     async def start(self) -> None:
+        """Ready to take jobs; workers start with the first ones."""
         self._loop = asyncio.get_running_loop()
-        workers = await asyncio.to_thread(lambda: [self._new_worker() for _ in range(self.size)])
-        for worker in workers:
-            self._add(worker)
-        self._dispatch()
 
     async def stop(self) -> None:
         self._stopped = True
+        if self._retiring is not None:
+            self._retiring.cancel()
+            self._retiring = None
         for worker in list(self._all):
             self._remove(worker)
             worker.kill()
@@ -175,6 +193,57 @@ class WorkerPool:
                 continue
             assert self._loop is not None
             self._loop.call_later(job.timeout, self._expire, worker, job)
+        self._grow()
+
+    def _grow(self) -> None:
+        """Start workers for the jobs that wait, up to `size` (counting those starting)."""
+        if self._stopped or self._loop is None or self._loop.is_closed():
+            return
+        waiting = sum(1 for job in self._queue if not job.future.done())
+        wanted = min(waiting - self._starting, self.size - len(self._all) - self._starting)
+        for _ in range(max(wanted, 0)):
+            self._starting += 1
+            self._loop.create_task(self._spawn())
+
+    async def _spawn(self) -> None:
+        try:
+            worker = await asyncio.to_thread(self._new_worker)
+        except Exception as exc:  # no process to be had (out of memory or descriptors)
+            self._starting -= 1
+            if not self._all and not self._starting:  # nobody left to serve what waits
+                for job in self._queue:
+                    if not job.future.done():
+                        job.future.set_exception(JobFailed("render_failed",
+                                                           f"no worker: {exc}"[:200]))
+                self._queue.clear()
+            return
+        self._starting -= 1
+        self.started += 1
+        if self._stopped:  # stopped while it started
+            worker.kill()
+            return
+        self._add(worker)
+
+    def _became_idle(self, worker: _Worker) -> None:
+        assert self._loop is not None
+        worker.idle_since = self._loop.time()
+        self._idle.append(worker)
+        if self.idle_seconds is not None and self._retiring is None:
+            self._retiring = self._loop.call_later(self.idle_seconds, self._retire_idle)
+
+    def _retire_idle(self) -> None:
+        """Stop the workers idle for `idle_seconds`; look again when the next one will be."""
+        assert self._loop is not None and self.idle_seconds is not None
+        self._retiring = None
+        now = self._loop.time()
+        for worker in list(self._idle):
+            if now - worker.idle_since >= self.idle_seconds:
+                self._remove(worker)
+                worker.kill()
+                self.retired += 1
+        if self._idle:
+            due = min(w.idle_since for w in self._idle) + self.idle_seconds
+            self._retiring = self._loop.call_at(due, self._retire_idle)
 
     def _on_readable(self, worker: _Worker) -> None:
         job = worker.job
@@ -189,7 +258,7 @@ class WorkerPool:
             self._replace(worker, JobFailed(result[1], result[2]))
             return
         worker.job = None
-        self._idle.append(worker)
+        self._became_idle(worker)
         if result[0] != "ready" and job is not None and not job.future.done():
             if result[0] == "ok":
                 job.future.set_result(result[1])
@@ -213,19 +282,11 @@ class WorkerPool:
         return JobFailed("render_failed", "worker crashed")
 
     def _replace(self, worker: _Worker, error: JobFailed) -> None:
-        """Kill a worker (stuck or dead), fail its job, and start a fresh one in its place."""
+        """Kill a worker (stuck or dead) and fail its job; jobs still waiting get a fresh
+        worker in its place."""
         job = worker.job
         self._remove(worker)
         worker.kill()
         if job is not None and not job.future.done():
             job.future.set_exception(error)
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.create_task(self._respawn())
-
-    async def _respawn(self) -> None:
-        worker = await asyncio.to_thread(self._new_worker)
-        if self._stopped:  # stopped while it started
-            worker.kill()
-            return
-        self._add(worker)
-        self._dispatch()
+        self._grow()

@@ -108,7 +108,8 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
                else LocalBus())
     limits = Limits(max_bytes=settings.max_upload_mb * 1024 * 1024,
                     render_timeout=settings.render_timeout)
-    library = Library(settings.documents_dir(), WorkerPool(settings.render_workers), limits)
+    pool = WorkerPool(settings.render_workers, idle_seconds=settings.render_idle_seconds)
+    library = Library(settings.documents_dir(), pool, limits)
     node = Node(SqlStore(settings.store_url()), bus, library)
     node.accounts.hashing = PasswordHashing(settings.password_threads, settings.password_queue)
     node.user_limits = UserLimits(settings.sockets_per_user, settings.commands_per_second,

@@ -45,6 +45,9 @@ class Settings:
         default_factory=lambda: int(_env("RENDER_WORKERS", "0") or 0) or (os.cpu_count() or 2))
     render_timeout: float = field(
         default_factory=lambda: float(_env("RENDER_TIMEOUT", "10") or 10))
+    # A PDF worker without a job for this long retires (they start again with the next job).
+    render_idle_seconds: float = field(
+        default_factory=lambda: float(_env("RENDER_IDLE_SECONDS", "300") or 300))
     # Seconds to verify the signatures of one PDF (in a PDF worker), and to wait for one.
     verify_timeout: float = field(
         default_factory=lambda: float(_env("VERIFY_TIMEOUT", "30") or 30))

@@ -97,3 +97,26 @@ async def test_a_process_a_job_started_dies_with_the_worker_on_timeout(
     assert dead(worker)
     assert dead(child), f"the job's child {child} outlived its worker"
     await serves_the_next_job(pool, tmp_path)
+
+
+async def test_workers_start_with_the_first_jobs_and_retire_when_idle(tmp_path: Path) -> None:
+    """No worker until there is work; never more than `size`, however many jobs wait; an
+    idle worker retires after `idle_seconds`, and the next job starts a fresh one."""
+    workers = WorkerPool(2, memory_bytes=GIB, jobs="tests.documents.hostile_jobs",
+                         idle_seconds=1.0)
+    await workers.start()
+    try:
+        assert workers.pids() == [] and workers.started == 0
+        served = await asyncio.gather(*(workers.run("whoami", limit=60.0) for _ in range(6)))
+        assert workers.started == 2
+        assert set(served) <= set(workers.pids()) and len(workers.pids()) == 2
+        deadline = time.monotonic() + 30
+        while workers.pids():  # each retires a second after its last job
+            assert time.monotonic() < deadline, "idle workers never retired"
+            await asyncio.sleep(0.1)
+        assert workers.retired == 2
+        assert all(dead(pid) for pid in served)
+        await serves_the_next_job(workers, tmp_path)
+        assert workers.started == 3
+    finally:
+        await workers.stop()
