@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pymupdf
-
 # Office formats LibreOffice turns into PDF, recognised by content, not by name.
 OFFICE_TYPES = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
@@ -85,6 +83,7 @@ def inspect_pdf(path: str, max_pages: int) -> Inspection:
 
     Only what showing the first page needs: the text comes later (`page_texts`).
     """
+    import pymupdf  # here, not above: the server imports this module, the workers run this
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # MuPDF raises its own types, and RuntimeError
@@ -116,6 +115,7 @@ def inspect_pdf(path: str, max_pages: int) -> Inspection:
 
 def page_texts(path: str) -> list[str]:
     """The text of every page, NFC, in reading order as stored (a page that fails is empty)."""
+    import pymupdf
     texts = []
     with pymupdf.open(path, filetype="pdf") as doc:
         for page in doc:
@@ -137,5 +137,6 @@ def _plain(exc: Exception, path: str) -> str:
 
 def normalise(path: str, out: str) -> None:
     """Write a clean copy of a PDF MuPDF had to repair, so later opens need no repair."""
+    import pymupdf
     with pymupdf.open(path, filetype="pdf") as doc:
         doc.save(out, garbage=3, deflate=True)

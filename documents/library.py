@@ -27,7 +27,7 @@ from typing import Any
 from documents import convert
 from documents.ingest import IngestError, Inspection, sniff
 from documents.pool import BACKGROUND, URGENT, JobFailed, WorkerPool
-from documents.render import FORMATS, WIDTHS
+from documents.sizes import FORMATS, WIDTHS
 
 RENDER_VERSION = 1  # part of every ETag: bump when page images change for the same file
 RASTER_SECONDS = 0.5  # deadline per page of an image-only (confidential) copy

@@ -12,10 +12,10 @@ from collections import OrderedDict
 import pymupdf
 from PIL import Image
 
+from documents.sizes import FORMATS, WIDTHS
 from documents.watermark import stamp
 
-WIDTHS = {"thumb": 240, "tablet": 1280, "hd": 2048}
-FORMATS = {"webp": "image/webp", "png": "image/png"}
+__all__ = ["FORMATS", "WIDTHS", "encode", "render_page"]
 MAX_ASPECT = 4.0  # a page image is at most this many widths tall (long strips are scaled down)
 WEBP_QUALITY = 80
 _OPEN_KEPT = 6

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from documents.ingest import IngestError
-from documents.render import FORMATS, WIDTHS
+from documents.sizes import FORMATS, WIDTHS
 from rooms import Rejection, parse_command
 from rooms import commands as c
 from rooms.documents import check_marks, may_know, may_read

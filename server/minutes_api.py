@@ -7,6 +7,10 @@ SHA-256). A refusal at any step leaves nothing behind: the room still holds the 
 good file. Verification, which reads files from anyone, runs in a PDF worker process
 (documents/pool.py) under its time, CPU and memory limits: a hostile file costs a worker,
 never the server.
+
+pyHanko, PyMuPDF and the signing modules built on them are imported by the handlers that
+use them, on first use: a server that is not signing right now does not load them (they
+are most of a start's import time and memory).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -55,19 +59,18 @@ from server.node import actor_of
 from server.room_host import Ack, RoomHost
 from server.signing_guard import AttemptLimiter, token_near_lockout
 from signing.errors import InvalidDocument, SigningRefused, WrongPassword, WrongPin
-from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
 from signing.identity import ExpectedSigner
-from signing.layout import render_minutes
-from signing.sign import PreparedSignature, finish, prepare, sign_field
-from signing.signers import FileSigner, load_pkcs12, open_token
-from signing.trust import Trust
-from signing.verify import Problem, VerificationReport
 from store.base import StoreError
 from store.records import User
 
+if TYPE_CHECKING:
+    from signing.signers import FileSigner
+    from signing.trust import Trust
+    from signing.verify import Problem, VerificationReport
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FIELDS = {Role.SECRETARY: SECRETARY_FIELD, Role.CHAIR: CHAIR_FIELD}
+SIGNERS = (Role.SECRETARY, Role.CHAIR)  # the roles that sign, in signing order
 MAX_P12 = 40 * 1024  # a key, its certificate and a chain: a few KiB
 
 
@@ -119,7 +122,18 @@ async def _room(request: Request, organisers: bool = False) -> tuple[User, RoomH
 
 def trust_of(request: Request) -> Trust | None:
     files = request.app.state.settings.trust_files()
-    return Trust.from_pem_files(*files) if files else None
+    if not files:
+        return None
+    from signing.trust import Trust
+
+    return Trust.from_pem_files(*files)
+
+
+def field_of(role: Role) -> str:
+    """The signature field of a signing role."""
+    from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+
+    return {Role.SECRETARY: SECRETARY_FIELD, Role.CHAIR: CHAIR_FIELD}[role]
 
 
 def signing_trust(request: Request) -> Trust:
@@ -135,6 +149,8 @@ def signing_trust(request: Request) -> Trust:
 
 
 async def _render(request: Request, host: RoomHost) -> bytes:
+    from signing.layout import render_minutes
+
     draft = assemble(host.state, datetime.now(UTC))
     return await asyncio.to_thread(render_minutes, draft)
 
@@ -214,14 +230,14 @@ def _signing(request: Request, host: RoomHost, user: User) -> tuple[Role, str, b
     state = host.state
     # The field that was this user's when the session ended, not their role now.
     role = signer_role(state, user.id)
-    if role not in FIELDS:
+    if role not in SIGNERS:
         raise Refused(Rejection("forbidden"))
     if refusal := may_sign(state, role, user.id):
         raise Refused(refusal)
     mins = state.minutes
     sha = mins.signatures[-1].sha256 if mins.signatures else mins.prepared_sha256
     assert sha is not None
-    return role, FIELDS[role], node_of(request).library.path(sha).read_bytes()
+    return role, field_of(role), node_of(request).library.path(sha).read_bytes()
 
 
 async def _record(request: Request, host: RoomHost, user: User, role: Role,
@@ -241,6 +257,9 @@ async def sign(request: Request) -> Response:
     """Sign with the user's PKCS#12 credential (unlocked by its password) or the server's
     PKCS#11 token (unlocked by its PIN). Wrong passwords and PINs are limited
     (server/signing_guard.py): past the limit, `too_many_attempts` without checking."""
+    from signing.sign import sign_field
+    from signing.signers import open_token
+
     user, host = await _room(request)
     trust = signing_trust(request)
     body = parse(SignBody, await read_json(request))
@@ -321,6 +340,8 @@ async def _attempt(taken: list[tuple[AttemptLimiter, Hashable]], work: Callable[
 
 async def _unlock_pkcs12(request: Request, user: User, password: str) -> FileSigner:
     """The user's stored credential opened with `password`: one limited attempt."""
+    from signing.signers import load_pkcs12
+
     guard = _guard(request)
     vault = vault_of(request)
     _reserve(guard.passwords, user.id)
@@ -391,6 +412,8 @@ def vault_of(request: Request) -> CredentialVault:
 
 async def sign_prepare(request: Request) -> Response:
     """Two-step signing, step 1: the digest a key held elsewhere must sign."""
+    from signing.sign import prepare
+
     user, host = await _room(request)
     trust = signing_trust(request)
     body = parse(PrepareBody, await read_json(request))
@@ -422,6 +445,8 @@ async def sign_prepare(request: Request) -> Response:
 
 async def sign_finish(request: Request) -> Response:
     """Two-step signing, step 2: embed the signature (raw, or a CMS SignedData)."""
+    from signing.sign import PreparedSignature, finish
+
     user, host = await _room(request)
     trust = signing_trust(request)
     body = parse(FinishBody, await read_json(request))
@@ -602,6 +627,8 @@ async def task_list(request: Request) -> Response:
 
 async def upload_credential(request: Request) -> Response:
     """Keep my PKCS#12 file, once it opens with its password, names me and is valid now."""
+    from signing.signers import load_pkcs12
+
     user = await current_user(request)
     body = parse(CredentialBody, await read_json(request))
     try:

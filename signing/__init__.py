@@ -20,28 +20,74 @@ One concept per module, each usable alone (pyHanko-style layering):
 The names below are the public surface; everything else may change.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from . import _quiet  # noqa: F401  (first: before pyHanko is imported)
-from .devca import Credential, DevCA
-from .errors import SigningRefused
-from .fields import CHAIR_FIELD, SECRETARY_FIELD, SIGNING_ORDER, FieldState, signature_fields
-from .identity import ExpectedSigner, SignerIdentity
-from .layout import render_minutes
-from .minutes import (
-    Absence,
-    AgendaItem,
-    Conclusion,
-    MinutesDoc,
-    OnlineSite,
-    Person,
-    Speech,
-    Substitute,
-    VoteRecord,
-)
-from .sign import PreparedSignature, finish, prepare, sign_field
-from .signers import load_pkcs12, open_token
-from .trust import Trust
-from .tsa_dev import DevTimeStampAuthority
-from .verify import Problem, SignatureReport, VerificationReport, verify_pdf
+
+# Each public name and the module that defines it. They load on first use (PEP 562), so
+# that `import signing.minutes` (plain data, what the server drafts minutes with) does not
+# load pyHanko: a server that is not signing or verifying right now never pays for it.
+_WHERE = {
+    "Credential": "devca", "DevCA": "devca",
+    "SigningRefused": "errors",
+    "CHAIR_FIELD": "fields", "SECRETARY_FIELD": "fields", "SIGNING_ORDER": "fields",
+    "FieldState": "fields", "signature_fields": "fields",
+    "ExpectedSigner": "identity", "SignerIdentity": "identity",
+    "render_minutes": "layout",
+    "Absence": "minutes", "AgendaItem": "minutes", "Conclusion": "minutes",
+    "MinutesDoc": "minutes", "OnlineSite": "minutes", "Person": "minutes",
+    "Speech": "minutes", "Substitute": "minutes", "VoteRecord": "minutes",
+    "PreparedSignature": "sign", "finish": "sign", "prepare": "sign", "sign_field": "sign",
+    "load_pkcs12": "signers", "open_token": "signers",
+    "Trust": "trust",
+    "DevTimeStampAuthority": "tsa_dev",
+    "Problem": "verify", "SignatureReport": "verify", "VerificationReport": "verify",
+    "verify_pdf": "verify",
+}
+
+if TYPE_CHECKING:
+    from .devca import Credential, DevCA
+    from .errors import SigningRefused
+    from .fields import (
+        CHAIR_FIELD,
+        SECRETARY_FIELD,
+        SIGNING_ORDER,
+        FieldState,
+        signature_fields,
+    )
+    from .identity import ExpectedSigner, SignerIdentity
+    from .layout import render_minutes
+    from .minutes import (
+        Absence,
+        AgendaItem,
+        Conclusion,
+        MinutesDoc,
+        OnlineSite,
+        Person,
+        Speech,
+        Substitute,
+        VoteRecord,
+    )
+    from .sign import PreparedSignature, finish, prepare, sign_field
+    from .signers import load_pkcs12, open_token
+    from .trust import Trust
+    from .tsa_dev import DevTimeStampAuthority
+    from .verify import Problem, SignatureReport, VerificationReport, verify_pdf
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __all__ = [
     "CHAIR_FIELD",
