@@ -173,13 +173,34 @@ def soft_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftToken]:
         os.environ["SOFTHSM2_CONF"] = previous
 
 
+@pytest.fixture(scope="session")
+def shared_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServerProcess]]:
+    """The demo servers the test modules share, one per backend, started when first asked
+    for and stopped (their databases dropped) at the end of the session."""
+    servers: dict[str, ServerProcess] = {}
+    yield servers
+    for proc in servers.values():
+        proc.stop()
+        proc.backend.drop()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[ServerProcess]:
-    """A demo server on a fresh database for each test module; each test makes its own
-    meetings and accounts on it, so no test sees another's data."""
-    proc = ServerProcess(tmp_path_factory.mktemp("server"), "demo", backend=backend)
-    yield proc
-    proc.stop()
+def server(shared_servers: dict[str, ServerProcess], backend: Backend,
+           tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
+    """The demo server of this backend, shared by every module that asks for `server`
+    (starting one is most of what a small module costs). Each test makes its own meetings
+    and accounts on it, so no test sees another's data; a module that changes what other
+    modules rely on (sign-in limits spent from this address, settings, a killed process)
+    starts a server of its own instead (`private_server`, or a `ServerProcess`)."""
+    proc = shared_servers.get(backend.name)
+    if proc is None:
+        proc = ServerProcess(tmp_path_factory.mktemp(f"shared-{backend.name}"), "demo",
+                             backend=Backend(backend.name, backend.redis_url))
+        shared_servers[backend.name] = proc
+    if proc.proc.poll() is not None:
+        raise RuntimeError(f"the shared {backend.name} server exited "
+                           f"({proc.proc.returncode}): {proc.log.read_text()[-2000:]}")
+    return proc
 
 
 @dataclass
