@@ -8,11 +8,15 @@ on several nodes, or with several tablets, counts once.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
-HEARTBEAT = 5.0
-NODE_TTL = 15.0
+# Seconds between heartbeats (PHONGHOP_PRESENCE_HEARTBEAT_SECONDS, default 5); a node
+# missing three in a row is taken for dead. Shorter: a dead node's users go offline sooner,
+# for more bus messages (one per room with connections, per node, per heartbeat).
+HEARTBEAT = max(0.2, float(os.environ.get("PHONGHOP_PRESENCE_HEARTBEAT_SECONDS") or 5))
+NODE_TTL = 3 * HEARTBEAT
 
 
 class RoomPresence:

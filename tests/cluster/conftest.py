@@ -224,12 +224,14 @@ class Cluster:
         return backend
 
     def node(self, name: str, command: str = "serve", backend: Backend | None = None,
-             args: list[str] | None = None) -> Node:
+             args: list[str] | None = None, env: dict[str, str] | None = None) -> Node:
         kw: dict[str, Any] = {}
         if backend is not None:
             kw["backend"] = backend
         if args is not None:
             kw["args"] = args
+        if env is not None:
+            kw["env"] = env
         return Node(self.nodes, self.tmp / name, command, **kw)
 
     async def ws(self, node: ServerProcess, api: Api) -> WsClient:
