@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import resource
 import signal
@@ -418,7 +419,10 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps({"meeting": result["meeting"]}))
         return
     if args.cmd == "demo":
-        seeded = asyncio.run(_with_node(settings, lambda node: _demo(node, settings)))
+        # Seeding ingests two sample files: one PDF worker is enough (a second would start
+        # for the pre-rendering that stopping the seeding node cancels anyway).
+        seeding = dataclasses.replace(settings, render_workers=1)
+        seeded = asyncio.run(_with_node(seeding, lambda node: _demo(node, settings)))
         url = f"http://{settings.host}:{settings.port}/"
         print(f"phonghop demo: {url}", flush=True)
         if seeded:
