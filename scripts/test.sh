@@ -27,16 +27,28 @@ fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 python3 -m ruff check .
-# The advisories against what deployments install (requirements.lock); one "audit skipped" line
-# and on to the tests when the advisory service cannot be reached, a failure on a finding.
-bash scripts/audit.sh
+# The advisories against what deployments install (requirements.lock): one "audit skipped" line
+# when the advisory service cannot be reached, a failure on a finding. It waits on the
+# network most of its time (up to a minute), so it runs beside the tests; its verdict is
+# printed after them and fails the run as before.
+audit_log=$(mktemp)
+trap 'rm -f "$audit_log"' EXIT
+bash scripts/audit.sh >"$audit_log" 2>&1 &
+audit=$!
 
 set +e
 python3 -m pytest "$@"
 status=$?
+wait "$audit"
+audit_status=$?
 set -e
+cat "$audit_log"
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: the suite is broken" >&2
   exit 1
+fi
+if [ "$audit_status" -ne 0 ] && [ "$status" -eq 0 ]; then
+  echo "the dependency audit failed (scripts/audit.sh, exit $audit_status)" >&2
+  exit "$audit_status"
 fi
 exit "$status"
