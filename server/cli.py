@@ -14,17 +14,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import uvicorn
-
-from bus.base import Bus
-from server.app import create_app
 from server.at_rest import bus_secret_for_workers, protect
 from server.client_address import parse_proxies
 from server.config import Settings
-from server.node import Node
-from server.wire import WireProtocol
-from store.base import Store
+
+if TYPE_CHECKING:  # the server itself is imported by the commands that run it, not by
+    # create-admin, passwd or verify
+    from bus.base import Bus
+    from server.node import Node
+    from store.base import Store
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +63,11 @@ def serve(settings: Settings) -> None:
         bus_secret_for_workers(settings)
         _serve_workers(settings)
         return
+    import uvicorn
+
+    from server.app import create_app
+    from server.wire import WireProtocol
+
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port,
         ws=WireProtocol, http="httptools", ws_max_size=settings.max_message_bytes,
