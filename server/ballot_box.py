@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ import orjson
 
 from rooms import Actor, Command, Rejection
 from rooms.rejections import invalid, not_found
+from server import metrics
 from server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
 from store.base import Duplicate, Store, StoreError
 from store.records import (
@@ -134,8 +136,9 @@ class BallotBox:
         if isinstance(member, Rejection):
             if member.code == "poll_closed":
                 self._spawn(self._late_retry(ballot, vote_for(state, actor.user_id), member,
-                                             reply))
+                                             _counted(reply)))
             else:
+                metrics.BALLOTS_REFUSED.inc()
                 reply(member)
             return
         if ballot.ballot is not None:  # checked by the core: an encrypted poll, the caller's
@@ -269,9 +272,11 @@ class BallotBox:
             await self._commit_encrypted(poll, entries)
             return
         ballots = [p.ballot for p in entries if isinstance(p.ballot, BallotIn)]
+        started = time.perf_counter()
         try:
             fates, voters = await self.store.cast_ballots(
                 self.host.room_id, poll_id, poll.secret, poll.allow_change, ballots)
+            metrics.COMMIT_BALLOTS.observe(time.perf_counter() - started)
         except Duplicate:
             # A receipt some other ballot already carries: find it by committing one by one.
             for p in entries:
@@ -290,9 +295,11 @@ class BallotBox:
         """Commit checked ballots (`_check`) in one transaction and acknowledge each with
         its tracker."""
         ballots = [p.ballot for p in good if isinstance(p.ballot, EncryptedIn)]
+        started = time.perf_counter()
         try:
             fates, voters = await self.store.cast_encrypted(
                 self.host.room_id, poll.id, poll.allow_change, ballots)
+            metrics.COMMIT_BALLOTS.observe(time.perf_counter() - started)
         except StoreError as exc:
             log.warning("room %s: ballots not stored: %s", self.host.room_id,
                         type(exc).__name__)
@@ -456,12 +463,29 @@ def _answer(poll_id: int, ballot: BallotIn, fate: str) -> Voted | Rejection:
     return not_found("receipt")
 
 
+def _counted(reply: Reply) -> Reply:
+    """`reply`, counting its outcome in the metrics (answers given outside a batch)."""
+
+    def answer(outcome: Voted | Rejection) -> None:
+        (metrics.BALLOTS_ACKED if type(outcome) is Voted else metrics.BALLOTS_REFUSED).inc()
+        reply(outcome)
+
+    return answer
+
+
 def _settle(entries: list[_Pending], results: list[Voted | Rejection]) -> None:
+    acked = refused = 0
     for p, result in zip(entries, results, strict=True):
         if p.answered:
             continue
         p.answered = True
+        if type(result) is Voted:
+            acked += 1
+        else:
+            refused += 1
         try:
             p.reply(result)
         except Exception as exc:  # one voter's gone connection must not cost the others
             log.warning("a ballot's reply failed: %s", type(exc).__name__)
+    metrics.BALLOTS_ACKED.inc(acked)  # once per batch
+    metrics.BALLOTS_REFUSED.inc(refused)
