@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from bus.base import Bus
-from server import logs
+from server import backup, logs
 from server.app import create_app
 from server.at_rest import bus_secret_for_workers, protect
 from server.client_address import parse_proxies
@@ -379,6 +379,7 @@ def main(argv: list[str] | None = None) -> None:
                                                      "only when its result follows")
     verify_poll.add_argument("file", type=Path)
     verify_poll.add_argument("--json", action="store_true", help="print the report as JSON")
+    backup.add_commands(sub, _common)
     args = parser.parse_args(argv)
     if args.cmd == "verify":
         sys.exit(_verify(args))
@@ -386,6 +387,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_verify_poll(args))
     settings = _settings(args)
     protect(settings)  # umask 077, and the data directory tightened: before any write
+    if args.cmd in ("backup", "restore"):
+        sys.exit(backup.run(args, settings))
 
     if args.cmd in ("create-admin", "passwd"):
         from unicodedata import normalize
