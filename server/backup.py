@@ -113,7 +113,7 @@ def backup(settings: Settings, target: Path) -> dict[str, Any]:
 
 def _sqlite_backup(source: Path, copy: Path) -> None:
     # mode=rw: a wrong path must fail, not create an empty database to back up.
-    src = sqlite3.connect(f"file:{source}?mode=rw", uri=True, timeout=30)
+    src = sqlite3.connect(_uri(source, "rw"), uri=True, timeout=30)
     try:
         dst = sqlite3.connect(copy)
         try:
@@ -127,7 +127,7 @@ def _sqlite_backup(source: Path, copy: Path) -> None:
 
 
 def _sqlite_revision(path: Path) -> str | None:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(_uri(path, "ro"), uri=True)
     try:
         row = db.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError:
@@ -291,7 +291,7 @@ def _restore_sqlite(copy: Path, db: Path) -> None:
 
 
 def _integrity(db: Path) -> None:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = sqlite3.connect(_uri(db, "ro"), uri=True)
     try:
         result = conn.execute("PRAGMA integrity_check").fetchone()
     finally:
@@ -383,6 +383,11 @@ def _is_sqlite(url: str) -> bool:
 
 def _sqlite_path(url: str) -> Path:
     return Path(str(make_url(url).database))
+
+
+def _uri(path: Path, mode: str) -> str:
+    """A SQLite URI for `path` (percent-encoded: a `?` or `#` in a path is not a query)."""
+    return f"{path.resolve().as_uri()}?mode={mode}"
 
 
 def _wal(db: Path) -> Path:

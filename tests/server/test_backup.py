@@ -148,11 +148,12 @@ async def test_a_backup_taken_while_the_server_runs_restores_into_a_new_place(
     finally:
         restored.stop()
 
-    # The target now holds data: a second restore is refused unless forced.
-    refused = await phonghop("restore", str(target), "--data", str(again), *args)
-    assert refused.returncode == 1 and "--force" in refused.stderr
-    forced = await phonghop("restore", str(target), "--data", str(again), *args, "--force")
-    assert forced.returncode == 0, forced.stderr
+    # The target now holds data: a second restore is refused unless forced (what the
+    # command calls, on a thread: it runs its own event loop for PostgreSQL).
+    settings = Settings(data_dir=again, database_url=args[1] if args else None)
+    with pytest.raises(BackupError, match="--force"):
+        await asyncio.to_thread(restore, settings, target)
+    await asyncio.to_thread(restore, settings, target, True)
 
 
 # ---- refusals (no server: real files, the functions the commands call) ----
@@ -183,7 +184,7 @@ def small_deployment(data: Path) -> Settings:
 
 @pytest.fixture
 def made(tmp_path: Path) -> tuple[Settings, Path]:
-    settings = small_deployment(tmp_path / "data")
+    settings = small_deployment(tmp_path / "data #1")  # not a SQLite URI's fragment
     target = tmp_path / "backup"
     manifest = backup(settings, target)
     assert manifest["schema"] == "0042" and manifest["store"] == "sqlite"
@@ -270,3 +271,20 @@ def test_a_restore_over_data_needs_force_and_then_replaces_the_database(
     with pytest.raises(BackupError, match="the target is postgresql"):
         restore(Settings(data_dir=tmp_path / "pg", database_url=f"{PG}/postgres"), target)
     shutil.rmtree(tmp_path / "pg", ignore_errors=True)
+
+
+def test_the_commands_say_why_they_refuse_in_both_languages(
+    made: tuple[Settings, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from argparse import Namespace
+
+    from server import backup as command
+
+    settings, target = made
+    assert command.run(Namespace(cmd="restore", dir=target, force=False), settings) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("phonghop restore: nơi khôi phục đã có dữ liệu")
+    assert "the target already holds data" in err and "--force" in err
+    fresh = Settings(data_dir=tmp_path / "fresh")
+    assert command.run(Namespace(cmd="restore", dir=target, force=False), fresh) == 0
+    assert "SHA-256 checked" in capsys.readouterr().out
