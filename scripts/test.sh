@@ -5,14 +5,16 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive: Chromium for the browser tests (Playwright never downloads
 # its own browser), SoftHSM2 (a PKCS#11 token), poppler's pdfsig and NSS's certutil (pdfsig
-# trusting the development CA) for the signing tests; libsodium, which pysodium loads at
-# import (secret ballots, a runtime requirement too). grep without -q reads all of ldconfig's
+# trusting the development CA) for the signing tests; pg_dump and pg_restore for the backup
+# round trip on PostgreSQL; libsodium, which pysodium loads at import (secret ballots, a
+# runtime requirement too). grep without -q reads all of ldconfig's
 # output: with pipefail, -q could make ldconfig die of SIGPIPE and the check fail.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v softhsm2-util >/dev/null 2>&1 || missing+=(softhsm2)
 command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
+command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep libsodium >/dev/null \
   || missing+=(libsodium23)
 if [ "${#missing[@]}" -gt 0 ]; then

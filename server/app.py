@@ -31,11 +31,13 @@ from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
 from server.edge import Edge, EdgeMiddleware
 from server.http_errors import JSONResponse, Refused, refuse
 from server.login_limits import RedisLimits
+from server.metrics import Metrics
 from server.minutes_api import ENDPOINTS as MINUTES_ENDPOINTS
 from server.node import Node
 from server.openapi import openapi
 from server.password_hashing import PasswordHashing
 from server.polls_api import ENDPOINTS as POLL_ENDPOINTS
+from server.request_ids import RequestIds
 from server.user_limits import UserLimits
 from server.ws import websocket_endpoint
 from store.sql import SqlStore
@@ -49,6 +51,7 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     origins = settings.public_origins()  # a malformed PHONGHOP_PUBLIC_ORIGIN stops here
     proxies = parse_proxies(settings.trusted_proxies)  # and so does a malformed proxy list
     node = make_node(settings, bus)
+    metrics = Metrics(settings, node, VERSION)  # off unless configured; ValueError if malformed
     vault = CredentialVault(node.store, FileKeyWrap.load_or_create(settings.kek_file()))
 
     @contextlib.asynccontextmanager
@@ -64,8 +67,10 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
         # ballots or page turns from spending a quarter of the loop in the collector.
         gc.set_threshold(50_000, 20, 100)
         try:
+            metrics.start()
             yield
         finally:
+            metrics.stop()
             await node.stop()
 
     # Routes are tried in order: the documents' first, page images leading, because page
@@ -82,14 +87,17 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
     routes: list[Any] = [*_routes(endpoints)]
     routes += [
         Route("/openapi.json", openapi_json),
+        *metrics.routes(),
         WebSocketRoute("/ws", websocket_endpoint),
         Route("/", index),
         Mount("/static", RevalidatedStaticFiles(directory=STATIC), name="static"),
     ]
     # The web edge (server/edge.py) sees every request first: cross-origin state changes
     # are refused before any handler or body read, and every answer gets the CSP & co.
+    # Before that, each request and websocket gets its id for the log (server/request_ids.py).
     app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(EdgeMiddleware, origins=origins)])
+                    middleware=[Middleware(RequestIds),
+                                Middleware(EdgeMiddleware, origins=origins)])
     app.state.node = node
     app.state.settings = settings
     app.state.edge = Edge(origins)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,7 @@ import orjson
 
 from rooms import Actor, Command, Rejection
 from rooms.rejections import invalid, not_found
+from server import metrics
 from server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
 from store.base import Duplicate, Store, StoreError
 from store.records import (
@@ -157,14 +159,16 @@ class BallotBox:
         if isinstance(member, Rejection):
             if member.code == "poll_closed":
                 self._spawn(self._late_retry(ballot, vote_for(state, actor.user_id), member,
-                                             reply))
+                                             _counted(reply)))
             else:
+                metrics.BALLOTS_REFUSED.inc()
                 reply(member)
             return
         if ballot.ballot is not None:  # checked by the core: an encrypted poll, the caller's
             # Parsed here (its tracker is the receipt); its proofs once it is in the box.
             received = self._verifier(state.polls[ballot.poll_id]).receive(ballot.ballot)
             if isinstance(received, BallotRefusal):
+                metrics.BALLOTS_REFUSED.inc()
                 reply(_invalid_ballot(received))
                 return
             entry = EncryptedIn(member, received, orjson.dumps(ballot.ballot).decode())
@@ -300,9 +304,11 @@ class BallotBox:
             await self._commit_encrypted(poll, entries)
             return
         ballots = [p.ballot for p in entries if isinstance(p.ballot, BallotIn)]
+        started = time.perf_counter()
         try:
             fates, voters = await self.store.cast_ballots(
                 self.host.room_id, poll_id, poll.secret, poll.allow_change, ballots)
+            metrics.COMMIT_BALLOTS.observe(time.perf_counter() - started)
         except Duplicate:
             # A receipt some other ballot already carries: find it by committing one by one.
             for p in entries:
@@ -321,9 +327,11 @@ class BallotBox:
         """Commit parsed ballots in one transaction, acknowledge each with its tracker,
         then check the proofs of those that entered the box (`_check`)."""
         ballots = [p.ballot for p in good if isinstance(p.ballot, EncryptedIn)]
+        started = time.perf_counter()
         try:
             fates, voters = await self.store.cast_encrypted(
                 self.host.room_id, poll.id, poll.allow_change, ballots)
+            metrics.COMMIT_BALLOTS.observe(time.perf_counter() - started)
         except StoreError as exc:
             log.warning("room %s: ballots not stored: %s", self.host.room_id,
                         type(exc).__name__)
@@ -518,18 +526,36 @@ def _answer(poll_id: int, ballot: BallotIn, fate: str) -> Voted | Rejection:
 
 
 def _tell(refused: Refused, poll_id: int, tracker: str, why: Rejection) -> None:
+    metrics.BALLOTS_TAKEN_OUT.inc()
     try:
         refused(poll_id, tracker, why)
     except Exception as exc:  # one voter's gone connection must not cost the others
         log.warning("a ballot's refusal failed: %s", type(exc).__name__)
 
 
+def _counted(reply: Reply) -> Reply:
+    """`reply`, counting its outcome in the metrics (answers given outside a batch)."""
+
+    def answer(outcome: Voted | Rejection) -> None:
+        (metrics.BALLOTS_ACKED if type(outcome) is Voted else metrics.BALLOTS_REFUSED).inc()
+        reply(outcome)
+
+    return answer
+
+
 def _settle(entries: list[_Pending], results: list[Voted | Rejection]) -> None:
+    acked = refused = 0
     for p, result in zip(entries, results, strict=True):
         if p.answered:
             continue
         p.answered = True
+        if type(result) is Voted:
+            acked += 1
+        else:
+            refused += 1
         try:
             p.reply(result)
         except Exception as exc:  # one voter's gone connection must not cost the others
             log.warning("a ballot's reply failed: %s", type(exc).__name__)
+    metrics.BALLOTS_ACKED.inc(acked)  # once per batch
+    metrics.BALLOTS_REFUSED.inc(refused)

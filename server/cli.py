@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import resource
 import signal
 import socket
@@ -16,9 +17,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from server import backup, logs
 from server.at_rest import bus_secret_for_workers, protect
 from server.client_address import parse_proxies
 from server.config import Settings
+from server.metrics import metrics_address, metrics_token
 
 if TYPE_CHECKING:  # the server itself is imported by the commands that run it, not by
     # create-admin, passwd or verify
@@ -57,8 +60,12 @@ def serve(settings: Settings) -> None:
     try:  # settings that would otherwise fail deep inside the app: one line, no traceback
         settings.public_origins()
         parse_proxies(settings.trusted_proxies)
+        metrics_address(settings)
+        metrics_token(settings)
+        logs.check(settings)
     except ValueError as exc:
         sys.exit(f"phonghop: {exc}")
+    logs.configure(settings)
     if settings.workers > 1:
         bus_secret_for_workers(settings)
         _serve_workers(settings)
@@ -73,6 +80,8 @@ def serve(settings: Settings) -> None:
         ws=WireProtocol, http="httptools", ws_max_size=settings.max_message_bytes,
         ws_ping_interval=settings.heartbeat_s, ws_ping_timeout=settings.heartbeat_s,
         ws_per_message_deflate=False, backlog=8192, log_level="warning",
+        # server/logs.py formats every line (uvicorn's too); access lines are its own.
+        log_config=None, access_log=False,
         timeout_graceful_shutdown=5,
         # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; phonghop reads it
         # itself, only from PHONGHOP_TRUSTED_PROXIES (server/client_address.py).
@@ -103,7 +112,11 @@ def _serve_workers(settings: Settings) -> None:
         argv.append("--insecure-dev-http")
     if settings.database_url:
         argv += ["--database", settings.database_url]
-    children = [subprocess.Popen(argv) for _ in range(settings.workers)]
+    def start(index: int) -> subprocess.Popen[bytes]:
+        # Each knows its place: worker i serves its metrics on the metrics port + i.
+        return subprocess.Popen(argv, env={**os.environ, "PHONGHOP_WORKER_INDEX": str(index)})
+
+    children = [start(i) for i in range(settings.workers)]
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:
@@ -123,7 +136,7 @@ def _serve_workers(settings: Settings) -> None:
             # A worker that dies is replaced; its clients reconnect to the others meanwhile.
             for i, child in enumerate(children):
                 if child.poll() is not None:
-                    children[i] = subprocess.Popen(argv)
+                    children[i] = start(i)
         time.sleep(0.5)
 
 
@@ -372,6 +385,7 @@ def main(argv: list[str] | None = None) -> None:
                                                      "only when its result follows")
     verify_poll.add_argument("file", type=Path)
     verify_poll.add_argument("--json", action="store_true", help="print the report as JSON")
+    backup.add_commands(sub, _common)
     args = parser.parse_args(argv)
     if args.cmd == "verify":
         sys.exit(_verify(args))
@@ -379,6 +393,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_verify_poll(args))
     settings = _settings(args)
     protect(settings)  # umask 077, and the data directory tightened: before any write
+    if args.cmd in ("backup", "restore"):
+        sys.exit(backup.run(args, settings))
 
     if args.cmd in ("create-admin", "passwd"):
         from unicodedata import normalize

@@ -95,6 +95,20 @@ class Settings:
         default_factory=lambda: float(_env("COMMANDS_PER_SECOND", "20") or 20))
     command_burst: float = field(
         default_factory=lambda: float(_env("COMMAND_BURST", "60") or 60))
+    # /metrics (server/metrics.py): off unless one of these is set. A bearer token (at
+    # least 16 characters) for /metrics on the main port, or a separate address
+    # (`HOST:PORT`, e.g. a private interface) that alone serves it.
+    metrics_token_value: str | None = field(default_factory=lambda: _env("METRICS_TOKEN"))
+    metrics_token_file: Path | None = field(
+        default_factory=lambda: _path(_env("METRICS_TOKEN_FILE")))
+    metrics_address: str | None = field(default_factory=lambda: _env("METRICS_ADDRESS"))
+    # Which of `--workers N` nodes this process is (0 alone): worker i serves its metrics
+    # on the metrics address's port + i.
+    worker_index: int = field(default_factory=lambda: int(_env("WORKER_INDEX", "0") or 0))
+    # The log (server/logs.py): `text` (default) or `json` (one object per line), and the
+    # level of phonghop's own loggers (libraries stay at warning: some log payloads).
+    log_format: str = field(default_factory=lambda: (_env("LOG_FORMAT") or "text").lower())
+    log_level: str = field(default_factory=lambda: (_env("LOG_LEVEL") or "warning").lower())
     max_message_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
 
@@ -135,6 +149,14 @@ class Settings:
         if self.bus_secret_file is not None:
             secret = self.bus_secret_file.read_bytes().strip()
             return secret or None
+        return None
+
+    def metrics_token(self) -> bytes | None:
+        """The /metrics bearer token (the setting, else its file), or None."""
+        if self.metrics_token_value:
+            return self.metrics_token_value.encode()
+        if self.metrics_token_file is not None:
+            return self.metrics_token_file.read_bytes().strip() or None
         return None
 
     def kek_file(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import secrets
 from collections.abc import Callable, Coroutine
@@ -106,6 +107,10 @@ class Node:
         await self.store.close()
         await self.library.pool.stop()
 
+    def rooms_hosted(self) -> int:
+        """How many rooms this node hosts now."""
+        return len(self._rooms)
+
     async def room(self, room_id: int) -> RoomHost | None:
         """The room's host on this node, loaded on first use; None if no such meeting."""
         host = self._rooms.get(room_id)
@@ -117,7 +122,10 @@ class Node:
             if host is None:
                 host = RoomHost(room_id, self.store, self.bus, self.clock, self.id)
                 try:
-                    await host.start()
+                    # In a context of its own: the room's tasks outlive the request or
+                    # connection that loaded it and must not log under its id.
+                    await asyncio.get_running_loop().create_task(
+                        host.start(), context=contextvars.Context())
                 except RoomNotFound:
                     return None
                 for sha in confidential_files(host.state):

@@ -28,6 +28,7 @@ from rooms.events import Audience
 from rooms.rejections import not_found
 from rooms.roles import ORGANISERS
 from rooms.view import me_view, personal_view, public_view
+from server import metrics
 from server.ballot_box import BallotBox
 from server.connection import Connection
 from server.presence import HEARTBEAT, RoomPresence
@@ -228,6 +229,7 @@ class RoomHost:
                 if stored:
                     continue
             if placed:
+                started = time.perf_counter()
                 try:
                     await self.store.append(
                         self.room_id, base.seq, placed, marks,
@@ -252,6 +254,7 @@ class RoomHost:
                     log.warning("room %s: store unavailable: %s", self.room_id, exc)
                     self._refuse_all(batch, "store_unavailable")
                     return
+                metrics.COMMIT_EVENTS.observe(time.perf_counter() - started)
                 for key, seq in done.items():
                     self._remember(key, seq)
                 # Other nodes first, so they fan out in parallel with us rather than after
@@ -288,9 +291,14 @@ class RoomHost:
 
     @staticmethod
     def _settle(batch: list[_Pending], results: list[Outcome]) -> None:
+        acks = 0
         for p, result in zip(batch, results, strict=True):
             if not p.future.done():
                 p.future.set_result(result)
+            if type(result) is Ack:
+                acks += 1
+        metrics.COMMANDS.inc(len(batch))  # once per batch: the counters are not free
+        metrics.ACKS.inc(acks)
 
     # ---- committed events ----
 
@@ -325,6 +333,7 @@ class RoomHost:
         if not events or not self.conns:
             self._after_fanout(events)
             return
+        started = time.perf_counter()
         if all(e.audience.everyone for e in events):
             frame = self._events_frame(events)
             for conn in self.conns:
@@ -345,6 +354,7 @@ class RoomHost:
                 frame = frames[visible]
                 if frame is not None:
                     conn.send_frame(frame)
+        metrics.FANOUT.observe(time.perf_counter() - started)
         self._after_fanout(events)
 
     def _events_frame(self, events: list[Event]) -> bytes:

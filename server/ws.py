@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from typing import Any
@@ -21,6 +22,8 @@ from server.sessions import CLOSE_UNAUTHENTICATED
 from server.wire import WIRE_KEY
 from store.base import StoreError
 from voting.commands import VoteCast, parse_vote
+
+log = logging.getLogger(__name__)
 
 FLOOD_CLOSE_AFTER = 200  # refused messages within FLOOD_WINDOW that close the connection
 FLOOD_WINDOW = 10.0  # seconds
@@ -74,6 +77,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     conn = Connection(wire, user.id, user.is_admin, token_hash(token or ""))
     session: _Session | None = None
     node.sessions.setdefault(conn.session, set()).add(conn)
+    log.info("websocket opened", extra={"user_id": user.id})  # its connection id: the context's
     try:
         if node.accounts.epoch != epoch and not await _still_live(node, conn):
             return  # a revocation arrived while this connection was being set up
@@ -94,6 +98,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             if not conns:
                 node.sessions.pop(conn.session, None)
         node.user_limits.close_socket(user.id)
+        log.info("websocket closed", extra={"user_id": user.id})
 
 
 class _Session:
