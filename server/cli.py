@@ -1,5 +1,6 @@
 """The `phonghop` command: serve, demo, accounts (create-admin, passwd), seeding for
-benchmarks, and the verifiers (a signed PDF, a secret poll's board)."""
+benchmarks, and the verifiers (a signed PDF, a secret poll's board, every meeting's log:
+`audit verify`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from bus.base import Bus
+from server import log_audit
 from server.app import create_app
 from server.at_rest import bus_secret_for_workers, protect
 from server.client_address import parse_proxies
@@ -366,6 +368,7 @@ def main(argv: list[str] | None = None) -> None:
                                                      "only when its result follows")
     verify_poll.add_argument("file", type=Path)
     verify_poll.add_argument("--json", action="store_true", help="print the report as JSON")
+    log_audit.add_command(sub, _common)
     args = parser.parse_args(argv)
     if args.cmd == "verify":
         sys.exit(_verify(args))
@@ -373,6 +376,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_verify_poll(args))
     settings = _settings(args)
     protect(settings)  # umask 077, and the data directory tightened: before any write
+    if args.cmd == "audit":
+        sys.exit(log_audit.run(args, settings.store_url()))
 
     if args.cmd in ("create-admin", "passwd"):
         from unicodedata import normalize

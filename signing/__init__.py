@@ -14,6 +14,8 @@ One concept per module, each usable alone (pyHanko-style layering):
 - `appearance`: what a signature shows in its field.
 - `sign`: `sign_field`, and `prepare` / `finish` for external keys.
 - `tsa_dev`: a development RFC 3161 time-stamping service over HTTP.
+- `timestamp`: RFC 3161 time-stamps of a digest (the head of a room's log), requested
+  and checked.
 - `verify`: `verify_pdf(pdf, trust=...) -> VerificationReport`.
 - `errors`: every refusal, typed, with Vietnamese and English texts.
 
@@ -30,6 +32,7 @@ from .minutes import (
     Absence,
     AgendaItem,
     Conclusion,
+    LogDigest,
     MinutesDoc,
     OnlineSite,
     Person,
@@ -55,6 +58,7 @@ __all__ = [
     "DevTimeStampAuthority",
     "ExpectedSigner",
     "FieldState",
+    "LogDigest",
     "MinutesDoc",
     "OnlineSite",
     "Person",
