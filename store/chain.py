@@ -12,6 +12,7 @@ chain"); it is version 1 and never changes (a new encoding would be a new tag).
 from __future__ import annotations
 
 import hashlib
+import struct
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
@@ -49,16 +50,15 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(_nfc(value), option=_SORTED)
 
 
-def _u64(n: int) -> bytes:
-    return n.to_bytes(8, "big")
+_TAG = len(TAG).to_bytes(4, "big") + TAG
+_U32 = struct.Struct(">I")
+_IDS = struct.Struct(">QQ")
+_ACTOR = struct.Struct(">q")
 
 
-def _blob(data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big") + data
-
-
-def _text(s: str) -> bytes:
-    return _blob(unicodedata.normalize("NFC", s).encode())
+def _utf8(s: str) -> bytes:
+    """The UTF-8 bytes of `s` in NFC (kinds and times are ASCII: nothing to normalise)."""
+    return s.encode() if s.isascii() else unicodedata.normalize("NFC", s).encode()
 
 
 def encode_event(room_id: int, seq: int, kind: str, actor: int | None, at: str,
@@ -69,9 +69,11 @@ def encode_event(room_id: int, seq: int, kind: str, actor: int | None, at: str,
     (`canonical_json`); `prev` the previous event's hash (`GENESIS` for seq 1)."""
     if len(prev) != 32:
         raise ValueError("prev: 32 bytes")
-    who = b"\x00" if actor is None else b"\x01" + actor.to_bytes(8, "big", signed=True)
-    return b"".join((_blob(TAG), _u64(room_id), _u64(seq), _text(kind), who, _text(at),
-                     _blob(audience), _blob(data), prev))
+    k, t = _utf8(kind), _utf8(at)
+    who = b"\x00" if actor is None else b"\x01" + _ACTOR.pack(actor)
+    pack = _U32.pack
+    return b"".join((_TAG, _IDS.pack(room_id, seq), pack(len(k)), k, who, pack(len(t)), t,
+                     pack(len(audience)), audience, pack(len(data)), data, prev))
 
 
 def event_hash(room_id: int, seq: int, kind: str, actor: int | None, at: str,
