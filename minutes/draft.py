@@ -39,9 +39,11 @@ def _holder(state: RoomState, role: Role) -> Participant | None:
     return state.holder(role)
 
 
-def assemble(state: RoomState, now: dt.datetime, issuer: str = "") -> doc.MinutesDoc:
+def assemble(state: RoomState, now: dt.datetime, issuer: str = "",
+             log: doc.LogDigest | None = None) -> doc.MinutesDoc:
     """The minutes of the room as they stand at `now` (a meeting still in session ends
-    "now" in the draft)."""
+    "now" in the draft); `log` is the head of the room's log at the end of the session,
+    printed so that the signatures cover the whole log."""
     meeting, mins = state.meeting, state.minutes
     assert meeting is not None
     started = _time(meeting.session_started_at) or _time(meeting.starts_at) or now
@@ -101,6 +103,7 @@ def assemble(state: RoomState, now: dt.datetime, issuer: str = "") -> doc.Minute
                                          deadline=dt.date.fromisoformat(x.deadline))
                           for _, x in sorted(mins.conclusions.items())),
         closing_note=mins.sections["closing"].text if "closing" in mins.sections else "",
+        log=log,
     )
 
 

@@ -38,6 +38,18 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Có thay đổi đồng thời, vui lòng thử lại.",
         "A concurrent change happened; please try again.",
     ),
+    "log_broken": (
+        "Nhật ký cuộc họp không còn toàn vẹn từ sự kiện số {seq}: phòng họp không được mở. "
+        "Vui lòng báo cho quản trị hệ thống.",
+        "The meeting's log is broken at event {seq}: the room is not opened. Please tell "
+        "the system administrator.",
+    ),
+    "count_mismatch": (
+        "Kết quả của cuộc biểu quyết số {poll_id} không khớp với hòm phiếu đã niêm phong: "
+        "phòng họp không được mở. Vui lòng báo cho quản trị hệ thống.",
+        "The result of poll {poll_id} does not match its sealed ballot box: the room is not "
+        "opened. Please tell the system administrator.",
+    ),
     "store_unavailable": (
         "Máy chủ tạm thời không lưu được dữ liệu, vui lòng thử lại.",
         "The server cannot store data right now; please retry.",

@@ -26,6 +26,7 @@ from rooms.view import me_view
 from server.auth import password_problem, session_cookie, token_hash
 from server.client_address import client_address
 from server.http_errors import JSONResponse, Refused
+from server.log_audit import RoomRefused
 from server.login_limits import Attempt, attempt_for
 from server.node import Node, actor_of
 from server.password_hashing import PasswordsBusy
@@ -493,6 +494,8 @@ async def participant_room(request: Request, user: User) -> RoomHost:
         host = await node_of(request).room(_id(request, "meeting"))
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
+    except RoomRefused as exc:  # its log or a ballot box failed the checks at load
+        raise Refused(exc.rejection) from None
     if host is None:
         raise Refused(Rejection("not_found", {"what": "cuộc họp", "what_en": "Meeting"}))
     if host.state.role_of(user.id) is None and not user.is_admin:

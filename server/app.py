@@ -30,6 +30,7 @@ from server.credential_vault import CredentialVault, FileKeyWrap
 from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
 from server.edge import Edge, EdgeMiddleware
 from server.http_errors import JSONResponse, Refused, refuse
+from server.log_head import LogHeads
 from server.login_limits import RedisLimits
 from server.metrics import Metrics
 from server.minutes_api import ENDPOINTS as MINUTES_ENDPOINTS
@@ -119,6 +120,7 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
     pool = WorkerPool(settings.render_workers, idle_seconds=settings.render_idle_seconds)
     library = Library(settings.documents_dir(), pool, limits)
     node = Node(SqlStore(settings.store_url()), bus, library)
+    node.log_heads = LogHeads(node.store, settings.tsa_url, tuple(settings.trust_files()))
     node.accounts.hashing = PasswordHashing(settings.password_threads, settings.password_queue)
     node.user_limits = UserLimits(settings.sockets_per_user, settings.commands_per_second,
                                   settings.command_burst)

@@ -1,5 +1,6 @@
 """The `phonghop` command: serve, demo, accounts (create-admin, passwd), seeding for
-benchmarks, and the verifiers (a signed PDF, a secret poll's board)."""
+benchmarks, and the verifiers (a signed PDF, a secret poll's board, every meeting's log:
+`audit verify`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server import backup, logs
+from server import backup, log_audit, logs
 from server.at_rest import bus_secret_for_workers, protect
 from server.client_address import parse_proxies
 from server.config import Settings
@@ -386,6 +387,7 @@ def main(argv: list[str] | None = None) -> None:
     verify_poll.add_argument("file", type=Path)
     verify_poll.add_argument("--json", action="store_true", help="print the report as JSON")
     backup.add_commands(sub, _common)
+    log_audit.add_command(sub, _common)
     args = parser.parse_args(argv)
     if args.cmd == "verify":
         sys.exit(_verify(args))
@@ -395,6 +397,8 @@ def main(argv: list[str] | None = None) -> None:
     protect(settings)  # umask 077, and the data directory tightened: before any write
     if args.cmd in ("backup", "restore"):
         sys.exit(backup.run(args, settings))
+    if args.cmd == "audit":
+        sys.exit(log_audit.run(args, settings.store_url()))
 
     if args.cmd in ("create-admin", "passwd"):
         from unicodedata import normalize

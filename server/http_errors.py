@@ -36,6 +36,7 @@ STATUS = {
     "too_large": 413,
     "rate_limited": 429, "too_many_attempts": 429, "busy": 503, "too_many_connections": 429,
     "store_unavailable": 503,
+    "log_broken": 503, "count_mismatch": 503,
 }
 
 

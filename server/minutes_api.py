@@ -55,11 +55,14 @@ from server.api import (
 from server.credential_vault import CredentialVault, Unsealable
 from server.documents_api import INTERNAL  # minutes are the meeting's own: briefly cached
 from server.http_errors import STATUS, JSONResponse, Refused
+from server.log_head import TimestampUnavailable
 from server.node import actor_of
 from server.room_host import Ack, RoomHost
 from server.signing_guard import AttemptLimiter, token_near_lockout
 from signing.errors import InvalidDocument, SigningRefused, WrongPassword, WrongPin
+from signing.errors import TimestampUnavailable as SigningTimestampUnavailable
 from signing.identity import ExpectedSigner
+from signing.minutes import LogDigest
 from store.base import StoreError
 from store.records import User
 
@@ -148,10 +151,24 @@ def signing_trust(request: Request) -> Trust:
 # ---- the draft ----
 
 
-async def _render(request: Request, host: RoomHost) -> bytes:
+async def _render(request: Request, host: RoomHost, *, stamp: bool = False) -> bytes:
+    """The draft as a PDF; once the session has ended, with the head of the log (its
+    time-stamp requested first, with `stamp`, when a service is configured and none is
+    kept yet: the signing library's `timestamp_unavailable` if it gives none)."""
+    try:
+        head = await node_of(request).log_heads.session_end(host.room_id, stamp=stamp)
+    except TimestampUnavailable as exc:  # the signing library's refusal, same code and texts
+        raise _refused(SigningTimestampUnavailable(exc.detail)) from None
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    log_digest = None
+    if head is not None:
+        log_digest = LogDigest(seq=head.seq, sha256=head.hash.hex(),
+                               stamped_at=head.stamp.stamped_at if head.stamp else None,
+                               tsa=head.stamp.tsa if head.stamp else "")
+    draft = assemble(host.state, datetime.now(UTC), log=log_digest)
     from signing.layout import render_minutes
 
-    draft = assemble(host.state, datetime.now(UTC))
     return await asyncio.to_thread(render_minutes, draft)
 
 
@@ -164,7 +181,7 @@ async def preview(request: Request) -> Response:
 async def prepare_pdf(request: Request) -> Response:
     """Render the draft as the official PDF, keep it, and make it the one to sign."""
     user, host = await _room(request, organisers=True)
-    pdf = await _render(request, host)
+    pdf = await _render(request, host, stamp=True)
     node = node_of(request)
     sha = await asyncio.to_thread(node.library.keep, pdf)
     pages = await asyncio.to_thread(_page_count, pdf)
@@ -620,6 +637,20 @@ async def verify_upload(request: Request) -> Response:
         path.unlink(missing_ok=True)
 
 
+async def log_head(request: Request) -> Response:
+    """The head of the meeting's log at the end of the session, as the minutes print it:
+    the hash of that event (covering every event before it) and its RFC 3161 token."""
+    _, host = await _room(request)
+    try:
+        head = await node_of(request).log_heads.session_end(host.room_id)
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
+    if head is None:
+        raise Refused(Rejection("not_found", {"what": "mã băm nhật ký cuối phiên họp",
+                                              "what_en": "The log's head at the session's end"}))
+    return JSONResponse(head.to_json())
+
+
 async def task_list(request: Request) -> Response:
     _, host = await _room(request, organisers=True)
     return JSONResponse({"meeting": host.room_id, "tasks": tasks(host.state)})
@@ -674,6 +705,8 @@ ENDPOINTS: list[Endpoint] = [
              "Two-step signing: embed the signature", FinishBody),
     Endpoint("GET", MIN + "/verify", verify_minutes, "Verify the signed minutes"),
     Endpoint("GET", MIN + "/tasks.json", task_list, "The conclusions as tasks"),
+    Endpoint("GET", MIN + "/log-head", log_head,
+             "The log's hash at the end of the session, as printed, and its time-stamp"),
     Endpoint("POST", "/api/verify", verify_upload, "Verify the signatures of any PDF (body)"),
     Endpoint("POST", "/api/me/credential", upload_credential,
              "Keep my PKCS#12 signing credential (base64 file and its password)",

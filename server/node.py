@@ -7,6 +7,7 @@ import contextlib
 import contextvars
 import dataclasses
 import secrets
+import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,8 @@ from rooms.state import FileInfo, Profile, RoomState
 from server import ballot_checks
 from server.auth import Accounts
 from server.connection import Connection
+from server.log_audit import RoomRefused
+from server.log_head import LogHeads
 from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
 from server.sessions import SessionKeeper
 from server.user_limits import UserLimits
@@ -29,6 +32,10 @@ from store.records import User
 from voting.commands import BoardRestart, Fresh, PollCancel, PollClose, PollSettings
 
 ROOM_IDLE_SECONDS = 600.0
+# A room that failed its checks at load (server/log_audit.py) is refused for this long
+# before it is checked again: checking a large log again on every request would cost as
+# much each time.
+REFUSED_SECONDS = 60.0
 
 
 def utc_now() -> datetime:
@@ -54,6 +61,8 @@ class Node:
         self.keeper = SessionKeeper(self)  # ends sessions on every node
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._refused: dict[int, tuple[float, RoomRefused]] = {}
+        self.log_heads = LogHeads(store)  # the time-stamping service is configured by the app
 
     async def start(self) -> None:
         await self.store.open()
@@ -112,10 +121,14 @@ class Node:
         return len(self._rooms)
 
     async def room(self, room_id: int) -> RoomHost | None:
-        """The room's host on this node, loaded on first use; None if no such meeting."""
+        """The room's host on this node, loaded on first use; None if no such meeting.
+        Raises `RoomRefused` if the room's record fails its checks (server/log_audit.py)."""
         host = self._rooms.get(room_id)
         if host is not None:
             return host
+        refused = self._refused.get(room_id)
+        if refused is not None and time.monotonic() - refused[0] < REFUSED_SECONDS:
+            raise refused[1].with_traceback(None)
         lock = self._loading.setdefault(room_id, asyncio.Lock())
         async with lock:
             host = self._rooms.get(room_id)
@@ -128,6 +141,10 @@ class Node:
                         host.start(), context=contextvars.Context())
                 except RoomNotFound:
                     return None
+                except RoomRefused as exc:
+                    self._refused[room_id] = (time.monotonic(), exc)
+                    raise
+                self._refused.pop(room_id, None)
                 for sha in confidential_files(host.state):
                     await self.library.seal(sha)  # images cached before it was sealed go
                 self._rooms[room_id] = host
@@ -141,6 +158,8 @@ class Node:
             host = await self.room(room_id)
         except StoreError:
             return Rejection("store_unavailable")
+        except RoomRefused as exc:
+            return exc.rejection
         if host is None:
             return room_not_found()
         return await self.execute_in(host, actor, command, command_id)
@@ -159,6 +178,11 @@ class Node:
         if not isinstance(outcome, Rejection):
             for sha, pages in files_to_prerender(host.state, command):
                 self.library.prerender(sha, pages)
+            if isinstance(command, c.SessionEnd) and not outcome.duplicate:
+                # The log's head at the end of the session, time-stamped at once when a
+                # service is configured (the minutes print it; preparing them stamps it
+                # if this failed).
+                self.spawn(self.log_heads.stamp_session_end(host.room_id))
         return outcome
 
     async def create_meeting(self, actor: Actor, command: c.MeetingCreate) -> tuple[int, Outcome]:

@@ -31,6 +31,7 @@ from rooms.view import me_view, personal_view, public_view
 from server import metrics
 from server.ballot_box import BallotBox
 from server.connection import Connection
+from server.log_audit import check_boxes, check_chain
 from server.presence import HEARTBEAT, RoomPresence
 from server.wire import text_frame
 from store.base import SeqConflict, Store, StoreError
@@ -117,15 +118,22 @@ class RoomHost:
     # ---- life ----
 
     async def start(self) -> None:
-        """Load the room from the store and start taking commands."""
+        """Load the room from the store and start taking commands. A room whose log's hash
+        chain is broken, or whose result differs from its sealed ballot box, is not
+        loaded (`RoomRefused`: server/log_audit.py)."""
         self._unsubscribe = self.bus.subscribe(self.channel, self._on_bus)
-        snap = await self.store.load_snapshot(self.room_id)
-        state = RoomState.model_validate_json(snap[1]) if snap else RoomState()
-        self._snapshot_seq = state.seq
-        state = replay(await self.store.events_after(self.room_id, state.seq), state)
-        if state.meeting is None:
+        try:
+            await check_chain(self.store, self.room_id)
+            snap = await self.store.load_snapshot(self.room_id)
+            state = RoomState.model_validate_json(snap[1]) if snap else RoomState()
+            self._snapshot_seq = state.seq
+            state = replay(await self.store.events_after(self.room_id, state.seq), state)
+            if state.meeting is None:
+                raise RoomNotFound(self.room_id)
+            await check_boxes(self.store, self.room_id, state)
+        except BaseException:
             self._unsubscribe()
-            raise RoomNotFound(self.room_id)
+            raise
         self.state = state
         self._roster = state.meeting.roster
         window = await self.store.events_after(self.room_id, max(0, state.seq - REPLAY_WINDOW))

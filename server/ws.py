@@ -16,6 +16,7 @@ from server.auth import session_cookie, token_hash
 from server.ballot_box import Voted
 from server.connection import CLOSE_POLICY, Connection
 from server.http_errors import refuse
+from server.log_audit import RoomRefused
 from server.node import Node
 from server.room_host import Ack, RoomHost
 from server.sessions import CLOSE_UNAUTHENTICATED
@@ -162,6 +163,9 @@ class _Session:
             host = await self.node.room(meeting)
         except StoreError:
             conn.send_error(Rejection("store_unavailable"), ref="join")
+            return
+        except RoomRefused as exc:  # its log or a ballot box failed the checks at load
+            conn.send_error(exc.rejection, ref="join")
             return
         if host is None:
             conn.send_error(Rejection("not_found", {"what": "cuộc họp", "what_en": "Meeting"}),

@@ -14,6 +14,8 @@ One concept per module, each usable alone (pyHanko-style layering):
 - `appearance`: what a signature shows in its field.
 - `sign`: `sign_field`, and `prepare` / `finish` for external keys.
 - `tsa_dev`: a development RFC 3161 time-stamping service over HTTP.
+- `timestamp`: RFC 3161 time-stamps of a digest (the head of a room's log), requested
+  and checked.
 - `verify`: `verify_pdf(pdf, trust=...) -> VerificationReport`.
 - `errors`: every refusal, typed, with Vietnamese and English texts.
 
@@ -36,7 +38,7 @@ _WHERE = {
     "ExpectedSigner": "identity", "SignerIdentity": "identity",
     "render_minutes": "layout",
     "Absence": "minutes", "AgendaItem": "minutes", "Conclusion": "minutes",
-    "MinutesDoc": "minutes", "OnlineSite": "minutes", "Person": "minutes",
+    "LogDigest": "minutes", "MinutesDoc": "minutes", "OnlineSite": "minutes", "Person": "minutes",
     "Speech": "minutes", "Substitute": "minutes", "VoteRecord": "minutes",
     "PreparedSignature": "sign", "finish": "sign", "prepare": "sign", "sign_field": "sign",
     "load_pkcs12": "signers", "open_token": "signers",
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
         Absence,
         AgendaItem,
         Conclusion,
+        LogDigest,
         MinutesDoc,
         OnlineSite,
         Person,
@@ -101,6 +104,7 @@ __all__ = [
     "DevTimeStampAuthority",
     "ExpectedSigner",
     "FieldState",
+    "LogDigest",
     "MinutesDoc",
     "OnlineSite",
     "Person",

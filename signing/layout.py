@@ -23,7 +23,7 @@ import pymupdf
 
 from . import fonts
 from .fields import CHAIR_FIELD, SECRETARY_FIELD, FieldPlacement, add_signature_fields
-from .minutes import VN_TZ, MinutesDoc, Person, VoteRecord
+from .minutes import VN_TZ, LogDigest, MinutesDoc, Person, VoteRecord
 
 MM = 72 / 25.4
 PAGE = pymupdf.Rect(0, 0, 210 * MM, 297 * MM)
@@ -110,6 +110,8 @@ p {margin: 0 0 6pt 0; text-indent: 1cm; line-height: 1.2;}
 p.h {margin: 8pt 0 4pt 0; text-indent: 0; font-weight: bold;}
 p.li {margin: 0 0 3pt 1cm; text-indent: 0;}
 p.end {margin-top: 8pt;}
+p.log {margin: 6pt 0 0 0; text-indent: 0; text-align: left; font-size: 11pt;}
+span.hash {font-family: monospace; font-size: 9.5pt;}
 """
 
 
@@ -233,7 +235,25 @@ def body_html(doc: MinutesDoc) -> str:
                f"{'cùng ngày' if same_day else vn_date(end.date())}./.</p>")
     if doc.closing_note.strip():
         out.append(f"<p>{_esc(doc.closing_note)}</p>")
+    if doc.log is not None:
+        out.append(_log_lines(doc.log))
     return "".join(out)
+
+
+def _log_lines(log: LogDigest) -> str:
+    """The meeting log's hash (and its time-stamp): signing the minutes signs them too."""
+    if len(log.sha256) != 64 or any(c not in "0123456789abcdef" for c in log.sha256):
+        raise ValueError("LogDigest.sha256: 64 lowercase hex digits")
+    # In a monospaced font: every digit as wide as the next, and no ligature ("ff") whose
+    # extracted text would not read back as the two letters.
+    lines = [f'<p class="log">Mã băm nhật ký cuộc họp (SHA-256): <span class="hash">'
+             f"{log.sha256}</span> (các sự kiện số 1 đến số {log.seq} của nhật ký).</p>"]
+    if log.stamped_at is not None:
+        t = log.stamped_at.astimezone(VN_TZ)
+        lines.append(f'<p class="log">Dấu thời gian (RFC 3161) của mã băm: {t.hour} giờ '
+                     f"{t.minute:02d} phút {t.second:02d} giây, {vn_date(t.date())}"
+                     + (f", do {_esc(log.tsa)} cấp" if log.tsa.strip() else "") + ".</p>")
+    return "".join(lines)
 
 
 # --------------------------------------------------------------------------- drawing

@@ -98,6 +98,18 @@ class Conclusion:
 
 
 @dataclass(frozen=True)
+class LogDigest:
+    """The meeting's log as the minutes certify it: the SHA-256 hash of its event `seq`
+    (the end of the session), which through the log's hash chain covers events 1…seq;
+    and, when a time-stamping service stamped that hash (RFC 3161), when and by whom."""
+
+    seq: int
+    sha256: str  # 64 hex digits
+    stamped_at: dt.datetime | None = None
+    tsa: str = ""
+
+
+@dataclass(frozen=True)
 class MinutesDoc:
     """Everything an official set of minutes states, in either format.
 
@@ -136,3 +148,4 @@ class MinutesDoc:
     closing_note: str = ""
     chair_label: str = ""  # "" → "CHỦ TỌA" (state) / "CHỦ TRÌ" (party)
     secretary_label: str = ""  # "" → "THƯ KÝ"
+    log: LogDigest | None = None  # printed after the closing line, before the signatures

@@ -21,7 +21,10 @@ const VOLATILE_BURST = 12;
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_REMOVED = 4403;
 // Join refusals that are final for this page.
-const FATAL_JOIN = new Set(["not_participant", "not_found", "unauthenticated", "forbidden"]);
+// Refusals a reconnect cannot cure: the room is not shown, its message is. `log_broken` and
+// `count_mismatch`: the server found the meeting's record tampered with and does not open it.
+const FATAL_JOIN = new Set(["not_participant", "not_found", "unauthenticated", "forbidden",
+  "log_broken", "count_mismatch"]);
 
 let counter = 0;
 const pageKey = randomHex(6);

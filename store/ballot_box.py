@@ -86,6 +86,28 @@ class BallotBoxStore:
         _shuffle(choices)
         return SealedBox(choices, sorted(r[1] for r in rows))
 
+    async def box_holds(
+        self: _Transactional, room_id: int, poll_id: int, kind: str
+    ) -> tuple[str | None, SealedBox]:
+        """Read, without changing anything, the box's status ("open", "sealed",
+        "discarded"; None if it never existed) and what it holds: the choices of a `named`
+        or plaintext `secret` box, the ballots of an `encrypted` one (to recount a result
+        against its box when a room loads)."""
+        async with self._tx() as conn:
+            status = (await conn.execute(sa.select(t.poll_boxes.c.status)
+                                         .where(_box(room_id, poll_id)))).scalar()
+            if kind == "encrypted":
+                eb = t.encrypted_ballots
+                rows = (await conn.execute(sa.select(eb.c.tracker, eb.c.ballot).where(sa.and_(
+                    eb.c.room_id == room_id, eb.c.poll_id == poll_id)).order_by(eb.c.tracker))
+                ).all()
+                return status, SealedBox([], [r[0] for r in rows], ballots=[r[1] for r in rows])
+            ballots = t.secret_ballots if kind == "secret" else t.named_ballots
+            rows = (await conn.execute(sa.select(ballots.c.choices, ballots.c.receipt).where(
+                sa.and_(ballots.c.room_id == room_id, ballots.c.poll_id == poll_id)))).all()
+        return status, SealedBox([tuple(orjson.loads(r[0])) for r in rows],
+                                 sorted(r[1] for r in rows))
+
     async def cast_encrypted(
         self: _Transactional, room_id: int, poll_id: int, allow_change: bool,
         ballots: Sequence[EncryptedIn],

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rooms.events import Event
+from store.chain import LogRow
+from store.log_store import LogStamp
 from store.records import BallotCheck, BallotIn, CommandMark, EncryptedIn, SealedBox, User
 
 
@@ -29,6 +31,11 @@ class StoreUnavailable(StoreError):
 
 class Duplicate(StoreError):
     """A unique key (username, …) is already taken."""
+
+
+class LogGap(StoreError):
+    """The event an append would follow is not in the log (it was removed): the new
+    events cannot be chained to it. Nothing was written."""
 
 
 class Store(Protocol):
@@ -80,6 +87,13 @@ class Store(Protocol):
         self, room_id: int, keys: Sequence[tuple[int, str]]
     ) -> dict[tuple[int, str], int]: ...
     async def save_snapshot(self, room_id: int, seq: int, state_json: bytes) -> None: ...
+    # the hash chain of the room logs (store/chain.py) and the time-stamps of their heads
+    async def log_rows(self, room_id: int, after: int, limit: int) -> list[LogRow]: ...
+    async def log_rooms(self) -> list[int]: ...
+    async def last_event_of(self, room_id: int, kind: str) -> tuple[int, bytes] | None: ...
+    async def save_log_stamp(self, stamp: LogStamp) -> LogStamp: ...
+    async def log_stamp(self, room_id: int, seq: int) -> LogStamp | None: ...
+    async def log_stamps(self, room_id: int, seq: int | None = None) -> list[LogStamp]: ...
     async def load_snapshot(self, room_id: int) -> tuple[int, bytes] | None: ...
     async def list_meetings(
         self, user_id: int | None, day: str | None
@@ -113,6 +127,9 @@ class Store(Protocol):
     async def seal_box(
         self, room_id: int, poll_id: int, secret: bool, discard: bool = False
     ) -> SealedBox: ...
+    async def box_holds(
+        self, room_id: int, poll_id: int, kind: str
+    ) -> tuple[str | None, SealedBox]: ...
     async def holds_receipt(self, room_id: int, poll_id: int, secret: bool, receipt: str,
                             voter_id: int) -> bool: ...
     async def my_ballot(

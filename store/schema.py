@@ -81,6 +81,24 @@ room_events = Table(
     Column("actor", Key),
     Column("audience", Text, nullable=False),
     Column("data", Text, nullable=False),
+    # The hash chain (store/chain.py): the previous event's hash (32 zero bytes before the
+    # first) and this event's, SHA-256 over its canonical encoding; written with the event.
+    Column("prev_hash", LargeBinary, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("room_id", "seq"),
+)
+
+# RFC 3161 time-stamps of a room log's head (the hash of event `seq`), from the
+# time-stamping service configured then (PHONGHOP_TSA_URL): the token as the service
+# answered it, DER. One per (room, seq): the first stored wins.
+log_stamps = Table(
+    "log_stamps", metadata,
+    Column("room_id", Key, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    Column("token", LargeBinary, nullable=False),
+    Column("stamped_at", DateTime(timezone=True), nullable=False),  # the token's genTime
+    Column("tsa", String(500), nullable=False),  # the service's name in the token
     PrimaryKeyConstraint("room_id", "seq"),
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -25,10 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from rooms.events import Audience, Event
 from store import schema as t
 from store.ballot_box import BallotBoxStore
-from store.base import Duplicate, SeqConflict, StoreUnavailable
+from store.base import Duplicate, LogGap, SeqConflict, StoreUnavailable
+from store.chain import GENESIS, canonical_json, event_hash
+from store.log_store import LogStore
 from store.records import CommandMark, User
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
+KNOWN_HEADS = 10_000  # rooms whose last written hash this store remembers
 
 
 def _user(row: Any) -> User:
@@ -45,7 +49,7 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'phonghop.db'}"
 
 
-class SqlStore(BallotBoxStore):
+class SqlStore(BallotBoxStore, LogStore):
     """A `store.base.Store` on any SQLAlchemy async URL."""
 
     def __init__(self, url: str) -> None:
@@ -57,6 +61,9 @@ class SqlStore(BallotBoxStore):
         self.engine: AsyncEngine | None = None
         self._kept: AsyncConnection | None = None  # see `_statement`
         self._kept_lock: asyncio.Lock | None = None
+        # room -> (seq, hash) of an event known to be in the log (an event never changes
+        # once written): an append at that seq chains to it without reading it back.
+        self._heads: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
 
     # ---- lifecycle ----
 
@@ -309,7 +316,9 @@ class SqlStore(BallotBoxStore):
         async with self._tx() as conn:
             result = await conn.execute(t.meetings.insert().values(**summary))
             room_id = int(result.inserted_primary_key[0])
-            await conn.execute(t.room_events.insert(), _rows(room_id, 0, events))
+            rows, head = _rows(room_id, 0, GENESIS, events)
+            await conn.execute(t.room_events.insert(), rows)
+        self._know_head(room_id, len(events), head)
         return room_id
 
     async def append(
@@ -317,10 +326,26 @@ class SqlStore(BallotBoxStore):
         marks: Sequence[CommandMark] = (), summary: dict[str, Any] | None = None,
         members: Sequence[tuple[int, str]] | None = None,
     ) -> None:
-        """Write events at expected_seq+1… with their projections, or raise SeqConflict."""
+        """Write events at expected_seq+1… with their projections, or raise SeqConflict.
+
+        Each event is chained to the one before it (`prev_hash`, `hash`: store/chain.py)
+        in the same transaction; LogGap if the event at expected_seq is not in the log."""
+        rows: list[dict[str, Any]] | None = None
+        known = self._heads.get(room_id)
+        if expected_seq == 0:
+            rows, head = _rows(room_id, 0, GENESIS, events)
+        elif known is not None and known[0] == expected_seq:
+            rows, head = _rows(room_id, expected_seq, known[1], events)
         try:
             async with self._tx() as conn:
-                await conn.execute(t.room_events.insert(), _rows(room_id, expected_seq, events))
+                if rows is None:
+                    e = t.room_events
+                    prev = (await conn.execute(sa.select(e.c.hash).where(
+                        e.c.room_id == room_id, e.c.seq == expected_seq))).scalar()
+                    if prev is None:
+                        raise LogGap(f"room {room_id}: event {expected_seq} is not in the log")
+                    rows, head = _rows(room_id, expected_seq, bytes(prev), events)
+                await conn.execute(t.room_events.insert(), rows)
                 if marks:
                     await conn.execute(t.room_commands.insert(), [
                         {"room_id": room_id, "user_id": m.user_id, "command_id": m.command_id,
@@ -339,6 +364,16 @@ class SqlStore(BallotBoxStore):
                         ])
         except IntegrityError as exc:
             raise SeqConflict(f"room {room_id} seq {expected_seq + 1} taken") from exc
+        self._know_head(room_id, expected_seq + len(events), head)
+
+    def _know_head(self, room_id: int, seq: int, digest: bytes) -> None:
+        """Remember the hash of event `seq` of the room (the newest known)."""
+        known = self._heads.get(room_id)
+        if known is None or known[0] <= seq:
+            self._heads[room_id] = (seq, digest)
+            self._heads.move_to_end(room_id)
+            if len(self._heads) > KNOWN_HEADS:
+                self._heads.popitem(last=False)
 
     async def events_after(self, room_id: int, seq: int, limit: int | None = None) -> list[Event]:
         e = t.room_events
@@ -347,6 +382,8 @@ class SqlStore(BallotBoxStore):
             query = query.limit(limit)
         async with self._tx() as conn:
             rows = (await conn.execute(query)).mappings().all()
+        if rows:  # another node's events: the next append here chains to the last of them
+            self._know_head(room_id, rows[-1]["seq"], bytes(rows[-1]["hash"]))
         return [
             Event(kind=r["kind"], data=orjson.loads(r["data"]), at=r["at"], actor=r["actor"],
                   audience=Audience.from_json(orjson.loads(r["audience"])), seq=r["seq"])
@@ -604,13 +641,24 @@ def _on_page(data: dict[str, Any], page: int, version: int) -> bool:
     return data.get("page") == page and data.get("version") == version
 
 
-def _rows(room_id: int, after: int, events: Sequence[Event]) -> list[dict[str, Any]]:
-    return [
-        {"room_id": room_id, "seq": after + i, "kind": ev.kind, "at": ev.at, "actor": ev.actor,
-         "audience": orjson.dumps(ev.audience.to_json()).decode(),
-         "data": orjson.dumps(ev.data).decode()}
-        for i, ev in enumerate(events, start=1)
-    ]
+_EVERYONE = canonical_json({"all": True})
+
+
+def _rows(room_id: int, after: int, prev: bytes, events: Sequence[Event]
+          ) -> tuple[list[dict[str, Any]], bytes]:
+    """The rows of `events` placed after seq `after`, each chained to the one before
+    (`prev`: the hash of event `after`); and the last one's hash. The JSON columns hold
+    the canonical JSON the hash is taken over."""
+    rows = []
+    for seq, ev in enumerate(events, start=after + 1):
+        audience = _EVERYONE if ev.audience.everyone else canonical_json(ev.audience.to_json())
+        data = canonical_json(ev.data)
+        digest = event_hash(room_id, seq, ev.kind, ev.actor, ev.at, audience, data, prev)
+        rows.append({"room_id": room_id, "seq": seq, "kind": ev.kind, "at": ev.at,
+                     "actor": ev.actor, "audience": audience.decode(), "data": data.decode(),
+                     "prev_hash": prev, "hash": digest})
+        prev = digest
+    return rows, prev
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

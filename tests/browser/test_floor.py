@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from playwright.async_api import expect
 
+from rooms import Actor, Rejection, RoomState, decide, replay, summary
+from rooms.commands import parse_create
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
-from tests.conftest import ServerProcess, make_meeting
+from tests.conftest import ServerProcess, login, make_meeting
+from tests.server.encrypted import store_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -431,3 +437,38 @@ async def test_reducer_rebuilds_the_server_view(
     await expect(page.get_by_test_id("quorum")).to_have_attribute(
         "data-present", str(server_view["quorum"]["present"]))
     await expect(page.get_by_test_id("notice-item")).to_have_count(1)
+
+
+async def test_a_room_whose_log_was_tampered_with_is_not_shown(
+        server: Any, new_context: Any) -> None:
+    """A meeting written to the store and then changed there with plain SQL before any node
+    loaded it: the page shows the server's refusal, naming the event, and stops (no
+    reconnecting to a room that will not open)."""
+    admin = await login(server.base_url, "admin", "demo1234")
+    store = store_of(server)
+    await store.open()
+    try:
+        create = parse_create({"title": "Họp kiểm tra nhật ký", "starts_at":
+                               "2026-11-22T08:00:00+07:00"})
+        assert not isinstance(create, Rejection)
+        events = decide(RoomState(), create, Actor(admin.user["id"], is_admin=True),
+                        datetime.now(UTC))
+        assert not isinstance(events, Rejection)
+        placed = [dataclasses.replace(e, seq=i) for i, e in enumerate(events, 1)]
+        meeting = await store.create_meeting(placed, summary(replay(placed)))
+        assert store.engine is not None
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.text(
+                "UPDATE room_events SET data = replace(data, 'kiểm tra', 'đã sửa') "
+                "WHERE room_id = :r AND seq = 1"), {"r": meeting})
+    finally:
+        await store.close()
+    page = await (await new_context()).new_page()
+    await sign_in(page, server.base_url, "admin", "demo1234")
+    await page.goto(f"{server.base_url}/#/meeting/{meeting}")
+    await expect(page.get_by_test_id("room-error")).to_contain_text(
+        "Nhật ký cuộc họp không còn toàn vẹn từ sự kiện số 1")
+    joins = await page.evaluate(
+        "window.__ws.sent.filter((m) => m.type === 'join').length")
+    assert joins == 1
+    await expect(page.locator("body")).not_to_have_attribute("data-connection", "online")
