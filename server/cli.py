@@ -1,5 +1,6 @@
 """The `phonghop` command: serve, demo, accounts (create-admin, passwd), seeding for
-benchmarks, and the verifiers (a signed PDF, a secret poll's board)."""
+benchmarks, the verifiers (a signed PDF, a secret poll's board) and the access log
+(`audit`, server/audit_cli.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from bus.base import Bus
+from server import audit_cli
 from server.app import create_app
 from server.at_rest import bus_secret_for_workers, protect
 from server.client_address import parse_proxies
@@ -219,10 +221,11 @@ async def _create_admin(store: Store, args: argparse.Namespace, password: str) -
     from store.base import Duplicate
 
     try:
-        await store.create_user(args.username, await asyncio.to_thread(
+        made = await store.create_user(args.username, await asyncio.to_thread(
             hash_password, password), args.full_name, args.position, args.unit, True)
     except Duplicate:
         return f"phonghop: tên đăng nhập {args.username!r} đã có / username already exists"
+    await audit_cli.record_host_action(store, "account.create", made.id)
     return None
 
 
@@ -240,6 +243,7 @@ async def _passwd(store: Store, bus: Bus | None, username: str, password: str) -
         return f"phonghop: không có tài khoản {username!r} / no such account"
     await store.set_password(user.id, await asyncio.to_thread(hash_password, password),
                              datetime.now(UTC))
+    await audit_cli.record_host_action(store, "account.password_reset", user.id)
     if bus is not None:
         await bus.publish(CHANNEL, user_revoked(user.id))
     return None
@@ -366,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
                                                      "only when its result follows")
     verify_poll.add_argument("file", type=Path)
     verify_poll.add_argument("--json", action="store_true", help="print the report as JSON")
+    audit_cli.add_parser(sub, _common)
     args = parser.parse_args(argv)
     if args.cmd == "verify":
         sys.exit(_verify(args))
@@ -373,6 +378,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_verify_poll(args))
     settings = _settings(args)
     protect(settings)  # umask 077, and the data directory tightened: before any write
+    if args.cmd == "audit":
+        sys.exit(audit_cli.run(args, settings, _with_store))
 
     if args.cmd in ("create-admin", "passwd"):
         from unicodedata import normalize

@@ -18,6 +18,7 @@ from rooms.apply import replay
 from rooms.documents import confidential_files, files_to_prerender, files_to_seal
 from rooms.state import FileInfo, Profile, RoomState
 from server import ballot_checks
+from server.audit import AuditTrail
 from server.auth import Accounts
 from server.connection import Connection
 from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
@@ -28,6 +29,8 @@ from store.records import User
 from voting.commands import BoardRestart, Fresh, PollCancel, PollClose, PollSettings
 
 ROOM_IDLE_SECONDS = 600.0
+# Commands that change who sits in a meeting and with which role or vote (access log).
+SEATING = (c.ParticipantAdd, c.ParticipantUpdate, c.ParticipantRemove, c.SubstituteApprove)
 
 
 def utc_now() -> datetime:
@@ -45,6 +48,7 @@ class Node:
         self.clock = clock
         self.id = secrets.token_hex(4)
         self.accounts = Accounts(store)
+        self.audit = AuditTrail(store)  # the access log's writer (server/audit.py)
         self.user_limits = UserLimits()
         self._rooms: dict[int, RoomHost] = {}
         self._loading: dict[int, asyncio.Lock] = {}
@@ -100,6 +104,7 @@ class Node:
             await host.stop()
         self._rooms.clear()
         await self.keeper.stop()
+        await self.audit.close()  # what is queued is written before the store closes
         await self.accounts.close()
         await ballot_checks.close()
         await self.bus.close()
@@ -126,19 +131,22 @@ class Node:
         return host
 
     async def execute(
-        self, room_id: int, actor: Actor, command: Command, command_id: str | None = None
+        self, room_id: int, actor: Actor, command: Command, command_id: str | None = None,
+        address: str | None = None,
     ) -> Outcome:
-        """Run one command against a room: resolve directory lookups, decide, commit."""
+        """Run one command against a room: resolve directory lookups, decide, commit.
+        `address`: the client's, for the access log (None: the host itself)."""
         try:
             host = await self.room(room_id)
         except StoreError:
             return Rejection("store_unavailable")
         if host is None:
             return room_not_found()
-        return await self.execute_in(host, actor, command, command_id)
+        return await self.execute_in(host, actor, command, command_id, address)
 
     async def execute_in(
-        self, host: RoomHost, actor: Actor, command: Command, command_id: str | None = None
+        self, host: RoomHost, actor: Actor, command: Command, command_id: str | None = None,
+        address: str | None = None,
     ) -> Outcome:
         """Run one command in a room this node hosts (see `execute`)."""
         try:
@@ -151,7 +159,20 @@ class Node:
         if not isinstance(outcome, Rejection):
             for sha, pages in files_to_prerender(host.state, command):
                 self.library.prerender(sha, pages)
+            if isinstance(command, SEATING) and not outcome.duplicate:
+                self._seated(host, actor, command, address)
         return outcome
+
+    def _seated(self, host: RoomHost, actor: Actor, command: Command,
+                address: str | None) -> None:
+        """Record a change of who sits in a meeting, and how, in the access log (the room's
+        own log has it too: this is the account's side, with the client's address)."""
+        fields = {k: v for k in ("role", "site_id", "voting")
+                  if (v := getattr(command, k, None)) is not None}
+        self.audit.record("role.change", actor=actor.user_id,
+                          target=command.user_id,  # type: ignore[attr-defined]
+                          meeting=host.room_id, address=address, command=command.NAME,
+                          **fields)
 
     async def create_meeting(self, actor: Actor, command: c.MeetingCreate) -> tuple[int, Outcome]:
         """Create a meeting (a new room whose log starts with `meeting.created`)."""
