@@ -10,9 +10,10 @@ name field is never stored, and the hash still lets an administrator find every 
 on one name. Nothing sensitive is recorded: no password, token, document content or
 title, ballot or signature.
 
-If the store is down the queue waits and retries; past `MAX_QUEUE` records it drops new
-ones, counts them, and the first batch written afterwards starts with an `audit.gap`
-record saying how many were lost.
+If the store is down the queue waits and retries (with back-off); past `MAX_QUEUE`
+records it drops new ones, counts them, and the first batch written afterwards starts with
+an `audit.gap` record saying how many were lost. Records the store refuses themselves
+(`AuditRefused`) are counted lost the same way, never retried.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from rooms.rejections import Rejection
-from store.audit import MAX_ADDRESS, MAX_DETAIL, MAX_TEXT, AuditEntry, Scalar
-from store.base import Store, StoreUnavailable
+from store.audit import MAX_ADDRESS, MAX_DETAIL, MAX_TEXT, AuditEntry, AuditRefused, Scalar
+from store.base import Store
 
 log = logging.getLogger(__name__)
 BATCH = 1000  # records per transaction
@@ -201,16 +202,17 @@ class AuditTrail:
                 gap = self._unreported
                 try:
                     await self.store.append_audit(await self._entries(batch, gap))
-                except StoreUnavailable:
-                    self._queue.extendleft(reversed(batch))  # in order, first in line
-                    log.warning("access log: store unavailable, retrying in %.1f s", pause)
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 30.0)
-                    continue
-                except Exception:  # never loop on a batch the store refuses: count it lost
+                except AuditRefused:  # never loop on records the store refuses: count them
                     log.exception("access log: a batch of %d records was refused", len(batch))
                     self.lost += len(batch)
                     self._unreported += len(batch)
+                except Exception as exc:  # the store failed: nothing written, try again
+                    self._queue.extendleft(reversed(batch))  # in order, first in line
+                    log.warning("access log: store failed (%s), retrying in %.1f s",
+                                type(exc).__name__, pause)
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 30.0)
+                    continue
                 else:
                     self._unreported -= gap  # written down; drops since then stay counted
                 pause = 0.5

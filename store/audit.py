@@ -31,6 +31,11 @@ Scalar = str | int | bool | None
 Outcome = Literal["ok", "refused"]
 
 
+class AuditRefused(Exception):
+    """The store refused these records themselves (not a failure to reach it): appending
+    them again cannot succeed."""
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """One thing that happened, as the server hands it to the log (before its seq)."""
@@ -122,7 +127,9 @@ class AuditLog(Protocol):
 
     async def append_audit(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
         """Chain and write the entries in one transaction, after the current head (every
-        writer of every node waits its turn); returns the records as written."""
+        writer of every node waits its turn); returns the records as written. Raises
+        `AuditRefused` when the records themselves are refused, any other error when the
+        store failed (nothing written either way)."""
         ...
 
     async def audit_records(self, query: AuditQuery) -> list[AuditRecord]:

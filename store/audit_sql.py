@@ -15,10 +15,19 @@ from typing import Any, Protocol
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from store import schema as t
-from store.audit import AuditEntry, AuditQuery, AuditRecord, ChainReport, chain, chain_hash
+from store.audit import (
+    AuditEntry,
+    AuditQuery,
+    AuditRecord,
+    AuditRefused,
+    ChainReport,
+    chain,
+    chain_hash,
+)
 
 VERIFY_CHUNK = 5000  # records read at once while verifying
 
@@ -35,16 +44,21 @@ class AuditLogStore:
         if not entries:
             return []
         head = t.audit_head
-        async with self._tx() as conn:
-            # Taking the head first: every other appender waits here until this commits.
-            await conn.execute(head.update().where(head.c.id == 1)
-                               .values(seq=head.c.seq + len(entries)))
-            seq, prev = (await conn.execute(
-                sa.select(head.c.seq, head.c.hash).where(head.c.id == 1))).one()
-            records = chain(prev, int(seq) - len(entries) + 1, entries)
-            await conn.execute(t.audit_log.insert(), [_row(r) for r in records])
-            await conn.execute(head.update().where(head.c.id == 1)
-                               .values(hash=records[-1].hash))
+        try:
+            async with self._tx() as conn:
+                # Taking the head first: every other appender waits here until it commits.
+                await conn.execute(head.update().where(head.c.id == 1)
+                                   .values(seq=head.c.seq + len(entries)))
+                seq, prev = (await conn.execute(
+                    sa.select(head.c.seq, head.c.hash).where(head.c.id == 1))).one()
+                records = chain(prev, int(seq) - len(entries) + 1, entries)
+                await conn.execute(t.audit_log.insert(), [_row(r) for r in records])
+                await conn.execute(head.update().where(head.c.id == 1)
+                                   .values(hash=records[-1].hash))
+        except (IntegrityError, DataError) as exc:
+            # The records themselves were refused (a seq taken around the store, a value
+            # out of bounds): trying them again cannot help.
+            raise AuditRefused(type(exc).__name__) from exc
         return records
 
     async def audit_records(self: _Transactional, query: AuditQuery) -> list[AuditRecord]:

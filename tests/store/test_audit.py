@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from store import SqlStore
-from store.audit import GENESIS, AuditEntry, AuditQuery, chain_hash
+from store.audit import GENESIS, AuditEntry, AuditQuery, AuditRefused, chain_hash
 
 Opener = Callable[[], Awaitable[SqlStore]]
 
@@ -170,7 +170,7 @@ async def test_a_failed_append_moves_nothing(store: SqlStore) -> None:
     await store.append_audit([entry(1)])
     bad = AuditEntry(at="2026-11-22T01:00:02.000Z", kind="signin", outcome="ok",
                      address=None)  # type: ignore[arg-type]  (NOT NULL: the insert fails)
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(AuditRefused):
         await store.append_audit([entry(2), bad])
     report = await store.verify_audit()
     assert report.ok and report.head_seq == 1
