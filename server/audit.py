@@ -85,8 +85,7 @@ def _unfilled(text: str) -> str:
 
 def utc_stamp(at: datetime) -> str:
     """A record's time: UTC to the millisecond, in a form that sorts as it reads."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{at.astimezone(UTC).microsecond // 1000:03d}Z"
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def vietnam_time(stamp: str) -> str:
@@ -98,6 +97,8 @@ def vietnam_time(stamp: str) -> str:
 def clean(text: str, limit: int = MAX_TEXT) -> str:
     """NFC, without control or format characters, at most `limit` characters: what a
     record may hold (and what keeps the canonical encoding free of escapes)."""
+    if text.isascii() and text.isprintable():  # addresses, codes, ids: the usual case
+        return text[:limit]
     text = unicodedata.normalize("NFC", text[:limit * 4])
     return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf",
                                                                          "Cs"))[:limit]
@@ -120,7 +121,7 @@ def make_entry(kind: str, outcome: str, at: datetime, *, actor: int | None = Non
     return AuditEntry(at=utc_stamp(at), kind=kind, outcome=clean(outcome, 40),
                       actor_id=actor, actor_key=actor_key, target_id=target,
                       meeting_id=meeting, address=clean(address or "", MAX_ADDRESS),
-                      detail={clean(k, 40): _scalar(v) for k, v in items})
+                      detail={k: _scalar(v) for k, v in items})  # keys: our own names
 
 
 def name_key(key: bytes, username: str) -> str:
