@@ -8,18 +8,24 @@ with argon2id's cheapest parameters (`test-only-cheapest`: otherwise a sign-in i
 that every attempt comes from its own address and no sign-in limit interferes. On each, a
 delegate is made the viewer of a confidential three-page document.
 
-Measured, one request after another, in rounds that alternate the servers (ABBA: the box
-is noisy): a right sign-in, a wrong sign-in of a name that is no account, a confidential
-page image (stamped for the viewer on each request: the record is one of its steps), and a
-public page image from the cache (not recorded: the hot path's control). Then a burst of
-sign-ins, `--concurrency` at a time, on each server in turn. Finally the after server's
-chain is verified and its records counted against the requests it served.
+Measured in pairs, one request on each server right after the other, the order
+alternating (ABBA: the box is noisy, and a pair shares its moment): a right sign-in, a
+wrong sign-in of a name that is no account, a confidential page image (stamped for the
+viewer on each request: the record is one of its steps), and a public page image from the
+cache (not recorded: the hot path's control). Then a burst of sign-ins, `--concurrency` at
+a time, on each server in turn; and a flood of wrong sign-ins (`--flooders` clients as fast
+as they are answered, each attempt a record) on each server in turn, timing the public page
+meanwhile. Finally the after server's chain is verified and its records counted against
+the requests it served.
 
 The last line on stdout is one JSON object:
 
     {"rounds", "per_round", "before": {signin|signin_wrong|page_confidential|page_public:
      {p50_ms, p95_ms}}, "after": {…}, "ratio_p50": {…}, "ratio_p95": {…},
+     "paired_median_diff_ms": {…},
      "burst": {"signins", "concurrency", "before_per_s", "after_per_s"},
+     "flood": {"flooders", "page_public_before", "page_public_after", "signins_per_s_before",
+     "signins_per_s_after"},
      "records": {"expected_at_least", "written", "chain_ok", "lost"}}
 
 Usage: python bench/audit_log.py --before-root DIR [--rounds 20] [--per-round 10]
@@ -172,6 +178,35 @@ class Server:
         await asyncio.gather(*(worker(f"daibieu{i % 20 + 1:02d}") for i in range(concurrency)))
         return signins / (time.perf_counter() - started)
 
+    async def flood(self, seconds: float, flooders: int) -> tuple[list[float], float]:
+        """Public page reads timed while `flooders` clients send wrong sign-ins as fast as
+        they are answered, each from a fresh address and name (every one a record); and
+        the sign-ins answered per second."""
+        stop = asyncio.Event()
+        answered = 0
+
+        async def flooder() -> None:
+            nonlocal answered
+            async with httpx.AsyncClient(base_url=self.base, timeout=60) as c:
+                while not stop.is_set():
+                    with contextlib.suppress(httpx.HTTPError):
+                        await c.post("/api/login", headers={"X-Forwarded-For": address()},
+                                     json={"username": f"khong-co-{next(_addresses)}",
+                                           "password": "sai-mat-khau"})
+                        answered += 1
+
+        tasks = [asyncio.create_task(flooder()) for _ in range(flooders)]
+        await asyncio.sleep(1)  # the flood is running before anything is measured
+        answered, times = 0, []
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            times.append(await self.once("page_public"))
+        elapsed = time.perf_counter() - started
+        stop.set()
+        await asyncio.gather(*tasks)
+        self.served += answered
+        return times, answered / elapsed
+
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -185,17 +220,26 @@ async def run(opts: argparse.Namespace, before_root: Path) -> dict[str, Any]:
         await asyncio.gather(before.ready(), after.ready())
         times: dict[str, dict[str, list[float]]] = {
             s.name: {k: [] for k in KINDS} for s in (before, after)}
-        log(f"{opts.rounds} rounds of {opts.per_round} requests of each kind, ABBA")
+        log(f"{opts.rounds} rounds of {opts.per_round} pairs of each kind (ABBA)")
         for n in range(opts.rounds):
-            order = (before, after) if n % 2 == 0 else (after, before)
-            for server in order:
-                for kind in KINDS:
-                    for _ in range(opts.per_round):
+            for kind in KINDS:
+                for i in range(opts.per_round):
+                    # Each request on one server, then the same on the other: a pair sees
+                    # the same moment of a noisy box; the order alternates (ABBA).
+                    order = (before, after) if (n + i) % 2 == 0 else (after, before)
+                    for server in order:
                         times[server.name][kind].append(await server.once(kind))
         log(f"bursts of {opts.burst} sign-ins, {opts.concurrency} at a time")
         rates: dict[str, list[float]] = {"before": [], "after": []}
         for server in (before, after, after, before):
             rates[server.name].append(await server.burst(opts.burst, opts.concurrency))
+        log(f"floods of wrong sign-ins: {opts.flooders} clients, {opts.flood_seconds} s, ABBA")
+        flooded: dict[str, list[float]] = {"before": [], "after": []}
+        flood_rate: dict[str, list[float]] = {"before": [], "after": []}
+        for server in (before, after, after, before):
+            got, rate = await server.flood(opts.flood_seconds, opts.flooders)
+            flooded[server.name] += got
+            flood_rate[server.name].append(rate)
         health = (await after.client.get("/healthz")).json()
         await asyncio.sleep(1)  # the writer's last batch
     finally:
@@ -216,9 +260,19 @@ async def run(opts: argparse.Namespace, before_root: Path) -> dict[str, Any]:
                       for k in KINDS},
         "ratio_p95": {k: round(result["after"][k]["p95_ms"] / result["before"][k]["p95_ms"], 2)
                       for k in KINDS},
+        # The median of after − before over the pairs: what the access log adds to one
+        # request, robust to the box's noise (which the two requests of a pair share).
+        "paired_median_diff_ms": {k: round(statistics.median(
+            a - b for a, b in zip(times["after"][k], times["before"][k], strict=True)) * 1000,
+            2) for k in KINDS},
         "burst": {"signins": opts.burst, "concurrency": opts.concurrency,
                   "before_per_s": round(statistics.mean(rates["before"]), 1),
                   "after_per_s": round(statistics.mean(rates["after"]), 1)},
+        "flood": {"flooders": opts.flooders,
+                  "page_public_before": stats(flooded["before"]),
+                  "page_public_after": stats(flooded["after"]),
+                  "signins_per_s_before": round(statistics.mean(flood_rate["before"]), 1),
+                  "signins_per_s_after": round(statistics.mean(flood_rate["after"]), 1)},
         "records": {"expected_at_least": after.served, "written": written,
                     "chain_ok": done.returncode == 0, "lost": health.get("audit_lost")},
     }
@@ -232,6 +286,8 @@ def main() -> None:
     parser.add_argument("--per-round", type=int, default=10)
     parser.add_argument("--burst", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=20, help="at most 20 (delegates)")
+    parser.add_argument("--flooders", type=int, default=40)
+    parser.add_argument("--flood-seconds", type=float, default=10)
     opts = parser.parse_args()
     result = asyncio.run(run(opts, Path(opts.before_root).resolve()))
     print(json.dumps(result, ensure_ascii=False))

@@ -63,6 +63,9 @@ KINDS: dict[str, tuple[str, str]] = {
     "audit.gap": ("Mất bản ghi nhật ký", "Access log records lost"),
 }
 OK_TEXT = {"vi": "Thành công", "en": "Succeeded"}
+# Outcomes whose refusal texts are not in rooms.rejections.TEXTS without details (the
+# signing library's codes: server/minutes_api.py adds them).
+OUTCOME_TEXTS: dict[str, tuple[str, str]] = {}
 
 
 def kind_text(kind: str) -> dict[str, str]:
@@ -74,7 +77,16 @@ def outcome_text(outcome: str) -> dict[str, str]:
     """"Succeeded", or the refusal's own message (without its details)."""
     if outcome == "ok":
         return dict(OK_TEXT)
-    return {lang: _unfilled(text) for lang, text in Rejection(outcome).message().items()}
+    if outcome in OUTCOME_TEXTS:
+        vi, en = OUTCOME_TEXTS[outcome]
+        return {"vi": _unfilled(vi.format_map(_Blank())), "en": _unfilled(en.format_map(_Blank()))}
+    texts = {lang: _unfilled(text) for lang, text in Rejection(outcome).message().items()}
+    return texts if all(texts.values()) else {"vi": outcome, "en": outcome}
+
+
+class _Blank(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def _unfilled(text: str) -> str:

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -235,9 +236,8 @@ async def audit_csv(request: Request) -> Response:
         yield "\ufeff" + out.getvalue()
         after = 0
         while True:
-            chunk = await node_of(request).store.audit_records(AuditQuery(
-                **{**query.__dict__, "ascending": True, "after": after,
-                   "before": upto + 1, "limit": CSV_CHUNK}))
+            chunk = await node_of(request).store.audit_records(replace(
+                query, ascending=True, after=after, before=upto + 1, limit=CSV_CHUNK))
             if not chunk:
                 return
             people = await node_of(request).store.users_by_id(sorted(

@@ -50,6 +50,7 @@ from server.api import (
     pdf_download,
     read_json,
 )
+from server.audit import OUTCOME_TEXTS
 from server.credential_vault import CredentialVault, Unsealable
 from server.documents_api import INTERNAL  # minutes are the meeting's own: briefly cached
 from server.http_errors import STATUS, JSONResponse, Refused
@@ -105,6 +106,7 @@ def _subclasses(cls: type[SigningRefused]) -> list[type[SigningRefused]]:
 for _cls in _subclasses(SigningRefused):
     TEXTS.setdefault(_cls.code, ("{detail_vi}", "{detail_en}"))
     STATUS.setdefault(_cls.code, 422)
+    OUTCOME_TEXTS.setdefault(_cls.code, _cls.texts)  # the access log has no details to fill
 
 
 def _refused(exc: SigningRefused) -> Refused:

@@ -180,6 +180,7 @@ async def test_exports_and_credential_uploads(server: ServerProcess) -> None:
     uploads = await log_of(m.admin, kind="credential.upload", limit=2)
     assert [(r["actor"]["id"], r["outcome"]) for r in uploads] == [
         (uid(m, "secretary"), "wrong_password"), (uid(m, "chair"), "ok")]
+    assert uploads[0]["outcome_text"]["vi"] == "Mật khẩu tệp chứng thư số (.p12) không đúng."
     ok = uploads[1]["detail"]
     assert set(ok) == {"fingerprint", "not_after"} and len(ok["fingerprint"]) == 64
     assert "Sai-mat-khau-p12" not in str(uploads) and PASSWORD not in str(uploads)
