@@ -16,7 +16,8 @@ cache (not recorded: the hot path's control). Then a burst of sign-ins, `--concu
 a time, on each server in turn; and a flood of wrong sign-ins (`--flooders` clients as fast
 as they are answered, each attempt a record) on each server in turn, timing the public page
 meanwhile. Finally the after server's chain is verified and its records counted against
-the requests it served.
+the requests it served. `record_us`: what one `AuditTrail.record` call costs a handler
+(the best of three runs of 100,000 in this process).
 
 The last line on stdout is one JSON object:
 
@@ -26,7 +27,7 @@ The last line on stdout is one JSON object:
      "burst": {"signins", "concurrency", "before_per_s", "after_per_s"},
      "flood": {"flooders", "page_public_before", "page_public_after", "signins_per_s_before",
      "signins_per_s_after"},
-     "records": {"expected_at_least", "written", "chain_ok", "lost"}}
+     "record_us", "records": {"expected_at_least", "written", "chain_ok", "lost"}}
 
 Usage: python bench/audit_log.py --before-root DIR [--rounds 20] [--per-round 10]
        (DIR: e.g. `git archive main | tar -x -C DIR`, the code before the access log)
@@ -213,7 +214,25 @@ class Server:
         self.proc.wait(30)
 
 
+async def record_cost(n: int = 100_000) -> float:
+    """Microseconds one `AuditTrail.record` call costs a handler (a confidential page
+    view's record), in this process: the queue only, its writer never given a turn."""
+    sys.path.insert(0, str(ROOT))
+    from server.audit import AuditTrail
+
+    trail = AuditTrail(None, max_queue=n + 1)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    for i in range(n):
+        trail.record("document.page_view", actor=5, meeting=3, address="10.1.2.3",
+                     document=4, version=1, page=i)
+    cost = (time.perf_counter() - started) / n * 1e6
+    if trail._writer is not None:
+        trail._writer.cancel()
+    return cost
+
+
 async def run(opts: argparse.Namespace, before_root: Path) -> dict[str, Any]:
+    record_us = [await record_cost() for _ in range(3)]
     before = Server("before", before_root)
     after = Server("after", ROOT)
     try:
@@ -273,6 +292,7 @@ async def run(opts: argparse.Namespace, before_root: Path) -> dict[str, Any]:
                   "page_public_after": stats(flooded["after"]),
                   "signins_per_s_before": round(statistics.mean(flood_rate["before"]), 1),
                   "signins_per_s_after": round(statistics.mean(flood_rate["after"]), 1)},
+        "record_us": round(min(record_us), 1),
         "records": {"expected_at_least": after.served, "written": written,
                     "chain_ok": done.returncode == 0, "lost": health.get("audit_lost")},
     }

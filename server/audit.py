@@ -1,14 +1,14 @@
 """The access log's writer: what happens outside rooms, recorded without slowing anyone.
 
 A handler calls `AuditTrail.record(...)`, which only appends to an in-process queue (no
-I/O, no await); one writer task per node takes everything queued (up to `BATCH`) and
-appends it in one transaction (`store.audit`: chained to the head, whatever the other
-nodes write). A sign-in name is resolved there too, one query per batch: the account's
-id when the name is an account's, else only its keyed hash (HMAC-SHA256 under the
-deployment's audit key, a file the database does not hold), so a password typed into the
-name field is never stored, and the hash still lets an administrator find every attempt
-on one name. Nothing sensitive is recorded: no password, token, document content or
-title, ballot or signature.
+I/O, no await; the writer builds and bounds the record); one writer task per node takes
+everything queued (up to `BATCH`) and appends it in one transaction (`store.audit`: chained
+to the head, whatever the other nodes write). A sign-in name is resolved there too, one
+query per batch: the account's id when the name is an account's, else only its keyed hash
+(HMAC-SHA256 under the deployment's audit key, a file the database does not hold), so a
+password typed into the name field is never stored, and the hash still lets an
+administrator find every attempt on one name. Nothing sensitive is recorded: no password,
+token, document content or title, ballot or signature.
 
 If the store is down the queue waits and retries (with back-off); past `MAX_QUEUE`
 records it drops new ones, counts them, and the first batch written afterwards starts with
@@ -27,7 +27,7 @@ import secrets
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -151,11 +151,25 @@ def load_key(path: Path) -> bytes:
     return load_or_create_secret(path)
 
 
-@dataclass(frozen=True)
 class _Pending:
-    entry: AuditEntry
-    username: str | None  # a sign-in name still to resolve (in memory only)
-    ticket: int
+    """A record as a handler left it: built into an entry by the writer, off the request."""
+
+    __slots__ = ("actor", "actor_key", "address", "at", "detail", "kind", "meeting",
+                 "outcome", "target", "ticket", "username")
+
+    def __init__(self, at: datetime, kind: str, outcome: str, actor: int | None,
+                 actor_key: str | None, username: str | None, target: int | None,
+                 meeting: int | None, address: str | None, detail: dict[str, Any],
+                 ticket: int) -> None:
+        self.at, self.kind, self.outcome = at, kind, outcome
+        self.actor, self.actor_key, self.username = actor, actor_key, username
+        self.target, self.meeting, self.address = target, meeting, address
+        self.detail, self.ticket = detail, ticket
+
+    def entry(self) -> AuditEntry:
+        return make_entry(self.kind, self.outcome, self.at, actor=self.actor,
+                          actor_key=self.actor_key, target=self.target, meeting=self.meeting,
+                          address=self.address, detail=self.detail)
 
 
 class AuditTrail:
@@ -182,15 +196,17 @@ class AuditTrail:
                username: str | None = None, target: int | None = None,
                meeting: int | None = None, address: str | None = "",
                **detail: Any) -> None:
-        """Queue a record. `username`: a sign-in name whose account is not known yet (the
-        writer resolves it); `actor`, when known, wins."""
+        """Queue a record (no I/O; the writer builds and bounds it). `username`: a sign-in
+        name whose account is not known yet (the writer resolves it); `actor`, when known,
+        wins."""
+        if kind not in KINDS:  # a typo in a kind fails loudly (in tests), never silently
+            raise KeyError(kind)
         actor_key = None
         if actor is not None:
             username = None
         elif username is not None and len(username) > MAX_USERNAME:
+            # no account's name: hashed now, so that a queue of them stays small
             actor_key, username = name_key(self.key, username), None
-        entry = make_entry(kind, outcome, self.clock(), actor=actor, actor_key=actor_key,
-                           target=target, meeting=meeting, address=address, detail=detail)
         if len(self._queue) >= self.max_queue:
             self.lost += 1
             self._unreported += 1
@@ -198,7 +214,8 @@ class AuditTrail:
                 log.warning("access log: the queue is full (store unavailable?): dropping")
             return
         self._tickets += 1
-        self._queue.append(_Pending(entry, username, self._tickets))
+        self._queue.append(_Pending(self.clock(), kind, outcome, actor, actor_key, username,
+                                    target, meeting, address, detail, self._tickets))
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write())
 
@@ -242,7 +259,7 @@ class AuditTrail:
             entries.append(make_entry("audit.gap", "store_unavailable", self.clock(),
                                       detail={"lost": gap}))
         for p in batch:
-            e = p.entry
+            e = p.entry()
             if p.username is not None:
                 uid = ids.get(p.username)
                 e = replace(e, actor_id=uid) if uid is not None else \

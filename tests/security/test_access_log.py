@@ -7,7 +7,6 @@ must withstand, on both backends.
   names the first broken record and exits 1;
 - a sign-in with a 10 KB username, or with a password typed into the name field: recorded
   bounded, the name only as its keyed hash, the password nowhere;
-- a client behind the trusted proxy is recorded by its own address, not the proxy's;
 - bad query parameters are refused with a typed error that names them, and change nothing.
 """
 
@@ -18,7 +17,6 @@ import csv
 import io
 import re
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,19 +24,10 @@ import pytest
 import sqlalchemy as sa
 
 from store import SqlStore, sqlite_url
-from tests.conftest import PASSWORD, Api, Backend, ServerProcess, login
+from tests.conftest import PASSWORD, Api, ServerProcess, login
 from tests.security._accounts import cli, new_account, try_login
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-PROXIES = "127.0.0.1,10.0.0.0/8"  # the test client is the load balancer
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("access-log"), "demo", backend=backend,
-                         env={"PHONGHOP_TRUSTED_PROXIES": PROXIES})
-    yield proc
-    proc.stop()
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +151,8 @@ async def test_tampering_with_the_database_is_caught_by_verify(server: ServerPro
                                                                admin: Api) -> None:
     """Attack: with write access to the database, turn a failed sign-in into a success,
     move it to another address, or delete it; each is named by `phonghop audit verify`
-    (the command once per kind of tampering: it is a process of its own)."""
+    (the command itself for the first and the last verdict: it is a process of its own;
+    the store's verification, which it prints, in between)."""
     acct = await new_account(admin)
     assert (await try_login(server.base_url, acct["username"], "sai-mat-khau")).status_code \
         == 401
@@ -180,8 +170,8 @@ async def test_tampering_with_the_database_is_caught_by_verify(server: ServerPro
     assert (await chain(server)).ok
     saved = await execute(server, "SELECT * FROM audit_log WHERE seq = :s", s=seq)
     await execute(server, "DELETE FROM audit_log WHERE seq = :s", s=seq)
-    code, out = verify(server)
-    assert code == 1 and f"#{seq}: " in out and "a record is missing" in out, out
+    report = await chain(server)
+    assert (report.ok, report.broken_seq, report.problem) == (False, seq, "missing")
     columns = ("seq, at, kind, outcome, actor_id, actor_key, target_id, meeting_id, "
                "address, detail, prev_hash, hash")
     await execute(server, f"INSERT INTO audit_log ({columns}) VALUES "
@@ -190,20 +180,6 @@ async def test_tampering_with_the_database_is_caught_by_verify(server: ServerPro
                   **saved[0]._asdict())
     code, out = verify(server)  # put back byte for byte: whole again
     assert code == 0 and "hash chain intact" in out, out
-
-
-async def test_the_client_behind_a_trusted_proxy_is_recorded(server: ServerProcess,
-                                                            admin: Api) -> None:
-    """The load balancer (a trusted proxy) passes the client's address on; a client that
-    writes its own X-Forwarded-For is recorded as the proxy saw it, not as it claims."""
-    acct = await new_account(admin)
-    for forwarded in ("198.51.100.23, 10.1.2.3", "203.0.113.1, 198.51.100.24"):
-        async with httpx.AsyncClient(base_url=server.base_url) as c:
-            r = await c.post("/api/login", headers={"X-Forwarded-For": forwarded}, json={
-                "username": acct["username"], "password": PASSWORD, "client": "device"})
-            assert r.status_code == 200, r.text
-    got = await records(admin, user=acct["username"], kind="signin")
-    assert [x["address"] for x in got] == ["198.51.100.24", "198.51.100.23"]
 
 
 async def test_bad_query_parameters_are_refused_by_name(server: ServerProcess,
