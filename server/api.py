@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from rooms import Rejection, parse_command, parse_create, room_view
@@ -153,6 +153,7 @@ async def current_session(request: Request) -> tuple[User, str]:
         raise Refused(Rejection("store_unavailable")) from None
     if user is None or token is None:
         raise Refused(Rejection("unauthenticated"))
+    request.state.user = user  # who acts, for the access log's record of a refusal
     return user, token_hash(token)
 
 
@@ -168,8 +169,50 @@ async def current_admin(request: Request) -> User:
     return user
 
 
-def node_of(request: Request) -> Node:
+def node_of(request: HTTPConnection) -> Node:
     return request.app.state.node
+
+
+def audit(request: HTTPConnection, kind: str, outcome: str = "ok", **fields: Any) -> None:
+    """Record `kind` in the access log (server/audit.py), from this client's address; the
+    actor is the signed-in user unless `actor` (or a sign-in's `username`) is given."""
+    if "actor" not in fields and "username" not in fields:
+        user = getattr(request.state, "user", None)
+        fields["actor"] = user.id if user is not None else None
+    node_of(request).audit.record(kind, outcome, address=address_of(request), **fields)
+
+
+def audited(kind: str, handler: Callable[[Request], Awaitable[Response]], *,
+            refusals: frozenset[str] | None = None, target: str | None = None,
+            ) -> Callable[[Request], Awaitable[Response]]:
+    """`handler`, with its refusals to a signed-in user recorded as `kind` (all of them, or
+    only the codes in `refusals`); `target` names the path parameter of the account acted
+    upon. Successes are recorded by the handler itself, which knows what to say."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Refused as refused:
+            code = refused.rejection.code
+            if getattr(request.state, "user", None) is not None and (
+                    refusals is None or code in refusals):
+                # The path's ids (meeting, document, poll, account…), never its text.
+                ids = {k: int(v) for k, v in request.path_params.items()
+                       if isinstance(v, str) and v.isdigit() and len(v) <= 10}
+                audit(request, kind, code, meeting=ids.pop("meeting", None),
+                      target=ids.pop(target, None) if target else None, **ids,
+                      **_reason(refused))
+            raise
+
+    return wrapped
+
+
+def _reason(refused: Refused) -> dict[str, str]:
+    """What was wrong with an `invalid` request (a field's name and rule: our own words,
+    never the value sent), for the access log."""
+    detail = refused.rejection.details.get("detail")
+    return {"reason": detail} if refused.rejection.code == "invalid" and \
+        isinstance(detail, str) else {}
 
 
 def _id(request: Request, name: str) -> int:
@@ -184,7 +227,30 @@ def _id(request: Request, name: str) -> int:
 
 async def login(request: Request) -> Response:
     node = node_of(request)
-    body = parse(LoginBody, await read_json(request))
+    data = await read_json(request)
+    typed = data.get("username") if isinstance(data, dict) else None
+    name = typed if isinstance(typed, str) else None
+    try:
+        user, token, client = await _sign_in(request, node, data)
+    except Refused as refused:
+        # The name as an account id, or its keyed hash (server/audit.py); never the text,
+        # nor the password. An overlong name is told by its length.
+        extra = {"name_length": len(name)} if name is not None and len(name) > 64 else {}
+        audit(request, "signin", refused.rejection.code, username=name,
+              **extra, **_reason(refused))
+        raise
+    audit(request, "signin", actor=user.id, client=client)
+    answer: dict[str, Any] = {"user": user.public()}
+    if client == "device":
+        answer["token"] = token
+    response = JSONResponse(answer)
+    _set_cookie(request, response, token)
+    return response
+
+
+async def _sign_in(request: Request, node: Node, data: Any) -> tuple[User, str, str]:
+    """Check the name and password: the user, a new session's token, and the client kind."""
+    body = parse(LoginBody, data)
     attempt = attempt_for(body.username, address_of(request))
     async with _password_check(node, attempt) as check:
         user = await node.accounts.verify(body.username, body.password)
@@ -197,15 +263,10 @@ async def login(request: Request) -> Response:
         token = await node.accounts.open_session(user)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
-    answer: dict[str, Any] = {"user": user.public()}
-    if body.client == "device":
-        answer["token"] = token
-    response = JSONResponse(answer)
-    _set_cookie(request, response, token)
-    return response
+    return user, token, body.client
 
 
-def address_of(request: Request) -> str:
+def address_of(request: HTTPConnection) -> str:
     """The client's address (X-Forwarded-For believed only from trusted proxies)."""
     return client_address(request.client.host if request.client else None,
                           request.headers.getlist("x-forwarded-for"),
@@ -275,6 +336,7 @@ async def logout(request: Request) -> Response:
         await node_of(request).keeper.end_session(key)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
+    audit(request, "signout")
     response = JSONResponse({"ok": True})
     _clear_cookie(request, response)
     return response
@@ -289,6 +351,7 @@ async def revoke_my_sessions(request: Request) -> Response:
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
     await node.keeper.ended_for_user(user.id)
+    audit(request, "sessions.revoke", ended=ended)
     response = JSONResponse({"ok": True, "ended": ended})
     _clear_cookie(request, response)
     return response
@@ -314,6 +377,7 @@ async def change_my_password(request: Request) -> Response:
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
     await node.keeper.ended_for_user(user.id, keep=key)
+    audit(request, "password.change")
     return JSONResponse({"ok": True})
 
 
@@ -354,6 +418,7 @@ async def create_user(request: Request) -> Response:
         raise Refused(taken) from None
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
+    audit(request, "account.create", target=created.id, is_admin=created.is_admin)
     return JSONResponse({"user": created.account()}, status_code=201)
 
 
@@ -397,6 +462,11 @@ async def edit_user(request: Request) -> Response:
         await node.keeper.ended_for_user(target.id)
     else:
         await node.keeper.refreshed(target.id)
+    # Which fields changed, and the administrator flag as it now is: not the names.
+    changed = [f for f in ("full_name", "position", "unit", "is_admin")
+               if getattr(edited, f) != getattr(target, f)]
+    audit(request, "account.update", target=target.id, changed=",".join(changed),
+          is_admin=edited.is_admin)
     return JSONResponse({"user": edited.account()})
 
 
@@ -412,6 +482,7 @@ async def disable_user(request: Request) -> Response:
     if updated is None:
         raise Refused(Rejection("not_found", {"what": "tài khoản", "what_en": "Account"}))
     await node.keeper.ended_for_user(target.id)
+    audit(request, "account.disable", target=target.id)
     return JSONResponse({"user": updated.account()})
 
 
@@ -424,6 +495,7 @@ async def enable_user(request: Request) -> Response:
         raise Refused(Rejection("store_unavailable")) from None
     if updated is None:
         raise Refused(Rejection("not_found", {"what": "tài khoản", "what_en": "Account"}))
+    audit(request, "account.enable", target=target.id)
     return JSONResponse({"user": updated.account()})
 
 
@@ -441,6 +513,7 @@ async def reset_password(request: Request) -> Response:
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
     await node.keeper.ended_for_user(target.id)
+    audit(request, "account.password_reset", target=target.id)
     return JSONResponse({"ok": True})
 
 
@@ -543,7 +616,8 @@ def room_command(name: str, path_args: dict[str, str] | None = None, body: bool 
         if isinstance(command, Rejection):
             raise Refused(command)
         key = request.headers.get("idempotency-key")
-        outcome = await node_of(request).execute(room_id, actor_of(user), command, key)
+        outcome = await node_of(request).execute(room_id, actor_of(user), command, key,
+                                                 address_of(request))
         return await _room_response(request, user, room_id, outcome)
 
     return handler
@@ -557,7 +631,7 @@ async def any_command(request: Request) -> Response:
     if isinstance(command, Rejection):
         raise Refused(command)
     outcome = await node_of(request).execute(room_id, actor_of(user), command,
-                                             body.id)
+                                             body.id, address_of(request))
     return await _room_response(request, user, room_id, outcome)
 
 
@@ -565,12 +639,14 @@ async def healthz(request: Request) -> Response:
     node = node_of(request)
     # bus_dropped: messages refused for a missing or wrong HMAC (a forged publish on Redis).
     # password_checks_busy: sign-ins answered `busy` (the hashing queue was full);
-    # sockets_refused: websockets refused for an account's limit on this node.
+    # sockets_refused: websockets refused for an account's limit on this node;
+    # audit_lost: access-log records dropped while the store was down (server/audit.py).
     hashing = node.accounts.hashing
     return JSONResponse({"status": "ok", "store": node.store.name, "bus": node.bus.name,
                          "node": node.id, "bus_dropped": getattr(node.bus, "dropped", 0),
                          "password_checks_busy": hashing.refused,
-                         "sockets_refused": node.user_limits.refused_sockets})
+                         "sockets_refused": node.user_limits.refused_sockets,
+                         "audit_lost": node.audit.lost})
 
 
 M = "/api/meetings/{meeting}"
@@ -580,21 +656,25 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", "/api/logout", logout,
              "Sign out: ends the session and its websockets on every node"),
     Endpoint("GET", "/api/me", me, "The signed-in account"),
-    Endpoint("POST", "/api/me/password", change_my_password,
+    Endpoint("POST", "/api/me/password", audited("password.change", change_my_password),
              "Change my password (the old one is required); my other sessions end",
              ChangePasswordBody),
     Endpoint("POST", "/api/me/sessions/revoke", revoke_my_sessions,
              "Sign out everywhere: every session of my account ends"),
     Endpoint("GET", "/api/users", list_users, "All accounts (administrator)"),
-    Endpoint("POST", "/api/users", create_user, "Create an account (administrator)", NewUserBody),
-    Endpoint("PATCH", "/api/users/{user}", edit_user,
+    Endpoint("POST", "/api/users", audited("account.create", create_user),
+             "Create an account (administrator)", NewUserBody),
+    Endpoint("PATCH", "/api/users/{user}", audited("account.update", edit_user, target="user"),
              "Edit an account: name, position, unit, administrator flag (administrator)",
              EditUserBody),
-    Endpoint("POST", "/api/users/{user}/disable", disable_user,
+    Endpoint("POST", "/api/users/{user}/disable",
+             audited("account.disable", disable_user, target="user"),
              "Disable an account; its sessions end (administrator)"),
-    Endpoint("POST", "/api/users/{user}/enable", enable_user,
+    Endpoint("POST", "/api/users/{user}/enable",
+             audited("account.enable", enable_user, target="user"),
              "Enable a disabled account again (administrator)"),
-    Endpoint("POST", "/api/users/{user}/password", reset_password,
+    Endpoint("POST", "/api/users/{user}/password",
+             audited("account.password_reset", reset_password, target="user"),
              "Reset an account's password; its sessions end (administrator)", NewPasswordBody),
     Endpoint("GET", "/api/meetings", list_meetings, "My meetings (?scope=mine|all&date=)"),
     Endpoint("POST", "/api/meetings", create_meeting, "Create a meeting (administrator)",

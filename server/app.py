@@ -23,6 +23,8 @@ from bus.redis import RedisBus
 from documents.library import Library, Limits
 from documents.pool import WorkerPool
 from server.api import ENDPOINTS, Endpoint
+from server.audit import load_key
+from server.audit_api import ENDPOINTS as AUDIT_ENDPOINTS
 from server.auth import use_password_profile
 from server.client_address import parse_proxies
 from server.config import Settings
@@ -76,7 +78,8 @@ def create_app(settings: Settings, bus: Bus | None = None) -> Starlette:
 
     # Routes are tried in order: the documents' first, page images leading, because page
     # images are by far the most frequent request during a meeting.
-    endpoints = [*DOCUMENT_ENDPOINTS, *ENDPOINTS, *POLL_ENDPOINTS, *MINUTES_ENDPOINTS]
+    endpoints = [*DOCUMENT_ENDPOINTS, *ENDPOINTS, *POLL_ENDPOINTS, *MINUTES_ENDPOINTS,
+                 *AUDIT_ENDPOINTS]
     spec = openapi(endpoints, VERSION)
 
     async def openapi_json(request: Request) -> Response:
@@ -121,6 +124,7 @@ def make_node(settings: Settings, bus: Bus | None = None) -> Node:
     library = Library(settings.documents_dir(), pool, limits)
     node = Node(SqlStore(settings.store_url()), bus, library)
     node.log_heads = LogHeads(node.store, settings.tsa_url, tuple(settings.trust_files()))
+    node.audit.key = load_key(settings.audit_key_path())
     node.accounts.hashing = PasswordHashing(settings.password_threads, settings.password_queue)
     node.user_limits = UserLimits(settings.sockets_per_user, settings.commands_per_second,
                                   settings.command_burst)

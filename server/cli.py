@@ -1,6 +1,6 @@
 """The `phonghop` command: serve, demo, accounts (create-admin, passwd), seeding for
-benchmarks, and the verifiers (a signed PDF, a secret poll's board, every meeting's log:
-`audit verify`)."""
+benchmarks, the verifiers (a signed PDF, a secret poll's board) and the logs (`audit`:
+every meeting's log and the access log, server/audit_cli.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server import backup, log_audit, logs
+from server import audit_cli, backup, logs
 from server.at_rest import bus_secret_for_workers, protect
 from server.client_address import parse_proxies
 from server.config import Settings
@@ -239,10 +239,11 @@ async def _create_admin(store: Store, args: argparse.Namespace, password: str) -
     from store.base import Duplicate
 
     try:
-        await store.create_user(args.username, await asyncio.to_thread(
+        made = await store.create_user(args.username, await asyncio.to_thread(
             hash_password, password), args.full_name, args.position, args.unit, True)
     except Duplicate:
         return f"phonghop: tên đăng nhập {args.username!r} đã có / username already exists"
+    await audit_cli.record_host_action(store, "account.create", made.id)
     return None
 
 
@@ -260,6 +261,7 @@ async def _passwd(store: Store, bus: Bus | None, username: str, password: str) -
         return f"phonghop: không có tài khoản {username!r} / no such account"
     await store.set_password(user.id, await asyncio.to_thread(hash_password, password),
                              datetime.now(UTC))
+    await audit_cli.record_host_action(store, "account.password_reset", user.id)
     if bus is not None:
         await bus.publish(CHANNEL, user_revoked(user.id))
     return None
@@ -387,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
     verify_poll.add_argument("file", type=Path)
     verify_poll.add_argument("--json", action="store_true", help="print the report as JSON")
     backup.add_commands(sub, _common)
-    log_audit.add_command(sub, _common)
+    audit_cli.add_parser(sub, _common)
     args = parser.parse_args(argv)
     if args.cmd == "verify":
         sys.exit(_verify(args))
@@ -398,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd in ("backup", "restore"):
         sys.exit(backup.run(args, settings))
     if args.cmd == "audit":
-        sys.exit(log_audit.run(args, settings.store_url()))
+        sys.exit(audit_cli.run(args, settings, _with_store))
 
     if args.cmd in ("create-admin", "passwd"):
         from unicodedata import normalize

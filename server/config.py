@@ -84,6 +84,10 @@ class Settings:
     # (default DATA/secrets/credentials.kek, made on first start).
     credential_kek_file: Path | None = field(
         default_factory=lambda: _path(_env("CREDENTIAL_KEK_FILE")))
+    # The key of the access log's hashes of sign-in names that are no account (a file only
+    # the service reads; default DATA/secrets/audit.key, made on first start).
+    audit_key_file: Path | None = field(
+        default_factory=lambda: _path(_env("AUDIT_KEY_FILE")))
     # Load balancers whose X-Forwarded-For is believed (addresses or networks,
     # comma-separated): the sign-in limits count the client behind them, not the balancer.
     trusted_proxies: str | None = field(default_factory=lambda: _env("TRUSTED_PROXIES"))
@@ -162,6 +166,10 @@ class Settings:
     def kek_file(self) -> Path:
         """Where the key-encryption key of stored signing credentials lives."""
         return self.credential_kek_file or self.data_dir / "secrets" / "credentials.kek"
+
+    def audit_key_path(self) -> Path:
+        """Where the access log's name key lives (the same file on every node)."""
+        return self.audit_key_file or self.data_dir / "secrets" / "audit.key"
 
     def store_url(self) -> str:
         from store import sqlite_url

@@ -75,25 +75,7 @@ class FileKeyWrap:
     @classmethod
     def load_or_create(cls, path: Path) -> FileKeyWrap:
         """The KEK in `path`, made (0600, in a 0700 directory) if there is none yet."""
-        try:
-            return cls(_read_key(path))
-        except FileNotFoundError:
-            pass
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Written aside and linked into place: nodes starting together all end up with the
-        # one key that won, and nobody ever reads half a file.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_bytes(32).hex().encode() + b"\n")
-                out.flush()
-                os.fsync(out.fileno())
-            with contextlib.suppress(FileExistsError):
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return cls(_read_key(path))
+        return cls(load_or_create_secret(path))
 
     def wrap(self, data_key: bytes, context: bytes) -> bytes:
         nonce = secrets.token_bytes(_NONCE)
@@ -109,21 +91,44 @@ class FileKeyWrap:
             raise Unsealable("altered") from None
 
 
+def load_or_create_secret(path: Path) -> bytes:
+    """The 32-byte key kept (as hex) in `path`, made 0600 in a 0700 directory if there is
+    none yet."""
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Written aside and linked into place: nodes starting together all end up with the
+    # one key that won, and nobody ever reads half a file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_bytes(32).hex().encode() + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return _read_key(path)
+
+
 def _read_key(path: Path) -> bytes:
     st = path.stat()
     if st.st_mode & 0o077:
         # Readable by others: tighten it (an operator's copy), and say so.
         path.chmod(0o600)
-        log.warning("credential KEK %s was readable by others; now 0600", path)
+        log.warning("key file %s was readable by others; now 0600", path)
     raw = path.read_bytes().strip()
     try:
         key = bytes.fromhex(raw.decode("ascii"))
     except (UnicodeDecodeError, ValueError):
-        raise SystemExit(f"phonghop: {path} is not a key-encryption key "
+        raise SystemExit(f"phonghop: {path} is not a key file "
                          "(64 hexadecimal digits)") from None
     if len(key) != 32:
-        raise SystemExit(f"phonghop: {path} is not a key-encryption key "
-                         "(64 hexadecimal digits)")
+        raise SystemExit(f"phonghop: {path} is not a key file (64 hexadecimal digits)")
     return key
 
 

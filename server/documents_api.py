@@ -33,6 +33,8 @@ from server.api import (
     Endpoint,
     _id,
     attachment,
+    audit,
+    audited,
     current_user,
     is_organiser,
     node_of,
@@ -176,7 +178,7 @@ def _version_sha(doc: Document, version: str | None) -> tuple[str, int, bool]:
 
 
 async def page_image(request: Request) -> Response:
-    user, _, doc = await _readable(request)
+    user, host, doc = await _readable(request)
     sha, pages, pinned = _version_sha(doc, request.query_params.get("v"))
     raw = request.path_params["page"]
     if not raw.isdigit() or not 1 <= int(raw) <= pages:
@@ -201,7 +203,16 @@ async def page_image(request: Request) -> Response:
         image = await library.page(sha, page, size, fmt, label)
     except IngestError as exc:
         raise _refuse_ingest(exc) from None
+    if confidential:  # who saw which page of it, when: ids only (its title is sealed too)
+        audit(request, "document.page_view", meeting=host.room_id, document=doc.id,
+              version=_version_of(doc, sha), page=page)
     return Response(image, media_type=FORMATS[fmt], headers=headers)
+
+
+def _version_of(doc: Document, sha: str) -> int:
+    if sha == doc.sha256:
+        return doc.version
+    return next((old.version for old in doc.history if old.sha256 == sha), doc.version)
 
 
 async def page_text(request: Request) -> Response:
@@ -226,9 +237,10 @@ def _download_name(doc: Document, suffix: str = "") -> str:
 
 
 async def original_file(request: Request) -> Response:
-    user, _, doc = await _readable(request)
+    user, host, doc = await _readable(request)
     library = node_of(request).library
     if doc.classification != "confidential":
+        _downloaded(request, host, doc, "original")
         # The current version, whichever it is: revalidated (FileResponse gives an ETag).
         return FileResponse(library.path(doc.sha256), media_type="application/pdf", headers={
             "Content-Disposition": attachment(doc.filename),
@@ -238,7 +250,14 @@ async def original_file(request: Request) -> Response:
                                     watermark(user, node_of(request).clock()), doc.pages)
     except IngestError as exc:
         raise _refuse_ingest(exc) from None
+    _downloaded(request, host, doc, "original")
     return pdf_download(data, _download_name(doc))
+
+
+def _downloaded(request: Request, host: RoomHost, doc: Document, copy: str) -> None:
+    """Record a download in the access log: which document, version and copy (ids only)."""
+    audit(request, "document.download", meeting=host.room_id, document=doc.id,
+          version=doc.version, classification=doc.classification, copy=copy)
 
 
 async def export(request: Request) -> Response:
@@ -264,6 +283,7 @@ async def export(request: Request) -> Response:
                                                      doc.pages)
     except IngestError as exc:
         raise _refuse_ingest(exc) from None
+    _downloaded(request, host, doc, which)
     suffix = {"mine": " - ghi chú của tôi", "shared": " - ghi chú chung", "all": " - ghi chú"}
     return pdf_download(data, _download_name(doc, suffix[which]))
 
@@ -344,9 +364,12 @@ async def clear_my_page(request: Request) -> Response:
     return JSONResponse({"removed": removed})
 
 
+# A reader refused a confidential document is recorded, whichever route they tried.
+SEALED = frozenset({"confidential_viewers_only", "confidential_text"})
 D = "/api/meetings/{meeting}/documents/{document}"
 ENDPOINTS: list[Endpoint] = [
-    Endpoint("GET", D + "/pages/{page}", page_image,
+    Endpoint("GET", D + "/pages/{page}",
+             audited("document.page_view", page_image, refusals=SEALED),
              "A page image (?size=thumb|tablet|hd&format=webp|png&v=VERSION)"),
     Endpoint("POST", "/api/meetings/{meeting}/files", upload_file,
              "Upload a file (the body is its bytes; ?name=FILE): PDF, or Office converted"),
@@ -359,11 +382,11 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("POST", D + "/versions", room_command("document.version",
                                                    {"document_id": "document"}),
              "A new version of a document's file", c.DocumentNewVersion),
-    Endpoint("GET", D + "/text", page_text,
+    Endpoint("GET", D + "/text", audited("document.download", page_text, refusals=SEALED),
              "The text of the pages (?page=N); refused for a confidential document"),
-    Endpoint("GET", D + "/file", original_file,
+    Endpoint("GET", D + "/file", audited("document.download", original_file, refusals=SEALED),
              "The PDF (confidential: an image-only copy stamped for the viewer)"),
-    Endpoint("GET", D + "/export", export,
+    Endpoint("GET", D + "/export", audited("document.download", export, refusals=SEALED),
              "The PDF with annotations (?with=mine|shared|all; confidential: image-only)"),
     Endpoint("GET", D + "/my-annotations", my_annotations, "My private annotations"),
     Endpoint("POST", D + "/my-annotations", add_my_annotation,

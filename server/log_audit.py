@@ -16,7 +16,6 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,18 +239,6 @@ def audit_database(url: str, meeting: int | None = None) -> list[RoomAudit]:
 
 
 # ---- the command ----
-
-
-def add_command(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> None:
-    """`phonghop audit verify [--meeting N] [--json]`."""
-    audit = sub.add_parser("audit", help="check what the server recorded")
-    actions = audit.add_subparsers(dest="audit", required=True)
-    verify = actions.add_parser(
-        "verify", help="check every meeting's log (hash chain, time-stamps) and ballot "
-                       "boxes; exit 0 only when all hold")
-    common(verify)
-    verify.add_argument("--meeting", type=int, help="only this meeting")
-    verify.add_argument("--json", action="store_true", help="one JSON object per meeting")
 
 
 def _line(a: RoomAudit) -> str:

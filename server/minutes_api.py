@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -44,6 +44,8 @@ from server.api import (
     Body,
     Endpoint,
     attachment,
+    audit,
+    audited,
     current_user,
     is_organiser,
     node_of,
@@ -52,6 +54,7 @@ from server.api import (
     pdf_download,
     read_json,
 )
+from server.audit import OUTCOME_TEXTS
 from server.credential_vault import CredentialVault, Unsealable
 from server.documents_api import INTERNAL  # minutes are the meeting's own: briefly cached
 from server.http_errors import STATUS, JSONResponse, Refused
@@ -109,6 +112,7 @@ def _subclasses(cls: type[SigningRefused]) -> list[type[SigningRefused]]:
 for _cls in _subclasses(SigningRefused):
     TEXTS.setdefault(_cls.code, ("{detail_vi}", "{detail_en}"))
     STATUS.setdefault(_cls.code, 422)
+    OUTCOME_TEXTS.setdefault(_cls.code, _cls.texts)  # the access log has no details to fill
 
 
 def _refused(exc: SigningRefused) -> Refused:
@@ -175,7 +179,9 @@ async def _render(request: Request, host: RoomHost, *, stamp: bool = False) -> b
 async def preview(request: Request) -> Response:
     """The draft as it stands, rendered now (not recorded)."""
     _, host = await _room(request, organisers=True)
-    return pdf_download(await _render(request, host), "bien-ban-du-thao.pdf")
+    pdf = await _render(request, host)
+    audit(request, "export", meeting=host.room_id, what="minutes.preview")
+    return pdf_download(pdf, "bien-ban-du-thao.pdf")
 
 
 async def prepare_pdf(request: Request) -> Response:
@@ -214,7 +220,10 @@ async def minutes_file(request: Request) -> Response:
     if sha not in _files(host, is_organiser(host.state, user)):
         raise Refused(Rejection("not_found", {"what": "tệp biên bản", "what_en": "Minutes file"}))
     path = node_of(request).library.path(sha)
-    name = "bien-ban-da-ky.pdf" if host.state.minutes.signatures else "bien-ban.pdf"
+    signed = bool(host.state.minutes.signatures)
+    name = "bien-ban-da-ky.pdf" if signed else "bien-ban.pdf"
+    audit(request, "export", meeting=host.room_id, what="minutes.file", signed=signed,
+          file=sha[:16])
     return FileResponse(path, media_type="application/pdf", headers={
         "Content-Disposition": attachment(name),
         "Cache-Control": INTERNAL})
@@ -653,6 +662,7 @@ async def log_head(request: Request) -> Response:
 
 async def task_list(request: Request) -> Response:
     _, host = await _room(request, organisers=True)
+    audit(request, "export", meeting=host.room_id, what="minutes.tasks")
     return JSONResponse({"meeting": host.room_id, "tasks": tasks(host.state)})
 
 
@@ -684,6 +694,9 @@ async def upload_credential(request: Request) -> Response:
                                      c.not_valid_after_utc)
     except StoreError:
         raise Refused(Rejection("store_unavailable")) from None
+    # Which certificate (its SHA-256 fingerprint and expiry): never the file or password.
+    audit(request, "credential.upload", fingerprint=c.fingerprint(hashes.SHA256()).hex(),
+          not_after=c.not_valid_after_utc.isoformat())
     return JSONResponse({"subject": c.subject.rfc4514_string(),
                          "not_after": c.not_valid_after_utc.isoformat()}, status_code=201)
 
@@ -708,7 +721,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", MIN + "/log-head", log_head,
              "The log's hash at the end of the session, as printed, and its time-stamp"),
     Endpoint("POST", "/api/verify", verify_upload, "Verify the signatures of any PDF (body)"),
-    Endpoint("POST", "/api/me/credential", upload_credential,
+    Endpoint("POST", "/api/me/credential", audited("credential.upload", upload_credential),
              "Keep my PKCS#12 signing credential (base64 file and its password)",
              CredentialBody),
 ]

@@ -20,6 +20,7 @@ from rooms.apply import replay
 from rooms.documents import confidential_files, files_to_prerender, files_to_seal
 from rooms.state import FileInfo, Profile, RoomState
 from server import ballot_checks
+from server.audit import AuditTrail
 from server.auth import Accounts
 from server.connection import Connection
 from server.log_audit import RoomRefused
@@ -37,6 +38,9 @@ ROOM_IDLE_SECONDS = 600.0
 # much each time.
 REFUSED_SECONDS = 60.0
 
+# Commands that change who sits in a meeting and with which role or vote (access log).
+SEATING = (c.ParticipantAdd, c.ParticipantUpdate, c.ParticipantRemove, c.SubstituteApprove)
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -53,6 +57,7 @@ class Node:
         self.clock = clock
         self.id = secrets.token_hex(4)
         self.accounts = Accounts(store)
+        self.audit = AuditTrail(store)  # the access log's writer (server/audit.py)
         self.user_limits = UserLimits()
         self._rooms: dict[int, RoomHost] = {}
         self._loading: dict[int, asyncio.Lock] = {}
@@ -110,6 +115,7 @@ class Node:
             await host.stop()
         self._rooms.clear()
         await self.keeper.stop()
+        await self.audit.close()  # what is queued is written before the store closes
         await self.accounts.close()
         await ballot_checks.close()
         await self.bus.close()
@@ -151,9 +157,11 @@ class Node:
         return host
 
     async def execute(
-        self, room_id: int, actor: Actor, command: Command, command_id: str | None = None
+        self, room_id: int, actor: Actor, command: Command, command_id: str | None = None,
+        address: str | None = None,
     ) -> Outcome:
-        """Run one command against a room: resolve directory lookups, decide, commit."""
+        """Run one command against a room: resolve directory lookups, decide, commit.
+        `address`: the client's, for the access log (None: the host itself)."""
         try:
             host = await self.room(room_id)
         except StoreError:
@@ -162,10 +170,11 @@ class Node:
             return exc.rejection
         if host is None:
             return room_not_found()
-        return await self.execute_in(host, actor, command, command_id)
+        return await self.execute_in(host, actor, command, command_id, address)
 
     async def execute_in(
-        self, host: RoomHost, actor: Actor, command: Command, command_id: str | None = None
+        self, host: RoomHost, actor: Actor, command: Command, command_id: str | None = None,
+        address: str | None = None,
     ) -> Outcome:
         """Run one command in a room this node hosts (see `execute`)."""
         try:
@@ -183,7 +192,20 @@ class Node:
                 # service is configured (the minutes print it; preparing them stamps it
                 # if this failed).
                 self.spawn(self.log_heads.stamp_session_end(host.room_id))
+            if isinstance(command, SEATING) and not outcome.duplicate:
+                self._seated(host, actor, command, address)
         return outcome
+
+    def _seated(self, host: RoomHost, actor: Actor, command: Command,
+                address: str | None) -> None:
+        """Record a change of who sits in a meeting, and how, in the access log (the room's
+        own log has it too: this is the account's side, with the client's address)."""
+        fields = {k: v for k in ("role", "site_id", "voting")
+                  if (v := getattr(command, k, None)) is not None}
+        self.audit.record("role.change", actor=actor.user_id,
+                          target=command.user_id,  # type: ignore[attr-defined]
+                          meeting=host.room_id, address=address, command=command.NAME,
+                          **fields)
 
     async def create_meeting(self, actor: Actor, command: c.MeetingCreate) -> tuple[int, Outcome]:
         """Create a meeting (a new room whose log starts with `meeting.created`)."""

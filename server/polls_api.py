@@ -19,6 +19,7 @@ from server.api import (
     Endpoint,
     _id,
     attachment,
+    audit,
     current_user,
     is_organiser,
     node_of,
@@ -119,7 +120,14 @@ async def _ballots(request: Request, host: RoomHost, poll: Poll) -> list[dict[st
 async def named_ballots(request: Request) -> Response:
     user, host, poll = await _poll(request)
     _need(poll, _CLOSED if is_organiser(host.state, user) else _PUBLISHED, named=True)
-    return JSONResponse({"poll_id": poll.id, "ballots": await _ballots(request, host, poll)})
+    ballots = await _ballots(request, host, poll)
+    _exported(request, host, poll, "poll.ballots")
+    return JSONResponse({"poll_id": poll.id, "ballots": ballots})
+
+
+def _exported(request: Request, host: RoomHost, poll: Poll, what: str) -> None:
+    """Record an export of a poll's data in the access log (which poll: not its contents)."""
+    audit(request, "export", meeting=host.room_id, poll=poll.id, what=what)
 
 
 async def result_csv(request: Request) -> Response:
@@ -159,6 +167,7 @@ async def result_csv(request: Request) -> Response:
             w.writerow([row["full_name"], row["unit"], choices,
                         by.full_name if by else row["cast_by"], row["receipt"]])
     name = f"bieu-quyet-{poll.id}.csv"
+    _exported(request, host, poll, "poll.result_csv")
     return Response(
         "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": attachment(name),
@@ -181,6 +190,7 @@ async def board_json(request: Request) -> Response:
     people = host.state.participants
     names = {uid: people[uid].full_name if uid in people else "" for uid in board.members}
     doc = await asyncio.to_thread(_board_document, poll, names, [b for _t, b in stored])
+    _exported(request, host, poll, "poll.board")
     return Response(orjson.dumps(doc), media_type="application/json",
                     headers={"Cache-Control": "no-store"})
 

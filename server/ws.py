@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 
 from rooms import Actor, Rejection, parse_command
 from rooms.documents import volatile_audience
+from server.api import address_of
 from server.auth import session_cookie, token_hash
 from server.ballot_box import Voted
 from server.connection import CLOSE_POLICY, Connection
@@ -84,7 +85,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             return  # a revocation arrived while this connection was being set up
         conn.send({"type": "hello", "user": user.public(),
                    "server_time": node.clock().isoformat(), "heartbeat_s": 20})
-        session = _Session(node, conn)
+        session = _Session(node, conn, address_of(ws))
         while conn.alive:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -105,9 +106,10 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 class _Session:
     """The per-connection message loop's state and dispatch."""
 
-    def __init__(self, node: Node, conn: Connection) -> None:
+    def __init__(self, node: Node, conn: Connection, address: str) -> None:
         self.node = node
         self.conn = conn
+        self.address = address  # the client's (server/client_address.py), for the access log
         self.host: RoomHost | None = None
         # When messages were refused lately: a client that keeps far above the rate is
         # cut off even though a token trickles back now and then (which ends a "streak").
@@ -200,7 +202,7 @@ class _Session:
         if isinstance(command, Rejection):
             self._reject(cid, command)
             return
-        outcome = await self.node.execute_in(host, actor, command, cid)
+        outcome = await self.node.execute_in(host, actor, command, cid, self.address)
         if isinstance(outcome, Ack):
             ack: dict[str, Any] = {"type": "ack", "id": cid, "seq": outcome.seq}
             if outcome.duplicate:

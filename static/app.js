@@ -3,10 +3,12 @@
 //   #/meeting/ID     the meeting room
 //   #/meeting/ID/projector  only the presented page (a projector, a remote site's screen)
 //   #/accounts       the accounts (administrators)
+//   #/audit          the access log (administrators)
 //   (sign-in is shown whenever nobody is signed in)
 
 import { mountAccounts } from "./accounts.js";
 import * as api from "./api.js";
+import { mountAudit } from "./audit.js";
 import { h, replace } from "./dom.js";
 import { lang, onLangChange, setLang, t } from "./i18n.js";
 import { mountLogin } from "./login.js";
@@ -25,6 +27,7 @@ function route() {
   const match = /^#\/meeting\/(\d{1,10})(\/projector)?\/?$/.exec(location.hash);
   if (match) return { name: "room", id: Number(match[1]), projector: Boolean(match[2]) };
   if (/^#\/accounts\/?$/.test(location.hash)) return { name: "accounts" };
+  if (/^#\/audit\/?$/.test(location.hash)) return { name: "audit" };
   return { name: "meetings" };
 }
 
@@ -110,8 +113,8 @@ function renderHeader() {
 }
 
 /**
- * The signed-in user's name, opening a menu: accounts (administrators), change password,
- * sign out everywhere.
+ * The signed-in user's name, opening a menu: accounts and the access log (administrators),
+ * change password, sign out everywhere.
  * @param {object} user
  * @returns {HTMLElement}
  */
@@ -129,6 +132,7 @@ function userMenu(user) {
     h("div.user-menu-items", null,
       user.is_admin ? item(t("accounts.title"), "menu-accounts", () => navigate("#/accounts"))
         : null,
+      user.is_admin ? item(t("audit.title"), "menu-audit", () => navigate("#/audit")) : null,
       item(t("account.change_password"), "menu-change-password", changePasswordDialog),
       item(t("account.sign_out_everywhere"), "menu-sign-out-everywhere",
         () => signOutEverywhereDialog(signedOutEverywhere), true)),
@@ -175,6 +179,8 @@ function render() {
     app.page = mountRoom(main, where.id, { ...ctx, projector: where.projector });
   } else if (where.name === "accounts" && app.user.is_admin) {
     app.page = mountAccounts(main, ctx);
+  } else if (where.name === "audit" && app.user.is_admin) {
+    app.page = mountAudit(main, ctx);
   } else {
     document.title = `${t("meetings.title")} — ${t("app.name")}`;
     app.page = mountMeetings(main, ctx);

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rooms.events import Event
+from store.audit import AuditLog
 from store.chain import LogRow
 from store.log_store import LogStamp
 from store.records import BallotCheck, BallotIn, CommandMark, EncryptedIn, SealedBox, User
@@ -38,7 +39,7 @@ class LogGap(StoreError):
     events cannot be chained to it. Nothing was written."""
 
 
-class Store(Protocol):
+class Store(AuditLog, Protocol):
     name: str
 
     async def open(self) -> None: ...
@@ -51,6 +52,7 @@ class Store(Protocol):
     ) -> User: ...
     async def create_users(self, rows: Sequence[dict[str, Any]]) -> list[int]: ...
     async def user_by_name(self, username: str) -> User | None: ...
+    async def user_ids(self, usernames: Sequence[str]) -> dict[str, int]: ...
     async def users_by_id(self, ids: Sequence[int]) -> dict[int, User]: ...
     async def list_users(self) -> list[User]: ...
     async def update_user(

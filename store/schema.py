@@ -252,3 +252,41 @@ signing_sessions = Table(
     Column("state", Text, nullable=False),  # signing.sign.PreparedSignature.to_json()
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# ---- the access log (store/audit.py, server/audit.py) ----
+
+# What happens outside rooms (sign-ins, account changes, confidential views, exports…),
+# each record chained to the one before by its SHA-256. Append-only: written in batches by
+# one writer per node, read by administrators, pruned only from the oldest end.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(24), nullable=False),  # UTC, "YYYY-MM-DDTHH:MM:SS.mmmZ"
+    Column("kind", String(40), nullable=False),
+    Column("outcome", String(40), nullable=False),  # "ok" or a refusal code
+    Column("actor_id", Key),
+    Column("actor_key", String(64)),  # keyed hash of a sign-in name that is no account
+    Column("target_id", Key),
+    Column("meeting_id", Key),
+    Column("address", String(64), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON object, keys sorted
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    # Filters read newest first: each index ends with seq, so a page is a range scan.
+    Index("audit_log_at", "at"),
+    Index("audit_log_kind", "kind", "seq"),
+    Index("audit_log_actor", "actor_id", "seq"),
+    Index("audit_log_target", "target_id", "seq"),
+    Index("audit_log_actor_key", "actor_key", "seq"),
+)
+
+# The chain's head (one row, id 1): the last seq and hash written, and the base (the last
+# record pruned). Every append updates it first, which queues appenders of every node.
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("base_seq", BigInteger, nullable=False),
+    Column("base_hash", String(64), nullable=False),
+)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from rooms.events import Audience, Event
 from store import schema as t
+from store.audit_sql import AuditLogStore
 from store.ballot_box import BallotBoxStore
 from store.base import Duplicate, LogGap, SeqConflict, StoreUnavailable
 from store.chain import GENESIS, canonical_json, event_hash
@@ -49,7 +50,7 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'phonghop.db'}"
 
 
-class SqlStore(BallotBoxStore, LogStore):
+class SqlStore(BallotBoxStore, LogStore, AuditLogStore):
     """A `store.base.Store` on any SQLAlchemy async URL."""
 
     def __init__(self, url: str) -> None:
@@ -168,6 +169,17 @@ class SqlStore(BallotBoxStore, LogStore):
                 sa.select(t.users).where(t.users.c.username == username)
             )).mappings().first()
         return _user(row) if row else None
+
+    async def user_ids(self, usernames: Sequence[str]) -> dict[str, int]:
+        """The ids of the accounts with these usernames (those that exist)."""
+        names = [n for n in usernames if len(n) <= 64]  # longer is no username
+        found: dict[str, int] = {}
+        async with self._tx() as conn:
+            for start in range(0, len(names), 500):
+                rows = await conn.execute(sa.select(t.users.c.username, t.users.c.id).where(
+                    t.users.c.username.in_(names[start:start + 500])))
+                found.update({str(r[0]): int(r[1]) for r in rows})
+        return found
 
     async def users_by_id(self, ids: Sequence[int]) -> dict[int, User]:
         if not ids:

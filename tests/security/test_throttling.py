@@ -128,6 +128,19 @@ async def test_a_spraying_address_is_slowed_not_locked_and_the_hall_next_door_is
     assert (await sign_in(gate.base_url, "thuky", "demo1234", fresh_address())).status_code == 200
 
 
+async def test_the_access_log_records_the_client_behind_the_proxy(gate: ServerProcess) -> None:
+    """The access log's "from where" is the same client address: the one the trusted proxy
+    saw, not one a client writes into its own X-Forwarded-For."""
+    admin = await admin_of(gate.base_url)
+    victim = await new_account(admin)
+    near, far = fresh_address(), fresh_address()
+    for forwarded in (near, f"203.0.113.1, {far}"):  # the second: a forged hop, then ours
+        r = await sign_in(gate.base_url, victim["username"], PASSWORD, forwarded)
+        assert r.status_code == 200, r.text
+    r = await admin.call("GET", f"/api/admin/audit?kind=signin&user={victim['username']}")
+    assert [x["address"] for x in r.json()["records"]] == [far, near]
+
+
 async def test_a_forged_forwarded_for_is_ignored_without_a_trusted_proxy(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

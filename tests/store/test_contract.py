@@ -334,7 +334,7 @@ async def test_reopening_runs_migrations_again_harmlessly(open_store: Opener) ->
     assert again.engine is not None
     async with again.engine.connect() as conn:
         versions = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).all()
-    assert [v[0] for v in versions] == ["0008"]
+    assert [v[0] for v in versions] == ["0009"]
 
 
 async def test_an_unreachable_database_is_store_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
