@@ -40,5 +40,11 @@ def whoami() -> int:
     return os.getpid()
 
 
+def slow_page(seconds: float) -> int:
+    """A page that takes `seconds` (waiting, not computing); then who served it."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
 JOBS: dict[str, Any] = {**REAL, "hog": hog, "spin": spin, "spawn_and_hang": spawn_and_hang,
-                        "whoami": whoami}
+                        "whoami": whoami, "slow_page": slow_page}
