@@ -1,3 +1,5 @@
 """Meeting documents: ingest (PyMuPDF), page rendering and its cache, per-viewer watermarks,
-text, and annotated exports. Plugs into the room core (`rooms/`) and the store and bus ports.
+text, and annotated exports; what a document is in the meeting (`model.py`, `commands.py`,
+and the room plugin `room.py`). Plugs into the room kernel (`rooms/`) and the store and bus
+ports.
 """

@@ -4,7 +4,8 @@ The draft is the organisers' working copy: its events go to the chair, the secre
 the administrators only. Edits name the version they start from, so two secretaries typing
 into the same section never silently overwrite each other: the second is refused with
 `edit_conflict` and shown the other's text to merge. Signing (by the server, through
-`signing/`) freezes the draft: secretary first, then the chair.
+`signing/`) freezes the draft: secretary first, then the chair. One plugin, `PLUGIN`,
+that `meeting_room.py` assembles into the room.
 """
 
 from __future__ import annotations
@@ -13,18 +14,27 @@ from typing import Any
 
 from minutes import commands as m
 from minutes.model import Conclusion, Section, Signature
-from rooms import commands as c
-from rooms.apply import _on, _with, _without
-from rooms.decide import Outcome, _Ctx, _dump, _rule
 from rooms.events import EVERYONE, organisers_and
+from rooms.plugin import (
+    Context,
+    HandlerTable,
+    Outcome,
+    Plugin,
+    RuleTable,
+    dump,
+    with_key,
+    without_key,
+)
 from rooms.rejections import Rejection, invalid, invalid_state, not_found
 from rooms.roles import ORGANISERS, Role
 from rooms.state import RoomState
 
 MAX_CONCLUSIONS = 500
+RULES = RuleTable()
+HANDLERS = HandlerTable()
 
 
-def _editing(ctx: _Ctx) -> Rejection | None:
+def _editing(ctx: Context) -> Rejection | None:
     """Organisers edit the draft until the secretary signs."""
     if not ctx.organiser:
         return Rejection("forbidden")
@@ -37,8 +47,8 @@ def _organisers() -> Any:
     return organisers_and()
 
 
-@_rule(m.MinutesSettings)
-def _settings(ctx: _Ctx, cmd: m.MinutesSettings) -> Outcome:
+@RULES.rule(m.MinutesSettings)
+def _settings(ctx: Context, cmd: m.MinutesSettings) -> Outcome:
     if refusal := _editing(ctx):
         return refusal
     changes = cmd.model_dump(exclude_none=True)
@@ -47,8 +57,8 @@ def _settings(ctx: _Ctx, cmd: m.MinutesSettings) -> Outcome:
     return [ctx.event("minutes.settings", _organisers(), **changes)]
 
 
-@_rule(m.MinutesEdit)
-def _edit(ctx: _Ctx, cmd: m.MinutesEdit) -> Outcome:
+@RULES.rule(m.MinutesEdit)
+def _edit(ctx: Context, cmd: m.MinutesEdit) -> Outcome:
     if refusal := _editing(ctx):
         return refusal
     if cmd.section.startswith("item:") and int(cmd.section[5:]) not in ctx.state.items:
@@ -61,10 +71,10 @@ def _edit(ctx: _Ctx, cmd: m.MinutesEdit) -> Outcome:
         return invalid("nothing to change")
     section = Section(key=cmd.section, text=cmd.text, version=current.version + 1,
                       by=ctx.actor.user_id, at=ctx.at)
-    return [ctx.event("minutes.edited", _organisers(), section=_dump(section))]
+    return [ctx.event("minutes.edited", _organisers(), section=dump(section))]
 
 
-def _check_conclusion(ctx: _Ctx, item_id: int | None, owner_user_id: int | None
+def _check_conclusion(ctx: Context, item_id: int | None, owner_user_id: int | None
                       ) -> Rejection | None:
     if item_id is not None and item_id not in ctx.state.items:
         return not_found("item")
@@ -73,19 +83,19 @@ def _check_conclusion(ctx: _Ctx, item_id: int | None, owner_user_id: int | None
     return None
 
 
-@_rule(m.ConclusionAdd)
-def _conclusion_add(ctx: _Ctx, cmd: m.ConclusionAdd) -> Outcome:
+@RULES.rule(m.ConclusionAdd)
+def _conclusion_add(ctx: Context, cmd: m.ConclusionAdd) -> Outcome:
     if refusal := _editing(ctx) or _check_conclusion(ctx, cmd.item_id, cmd.owner_user_id):
         return refusal
     if len(ctx.state.minutes.conclusions) >= MAX_CONCLUSIONS:
         return Rejection("too_large")
     conclusion = Conclusion(id=ctx.state.next_id, by=ctx.actor.user_id, at=ctx.at,
                             **cmd.model_dump())
-    return [ctx.event("conclusion.added", _organisers(), conclusion=_dump(conclusion))]
+    return [ctx.event("conclusion.added", _organisers(), conclusion=dump(conclusion))]
 
 
-@_rule(m.ConclusionUpdate)
-def _conclusion_update(ctx: _Ctx, cmd: m.ConclusionUpdate) -> Outcome:
+@RULES.rule(m.ConclusionUpdate)
+def _conclusion_update(ctx: Context, cmd: m.ConclusionUpdate) -> Outcome:
     if refusal := _editing(ctx) or _check_conclusion(ctx, cmd.item_id, cmd.owner_user_id):
         return refusal
     current = ctx.state.minutes.conclusions.get(cmd.conclusion_id)
@@ -98,11 +108,11 @@ def _conclusion_update(ctx: _Ctx, cmd: m.ConclusionUpdate) -> Outcome:
     if any(changes.get(k, "") is None for k in ("text", "owner", "deadline")):
         return invalid("text, owner and deadline cannot be cleared")
     updated = current.model_copy(update=changes)
-    return [ctx.event("conclusion.updated", _organisers(), conclusion=_dump(updated))]
+    return [ctx.event("conclusion.updated", _organisers(), conclusion=dump(updated))]
 
 
-@_rule(m.ConclusionRemove)
-def _conclusion_remove(ctx: _Ctx, cmd: m.ConclusionRemove) -> Outcome:
+@RULES.rule(m.ConclusionRemove)
+def _conclusion_remove(ctx: Context, cmd: m.ConclusionRemove) -> Outcome:
     if refusal := _editing(ctx):
         return refusal
     if cmd.conclusion_id not in ctx.state.minutes.conclusions:
@@ -110,8 +120,8 @@ def _conclusion_remove(ctx: _Ctx, cmd: m.ConclusionRemove) -> Outcome:
     return [ctx.event("conclusion.removed", _organisers(), conclusion_id=cmd.conclusion_id)]
 
 
-@_rule(m.MinutesPrepared)
-def _prepared(ctx: _Ctx, cmd: m.MinutesPrepared) -> Outcome:
+@RULES.rule(m.MinutesPrepared)
+def _prepared(ctx: Context, cmd: m.MinutesPrepared) -> Outcome:
     if refusal := _editing(ctx):
         return refusal
     return [ctx.event("minutes.prepared", _organisers(), sha256=cmd.sha256, pages=cmd.pages)]
@@ -152,14 +162,14 @@ def may_sign(state: RoomState, role: str, user_id: int) -> Rejection | None:
     return None
 
 
-@_rule(m.MinutesSigned)
-def _signed(ctx: _Ctx, cmd: m.MinutesSigned) -> Outcome:
+@RULES.rule(m.MinutesSigned)
+def _signed(ctx: Context, cmd: m.MinutesSigned) -> Outcome:
     if refusal := may_sign(ctx.state, cmd.role, ctx.actor.user_id):
         return refusal
     signature = Signature(role=cmd.role, user_id=ctx.actor.user_id, full_name=cmd.full_name,
                           signed_at=ctx.at, sha256=cmd.sha256)
     status = "signed" if cmd.role == Role.CHAIR else "signing"
-    return [ctx.event("minutes.signed", EVERYONE, signature=_dump(signature), status=status)]
+    return [ctx.event("minutes.signed", EVERYONE, signature=dump(signature), status=status)]
 
 
 # ---- effects ----
@@ -174,37 +184,37 @@ def _changed(state: RoomState, **changes: Any) -> dict[str, Any]:
     return _minutes(state, prepared_sha256=None, prepared_pages=0, **changes)
 
 
-@_on("minutes.settings")
+@HANDLERS.on("minutes.settings")
 def _settings_applied(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return _changed(state, **data)
 
 
-@_on("minutes.prepared")
+@HANDLERS.on("minutes.prepared")
 def _prepared_applied(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return _minutes(state, prepared_sha256=data["sha256"], prepared_pages=data["pages"])
 
 
-@_on("minutes.edited")
+@HANDLERS.on("minutes.edited")
 def _edited(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     section = Section.model_validate(data["section"])
-    return _changed(state, sections=_with(state.minutes.sections, section.key, section))
+    return _changed(state, sections=with_key(state.minutes.sections, section.key, section))
 
 
-@_on("conclusion.added", "conclusion.updated")
+@HANDLERS.on("conclusion.added", "conclusion.updated")
 def _concluded(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     conclusion = Conclusion.model_validate(data["conclusion"])
-    changes = _changed(state, conclusions=_with(state.minutes.conclusions, conclusion.id,
+    changes = _changed(state, conclusions=with_key(state.minutes.conclusions, conclusion.id,
                                                  conclusion))
     return changes | {"next_id": max(state.next_id, conclusion.id + 1)}
 
 
-@_on("conclusion.removed")
+@HANDLERS.on("conclusion.removed")
 def _unconcluded(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return _changed(state, conclusions=_without(state.minutes.conclusions,
+    return _changed(state, conclusions=without_key(state.minutes.conclusions,
                                                  data["conclusion_id"]))
 
 
-@_on("minutes.signed")
+@HANDLERS.on("minutes.signed")
 def _signed_applied(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     signature = Signature.model_validate(data["signature"])
     return _minutes(state, status=data["status"],
@@ -243,4 +253,21 @@ def tasks(state: RoomState) -> list[dict[str, Any]]:
     } for _, x in sorted(state.minutes.conclusions.items())]
 
 
-c.COMMANDS.update({cls.NAME: cls for cls in m.ROOM_COMMANDS})
+# ---- the plugin ----
+
+
+def _status(state: RoomState) -> str | None:
+    """Once the chair signed, catalogues list the meeting as `minutes_signed`."""
+    return "minutes_signed" if state.minutes.status == "signed" else None
+
+
+PLUGIN = Plugin(
+    name="minutes",
+    # `minutes.prepared` and `minutes.signed` are the server's own (after it made or signed
+    # the PDF): decided here, never sent by a client.
+    commands=m.ROOM_COMMANDS,
+    rules=RULES,
+    handlers=HANDLERS,
+    personal_view=minutes_view,
+    status=_status,
+)

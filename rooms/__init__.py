@@ -1,25 +1,19 @@
-"""The meeting-room core: commands, rules, events and state, without any I/O.
+"""The meeting-room kernel: commands, rules, events and state, without any I/O, and the
+plugin API through which features plug into it (`rooms/plugin.py`).
 
-    events = decide(state, command, actor, now)   # list[Event] or Rejection
-    state = apply(state, event)                  # for each committed event
+    room = Room(*plugins)                             # rooms/room.py; meeting_room.py
+    events = room.decide(state, command, actor, now)  # list[Event] or Rejection
+    state = room.apply(state, event)                  # for each committed event
 
 Everything here is plain data and pure functions, replayable and the same on every node.
+The kernel knows no feature: the meeting room with its features is `meeting_room.py`.
+Importing this package registers nothing anywhere.
 """
 
-from rooms import (
-    documents,  # noqa: F401  (registers the document rules and events)
-    substitutes,  # noqa: F401  (registers the substitute rules and events)
-)
-from rooms.apply import apply, replay
-from rooms.commands import Command, parse_command, parse_create
-from rooms.decide import decide, iso
+from rooms.commands import Command
 from rooms.events import EVERYONE, Actor, Audience, Event
 from rooms.rejections import Rejection
 from rooms.state import Profile, RoomState
-from rooms.view import room_view, summary
-from voting import room as _polls  # noqa: F401  (registers the poll rules and events)
 
-__all__ = [
-    "EVERYONE", "Actor", "Audience", "Command", "Event", "Profile", "Rejection", "RoomState",
-    "apply", "decide", "iso", "parse_command", "parse_create", "replay", "room_view", "summary",
-]
+__all__ = ["EVERYONE", "Actor", "Audience", "Command", "Event", "Profile", "Rejection",
+           "RoomState"]

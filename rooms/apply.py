@@ -1,15 +1,15 @@
-"""apply(state, event) -> state: fold one committed event into a room state.
+"""The kernel's event handlers (`apply`): how each committed event changes a room state.
 
-Pure and total over the events `decide` emits: no I/O, no clock, no mutation. Replaying a
-room's log from the empty state with this function rebuilds exactly the live state.
+Pure and total over the events the kernel's rules emit: no I/O, no clock, no mutation.
+`rooms.room.Room.apply` folds an event with the handler of whichever plugin owns its kind;
+replaying a room's log from the empty state rebuilds exactly the live state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
-from rooms.events import Event
+from rooms.plugin import HandlerTable, with_key, without_key
 from rooms.state import (
     AgendaItem,
     Attendance,
@@ -27,110 +27,70 @@ from rooms.state import (
 NOTICES_KEPT = 50
 SPEECHES_KEPT = 5000
 
-Handler = Callable[[RoomState, dict[str, Any]], dict[str, Any]]
-_HANDLERS: dict[str, Handler] = {}
+HANDLERS = HandlerTable()
 
 
-def _on(*kinds: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        for kind in kinds:
-            _HANDLERS[kind] = fn
-        return fn
-
-    return register
-
-
-def apply(state: RoomState, event: Event) -> RoomState:
-    """Return the state after `event`; the event's seq becomes the state's seq."""
-    handler = _HANDLERS.get(event.kind)
-    if handler is None:
-        raise ValueError(f"unknown event kind {event.kind!r}")
-    changes = handler(state, event.data)
-    changes["seq"] = event.seq if event.seq else state.seq + 1
-    return state.model_copy(update=changes)
-
-
-def replay(events: Iterable[Event], state: RoomState | None = None) -> RoomState:
-    """Fold a sequence of events into a state (the empty room by default)."""
-    state = state or RoomState()
-    for event in events:
-        state = apply(state, event)
-    return state
-
-
-def _with(mapping: dict[Any, Any], key: Any, value: Any) -> dict[Any, Any]:
-    new = dict(mapping)
-    new[key] = value
-    return new
-
-
-def _without(mapping: dict[Any, Any], key: Any) -> dict[Any, Any]:
-    new = dict(mapping)
-    new.pop(key, None)
-    return new
-
-
-@_on("meeting.created", "meeting.updated", "meeting.invited", "session.started")
+@HANDLERS.on("meeting.created", "meeting.updated", "meeting.invited", "session.started")
 def _meeting(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {"meeting": MeetingInfo.model_validate(data["meeting"])}
 
 
-@_on("session.ended")
+@HANDLERS.on("session.ended")
 def _session_ended(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {
         "meeting": MeetingInfo.model_validate(data["meeting"]),
         "active_item": None,
         "queue": (),
         "speaker": None,
-        "presentation": None,
     }
     if data.get("item"):
         item = AgendaItem.model_validate(data["item"])
-        changes["items"] = _with(state.items, item.id, item)
+        changes["items"] = with_key(state.items, item.id, item)
     return changes
 
 
-@_on("site.added")
+@HANDLERS.on("site.added")
 def _site(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     site = Site.model_validate(data["site"])
-    return {"sites": _with(state.sites, site.id, site), "next_id": max(state.next_id, site.id + 1)}
+    return {"sites": with_key(state.sites, site.id, site),
+            "next_id": max(state.next_id, site.id + 1)}
 
 
-@_on("participant.added", "participant.updated", "rsvp.answered")
+@HANDLERS.on("participant.added", "participant.updated", "rsvp.answered")
 def _participant(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     p = Participant.model_validate(data["participant"])
-    return {"participants": _with(state.participants, p.user_id, p)}
+    return {"participants": with_key(state.participants, p.user_id, p)}
 
 
-@_on("participant.removed")
+@HANDLERS.on("participant.removed")
 def _participant_removed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     uid = data["user_id"]
     changes: dict[str, Any] = {
-        "participants": _without(state.participants, uid),
+        "participants": without_key(state.participants, uid),
         "queue": tuple(r for r in state.queue if r.user_id != uid),
     }
     if uid in state.attendance:
-        changes["attendance"] = _without(state.attendance, uid)
+        changes["attendance"] = without_key(state.attendance, uid)
     if uid in state.rsvp_reasons:
-        changes["rsvp_reasons"] = _without(state.rsvp_reasons, uid)
+        changes["rsvp_reasons"] = without_key(state.rsvp_reasons, uid)
     if uid in state.absence_reasons:
-        changes["absence_reasons"] = _without(state.absence_reasons, uid)
+        changes["absence_reasons"] = without_key(state.absence_reasons, uid)
     if uid in state.substitute_requests:
-        changes["substitute_requests"] = _without(state.substitute_requests, uid)
+        changes["substitute_requests"] = without_key(state.substitute_requests, uid)
     if state.speaker and state.speaker.user_id == uid:
         changes["speaker"] = None
     return changes
 
 
-@_on("rsvp.reason")
+@HANDLERS.on("rsvp.reason")
 def _rsvp_reason(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return {"rsvp_reasons": _with(state.rsvp_reasons, data["user_id"], data["reason"])}
+    return {"rsvp_reasons": with_key(state.rsvp_reasons, data["user_id"], data["reason"])}
 
 
-@_on("agenda.added", "agenda.updated", "agenda.completed", "agenda.deferred")
+@HANDLERS.on("agenda.added", "agenda.updated", "agenda.completed", "agenda.deferred")
 def _item(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     item = AgendaItem.model_validate(data["item"])
-    changes: dict[str, Any] = {"items": _with(state.items, item.id, item)}
+    changes: dict[str, Any] = {"items": with_key(state.items, item.id, item)}
     if item.id not in state.items:
         changes["order"] = (*state.order, item.id)
         changes["next_id"] = max(state.next_id, item.id + 1)
@@ -139,59 +99,60 @@ def _item(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-@_on("agenda.activated")
+@HANDLERS.on("agenda.activated")
 def _activated(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     item = AgendaItem.model_validate(data["item"])
-    items = _with(state.items, item.id, item)
+    items = with_key(state.items, item.id, item)
     if data.get("paused"):
         paused = AgendaItem.model_validate(data["paused"])
         items[paused.id] = paused
     return {"items": items, "active_item": item.id}
 
 
-@_on("agenda.removed")
+@HANDLERS.on("agenda.removed")
 def _item_removed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     iid = data["item_id"]
-    return {"items": _without(state.items, iid), "order": tuple(i for i in state.order if i != iid)}
+    return {"items": without_key(state.items, iid),
+            "order": tuple(i for i in state.order if i != iid)}
 
 
-@_on("agenda.reordered")
+@HANDLERS.on("agenda.reordered")
 def _reordered(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {"order": tuple(data["order"])}
 
 
-@_on("attendance.checked_in", "attendance.absent")
+@HANDLERS.on("attendance.checked_in", "attendance.absent")
 def _attendance(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     a = Attendance.model_validate(data["attendance"])
-    reasons = _without(state.absence_reasons, a.user_id)
+    reasons = without_key(state.absence_reasons, a.user_id)
     if a.reason:  # a log written before reasons became personal: keep it, privately
         reasons[a.user_id] = a.reason
         a = a.model_copy(update={"reason": None})
-    return {"attendance": _with(state.attendance, a.user_id, a), "absence_reasons": reasons}
+    return {"attendance": with_key(state.attendance, a.user_id, a), "absence_reasons": reasons}
 
 
-@_on("absence.reason")
+@HANDLERS.on("absence.reason")
 def _absence_reason(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return {"absence_reasons": _with(state.absence_reasons, data["user_id"], data["reason"])}
+    return {"absence_reasons": with_key(state.absence_reasons, data["user_id"], data["reason"])}
 
 
-@_on("role.changed")
+@HANDLERS.on("role.changed")
 def _role_changed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     # An announcement: the change itself is in the participant.* events of the same command.
     return {}
 
 
-@_on("floor.requested")
+@HANDLERS.on("floor.requested")
 def _requested(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {"queue": (*state.queue, FloorRequest.model_validate(data["request"]))}
 
 
-@_on("floor.withdrawn")
+@HANDLERS.on("floor.withdrawn")
 def _withdrawn(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {"queue": tuple(r for r in state.queue if r.user_id != data["user_id"])}
 
 
-@_on("floor.granted", "floor.extended")
+@HANDLERS.on("floor.granted", "floor.extended")
 def _granted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     speaker = Speaker.model_validate(data["speaker"])
     return {
@@ -200,7 +161,7 @@ def _granted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@_on("floor.ended")
+@HANDLERS.on("floor.ended")
 def _ended(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {"speaker": None}
     s = state.speaker
@@ -211,12 +172,12 @@ def _ended(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-@_on("quorum.changed")
+@HANDLERS.on("quorum.changed")
 def _quorum(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {"figures": QuorumFigures.model_validate(data["quorum"])}
 
 
-@_on("notice.posted")
+@HANDLERS.on("notice.posted")
 def _notice(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     notice = Notice.model_validate(data["notice"])
     return {

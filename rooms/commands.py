@@ -1,20 +1,22 @@
 """Typed room commands, parsed and validated at the edge.
 
-A command arrives as `name` and `args`; `parse_command` turns it into one of the models
-below or a refusal. Text is normalised to NFC and bounded in length, so the core only ever
-sees well-formed input.
+A command arrives as `name` and `args`; the room's `parse_command` (`rooms.room.Room`, with
+the commands of every plugin) turns it into one of the models below or a refusal. Text is
+normalised to NFC and bounded in length, so the core only ever sees well-formed input.
+Features define their commands the same way, with the types below (`Text`, `Id`, …).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 
 from rooms.rejections import Rejection, invalid
 from rooms.roles import Role
-from rooms.state import AnnotationKind, Classification, FileInfo, Profile, QuorumRule
+from rooms.state import Profile, QuorumRule
 
 
 def _nfc(text: str) -> str:
@@ -35,13 +37,6 @@ Stamp = Annotated[
     str,
     Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$"),
 ]
-
-
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-Page = Annotated[int, Strict(), Field(ge=1, le=100_000)]
-Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
-MAX_POINTS = 4000  # numbers in one stroke: 2,000 points
 
 
 class Command(BaseModel):
@@ -215,110 +210,42 @@ class NoticePost(Command):
     roles: list[Role] | None = Field(None, max_length=6)
 
 
-class DocumentAttach(Command):
-    NAME = "document.attach"
-    sha256: Sha256  # of a file uploaded to this meeting
-    title: Text | None = None  # default: the file name
-    item_id: Id | None = None  # None: a document of the whole meeting
-    classification: Classification = "internal"
-    viewers: list[Id] = Field(default_factory=list, max_length=1000)
-    file: FileInfo | None = None  # filled by the edge from the file store
+class Fresh(Command):
+    """Filled in by the edge, never a client (`Lookup("fresh")`): what makes a new id
+    unique across deployments (the room id and 8 random bytes), since the core draws no
+    randomness."""
+
+    room: Id
+    nonce: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 
 
-class DocumentUpdate(Command):
-    NAME = "document.update"
-    document_id: Id
-    title: Text | None = None
-    item_id: Id | None = None
-    # Re-classification (see rooms/documents.py for who may): both or either.
-    classification: Classification | None = None
-    viewers: list[Id] | None = Field(default=None, max_length=1000)
+# The kernel's commands that clients send by name (a new meeting comes by `parse_create`).
+KERNEL_COMMANDS: tuple[type[Command], ...] = (
+    MeetingUpdate, MeetingInvite, SiteAdd, ParticipantAdd, ParticipantUpdate,
+    ParticipantRemove, AgendaAdd, AgendaUpdate, AgendaRemove, AgendaReorder, Rsvp,
+    SubstituteApprove, SubstituteRefuse, SessionStart, SessionEnd, AgendaActivate,
+    AgendaNext, AgendaDone, AgendaDefer, CheckIn, MarkAbsent, FloorRequestCmd,
+    FloorWithdraw, FloorGrant, FloorExtend, FloorEnd, NoticePost,
+)
 
 
-class DocumentNewVersion(Command):
-    NAME = "document.version"
-    document_id: Id
-    sha256: Sha256
-    file: FileInfo | None = None  # filled by the edge
-
-
-class DocumentRemove(Command):
-    NAME = "document.remove"
-    document_id: Id
-
-
-class PresentStart(Command):
-    NAME = "present.start"
-    document_id: Id
-    page: Page = 1
-
-
-class PresentMove(Command):
-    NAME = "present.move"
-    page: Page
-    zoom: Annotated[float, Field(ge=1.0, le=8.0, allow_inf_nan=False)] = 1.0
-    x: Fraction = 0.5
-    y: Fraction = 0.5
-
-
-class PresentStop(Command):
-    NAME = "present.stop"
-
-
-class AnnotationAdd(Command):
-    NAME = "annotation.add"
-    document_id: Id
-    page: Page
-    kind: AnnotationKind
-    points: list[Fraction] = Field(min_length=2, max_length=MAX_POINTS)
-    color: Colour = "#d32f2f"
-    width: Annotated[float, Field(ge=0.0005, le=0.05, allow_inf_nan=False)] = 0.003
-    text: LongText | None = None
-
-
-class AnnotationRemove(Command):
-    NAME = "annotation.remove"
-    annotation_id: Id
-
-
-class AnnotationClear(Command):
-    NAME = "annotation.clear"
-    document_id: Id
-    page: Page
-    everyone: Flag = False  # the chair or secretary clears every shared mark on the page
-
-
-COMMANDS: dict[str, type[Command]] = {
-    cls.NAME: cls
-    for cls in (
-        MeetingCreate, MeetingUpdate, MeetingInvite, SiteAdd, ParticipantAdd,
-        ParticipantUpdate, ParticipantRemove, AgendaAdd, AgendaUpdate, AgendaRemove,
-        AgendaReorder, Rsvp, SubstituteApprove, SubstituteRefuse, SessionStart, SessionEnd,
-        AgendaActivate, AgendaNext,
-        AgendaDone, AgendaDefer, CheckIn, MarkAbsent, FloorRequestCmd, FloorWithdraw,
-        FloorGrant, FloorExtend, FloorEnd, NoticePost, DocumentAttach, DocumentUpdate,
-        DocumentNewVersion, DocumentRemove, PresentStart, PresentMove, PresentStop,
-        AnnotationAdd, AnnotationRemove, AnnotationClear,
-    )
-}
-# Fields only the edge may set; a client that sends them is refused.
-EDGE_ONLY = frozenset({"profile", "substitute_profile", "file", "box", "fresh"})
-
-
-def parse_command(name: Any, args: Any) -> Command | Rejection:
-    """Validate a command's name and arguments; return the typed command or a refusal."""
-    if not isinstance(name, str) or name not in COMMANDS or name == "meeting.create":
+def parse(commands: Mapping[str, type[Command]], edge_only: frozenset[str], name: Any,
+          args: Any) -> Command | Rejection:
+    """Validate a command's name and arguments against `commands` (a room's table: see
+    `rooms.room.Room.parse_command`); return the typed command or a refusal. Fields in
+    `edge_only` are the edge's to fill: a client that sends one is refused."""
+    if not isinstance(name, str) or name not in commands:
         return Rejection("unknown_command", {"detail": str(name)[:60]})
     if args is None:
         args = {}
     if not isinstance(args, dict):
         return invalid("args must be an object")
-    if EDGE_ONLY & args.keys():
+    if edge_only & args.keys():
         return invalid("unexpected field")
     try:
-        return COMMANDS[name].model_validate(args)
+        return commands[name].model_validate(args)
     except ValidationError as exc:
-        return invalid(_first_error(exc))
+        return invalid(first_error(exc))
 
 
 def parse_create(args: Any) -> MeetingCreate | Rejection:
@@ -328,10 +255,11 @@ def parse_create(args: Any) -> MeetingCreate | Rejection:
     try:
         return MeetingCreate.model_validate(args)
     except ValidationError as exc:
-        return invalid(_first_error(exc))
+        return invalid(first_error(exc))
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
+    """The first validation error, as the `invalid` refusal's detail."""
     err = exc.errors(include_url=False)[0]
     where = ".".join(str(p) for p in err.get("loc", ())) or "body"
     return f"{where}: {err.get('msg', 'invalid')}"[:200]

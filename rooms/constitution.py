@@ -11,7 +11,7 @@ the session ends, everything is.
 
 from __future__ import annotations
 
-from rooms.events import Actor
+from rooms.plugin import Context
 from rooms.rejections import Rejection, invalid_state
 from rooms.roles import ORGANISERS, Role
 from rooms.state import Participant, RoomState
@@ -31,12 +31,14 @@ def standing(p: Participant | None) -> tuple[Role, bool] | None:
     return (p.role, p.voting) if p is not None else None
 
 
-def may_change(state: RoomState, actor: Actor, before: Participant | None,
+def may_change(ctx: Context, before: Participant | None,
                after: Participant | None) -> Rejection | None:
-    """Whether `actor` may turn participant `before` into `after` (None: not in the room).
+    """Whether the actor may turn participant `before` into `after` (None: not in the
+    room). What freezes the electorate (an open poll) is a plugin's to say: `ctx.frozen`.
 
     Checked after the organiser check; a change of site only is not constitutional.
     """
+    state, actor = ctx.state, ctx.actor
     assert state.meeting is not None
     if state.meeting.status == "ended":
         return invalid_state("ended")
@@ -46,7 +48,7 @@ def may_change(state: RoomState, actor: Actor, before: Participant | None,
     assert subject is not None
     if subject.user_id == actor.user_id:
         return Rejection("own_role")
-    if state.poll_open():
+    if ctx.frozen:
         return Rejection("roles_frozen")
     chair = state.role_of(actor.user_id) == Role.CHAIR
     in_session = state.meeting.status == "in_session"

@@ -1,8 +1,10 @@
-"""decide(state, command, actor, now) -> events | refusal.
+"""The kernel's rules (`decide`): the meeting, its sites, participants and agenda, the
+invitations, the session, attendance, the floor and notices.
 
-The one place where the rules of a meeting live: who may do what, in which state, and
-what happens. Pure: the clock comes in as `now`, the directory lookups come in on the
-command (filled by the edge), and nothing is written anywhere.
+Who may do what, in which state, and what happens. Pure: the clock comes in as `now`, the
+directory lookups come in on the command (filled by the edge), and nothing is written
+anywhere. `rooms.room.Room.decide` dispatches each command to its rule, here or in a
+feature's plugin, and adds the quorum (`with_quorum`).
 """
 
 from __future__ import annotations
@@ -10,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, TypeVar
 
 from rooms import commands as c
-from rooms.apply import apply
 from rooms.constitution import OFFICES, may_change, moved_from, standing, vacant
-from rooms.events import EVERYONE, Actor, Audience, Event, organisers_and
+from rooms.events import EVERYONE, Audience, Event, organisers_and
+from rooms.plugin import Context, Outcome, RuleTable, dump, iso
 from rooms.rejections import Rejection, duplicate, invalid, invalid_state, not_found
 from rooms.roles import ADMINISTRATOR, ORGANISERS, VOTING_BY_DEFAULT, Role
 from rooms.state import (
@@ -32,72 +33,19 @@ from rooms.state import (
     SubstituteRequest,
 )
 
-Outcome = list[Event] | Rejection
-C = TypeVar("C", bound=c.Command)
-_RULES: dict[type[c.Command], Callable[[_Ctx, Any], Outcome]] = {}
+RULES = RuleTable()
+Apply = Callable[[RoomState, Event], RoomState]
 
 
-class _Ctx:
-    """What every rule needs: the state, who acts, and when."""
-
-    def __init__(self, state: RoomState, actor: Actor, now: datetime) -> None:
-        self.state = state
-        self.actor = actor
-        self.at = iso(now)
-        self.now = now
-        self.role = state.role_of(actor.user_id)
-
-    def event(self, kind: str, audience: Audience = EVERYONE, **data: Any) -> Event:
-        return Event(kind=kind, data=data, at=self.at, actor=self.actor.user_id, audience=audience)
-
-    def roster_event(self, kind: str, *users: int, **data: Any) -> Event:
-        """An event about the roster: for everyone, or organisers and the people concerned."""
-        meeting = self.state.meeting
-        if meeting is None or meeting.roster == "all":
-            return self.event(kind, **data)
-        return self.event(kind, organisers_and(*users), **data)
-
-    @property
-    def organiser(self) -> bool:
-        return self.actor.is_admin or self.role in ORGANISERS
-
-    @property
-    def chair(self) -> bool:
-        return self.role == Role.CHAIR
-
-
-def iso(now: datetime) -> str:
-    """UTC timestamp in ISO 8601 with milliseconds."""
-    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _rule(cls: type[C]) -> Callable[[Callable[[_Ctx, C], Outcome]], Callable[[_Ctx, C], Outcome]]:
-    def register(fn: Callable[[_Ctx, C], Outcome]) -> Callable[[_Ctx, C], Outcome]:
-        _RULES[cls] = fn
-        return fn
-
-    return register
-
-
-def decide(state: RoomState, command: c.Command, actor: Actor, now: datetime) -> Outcome:
-    """Decide what `command` by `actor` at `now` does to `state`: events, or a refusal."""
-    ctx = _Ctx(state, actor, now)
-    if isinstance(command, c.MeetingCreate):
-        if not actor.is_admin:
-            return Rejection("forbidden")
-        info = MeetingInfo(
-            title=command.title, starts_at=command.starts_at, ends_at=command.ends_at,
-            location=command.location, quorum=command.quorum, roster=command.roster,
-        )
-        return [ctx.event("meeting.created", meeting=_dump(info))]
-    if state.meeting is None:
-        return not_found("meeting")
-    if ctx.role is None and not actor.is_admin:
-        return Rejection("not_participant")
-    outcome = _RULES[type(command)](ctx, command)
-    if isinstance(outcome, Rejection):
-        return outcome
-    return _with_quorum(ctx, outcome)
+def create_meeting(ctx: Context, command: c.MeetingCreate) -> Outcome:
+    """A new room: the one command decided without a meeting (administrators only)."""
+    if not ctx.actor.is_admin:
+        return Rejection("forbidden")
+    info = MeetingInfo(
+        title=command.title, starts_at=command.starts_at, ends_at=command.ends_at,
+        location=command.location, quorum=command.quorum, roster=command.roster,
+    )
+    return [ctx.event("meeting.created", meeting=dump(info))]
 
 
 _QUORUM_KINDS = frozenset({
@@ -107,8 +55,9 @@ _QUORUM_KINDS = frozenset({
 _ATTENDANCE = frozenset({"attendance.checked_in", "attendance.absent"})
 
 
-def _with_quorum(ctx: _Ctx, events: list[Event]) -> list[Event]:
-    """Add a `quorum.changed` event when these events move the live quorum.
+def with_quorum(ctx: Context, events: list[Event], apply: Apply) -> list[Event]:
+    """Add a `quorum.changed` event when these events move the live quorum (`apply` is the
+    room's, every plugin's handlers included).
 
     Check-ins, the bulk of a large meeting's traffic, update the count incrementally; roster
     and rule changes recount from scratch.
@@ -137,11 +86,7 @@ def _with_quorum(ctx: _Ctx, events: list[Event]) -> list[Event]:
         figures = after.quorum_figures()
     if figures == state.figures:
         return events
-    return [*events, ctx.event("quorum.changed", quorum=_dump(figures))]
-
-
-def _dump(model: Any) -> dict[str, Any]:
-    return model.model_dump(mode="json")
+    return [*events, ctx.event("quorum.changed", quorum=dump(figures))]
 
 
 def _seconds_between(start: str, now: datetime) -> int:
@@ -162,49 +107,41 @@ def _stop(item: AgendaItem, now: datetime, status: str) -> AgendaItem:
 # ---- preparation: meeting, sites, participants, agenda (organisers) ----
 
 
-def _preparing(ctx: _Ctx) -> Rejection | None:
-    if not ctx.organiser:
-        return Rejection("forbidden")
-    if ctx.state.meeting and ctx.state.meeting.status == "ended":
-        return invalid_state("ended")
-    return None
-
-
-@_rule(c.MeetingUpdate)
-def _meeting_update(ctx: _Ctx, cmd: c.MeetingUpdate) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.MeetingUpdate)
+def _meeting_update(ctx: Context, cmd: c.MeetingUpdate) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     changes = cmd.model_dump(exclude_none=True)
     if not changes:
         return invalid("nothing to change")
     assert ctx.state.meeting is not None
     info = ctx.state.meeting.model_copy(update={k: getattr(cmd, k) for k in changes})
-    return [ctx.event("meeting.updated", meeting=_dump(info))]
+    return [ctx.event("meeting.updated", meeting=dump(info))]
 
 
-@_rule(c.MeetingInvite)
-def _invite(ctx: _Ctx, cmd: c.MeetingInvite) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.MeetingInvite)
+def _invite(ctx: Context, cmd: c.MeetingInvite) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     assert ctx.state.meeting is not None
     if ctx.state.meeting.status != "draft":
         return invalid_state(ctx.state.meeting.status)
     info = ctx.state.meeting.model_copy(update={"status": "invited"})
-    return [ctx.event("meeting.invited", meeting=_dump(info))]
+    return [ctx.event("meeting.invited", meeting=dump(info))]
 
 
-@_rule(c.SiteAdd)
-def _site_add(ctx: _Ctx, cmd: c.SiteAdd) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.SiteAdd)
+def _site_add(ctx: Context, cmd: c.SiteAdd) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     if any(s.name.casefold() == cmd.name.casefold() for s in ctx.state.sites.values()):
         return duplicate("site")
-    return [ctx.event("site.added", site=_dump(Site(id=ctx.state.next_id, name=cmd.name)))]
+    return [ctx.event("site.added", site=dump(Site(id=ctx.state.next_id, name=cmd.name)))]
 
 
-@_rule(c.ParticipantAdd)
-def _participant_add(ctx: _Ctx, cmd: c.ParticipantAdd) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.ParticipantAdd)
+def _participant_add(ctx: Context, cmd: c.ParticipantAdd) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     if cmd.profile is None or cmd.profile.user_id != cmd.user_id:
         return not_found("user")
@@ -216,16 +153,16 @@ def _participant_add(ctx: _Ctx, cmd: c.ParticipantAdd) -> Outcome:
     p = Participant(
         **cmd.profile.model_dump(), role=cmd.role, site_id=cmd.site_id, voting=voting
     )
-    if refusal := may_change(ctx.state, ctx.actor, None, p):
+    if refusal := may_change(ctx, None, p):
         return refusal
     events = _office_moves(ctx, p)
-    events.append(ctx.roster_event("participant.added", p.user_id, participant=_dump(p)))
-    return events + _announce(ctx, (None, p))
+    events.append(ctx.roster_event("participant.added", p.user_id, participant=dump(p)))
+    return events + announce(ctx, (None, p))
 
 
-@_rule(c.ParticipantUpdate)
-def _participant_update(ctx: _Ctx, cmd: c.ParticipantUpdate) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.ParticipantUpdate)
+def _participant_update(ctx: Context, cmd: c.ParticipantUpdate) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     p = ctx.state.participants.get(cmd.user_id)
     if p is None:
@@ -238,25 +175,25 @@ def _participant_update(ctx: _Ctx, cmd: c.ParticipantUpdate) -> Outcome:
     updated = p.model_copy(update=changes)
     if p.substitute_for is not None and standing(updated) != standing(p):
         return invalid("a substitute takes the role and the vote of the member they replace")
-    if refusal := may_change(ctx.state, ctx.actor, p, updated):
+    if refusal := may_change(ctx, p, updated):
         return refusal
     events = _office_moves(ctx, updated)
     # The member and their substitute see each other's entries: both hear of the change.
     linked = [u for u in (p.substitute_for, p.substitute_user_id) if u is not None]
     events.append(ctx.roster_event("participant.updated", p.user_id, *linked,
-                                   participant=_dump(updated)))
+                                   participant=dump(updated)))
     changed = [(p, updated)]
     sub = ctx.state.participants.get(p.substitute_user_id) if p.substitute_user_id else None
     if sub is not None and standing(updated) != standing(p):
         # The approved substitute holds the member's seat: same role, same vote.
         mirrored = sub.model_copy(update={"role": updated.role, "voting": updated.voting})
         events.append(ctx.roster_event("participant.updated", sub.user_id, p.user_id,
-                                       participant=_dump(mirrored)))
+                                       participant=dump(mirrored)))
         changed.append((sub, mirrored))
-    return events + _announce(ctx, *changed)
+    return events + announce(ctx, *changed)
 
 
-def _office_moves(ctx: _Ctx, taking: Participant) -> list[Event]:
+def _office_moves(ctx: Context, taking: Participant) -> list[Event]:
     """Giving the chair or the secretary's role moves it: the previous holder becomes a
     delegate, in the same command."""
     demoted = moved_from(ctx.state, taking)
@@ -265,11 +202,11 @@ def _office_moves(ctx: _Ctx, taking: Participant) -> list[Event]:
     before = ctx.state.participants[demoted.user_id]
     linked = [u for u in (before.substitute_for, before.substitute_user_id) if u is not None]
     return [ctx.roster_event("participant.updated", demoted.user_id, *linked,
-                             participant=_dump(demoted)),
-            *_announce(ctx, (before, demoted))]
+                             participant=dump(demoted)),
+            *announce(ctx, (before, demoted))]
 
 
-def _announce(ctx: _Ctx, *changes: tuple[Participant | None, Participant | None]
+def announce(ctx: Context, *changes: tuple[Participant | None, Participant | None]
               ) -> list[Event]:
     """In session, a change of role or vote is a room event everyone sees, whatever the
     roster rule: the room must know who chairs, who takes the minutes and who votes."""
@@ -291,34 +228,34 @@ def _announce(ctx: _Ctx, *changes: tuple[Participant | None, Participant | None]
     return events
 
 
-@_rule(c.ParticipantRemove)
-def _participant_remove(ctx: _Ctx, cmd: c.ParticipantRemove) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.ParticipantRemove)
+def _participant_remove(ctx: Context, cmd: c.ParticipantRemove) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     state = ctx.state
     p = state.participants.get(cmd.user_id)
     if p is None:
         return not_found("participant")
-    if refusal := may_change(state, ctx.actor, p, None):
+    if refusal := may_change(ctx, p, None):
         return refusal
     linked = [u for u in (p.substitute_for, p.substitute_user_id) if u is not None]
-    events = _removal(ctx, cmd.user_id, *linked)
+    events = removal(ctx, cmd.user_id, *linked)
     changed: list[tuple[Participant | None, Participant | None]] = [(p, None)]
     # A member and their substitute go together: a removed member's substitute leaves too,
     # and a member whose substitute is removed has to answer the invitation again.
     sub = state.participants.get(p.substitute_user_id) if p.substitute_user_id else None
     if sub is not None and sub.substitute_for == p.user_id:
-        events += _removal(ctx, sub.user_id, p.user_id)
+        events += removal(ctx, sub.user_id, p.user_id)
         changed.append((sub, None))
     member = state.participants.get(p.substitute_for) if p.substitute_for else None
     if member is not None and member.substitute_user_id == p.user_id:
         answered = member.model_copy(update={"rsvp": "pending", "substitute_user_id": None})
         events.append(ctx.roster_event("participant.updated", member.user_id,
-                                       participant=_dump(answered)))
-    return events + _announce(ctx, *changed)
+                                       participant=dump(answered)))
+    return events + announce(ctx, *changed)
 
 
-def _removal(ctx: _Ctx, uid: int, *concerned: int) -> list[Event]:
+def removal(ctx: Context, uid: int, *concerned: int) -> list[Event]:
     """Events for `uid` leaving the meeting.
 
     The queue and the speaker are public even when the roster is not: whoever leaves them
@@ -326,16 +263,16 @@ def _removal(ctx: _Ctx, uid: int, *concerned: int) -> list[Event]:
     """
     events = []
     if ctx.state.speaker is not None and ctx.state.speaker.user_id == uid:
-        events.append(_floor_ended(ctx, ctx.state.speaker))
+        events.append(floor_ended(ctx, ctx.state.speaker))
     elif any(r.user_id == uid for r in ctx.state.queue):
         events.append(ctx.event("floor.withdrawn", user_id=uid))
     events.append(ctx.roster_event("participant.removed", uid, *concerned, user_id=uid))
     return events
 
 
-@_rule(c.AgendaAdd)
-def _agenda_add(ctx: _Ctx, cmd: c.AgendaAdd) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.AgendaAdd)
+def _agenda_add(ctx: Context, cmd: c.AgendaAdd) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     if cmd.presenter_id is not None and cmd.presenter_id not in ctx.state.participants:
         return not_found("participant")
@@ -345,12 +282,12 @@ def _agenda_add(ctx: _Ctx, cmd: c.AgendaAdd) -> Outcome:
         id=ctx.state.next_id, title=cmd.title, presenter_id=cmd.presenter_id,
         planned_minutes=cmd.planned_minutes,
     )
-    return [ctx.event("agenda.added", item=_dump(item))]
+    return [ctx.event("agenda.added", item=dump(item))]
 
 
-@_rule(c.AgendaUpdate)
-def _agenda_update(ctx: _Ctx, cmd: c.AgendaUpdate) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.AgendaUpdate)
+def _agenda_update(ctx: Context, cmd: c.AgendaUpdate) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     item = ctx.state.items.get(cmd.item_id)
     if item is None:
@@ -360,12 +297,12 @@ def _agenda_update(ctx: _Ctx, cmd: c.AgendaUpdate) -> Outcome:
     changes = cmd.model_dump(exclude_none=True, exclude={"item_id"})
     if not changes:
         return invalid("nothing to change")
-    return [ctx.event("agenda.updated", item=_dump(item.model_copy(update=changes)))]
+    return [ctx.event("agenda.updated", item=dump(item.model_copy(update=changes)))]
 
 
-@_rule(c.AgendaRemove)
-def _agenda_remove(ctx: _Ctx, cmd: c.AgendaRemove) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.AgendaRemove)
+def _agenda_remove(ctx: Context, cmd: c.AgendaRemove) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     if cmd.item_id not in ctx.state.items:
         return not_found("item")
@@ -374,9 +311,9 @@ def _agenda_remove(ctx: _Ctx, cmd: c.AgendaRemove) -> Outcome:
     return [ctx.event("agenda.removed", item_id=cmd.item_id)]
 
 
-@_rule(c.AgendaReorder)
-def _agenda_reorder(ctx: _Ctx, cmd: c.AgendaReorder) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.AgendaReorder)
+def _agenda_reorder(ctx: Context, cmd: c.AgendaReorder) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     if sorted(cmd.order) != sorted(ctx.state.order) or len(set(cmd.order)) != len(cmd.order):
         return invalid("order must list every agenda item exactly once")
@@ -386,8 +323,8 @@ def _agenda_reorder(ctx: _Ctx, cmd: c.AgendaReorder) -> Outcome:
 # ---- invitations ----
 
 
-@_rule(c.Rsvp)
-def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
+@RULES.rule(c.Rsvp)
+def _rsvp(ctx: Context, cmd: c.Rsvp) -> Outcome:
     state = ctx.state
     assert state.meeting is not None
     uid = cmd.user_id or ctx.actor.user_id
@@ -418,7 +355,7 @@ def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
         request = SubstituteRequest(member_id=uid, substitute=sub, at=ctx.at,
                                     by=ctx.actor.user_id)
         events.append(ctx.event("substitute.requested", organisers_and(uid),
-                                request=_dump(request)))
+                                request=dump(request)))
     else:
         if uid in state.substitute_requests:
             events.append(ctx.event("substitute.withdrawn", organisers_and(uid), user_id=uid))
@@ -426,16 +363,16 @@ def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
         if old_sub is not None:
             # The member comes back (or stays away): their substitute leaves the room, and
             # with them the member's seat changes hands: the electorate changes.
-            if state.poll_open():
+            if ctx.frozen:
                 return Rejection("roles_frozen")
             sub_p = state.participants.get(old_sub)
-            events += _removal(ctx, old_sub, uid)
+            events += removal(ctx, old_sub, uid)
             if sub_p is not None:
-                events += _announce(ctx, (sub_p, None))
+                events += announce(ctx, (sub_p, None))
         answered = member.model_copy(update={"rsvp": cmd.answer, "substitute_user_id": None})
         linked = [old_sub] if old_sub is not None else []
         events.append(ctx.roster_event("rsvp.answered", uid, *linked,
-                                       participant=_dump(answered)))
+                                       participant=dump(answered)))
     if cmd.reason:
         # Reasons are personal: only the organisers and the member see them.
         events.append(
@@ -447,7 +384,7 @@ def _rsvp(ctx: _Ctx, cmd: c.Rsvp) -> Outcome:
 # ---- the session ----
 
 
-def _in_session(ctx: _Ctx, chair_only: bool = True) -> Rejection | None:
+def _in_session(ctx: Context, chair_only: bool = True) -> Rejection | None:
     assert ctx.state.meeting is not None
     if chair_only and not ctx.chair:
         return Rejection("forbidden")
@@ -456,8 +393,8 @@ def _in_session(ctx: _Ctx, chair_only: bool = True) -> Rejection | None:
     return None
 
 
-@_rule(c.SessionStart)
-def _session_start(ctx: _Ctx, cmd: c.SessionStart) -> Outcome:
+@RULES.rule(c.SessionStart)
+def _session_start(ctx: Context, cmd: c.SessionStart) -> Outcome:
     assert ctx.state.meeting is not None
     if not ctx.chair:
         return Rejection("forbidden")
@@ -469,35 +406,35 @@ def _session_start(ctx: _Ctx, cmd: c.SessionStart) -> Outcome:
     info = ctx.state.meeting.model_copy(
         update={"status": "in_session", "session_started_at": ctx.at}
     )
-    return [ctx.event("session.started", meeting=_dump(info))]
+    return [ctx.event("session.started", meeting=dump(info))]
 
 
-@_rule(c.SessionEnd)
-def _session_end(ctx: _Ctx, cmd: c.SessionEnd) -> Outcome:
+@RULES.rule(c.SessionEnd)
+def _session_end(ctx: Context, cmd: c.SessionEnd) -> Outcome:
     if refusal := _in_session(ctx):
         return refusal
     state = ctx.state
     assert state.meeting is not None
-    if any(p.status == "open" for p in state.polls.values()):
-        return invalid_state("poll_open")  # close (or cancel) the vote first
+    if frozen := ctx.frozen:
+        return invalid_state(frozen)  # e.g. an open poll: close (or cancel) the vote first
     events = []
     if state.speaker:
-        events.append(_floor_ended(ctx, state.speaker))
+        events.append(floor_ended(ctx, state.speaker))
     paused = None
     if state.active_item is not None:
-        paused = _dump(_stop(state.items[state.active_item], ctx.now, "pending"))
+        paused = dump(_stop(state.items[state.active_item], ctx.now, "pending"))
     # Who signs the minutes in the chair's and the secretary's fields: the holders now.
     chair, secretary = state.holder(Role.CHAIR), state.holder(Role.SECRETARY)
     info = state.meeting.model_copy(update={
         "status": "ended", "session_ended_at": ctx.at,
         "chair_at_end": chair.user_id if chair else None,
         "secretary_at_end": secretary.user_id if secretary else None})
-    events.append(ctx.event("session.ended", meeting=_dump(info), item=paused))
+    events.append(ctx.event("session.ended", meeting=dump(info), item=paused))
     return events
 
 
-@_rule(c.AgendaActivate)
-def _activate(ctx: _Ctx, cmd: c.AgendaActivate) -> Outcome:
+@RULES.rule(c.AgendaActivate)
+def _activate(ctx: Context, cmd: c.AgendaActivate) -> Outcome:
     if refusal := _in_session(ctx):
         return refusal
     item = ctx.state.items.get(cmd.item_id)
@@ -508,18 +445,18 @@ def _activate(ctx: _Ctx, cmd: c.AgendaActivate) -> Outcome:
     return [_activation(ctx, item)]
 
 
-def _activation(ctx: _Ctx, item: AgendaItem) -> Event:
+def _activation(ctx: Context, item: AgendaItem) -> Event:
     paused = None
     active = ctx.state.active_item
     if active is not None and active != item.id:
-        paused = _dump(_stop(ctx.state.items[active], ctx.now, "pending"))
+        paused = dump(_stop(ctx.state.items[active], ctx.now, "pending"))
     started = item.model_copy(update={"status": "active", "started_at": ctx.at,
                                       "opened_at": item.opened_at or ctx.at})
-    return ctx.event("agenda.activated", item=_dump(started), paused=paused)
+    return ctx.event("agenda.activated", item=dump(started), paused=paused)
 
 
-@_rule(c.AgendaNext)
-def _next(ctx: _Ctx, cmd: c.AgendaNext) -> Outcome:
+@RULES.rule(c.AgendaNext)
+def _next(ctx: Context, cmd: c.AgendaNext) -> Outcome:
     if refusal := _in_session(ctx):
         return refusal
     state = ctx.state
@@ -528,7 +465,7 @@ def _next(ctx: _Ctx, cmd: c.AgendaNext) -> Outcome:
     start = 0
     if state.active_item is not None:
         done = _stop(state.items[state.active_item], ctx.now, "done")
-        events.append(ctx.event("agenda.completed", item=_dump(done)))
+        events.append(ctx.event("agenda.completed", item=dump(done)))
         start = order.index(state.active_item) + 1
     # The next pending item after the current one, else the first pending from the top.
     candidates = order[start:] + order[:start]
@@ -541,21 +478,21 @@ def _next(ctx: _Ctx, cmd: c.AgendaNext) -> Outcome:
     item = state.items[following]
     nxt = item.model_copy(update={"status": "active", "started_at": ctx.at,
                                   "opened_at": item.opened_at or ctx.at})
-    events.append(ctx.event("agenda.activated", item=_dump(nxt), paused=None))
+    events.append(ctx.event("agenda.activated", item=dump(nxt), paused=None))
     return events
 
 
-@_rule(c.AgendaDone)
-def _done(ctx: _Ctx, cmd: c.AgendaDone) -> Outcome:
+@RULES.rule(c.AgendaDone)
+def _done(ctx: Context, cmd: c.AgendaDone) -> Outcome:
     return _finish(ctx, cmd.item_id, "done", "agenda.completed")
 
 
-@_rule(c.AgendaDefer)
-def _defer(ctx: _Ctx, cmd: c.AgendaDefer) -> Outcome:
+@RULES.rule(c.AgendaDefer)
+def _defer(ctx: Context, cmd: c.AgendaDefer) -> Outcome:
     return _finish(ctx, cmd.item_id, "deferred", "agenda.deferred")
 
 
-def _finish(ctx: _Ctx, item_id: int, status: str, kind: str) -> Outcome:
+def _finish(ctx: Context, item_id: int, status: str, kind: str) -> Outcome:
     if refusal := _in_session(ctx):
         return refusal
     item = ctx.state.items.get(item_id)
@@ -563,14 +500,14 @@ def _finish(ctx: _Ctx, item_id: int, status: str, kind: str) -> Outcome:
         return not_found("item")
     if item.status == status or item.status == "done":
         return invalid_state("done")
-    return [ctx.event(kind, item=_dump(_stop(item, ctx.now, status)))]
+    return [ctx.event(kind, item=dump(_stop(item, ctx.now, status)))]
 
 
 # ---- attendance ----
 
 
-@_rule(c.CheckIn)
-def _check_in(ctx: _Ctx, cmd: c.CheckIn) -> Outcome:
+@RULES.rule(c.CheckIn)
+def _check_in(ctx: Context, cmd: c.CheckIn) -> Outcome:
     assert ctx.state.meeting is not None
     uid = cmd.user_id or ctx.actor.user_id
     if uid != ctx.actor.user_id and not ctx.organiser:
@@ -585,23 +522,23 @@ def _check_in(ctx: _Ctx, cmd: c.CheckIn) -> Outcome:
     if current is not None and current.status == "present":
         return Rejection("already_checked_in")
     a = Attendance(user_id=uid, status="present", at=ctx.at, by=ctx.actor.user_id)
-    return [ctx.roster_event("attendance.checked_in", uid, attendance=_dump(a))]
+    return [ctx.roster_event("attendance.checked_in", uid, attendance=dump(a))]
 
 
-@_rule(c.MarkAbsent)
-def _absent(ctx: _Ctx, cmd: c.MarkAbsent) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.MarkAbsent)
+def _absent(ctx: Context, cmd: c.MarkAbsent) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     if cmd.user_id not in ctx.state.participants:
         return not_found("participant")
-    if ctx.state.poll_open():
+    if ctx.frozen:
         # Marking a present voter absent would take their ballot away mid-poll: the
         # electorate is frozen while a poll is open (rooms/constitution.py).
         return Rejection("roles_frozen")
     a = Attendance(user_id=cmd.user_id, status="absent", at=ctx.at, by=ctx.actor.user_id)
     # The fact follows the roster rule; the reason (often medical) is personal: only the
     # organisers and the member see it.
-    return [ctx.roster_event("attendance.absent", cmd.user_id, attendance=_dump(a)),
+    return [ctx.roster_event("attendance.absent", cmd.user_id, attendance=dump(a)),
             ctx.event("absence.reason", organisers_and(cmd.user_id), user_id=cmd.user_id,
                       reason=cmd.reason)]
 
@@ -609,8 +546,8 @@ def _absent(ctx: _Ctx, cmd: c.MarkAbsent) -> Outcome:
 # ---- the floor ----
 
 
-@_rule(c.FloorRequestCmd)
-def _request(ctx: _Ctx, cmd: c.FloorRequestCmd) -> Outcome:
+@RULES.rule(c.FloorRequestCmd)
+def _request(ctx: Context, cmd: c.FloorRequestCmd) -> Outcome:
     if refusal := _in_session(ctx, chair_only=False):
         return refusal
     me = ctx.state.participants.get(ctx.actor.user_id)
@@ -630,11 +567,11 @@ def _request(ctx: _Ctx, cmd: c.FloorRequestCmd) -> Outcome:
         return invalid_state("speaking")
     req = FloorRequest(user_id=me.user_id, full_name=me.full_name, site_id=site_id,
                        note=cmd.note, at=ctx.at)
-    return [ctx.event("floor.requested", request=_dump(req))]
+    return [ctx.event("floor.requested", request=dump(req))]
 
 
-@_rule(c.FloorWithdraw)
-def _withdraw(ctx: _Ctx, cmd: c.FloorWithdraw) -> Outcome:
+@RULES.rule(c.FloorWithdraw)
+def _withdraw(ctx: Context, cmd: c.FloorWithdraw) -> Outcome:
     if refusal := _in_session(ctx, chair_only=False):
         return refusal
     uid = cmd.user_id or ctx.actor.user_id
@@ -645,8 +582,8 @@ def _withdraw(ctx: _Ctx, cmd: c.FloorWithdraw) -> Outcome:
     return [ctx.event("floor.withdrawn", user_id=uid)]
 
 
-@_rule(c.FloorGrant)
-def _grant(ctx: _Ctx, cmd: c.FloorGrant) -> Outcome:
+@RULES.rule(c.FloorGrant)
+def _grant(ctx: Context, cmd: c.FloorGrant) -> Outcome:
     if refusal := _in_session(ctx):
         return refusal
     if cmd.user_id not in ctx.state.participants:
@@ -657,30 +594,30 @@ def _grant(ctx: _Ctx, cmd: c.FloorGrant) -> Outcome:
         return invalid_state("speaking")
     events = []
     if ctx.state.speaker:
-        events.append(_floor_ended(ctx, ctx.state.speaker))
+        events.append(floor_ended(ctx, ctx.state.speaker))
     request = next((r for r in ctx.state.queue if r.user_id == cmd.user_id), None)
     speaker = Speaker(
         user_id=cmd.user_id, full_name=ctx.state.participants[cmd.user_id].full_name,
         site_id=request.site_id if request else None,
         since=ctx.at, seconds=cmd.seconds,
     )
-    events.append(ctx.event("floor.granted", speaker=_dump(speaker)))
+    events.append(ctx.event("floor.granted", speaker=dump(speaker)))
     return events
 
 
-@_rule(c.FloorExtend)
-def _extend(ctx: _Ctx, cmd: c.FloorExtend) -> Outcome:
+@RULES.rule(c.FloorExtend)
+def _extend(ctx: Context, cmd: c.FloorExtend) -> Outcome:
     if refusal := _in_session(ctx):
         return refusal
     speaker = ctx.state.speaker
     if speaker is None:
         return Rejection("no_speaker")
     longer = speaker.model_copy(update={"seconds": speaker.seconds + cmd.seconds})
-    return [ctx.event("floor.extended", speaker=_dump(longer))]
+    return [ctx.event("floor.extended", speaker=dump(longer))]
 
 
-@_rule(c.FloorEnd)
-def _end(ctx: _Ctx, cmd: c.FloorEnd) -> Outcome:
+@RULES.rule(c.FloorEnd)
+def _end(ctx: Context, cmd: c.FloorEnd) -> Outcome:
     if refusal := _in_session(ctx, chair_only=False):
         return refusal
     speaker = ctx.state.speaker
@@ -688,10 +625,10 @@ def _end(ctx: _Ctx, cmd: c.FloorEnd) -> Outcome:
         return Rejection("no_speaker")
     if not ctx.chair and speaker.user_id != ctx.actor.user_id:
         return Rejection("forbidden")
-    return [_floor_ended(ctx, speaker)]
+    return [floor_ended(ctx, speaker)]
 
 
-def _floor_ended(ctx: _Ctx, speaker: Speaker) -> Event:
+def floor_ended(ctx: Context, speaker: Speaker) -> Event:
     spoke = _seconds_between(speaker.since, ctx.now)
     return ctx.event("floor.ended", user_id=speaker.user_id, spoke_seconds=spoke)
 
@@ -699,8 +636,8 @@ def _floor_ended(ctx: _Ctx, speaker: Speaker) -> Event:
 # ---- notices ----
 
 
-@_rule(c.NoticePost)
-def _notice(ctx: _Ctx, cmd: c.NoticePost) -> Outcome:
+@RULES.rule(c.NoticePost)
+def _notice(ctx: Context, cmd: c.NoticePost) -> Outcome:
     if ctx.role not in (Role.CHAIR, Role.SECRETARY) and not ctx.actor.is_admin:
         return Rejection("forbidden")
     assert ctx.state.meeting is not None
@@ -714,4 +651,4 @@ def _notice(ctx: _Ctx, cmd: c.NoticePost) -> Outcome:
         audience = Audience(
             False, frozenset({*roles, *ORGANISERS, ADMINISTRATOR}), frozenset({ctx.actor.user_id})
         )
-    return [ctx.event("notice.posted", audience, notice=_dump(notice))]
+    return [ctx.event("notice.posted", audience, notice=dump(notice))]

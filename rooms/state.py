@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from documents.model import Annotation, Document, Presentation
 from minutes.model import MinutesState
 from rooms.roles import Role
 from voting.model import Poll
@@ -164,88 +165,6 @@ class Notice(Frozen):
     roles: tuple[str, ...] | None = None
 
 
-Classification = Literal["public", "internal", "confidential"]
-
-
-class FileInfo(Frozen):
-    """An uploaded PDF as the room knows it (filled in by the edge from the file store)."""
-
-    sha256: str
-    filename: str
-    size: int
-    sizes: tuple[tuple[float, float], ...]  # each page's displayed width and height, points
-    uploaded_by: int | None = None  # who last sent these bytes to the meeting (holds them)
-
-
-class DocumentVersion(Frozen):
-    version: int
-    sha256: str
-    filename: str
-    size: int
-    pages: int
-    at: str
-    by: int
-
-
-class Document(Frozen):
-    """A meeting document attached to the meeting or to one agenda item."""
-
-    id: int
-    title: str
-    item_id: int | None = None
-    classification: Classification = "internal"
-    viewers: tuple[int, ...] = ()  # confidential: the only people who may read it
-    version: int = 1
-    sha256: str
-    filename: str
-    size: int
-    sizes: tuple[tuple[float, float], ...]
-    history: tuple[DocumentVersion, ...] = ()  # earlier versions, oldest first
-    added_by: int
-    added_at: str
-
-    @property
-    def pages(self) -> int:
-        return len(self.sizes)
-
-
-class Presentation(Frozen):
-    """What the presenter shows: a page, and the viewport in page-relative coordinates."""
-
-    document_id: int
-    version: int
-    page: int
-    zoom: float = 1.0  # 1 = the whole page width
-    x: float = 0.5  # centre of the viewport, 0..1 of the page width
-    y: float = 0.5  # centre of the viewport, 0..1 of the page height
-    by: int
-    since: str
-
-
-AnnotationKind = Literal["ink", "highlight", "note"]
-
-
-class Annotation(Frozen):
-    """A mark on a page: ink or highlighter strokes, or a text note.
-
-    Points are page-relative (0..1 of the displayed page's width and height), so a stroke
-    lands in the same place on every screen size; `width` is a fraction of the page width.
-    """
-
-    id: int
-    document_id: int
-    version: int
-    page: int
-    kind: AnnotationKind
-    points: tuple[float, ...]
-    color: str
-    width: float
-    text: str | None = None
-    owner: int
-    scope: Literal["shared", "private"] = "shared"
-    at: str
-
-
 class RoomState(Frozen):
     seq: int = 0
     meeting: MeetingInfo | None = None
@@ -262,13 +181,16 @@ class RoomState(Frozen):
     speaker: Speaker | None = None
     notices: tuple[Notice, ...] = ()
     figures: QuorumFigures = QuorumFigures()  # kept current by `quorum.changed` events
-    documents: dict[int, Document] = {}
-    presentation: Presentation | None = None
+    # The features' state is held here too, as fields of one frozen model (typed, and the
+    # shape of the stored snapshots); each is changed only by its own plugin's handlers,
+    # and the kernel's rules never read them (docs/ARCHITECTURE.md, "The assembly").
+    documents: dict[int, Document] = {}  # documents/room.py
+    presentation: Presentation | None = None  # documents/room.py
     annotations: dict[int, Annotation] = {}  # shared ones; private ones live in the store
-    polls: dict[int, Poll] = {}  # their lifecycle and results; ballots live in the ballot box
+    polls: dict[int, Poll] = {}  # voting/room.py; ballots live in the ballot box
     speeches: tuple[Speech, ...] = ()  # the floor's history, for the minutes (not in views)
-    minutes: MinutesState = MinutesState()
-    next_id: int = 1
+    minutes: MinutesState = MinutesState()  # minutes/room.py
+    next_id: int = 1  # ids of sites, items and notices, and of the features' entities
 
     @model_validator(mode="before")
     @classmethod
@@ -295,10 +217,6 @@ class RoomState(Frozen):
     def holder(self, role: Role) -> Participant | None:
         """Who holds `role` (the chair, the secretary: at most one each)."""
         return next((p for p in self.participants.values() if p.role == role), None)
-
-    def poll_open(self) -> bool:
-        """Whether a poll is open: roles, votes and the electorate are frozen meanwhile."""
-        return any(p.status == "open" for p in self.polls.values())
 
     def voting_members(self) -> list[Participant]:
         """Members with a vote, substitutes excluded (they count for their member)."""

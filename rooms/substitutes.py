@@ -4,7 +4,8 @@ A request changes nothing in the room: it is seen by the organisers and the memb
 Approval seats the substitute in the member's place with the member's role and vote (the
 chair and the secretary are never substituted: their role is handed over instead), and
 pauses the member's own rights (vote, check-in counting, floor) until the member answers
-the invitation again. Registered into the room core's tables, like documents and polls.
+the invitation again. Part of the kernel (`rooms/kernel.py`): the invitations' rules
+(`rooms/decide.py`) file and withdraw the requests.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 from rooms import commands as c
-from rooms.apply import _on, _with, _without
 from rooms.constitution import may_change
-from rooms.decide import Outcome, _announce, _Ctx, _dump, _floor_ended, _removal, _rule
+from rooms.decide import announce, floor_ended, removal
 from rooms.events import Event, organisers_and
+from rooms.plugin import Context, HandlerTable, Outcome, RuleTable, dump, with_key, without_key
 from rooms.rejections import Rejection, duplicate, invalid_state, not_found
 from rooms.roles import ORGANISERS
 from rooms.state import Participant, RoomState, SubstituteRequest
 
+RULES = RuleTable()
+HANDLERS = HandlerTable()
 
-def _deciding(ctx: _Ctx, member_id: int) -> SubstituteRequest | Rejection:
+
+def _deciding(ctx: Context, member_id: int) -> SubstituteRequest | Rejection:
     """The request an organiser may now approve or refuse, or why not."""
     if not ctx.organiser:
         return Rejection("forbidden")
@@ -36,8 +40,8 @@ def _deciding(ctx: _Ctx, member_id: int) -> SubstituteRequest | Rejection:
     return request
 
 
-@_rule(c.SubstituteApprove)
-def _approve(ctx: _Ctx, cmd: c.SubstituteApprove) -> Outcome:
+@RULES.rule(c.SubstituteApprove)
+def _approve(ctx: Context, cmd: c.SubstituteApprove) -> Outcome:
     request = _deciding(ctx, cmd.user_id)
     if isinstance(request, Rejection):
         return request
@@ -55,34 +59,34 @@ def _approve(ctx: _Ctx, cmd: c.SubstituteApprove) -> Outcome:
     # never while a poll is open.
     seated = Participant(**profile.model_dump(), role=member.role, site_id=member.site_id,
                          voting=member.voting, rsvp="attend", substitute_for=uid)
-    if refusal := may_change(state, ctx.actor, None, seated):
+    if refusal := may_change(ctx, None, seated):
         return refusal
     events: list[Event] = [ctx.event("substitute.approved", organisers_and(uid), user_id=uid,
                                      substitute_user_id=profile.user_id)]
     # The member's floor pauses with their other rights.
     if state.speaker is not None and state.speaker.user_id == uid:
-        events.append(_floor_ended(ctx, state.speaker))
+        events.append(floor_ended(ctx, state.speaker))
     elif any(r.user_id == uid for r in state.queue):
         events.append(ctx.event("floor.withdrawn", user_id=uid))
     changed: list[tuple[Participant | None, Participant | None]] = []
     old = state.participants.get(member.substitute_user_id) if member.substitute_user_id \
         else None
     if old is not None:
-        events += _removal(ctx, old.user_id, uid)
+        events += removal(ctx, old.user_id, uid)
         changed.append((old, None))
     # Never chair or secretary by inheritance: the member holds neither (checked above).
     events.append(ctx.roster_event("participant.added", seated.user_id, uid,
-                                   participant=_dump(seated)))
+                                   participant=dump(seated)))
     answered = member.model_copy(update={"rsvp": "substitute",
                                          "substitute_user_id": seated.user_id})
     events.append(ctx.roster_event("rsvp.answered", uid, seated.user_id,
-                                   participant=_dump(answered)))
+                                   participant=dump(answered)))
     changed.append((None, seated))
-    return events + _announce(ctx, *changed)
+    return events + announce(ctx, *changed)
 
 
-@_rule(c.SubstituteRefuse)
-def _refuse(ctx: _Ctx, cmd: c.SubstituteRefuse) -> Outcome:
+@RULES.rule(c.SubstituteRefuse)
+def _refuse(ctx: Context, cmd: c.SubstituteRefuse) -> Outcome:
     request = _deciding(ctx, cmd.user_id)
     if isinstance(request, Rejection):
         return request
@@ -93,15 +97,15 @@ def _refuse(ctx: _Ctx, cmd: c.SubstituteRefuse) -> Outcome:
 # ---- effects ----
 
 
-@_on("substitute.requested")
+@HANDLERS.on("substitute.requested")
 def _requested(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     request = SubstituteRequest.model_validate(data["request"])
-    return {"substitute_requests": _with(state.substitute_requests, request.member_id, request)}
+    return {"substitute_requests": with_key(state.substitute_requests, request.member_id, request)}
 
 
-@_on("substitute.approved", "substitute.refused", "substitute.withdrawn")
+@HANDLERS.on("substitute.approved", "substitute.refused", "substitute.withdrawn")
 def _decided(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return {"substitute_requests": _without(state.substitute_requests, data["user_id"])}
+    return {"substitute_requests": without_key(state.substitute_requests, data["user_id"])}
 
 
 # ---- what users see ----

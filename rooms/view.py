@@ -1,30 +1,22 @@
-"""What one user sees of a room: the snapshot a client starts from.
+"""What one user sees of the kernel's part of a room: the snapshot a client starts from.
 
 The view is the state in JSON form, filtered by the same audience rules as events, so that
 a snapshot at seq N equals the empty view plus every event up to N this user may see.
+`rooms.room.Room` adds each plugin's part to these.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-# Module references, not names: minutes.room and voting.room import rooms, and any of
-# them may be the first one loaded.
-import minutes.room as _minutes
-import voting.room as _polls
-from rooms.documents import documents_view
 from rooms.roles import ORGANISERS
 from rooms.state import RoomState
 from rooms.substitutes import requests_view
 
 
-def room_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
-    """The room as `user_id` may see it."""
-    return {**public_view(state), **personal_view(state, user_id, is_admin)}
-
-
 def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:
-    """The parts of the view that depend on who looks: reasons and targeted notices."""
+    """The parts of the view that depend on who looks: a private roster, substitute
+    requests, reasons and targeted notices."""
     role = state.role_of(user_id)
     organiser = is_admin or role in ORGANISERS
     personal: dict[str, Any] = {}
@@ -43,9 +35,7 @@ def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dic
             present = [a for a in (state.attendance.get(user_id),) if a is not None]
         personal["participants"] = [p.model_dump(mode="json") for p in people]
         personal["attendance"] = [a.model_dump(mode="json") for a in present]
-    return personal | requests_view(state, user_id, organiser) | documents_view(
-        state, user_id, is_admin) | _polls.polls_view(
-        state, user_id, is_admin) | _minutes.minutes_view(state, user_id, is_admin) | {
+    return personal | requests_view(state, user_id, organiser) | {
         # Reasons (often medical) are personal: the organisers and the member only.
         "rsvp_reasons": {
             str(uid): reason
@@ -81,7 +71,6 @@ def public_view(state: RoomState) -> dict[str, Any]:
         "queue": [r.model_dump(mode="json") for r in state.queue],
         "speaker": state.speaker.model_dump(mode="json") if state.speaker else None,
         "quorum": state.figures.model_dump(mode="json"),
-        # `presentation` is personal (documents_view): a confidential one is its viewers'.
     }
 
 
@@ -89,15 +78,15 @@ def me_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str,
     """Who the viewer is in this room: role, vote, and the administrator flag."""
     p = state.participants.get(user_id)
     return {"user_id": user_id, "role": p.role if p else None, "voting": bool(p and p.voting),
-            "vote_for": _polls.vote_for(state, user_id), "is_admin": is_admin}
+            "is_admin": is_admin}
 
 
-def summary(state: RoomState) -> dict[str, Any]:
-    """The catalogue row of a meeting: what lists and searches show."""
+def catalogue_row(state: RoomState) -> dict[str, Any]:
+    """The catalogue row of a meeting: what lists and searches show (a plugin may give
+    another status: `Room.summary`)."""
     assert state.meeting is not None
     m = state.meeting
     return {
         "title": m.title, "starts_at": m.starts_at, "ends_at": m.ends_at,
-        "location": m.location,
-        "status": "minutes_signed" if state.minutes.status == "signed" else m.status,
+        "location": m.location, "status": m.status,
     }

@@ -19,10 +19,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from rooms import Rejection, parse_command, parse_create, room_view
+from meeting_room import me_view, parse_command, parse_create, room_view
+from rooms import Rejection
 from rooms import commands as c
 from rooms.roles import ORGANISERS
-from rooms.view import me_view
 from server.auth import password_problem, session_cookie, token_hash
 from server.client_address import client_address
 from server.http_errors import JSONResponse, Refused

@@ -1,6 +1,6 @@
 """HTTP for meeting documents: uploads, page images, text, exports and private annotations.
 
-Attaching, versions and shared annotations are room commands (see `rooms/documents.py`);
+Attaching, versions and shared annotations are room commands (see `documents/room.py`);
 what lives here is what does not belong in the room log: file bytes, page images, and
 each reader's private annotations, which no one else ever receives.
 
@@ -22,12 +22,14 @@ from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from documents import commands as c
 from documents.ingest import IngestError
+from documents.model import Document
+from documents.room import check_marks, may_know, may_read
 from documents.sizes import FORMATS, WIDTHS
-from rooms import Rejection, parse_command
-from rooms import commands as c
-from rooms.documents import check_marks, may_know, may_read
-from rooms.state import Document, RoomState
+from meeting_room import parse_command
+from rooms import Rejection
+from rooms.state import RoomState
 from server.api import (
     Body,
     Endpoint,

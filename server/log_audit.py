@@ -19,7 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from rooms import RoomState, apply
+from meeting_room import apply
+from rooms import RoomState
 from rooms.rejections import Rejection
 from store.base import Store
 from store.chain import ChainBreak, ChainCheck

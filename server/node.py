@@ -8,17 +8,27 @@ import contextvars
 import dataclasses
 import secrets
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 from bus.base import Bus
 from documents.library import Library
-from rooms import Actor, Command, Rejection, decide, summary
+from documents.model import FileInfo
+from meeting_room import (
+    LOOKUP_KINDS,
+    confidential_files,
+    decide,
+    files_to_prerender,
+    files_to_seal,
+    lookups,
+    replay,
+    summary,
+)
+from rooms import Actor, Command, Rejection
 from rooms import commands as c
-from rooms.apply import replay
-from rooms.documents import confidential_files, files_to_prerender, files_to_seal
-from rooms.state import FileInfo, Profile, RoomState
+from rooms.plugin import Lookup
+from rooms.state import Profile, RoomState
 from server import ballot_checks
 from server.audit import AuditTrail
 from server.auth import Accounts
@@ -30,7 +40,8 @@ from server.sessions import SessionKeeper
 from server.user_limits import UserLimits
 from store.base import Store, StoreError
 from store.records import User
-from voting.commands import BoardRestart, Fresh, PollCancel, PollClose, PollSettings
+
+Fill = Callable[["Node", "RoomHost", Actor, Command, Lookup], Awaitable[Command]]
 
 ROOM_IDLE_SECONDS = 600.0
 # A room that failed its checks at load (server/log_audit.py) is refused for this long
@@ -220,32 +231,53 @@ class Node:
         return room_id, Ack(len(placed))
 
     async def _resolve(self, host: RoomHost, actor: Actor, command: Command) -> Command:
-        """Fill in what the core needs from the directory (names, units), the file store
-        and the ballot box (sealed before a poll closes)."""
-        room_id = host.room_id
-        if isinstance(command, PollClose | PollCancel):
-            return await host.ballots.prepare(actor, command)
-        if isinstance(command, PollSettings | BoardRestart):
-            # A new poll_uid's randomness (the core draws none): the edge's, never a client's.
-            fresh = Fresh(room=room_id, nonce=secrets.token_hex(8))
-            return command.model_copy(update={"fresh": fresh})
-        if isinstance(command, c.DocumentAttach | c.DocumentNewVersion):
-            found = await self.store.room_file(room_id, command.sha256)
-            if found is not None:
-                info = FileInfo(sha256=found["sha256"], filename=found["filename"],
-                                size=found["size"], sizes=found["sizes"],
-                                uploaded_by=found.get("uploaded_by"))
-                return command.model_copy(update={"file": info})
-        if isinstance(command, c.ParticipantAdd):
-            users = await self.store.users_by_id([command.user_id])
-            if command.user_id in users:
-                return command.model_copy(update={"profile": profile(users[command.user_id])})
-        if isinstance(command, c.Rsvp) and command.substitute_user_id:
-            users = await self.store.users_by_id([command.substitute_user_id])
-            if command.substitute_user_id in users:
-                sub = profile(users[command.substitute_user_id])
-                return command.model_copy(update={"substitute_profile": sub})
+        """Fill in what the core needs before deciding, as the plugins declare it
+        (`meeting_room.lookups`): names from the directory, files from the file store,
+        fresh randomness, the sealed ballot box."""
+        for lookup in lookups(command):
+            command = await FILLS[lookup.kind](self, host, actor, command, lookup)
         return command
+
+    async def _fill_user(self, host: RoomHost, actor: Actor, command: Command,
+                         lookup: Lookup) -> Command:
+        """The profile of a user named by the command (names and units: the directory's)."""
+        user_id = getattr(command, lookup.key or "")
+        if not user_id:
+            return command
+        users = await self.store.users_by_id([user_id])
+        if user_id not in users:
+            return command
+        return command.model_copy(update={lookup.into: profile(users[user_id])})
+
+    async def _fill_file(self, host: RoomHost, actor: Actor, command: Command,
+                         lookup: Lookup) -> Command:
+        """A file uploaded to this meeting, as the file store knows it."""
+        found = await self.store.room_file(host.room_id, getattr(command, lookup.key or ""))
+        if found is None:
+            return command
+        info = FileInfo(sha256=found["sha256"], filename=found["filename"], size=found["size"],
+                        sizes=found["sizes"], uploaded_by=found.get("uploaded_by"))
+        return command.model_copy(update={lookup.into: info})
+
+    async def _fill_fresh(self, host: RoomHost, actor: Actor, command: Command,
+                          lookup: Lookup) -> Command:
+        """A new id's randomness (the core draws none): the edge's, never a client's."""
+        fresh = c.Fresh(room=host.room_id, nonce=secrets.token_hex(8))
+        return command.model_copy(update={lookup.into: fresh})
+
+    async def _fill_ballot_box(self, host: RoomHost, actor: Actor, command: Command,
+                               lookup: Lookup) -> Command:
+        """The poll's ballot box, sealed before the poll closes (its contents filled in)
+        or is cancelled."""
+        return await host.ballots.prepare(actor, command)
+
+
+# The edge's services by the kind of lookup a plugin declares (rooms.plugin.Lookup): the
+# server does not start with a plugin that needs a service it lacks.
+FILLS: dict[str, Fill] = {"user": Node._fill_user, "room_file": Node._fill_file,
+                          "fresh": Node._fill_fresh, "ballot_box": Node._fill_ballot_box}
+if _missing := LOOKUP_KINDS - FILLS.keys():
+    raise RuntimeError(f"no service for the lookups {sorted(_missing)}")
 
 
 def profile(user: User) -> Profile:

@@ -22,12 +22,20 @@ from typing import Any
 import orjson
 
 from bus.base import Bus
-from rooms import Actor, Command, Event, Rejection, RoomState, apply, decide, replay, summary
-from rooms.documents import volatile_audience
+from meeting_room import (
+    apply,
+    decide,
+    me_view,
+    personal_view,
+    public_view,
+    replay,
+    summary,
+    volatile_audience,
+)
+from rooms import Actor, Command, Event, Rejection, RoomState
 from rooms.events import Audience
 from rooms.rejections import not_found
 from rooms.roles import ORGANISERS
-from rooms.view import me_view, personal_view, public_view
 from server import metrics
 from server.ballot_box import BallotBox
 from server.connection import Connection

@@ -10,7 +10,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rooms import Actor, Rejection, parse_command, parse_create
+from meeting_room import parse_command, parse_create
+from rooms import Actor, Rejection
 from server.auth import hash_password, new_token, token_hash
 from server.node import Node
 

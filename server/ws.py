@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from rooms import Actor, Rejection, parse_command
-from rooms.documents import volatile_audience
+from meeting_room import parse_command, volatile_audience
+from rooms import Actor, Rejection
 from server.api import address_of
 from server.auth import session_cookie, token_hash
 from server.ballot_box import Voted

@@ -264,7 +264,7 @@ function classPicker(ctx, initial, readers, prefix) {
 
 /**
  * A reader-organiser's dialog: change a document's classification and, for a confidential
- * one, who may read it (rooms/documents.py decides who may; a refusal is shown as is).
+ * one, who may read it (documents/room.py decides who may; a refusal is shown as is).
  * @param {object} d Document (never a sealed entry: those are not offered this)
  * @param {import("./room.js").RoomContext} ctx
  */

@@ -1,9 +1,10 @@
 // The room state on the client, and how each event changes it.
 //
-// Mirrors rooms/apply.py handler by handler: every event's `data` carries the changed
+// Mirrors the room's handlers (rooms/apply.py and each feature's plugin, e.g.
+// documents/room.py) handler by handler: every event's `data` carries the changed
 // entity as the server dumped it, so applying an event replaces one entity. The state is
 // kept in the shape of rooms/state.py (maps keyed by id plus the agenda order), built
-// from the snapshot's room view (rooms/view.py).
+// from the snapshot's room view (meeting_room.room_view).
 
 const NOTICES_KEPT = 50;
 
@@ -35,7 +36,7 @@ const NOTICES_KEPT = 50;
 
 /**
  * Build the client state from a snapshot's `room` view.
- * @param {object} room the view (rooms/view.py room_view)
+ * @param {object} room the view (meeting_room.room_view)
  * @param {number} seq the snapshot's seq
  * @returns {RoomState}
  */
@@ -202,7 +203,7 @@ on(["notice.posted"], (s, d) => {
   return ["notices"];
 });
 
-// ---- documents (rooms/documents.py) ----
+// ---- documents (documents/room.py) ----
 
 on(["document.attached", "document.updated"], (s, d) => {
   // A confidential document reaches organisers who are not its viewers as a sealed entry
@@ -371,7 +372,7 @@ on(["board.partial"], (s, d) => patchBoard(s, d.poll_id, (b) => ({
   partials: { ...(b.partials || {}), [String(d.index)]: d.partials } })));
 
 /**
- * Apply one event to the state, in place (as rooms/apply.py `apply` does to a copy).
+ * Apply one event to the state, in place (as meeting_room's `apply` does to a copy).
  * Unknown kinds change nothing but the seq, so a newer server does not break the page.
  * @param {RoomState} state
  * @param {{kind: string, seq: number, data: object}} event
@@ -472,7 +473,7 @@ export function pageCount(doc) {
 }
 
 /**
- * Whether a user may read a document's pages (rooms/documents.py `may_read`). The client
+ * Whether a user may read a document's pages (documents/room.py `may_read`). The client
  * holds only documents its user may know of; of those, confidential ones are read by the
  * named viewers only.
  * @param {object} doc Document
@@ -486,7 +487,7 @@ export function mayRead(doc, userId) {
 }
 
 /**
- * Whether a user may present (rooms/documents.py `may_present`): the chair, presenters,
+ * Whether a user may present (documents/room.py `may_present`): the chair, presenters,
  * and the presenter of the item under discussion.
  * @param {RoomState} state
  * @param {number} userId
@@ -500,7 +501,7 @@ export function mayPresent(state, userId) {
 }
 
 /**
- * Whether a user may draw shared marks (rooms/documents.py `may_draw_shared`): presenters,
+ * Whether a user may draw shared marks (documents/room.py `may_draw_shared`): presenters,
  * the chair, the secretary, and the one presenting.
  * @param {RoomState} state
  * @param {number} userId

@@ -1,4 +1,5 @@
-"""Poll commands and the ballot, parsed and validated at the edge (see rooms/commands.py)."""
+"""Poll commands and the ballot, parsed and validated at the edge like the kernel's
+(`rooms/commands.py`). `Fresh` is the kernel's (edge-drawn randomness), named here too."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
-from rooms.commands import Command, Flag, Id, Text, _first_error
+from rooms.commands import Command, Flag, Fresh, Id, Text, first_error
 from rooms.rejections import Rejection, invalid
 from voting.model import Eligibility, PollKind, Rule
 
@@ -25,14 +26,6 @@ class BoardSettings(Command):
 
     members: list[Id] = Field(min_length=1, max_length=MAX_BOARD)
     threshold: Annotated[int, Strict(), Field(ge=1, le=MAX_BOARD)]
-
-
-class Fresh(Command):
-    """Filled in by the edge, never a client: what makes a new `poll_uid` unique across
-    deployments (the room id and 8 random bytes), since the core draws no randomness."""
-
-    room: Id
-    nonce: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
 
 
 class PollSettings(Command):
@@ -239,4 +232,4 @@ def parse_vote(args: Any) -> VoteCast | Rejection:
     try:
         return VoteCast.model_validate(args)
     except ValidationError as exc:
-        return invalid(_first_error(exc))
+        return invalid(first_error(exc))

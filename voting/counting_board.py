@@ -1,7 +1,7 @@
 """The counting board of an encrypted poll in the room (docs/BALLOT_CRYPTO.md, section 5):
 the key ceremony while the poll is a draft, and the partial decryptions of the aggregate
-after the close, each step checked with the pure functions of `voting.secret`. Registered
-into the room core's tables like the poll rules of `voting.room`.
+after the close, each step checked with the pure functions of `voting.secret`. Its rules
+and handlers (`RULES`, `HANDLERS`) are part of the polls' plugin (`voting.room.PLUGIN`).
 
 Audiences: a draft is seen by the organisers and the board's members, so every step of the
 ceremony goes to them (round 1 is public, but the poll is not yet: it becomes public with
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms.apply import _on, _with
-from rooms.decide import Outcome, _Ctx, _dump, _rule
 from rooms.events import Audience, organisers_and
+from rooms.plugin import Context, HandlerTable, Outcome, RuleTable, dump, with_key
 from rooms.rejections import Rejection, invalid, invalid_state, not_found
 from rooms.roles import ORGANISERS, Role
 from rooms.state import RoomState
@@ -37,6 +36,8 @@ from voting.secret.group import EncodingError, Point
 from voting.secret.proofs import Pair
 from voting.tally import result as tally_result
 
+RULES = RuleTable()
+HANDLERS = HandlerTable()
 # ---- shared with voting.room ----
 
 
@@ -72,7 +73,7 @@ def board_audience(poll: Poll, *also: int) -> Audience:
 def public_poll(poll: Poll) -> dict[str, Any]:
     """The poll as events carry it: the encrypted shares left out (`board.shares` carries
     them, to the board's members only)."""
-    data = _dump(poll)
+    data = dump(poll)
     if data.get("board"):
         data["board"]["shares"] = {}
     return data
@@ -93,25 +94,25 @@ def ballot_rules(poll: Poll) -> BallotRules:
                        len(poll.options), poll.min_choices, poll.max_choices)
 
 
-def result_events(ctx: _Ctx, poll: Poll, outcome: Result) -> list[Any]:
+def result_events(ctx: Context, poll: Poll, outcome: Result) -> list[Any]:
     """The result goes out: published at once, or to the organisers until published."""
     if poll.auto_publish:
         return [ctx.event("poll.published", poll_id=poll.id, published_at=ctx.at,
-                          result=_dump(outcome))]
-    return [ctx.event("poll.result", organisers_and(), poll_id=poll.id, result=_dump(outcome))]
+                          result=dump(outcome))]
+    return [ctx.event("poll.result", organisers_and(), poll_id=poll.id, result=dump(outcome))]
 
 
 # ---- the ceremony ----
 
 
-def _visible(ctx: _Ctx, poll: Poll | None) -> bool:
+def _visible(ctx: Context, poll: Poll | None) -> bool:
     if poll is None:
         return False
     return (poll.opened_at is not None or ctx.organiser
             or (poll.board is not None and ctx.actor.user_id in poll.board.members))
 
 
-def _member_step(ctx: _Ctx, poll_id: int, status: str
+def _member_step(ctx: Context, poll_id: int, status: str
                  ) -> tuple[Poll, CountingBoard, int] | Rejection:
     """The poll, its board and the caller's index, for a ceremony step made in `status`."""
     poll = ctx.state.polls.get(poll_id)
@@ -134,8 +135,8 @@ def _bad(detail: str) -> Rejection:
     return Rejection("invalid_board_message", {"detail": detail})
 
 
-@_rule(v.BoardRound1)
-def _round1(ctx: _Ctx, cmd: v.BoardRound1) -> Outcome:
+@RULES.rule(v.BoardRound1)
+def _round1(ctx: Context, cmd: v.BoardRound1) -> Outcome:
     found = _member_step(ctx, cmd.poll_id, "collecting")
     if isinstance(found, Rejection):
         return found
@@ -156,8 +157,8 @@ def _round1(ctx: _Ctx, cmd: v.BoardRound1) -> Outcome:
                       message=message.to_json(), status=status)]
 
 
-@_rule(v.BoardShares)
-def _shares(ctx: _Ctx, cmd: v.BoardShares) -> Outcome:
+@RULES.rule(v.BoardShares)
+def _shares(ctx: Context, cmd: v.BoardShares) -> Outcome:
     found = _member_step(ctx, cmd.poll_id, "dealing")
     if isinstance(found, Rejection):
         return found
@@ -178,8 +179,8 @@ def _shares(ctx: _Ctx, cmd: v.BoardShares) -> Outcome:
                       status=status)]
 
 
-@_rule(v.BoardConfirm)
-def _confirm(ctx: _Ctx, cmd: v.BoardConfirm) -> Outcome:
+@RULES.rule(v.BoardConfirm)
+def _confirm(ctx: Context, cmd: v.BoardConfirm) -> Outcome:
     found = _member_step(ctx, cmd.poll_id, "checking")
     if isinstance(found, Rejection):
         return found
@@ -205,8 +206,8 @@ def _confirm(ctx: _Ctx, cmd: v.BoardConfirm) -> Outcome:
     return events
 
 
-@_rule(v.BoardComplaint)
-def _complaint(ctx: _Ctx, cmd: v.BoardComplaint) -> Outcome:
+@RULES.rule(v.BoardComplaint)
+def _complaint(ctx: Context, cmd: v.BoardComplaint) -> Outcome:
     found = _member_step(ctx, cmd.poll_id, "checking")
     if isinstance(found, Rejection):
         return found
@@ -238,11 +239,11 @@ def _complaint(ctx: _Ctx, cmd: v.BoardComplaint) -> Outcome:
                           key=cmd.key, proof=None if cmd.proof is None else tuple(cmd.proof),
                           envelope=envelope)
     return [ctx.event("board.failed", board_audience(poll), poll_id=poll.id,
-                      complaint=_dump(complaint), status="failed")]
+                      complaint=dump(complaint), status="failed")]
 
 
-@_rule(v.BoardRestart)
-def _restart(ctx: _Ctx, cmd: v.BoardRestart) -> Outcome:
+@RULES.rule(v.BoardRestart)
+def _restart(ctx: Context, cmd: v.BoardRestart) -> Outcome:
     if not ctx.organiser:
         return Rejection("forbidden")
     poll = ctx.state.polls.get(cmd.poll_id)
@@ -256,7 +257,7 @@ def _restart(ctx: _Ctx, cmd: v.BoardRestart) -> Outcome:
         return invalid("fresh: filled in by the server")
     board = restarted(poll.board, cmd.fresh, poll.id)
     return [ctx.event("board.restarted", board_audience(poll), poll_id=poll.id,
-                      board=_dump(board))]
+                      board=dump(board))]
 
 
 # ---- the count ----
@@ -272,8 +273,8 @@ def _partials(items: Any) -> list[Partial]:
     return [Partial.from_json(dict(p)) for p in items]
 
 
-@_rule(v.BoardPartial)
-def _partial(ctx: _Ctx, cmd: v.BoardPartial) -> Outcome:
+@RULES.rule(v.BoardPartial)
+def _partial(ctx: Context, cmd: v.BoardPartial) -> Outcome:
     poll = ctx.state.polls.get(cmd.poll_id)
     if poll is None or not _visible(ctx, poll):
         return not_found("poll")
@@ -312,8 +313,8 @@ def _partial(ctx: _Ctx, cmd: v.BoardPartial) -> Outcome:
     return events + result_events(ctx, poll, outcome.model_copy(update={"verified": True}))
 
 
-@_rule(v.PollVoid)
-def _void(ctx: _Ctx, cmd: v.PollVoid) -> Outcome:
+@RULES.rule(v.PollVoid)
+def _void(ctx: Context, cmd: v.PollVoid) -> Outcome:
     if ctx.role != Role.CHAIR and not ctx.actor.is_admin:
         return Rejection("forbidden")
     poll = ctx.state.polls.get(cmd.poll_id)
@@ -331,7 +332,7 @@ def _board(state: RoomState, poll_id: int, **changes: Any) -> dict[str, Any]:
     poll = state.polls[poll_id]
     assert poll.board is not None
     board = poll.board.model_copy(update=changes)
-    return {"polls": _with(state.polls, poll_id, poll.model_copy(update={"board": board}))}
+    return {"polls": with_key(state.polls, poll_id, poll.model_copy(update={"board": board}))}
 
 
 def _board_of(state: RoomState, data: dict[str, Any]) -> CountingBoard:
@@ -340,35 +341,35 @@ def _board_of(state: RoomState, data: dict[str, Any]) -> CountingBoard:
     return board
 
 
-@_on("board.round1")
+@HANDLERS.on("board.round1")
 def _round1_in(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     board = _board_of(state, data)
     return _board(state, data["poll_id"], status=data["status"],
-                  round1=_with(board.round1, data["index"], data["message"]))
+                  round1=with_key(board.round1, data["index"], data["message"]))
 
 
-@_on("board.shares")
+@HANDLERS.on("board.shares")
 def _shares_in(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     board = _board_of(state, data)
     return _board(state, data["poll_id"],
-                  shares=_with(board.shares, data["index"], tuple(data["shares"])))
+                  shares=with_key(board.shares, data["index"], tuple(data["shares"])))
 
 
-@_on("board.dealt")
+@HANDLERS.on("board.dealt")
 def _dealt(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     board = _board_of(state, data)
     return _board(state, data["poll_id"], status=data["status"],
                   dealt=(*board.dealt, data["index"]))
 
 
-@_on("board.confirmed")
+@HANDLERS.on("board.confirmed")
 def _confirmed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     board = _board_of(state, data)
     return _board(state, data["poll_id"], status=data["status"],
                   confirmed=(*board.confirmed, data["index"]))
 
 
-@_on("board.ready")
+@HANDLERS.on("board.ready")
 def _ready(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     # The shares were delivered; nobody needs them any more: the state stays small.
     return _board(state, data["poll_id"], status="ready", public_key=data["public_key"],
@@ -376,30 +377,30 @@ def _ready(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
                   verification_keys={int(j): x for j, x in data["verification_keys"].items()})
 
 
-@_on("board.failed")
+@HANDLERS.on("board.failed")
 def _failed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return _board(state, data["poll_id"], status="failed",
                   complaint=Complaint.model_validate(data["complaint"]))
 
 
-@_on("board.restarted")
+@HANDLERS.on("board.restarted")
 def _restarted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     poll = state.polls[data["poll_id"]]
     board = CountingBoard.model_validate(data["board"])
-    return {"polls": _with(state.polls, poll.id, poll.model_copy(update={"board": board}))}
+    return {"polls": with_key(state.polls, poll.id, poll.model_copy(update={"board": board}))}
 
 
-@_on("board.partial")
+@HANDLERS.on("board.partial")
 def _partial_in(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     board = _board_of(state, data)
     return _board(state, data["poll_id"],
-                  partials=_with(board.partials, data["index"], tuple(data["partials"])))
+                  partials=with_key(board.partials, data["index"], tuple(data["partials"])))
 
 
-@_on("poll.voided")
+@HANDLERS.on("poll.voided")
 def _voided(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     poll = state.polls[data["poll_id"]]
-    return {"polls": _with(state.polls, poll.id, poll.model_copy(
+    return {"polls": with_key(state.polls, poll.id, poll.model_copy(
         update={"status": "void", "counting": False}))}
 
 

@@ -1,5 +1,6 @@
 """Polls in the room: their rules (`decide`), their events' effects (`apply`), who may vote,
-and what each user sees. Registered into the room core's tables, like documents.
+and what each user sees; with the counting board's (`voting.counting_board`), one plugin,
+`PLUGIN`, that `meeting_room.py` assembles into the room.
 
 The ballots themselves never enter the room log: they go to the ballot box beside it
 (see `server/ballot_box.py` and the store), and the log carries the poll's lifecycle:
@@ -11,14 +12,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from rooms import commands as c
-from rooms.apply import _on, _with
-from rooms.decide import Outcome, _Ctx, _dump, _preparing, _rule, iso
 from rooms.events import EVERYONE, Audience, organisers_and
+from rooms.plugin import (
+    Context,
+    HandlerTable,
+    Lookup,
+    Outcome,
+    Plugin,
+    RuleTable,
+    dump,
+    iso,
+    joined,
+    with_key,
+)
 from rooms.rejections import Rejection, invalid, invalid_state, not_found
 from rooms.roles import ORGANISERS, Role
 from rooms.state import RoomState
 from voting import commands as v
+from voting import counting_board
 from voting.counting_board import (
     board_audience,
     board_view,
@@ -36,6 +47,8 @@ _SETTINGS = ("title", "item_id", "kind", "min_choices", "max_choices", "seats", 
              "auto_publish")
 # What the poll context binds (docs/BALLOT_CRYPTO.md): a change restarts the ceremony.
 _BOUND = ("title", "kind", "options", "min_choices", "max_choices", "secret")
+RULES = RuleTable()
+HANDLERS = HandlerTable()
 
 
 # ---- who votes ----
@@ -185,7 +198,8 @@ def _progress_audience(poll: Poll) -> Audience:
 # ---- rules ----
 
 
-def _settings(ctx: _Ctx, base: dict[str, Any], cmd: v.PollSettings) -> dict[str, Any] | Rejection:
+def _settings(ctx: Context, base: dict[str, Any], cmd: v.PollSettings
+              ) -> dict[str, Any] | Rejection:
     """The poll's settings after `cmd`, checked as a whole."""
     changes = cmd.model_dump(exclude_none=True,
                              exclude={"poll_id", "options", "board", "fresh"})
@@ -226,9 +240,9 @@ def _settings(ctx: _Ctx, base: dict[str, Any], cmd: v.PollSettings) -> dict[str,
     return s
 
 
-@_rule(v.PollCreate)
-def _create(ctx: _Ctx, cmd: v.PollCreate) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(v.PollCreate)
+def _create(ctx: Context, cmd: v.PollCreate) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     if len(ctx.state.polls) >= 1000:
         return Rejection("too_large")
@@ -244,9 +258,9 @@ def _create(ctx: _Ctx, cmd: v.PollCreate) -> Outcome:
     return [ctx.event("poll.created", board_audience(poll), poll=public_poll(poll))]
 
 
-@_rule(v.PollUpdate)
-def _update(ctx: _Ctx, cmd: v.PollUpdate) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(v.PollUpdate)
+def _update(ctx: Context, cmd: v.PollUpdate) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     poll = ctx.state.polls.get(cmd.poll_id)
     if poll is None:
@@ -286,7 +300,7 @@ def _board_after(poll: Poll, s: dict[str, Any], cmd: v.PollUpdate
                                      threshold=poll.board.threshold), cmd.fresh, poll.id)
 
 
-def _chair_on_open(ctx: _Ctx, poll_id: int, roles: frozenset[str] = frozenset({Role.CHAIR})
+def _chair_on_open(ctx: Context, poll_id: int, roles: frozenset[str] = frozenset({Role.CHAIR})
                    ) -> Poll | Rejection:
     if ctx.role not in roles and not ctx.actor.is_admin:
         return Rejection("forbidden")
@@ -296,8 +310,8 @@ def _chair_on_open(ctx: _Ctx, poll_id: int, roles: frozenset[str] = frozenset({R
     return poll
 
 
-@_rule(v.PollOpen)
-def _open(ctx: _Ctx, cmd: v.PollOpen) -> Outcome:
+@RULES.rule(v.PollOpen)
+def _open(ctx: Context, cmd: v.PollOpen) -> Outcome:
     poll = _chair_on_open(ctx, cmd.poll_id)
     if isinstance(poll, Rejection):
         return poll
@@ -318,11 +332,11 @@ def _open(ctx: _Ctx, cmd: v.PollOpen) -> Outcome:
     progress = Progress(voted=0, eligible=eligible_count(ctx.state, poll))
     return [ctx.event("poll.opened", poll=public_poll(opened)),
             ctx.event("poll.progress", _progress_audience(poll), poll_id=poll.id,
-                      **_dump(progress))]
+                      **dump(progress))]
 
 
-@_rule(v.PollProgress)
-def _progress(ctx: _Ctx, cmd: v.PollProgress) -> Outcome:
+@RULES.rule(v.PollProgress)
+def _progress(ctx: Context, cmd: v.PollProgress) -> Outcome:
     if not ctx.actor.is_admin:  # the ballot box reports, as the system; never a client
         return Rejection("forbidden")
     poll = ctx.state.polls.get(cmd.poll_id)
@@ -334,8 +348,8 @@ def _progress(ctx: _Ctx, cmd: v.PollProgress) -> Outcome:
                       voted=cmd.voted, eligible=eligible_count(ctx.state, poll))]
 
 
-@_rule(v.PollClose)
-def _close(ctx: _Ctx, cmd: v.PollClose) -> Outcome:
+@RULES.rule(v.PollClose)
+def _close(ctx: Context, cmd: v.PollClose) -> Outcome:
     if refusal := may_seal(ctx.state, cmd, ctx.actor.user_id, ctx.actor.is_admin):
         return refusal
     if cmd.box is None:
@@ -356,8 +370,8 @@ def _close(ctx: _Ctx, cmd: v.PollClose) -> Outcome:
     return _closing(ctx, poll, outcome)
 
 
-@_rule(v.PollRecord)
-def _record(ctx: _Ctx, cmd: v.PollRecord) -> Outcome:
+@RULES.rule(v.PollRecord)
+def _record(ctx: Context, cmd: v.PollRecord) -> Outcome:
     poll = _chair_on_open(ctx, cmd.poll_id, frozenset({Role.CHAIR, Role.SECRETARY}))
     if isinstance(poll, Rejection):
         return poll
@@ -371,24 +385,24 @@ def _record(ctx: _Ctx, cmd: v.PollRecord) -> Outcome:
     return _closing(ctx, poll, outcome)
 
 
-def _closing(ctx: _Ctx, poll: Poll, outcome: Result) -> Outcome:
+def _closing(ctx: Context, poll: Poll, outcome: Result) -> Outcome:
     closed = ctx.event("poll.closed", poll_id=poll.id, closed_at=ctx.at, status="closed")
     return [closed, *result_events(ctx, poll, outcome)]
 
 
-@_rule(v.PollPublish)
-def _publish(ctx: _Ctx, cmd: v.PollPublish) -> Outcome:
+@RULES.rule(v.PollPublish)
+def _publish(ctx: Context, cmd: v.PollPublish) -> Outcome:
     poll = _chair_on_open(ctx, cmd.poll_id)
     if isinstance(poll, Rejection):
         return poll
     if poll.status != "closed" or poll.result is None:
         return _poll_state(poll)
     return [ctx.event("poll.published", poll_id=poll.id, published_at=ctx.at,
-                      result=_dump(poll.result))]
+                      result=dump(poll.result))]
 
 
-@_rule(v.PollCancel)
-def _cancel(ctx: _Ctx, cmd: v.PollCancel) -> Outcome:
+@RULES.rule(v.PollCancel)
+def _cancel(ctx: Context, cmd: v.PollCancel) -> Outcome:
     if refusal := may_seal(ctx.state, cmd, ctx.actor.user_id, ctx.actor.is_admin):
         return refusal
     poll = ctx.state.polls[cmd.poll_id]
@@ -399,7 +413,7 @@ def _cancel(ctx: _Ctx, cmd: v.PollCancel) -> Outcome:
 # ---- effects ----
 
 
-@_on("poll.created", "poll.updated", "poll.opened")
+@HANDLERS.on("poll.created", "poll.updated", "poll.opened")
 def _poll(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     poll = Poll.model_validate(data["poll"])
     before = state.polls.get(poll.id)
@@ -408,21 +422,22 @@ def _poll(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
         # The same ceremony: the shares dealt so far stay (events carry the poll without).
         board = poll.board.model_copy(update={"shares": before.board.shares})
         poll = poll.model_copy(update={"board": board})
-    return {"polls": _with(state.polls, poll.id, poll), "next_id": max(state.next_id, poll.id + 1)}
+    return {"polls": with_key(state.polls, poll.id, poll),
+            "next_id": max(state.next_id, poll.id + 1)}
 
 
 def _change(state: RoomState, poll_id: int, **changes: Any) -> dict[str, Any]:
     poll = state.polls[poll_id]
-    return {"polls": _with(state.polls, poll_id, poll.model_copy(update=changes))}
+    return {"polls": with_key(state.polls, poll_id, poll.model_copy(update=changes))}
 
 
-@_on("poll.progress")
+@HANDLERS.on("poll.progress")
 def _progressed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return _change(state, data["poll_id"],
                    progress=Progress(voted=data["voted"], eligible=data["eligible"]))
 
 
-@_on("poll.closed")
+@HANDLERS.on("poll.closed")
 def _closed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     if not data.get("counting"):
         return _change(state, data["poll_id"], status="closed", closed_at=data["closed_at"])
@@ -435,22 +450,48 @@ def _closed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
                    counting=True, board=board)
 
 
-@_on("poll.result")
+@HANDLERS.on("poll.result")
 def _resulted(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return _change(state, data["poll_id"], result=Result.model_validate(data["result"]),
                    counting=False)
 
 
-@_on("poll.published")
+@HANDLERS.on("poll.published")
 def _published(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return _change(state, data["poll_id"], status="published",
                    published_at=data["published_at"], counting=False,
                    result=Result.model_validate(data["result"]))
 
 
-@_on("poll.cancelled")
+@HANDLERS.on("poll.cancelled")
 def _cancelled(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return _change(state, data["poll_id"], status="cancelled")
 
 
-c.COMMANDS.update({cls.NAME: cls for cls in v.ROOM_COMMANDS})
+# ---- the plugin ----
+
+
+def _frozen(state: RoomState) -> str | None:
+    """While a poll is open, roles, votes and the electorate are frozen and the session
+    cannot end (close or cancel the vote first)."""
+    return "poll_open" if any(p.status == "open" for p in state.polls.values()) else None
+
+
+def _me(state: RoomState, user_id: int, is_admin: bool) -> dict[str, Any]:
+    return {"vote_for": vote_for(state, user_id)}
+
+
+_FRESH = (Lookup("fresh", into="fresh"),)  # a new poll_uid's randomness
+_SEAL = (Lookup("ballot_box", into="box"),)  # the box is sealed first, its contents filled in
+
+PLUGIN = Plugin(
+    name="polls",
+    commands=v.ROOM_COMMANDS,
+    rules=joined(RULES, counting_board.RULES),
+    handlers=joined(HANDLERS, counting_board.HANDLERS),
+    personal_view=polls_view,
+    me=_me,
+    freezes=_frozen,
+    lookups={v.PollCreate: _FRESH, v.PollUpdate: _FRESH, v.BoardRestart: _FRESH,
+             v.PollClose: _SEAL, v.PollCancel: (Lookup("ballot_box"),)},
+)

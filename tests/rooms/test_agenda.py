@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rooms.decide import iso
+from rooms.plugin import iso
 from tests.rooms.world import ADMIN, CHAIR, SECRETARY, Room, standard_room
 
 

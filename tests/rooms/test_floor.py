@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rooms.decide import iso
+from rooms.plugin import iso
 from tests.rooms.world import CHAIR, D1, D2, D3, NAMES, Room, standard_room
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from rooms import Rejection, parse_command, parse_create
+from meeting_room import parse_command, parse_create
+from rooms import Rejection
 from rooms import commands as c
 from tests.rooms.world import CHAIR, SECRETARY, standard_room
 

@@ -13,7 +13,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rooms import Event, Rejection, RoomState, apply, replay, room_view
+from meeting_room import apply, replay, room_view
+from rooms import Event, Rejection, RoomState
 from rooms.events import Audience
 from rooms.rejections import TEXTS
 from rooms.roles import Role

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rooms import room_view
+from meeting_room import room_view
 from rooms.state import QuorumRule
 from tests.rooms.world import (
     ADMIN,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rooms import Event, RoomState, apply, room_view
+from meeting_room import apply, room_view
+from rooms import Event, RoomState
 from tests.rooms.world import CHAIR, D1, D2, D3, OUTSIDER, SECRETARY, Room, standard_room
 
 

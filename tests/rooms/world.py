@@ -1,7 +1,8 @@
 """A small room world for core tests: a directory of people and a driver for decide/apply.
 
 The driver plays the part of the server edge without any I/O: it parses a command, fills
-in directory lookups as `Node._resolve` does, decides at a controlled `now`, numbers the
+in what the plugins' lookups ask for (`meeting_room.lookups`, as `Node._resolve` does) from
+a fake directory, file store and ballot box, decides at a controlled `now`, numbers the
 events like the store does and folds them in with `apply`.
 """
 
@@ -11,9 +12,11 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rooms import Actor, Event, Profile, Rejection, RoomState, apply, decide, parse_command
+from documents.model import FileInfo
+from meeting_room import apply, decide, lookups, parse_command
+from rooms import Actor, Event, Profile, Rejection, RoomState
 from rooms import commands as c
-from rooms.state import FileInfo
+from rooms.plugin import Lookup
 from voting import commands as v
 from voting.commands import BoxContents, PollClose
 from voting.secret.ballot import Ballot
@@ -47,28 +50,39 @@ FILES = {
 }
 
 
-def resolve(command: c.Command) -> c.Command:
-    """Fill in profiles from the directory, as the server edge does."""
-    if isinstance(command, c.ParticipantAdd) and command.user_id in DIRECTORY:
-        return command.model_copy(update={"profile": DIRECTORY[command.user_id]})
-    if isinstance(command, c.Rsvp) and command.substitute_user_id in DIRECTORY:
-        assert command.substitute_user_id is not None
-        return command.model_copy(
-            update={"substitute_profile": DIRECTORY[command.substitute_user_id]})
-    if isinstance(command, c.DocumentAttach | c.DocumentNewVersion) and command.sha256 in FILES:
-        return command.model_copy(update={"file": FILES[command.sha256]})
-    if isinstance(command, v.PollSettings | v.BoardRestart):
-        # A new poll_uid's randomness, drawn by the edge (deterministic here).
-        global _nonces
-        _nonces += 1
-        return command.model_copy(update={"fresh": v.Fresh(room=1, nonce=f"{_nonces:016x}")})
-    if isinstance(command, PollClose):
-        # The server seals the ballot box first; here, a box of three ballots.
-        box = BoxContents(cast=3, votes={1: 2, 2: 1}, receipts=3)
-        return command.model_copy(update={"box": box})
-    return command
+def _user(room: Room, command: c.Command, lookup: Lookup) -> c.Command:
+    """Profiles from the directory, as the server edge fills them."""
+    uid = getattr(command, lookup.key or "")
+    if uid not in DIRECTORY:
+        return command
+    return command.model_copy(update={lookup.into: DIRECTORY[uid]})
 
 
+def _room_file(room: Room, command: c.Command, lookup: Lookup) -> c.Command:
+    sha = getattr(command, lookup.key or "")
+    if sha not in FILES:
+        return command
+    return command.model_copy(update={lookup.into: FILES[sha]})
+
+
+def _fresh(room: Room, command: c.Command, lookup: Lookup) -> c.Command:
+    """A new poll_uid's randomness, drawn by the edge (deterministic here)."""
+    global _nonces
+    _nonces += 1
+    return command.model_copy(update={lookup.into: v.Fresh(room=1, nonce=f"{_nonces:016x}")})
+
+
+def _ballot_box(room: Room, command: c.Command, lookup: Lookup) -> c.Command:
+    """The server seals the ballot box first: here a box of three ballots, or for an
+    encrypted poll the aggregate of the ballots in the world's box."""
+    if not isinstance(command, PollClose):
+        return command
+    return room.seal(command.model_copy(update={
+        "box": BoxContents(cast=3, votes={1: 2, 2: 1}, receipts=3)}))
+
+
+# The edge's services by lookup kind (the server's are in server/node.py).
+FILLS = {"user": _user, "room_file": _room_file, "fresh": _fresh, "ballot_box": _ballot_box}
 _nonces = 0
 
 
@@ -83,10 +97,8 @@ class Room:
     # Encrypted polls: the ballots in the box (poll id -> ballots), sealed at the close.
     box: dict[int, list[Ballot]] = dataclasses.field(default_factory=dict)
 
-    def seal(self, command: c.Command) -> c.Command:
+    def seal(self, command: PollClose) -> PollClose:
         """An encrypted poll's close: the aggregate of the ballots in the world's box."""
-        if not isinstance(command, PollClose):
-            return command
         poll = self.state.polls.get(command.poll_id)
         if poll is None or not poll.encrypted:
             return command
@@ -106,7 +118,13 @@ class Room:
             command = parse_command(name, args)
         if isinstance(command, Rejection):
             return command
-        return self.decide(actor, self.seal(resolve(command)))
+        return self.decide(actor, self.resolve(command))
+
+    def resolve(self, command: c.Command) -> c.Command:
+        """Fill in what the plugins' lookups ask for, as the server edge does."""
+        for lookup in lookups(command):
+            command = FILLS[lookup.kind](self, command, lookup)
+        return command
 
     def decide(self, actor: int, command: c.Command) -> list[Event] | Rejection:
         outcome = decide(self.state, command, ACTORS[actor], self.now)

@@ -17,8 +17,8 @@ import httpx
 import pymupdf
 import pytest
 
+from meeting_room import room_view
 from rooms import Rejection
-from rooms.view import room_view
 from tests.conftest import Api, Meeting, ServerProcess, make_meeting
 from tests.server.conftest import assert_refusal, barrier, joined, seq_of, uid
 
@@ -438,7 +438,7 @@ def test_core_declassifying_needs_every_confidential_use_of_the_file() -> None:
     hidden = max(room.state.documents)
     # The chair uploaded the bytes (the edge fills `uploaded_by`): possession lets it
     # attach the file again, for itself, but not publish the other document's copy.
-    from rooms import commands as c
+    from documents import commands as c
     from tests.rooms.world import FILES
 
     mine = c.DocumentAttach(sha256=sha, classification="confidential", viewers=[CHAIR],

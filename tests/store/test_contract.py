@@ -15,7 +15,8 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from rooms import Event, replay, summary
+from meeting_room import replay, summary
+from rooms import Event
 from rooms.events import EVERYONE, Audience
 from store import CommandMark, Duplicate, SeqConflict, SqlStore, StoreUnavailable
 from tests.rooms.world import ADMIN, CHAIR, D1, D2, SECRETARY, Room

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from rooms.view import room_view
+from meeting_room import room_view
 from tests.rooms.world import D1, D2, D3, SECRETARY, Room
 from tests.voting.board_kit import BoardDevice, ballot
 from voting import commands as v

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import orjson
 
+from meeting_room import room_view
 from rooms.rejections import Rejection
-from rooms.view import room_view
 from tests.rooms.client_view import ClientView
 from tests.rooms.world import CHAIR, D1, D2, D3, INVITEE, SECRETARY, Room, standard_room
 from tests.voting.board_kit import BoardDevice, ballot

@@ -1,15 +1,18 @@
 """Meeting documents in the room: attaching, versions, presenting, and shared annotations.
 
-Rules (`decide`) and their events' effects (`apply`) for documents, registered into the
-core's tables. Who may read a document follows its classification: `public` everyone in
-the room, `internal` everyone but invitees, `confidential` its named viewers only. The
-organisers (chair, secretary, administrators) also *know of* a confidential document they
-do not read, as a sealed entry (`sealed`): that it exists, its classification, viewers and
-agenda item, and nothing of its content (no title, file name, hash, sizes, page count,
-versions, marks). Every change to a confidential document is therefore two events: the
-sealed entry for the organisers first, then the whole document for its viewers (a viewer
-who is also an organiser receives both, the whole one last). Private annotations never
-enter the room: they live in the store.
+Rules (`decide`) and their events' effects (`apply`) for documents, what each user sees,
+and what the edge does around them (file lookups, sealing, pre-rendering, the pointer and
+ink relays), as one plugin, `PLUGIN`, that `meeting_room.py` assembles into the room.
+
+Who may read a document follows its classification: `public` everyone in the room,
+`internal` everyone but invitees, `confidential` its named viewers only. The organisers
+(chair, secretary, administrators) also *know of* a confidential document they do not
+read, as a sealed entry (`sealed`): that it exists, its classification, viewers and agenda
+item, and nothing of its content (no title, file name, hash, sizes, page count, versions,
+marks). Every change to a confidential document is therefore two events: the sealed entry
+for the organisers first, then the whole document for its viewers (a viewer who is also an
+organiser receives both, the whole one last). Private annotations never enter the room:
+they live in the store.
 
 Who may do what to a confidential document, in one place:
 - read, present, draw, rename, version, re-classify, change its viewers: an organiser
@@ -29,15 +32,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms import commands as c
-from rooms.apply import _on, _with, _without
-from rooms.decide import Outcome, _Ctx, _dump, _preparing, _rule
+from documents import commands as c
+from documents.model import Annotation, Document, DocumentVersion, Presentation
+from rooms.commands import Command
 from rooms.events import EVERYONE, Audience, Event, organisers_and
+from rooms.plugin import (
+    Context,
+    FileRules,
+    HandlerTable,
+    Lookup,
+    Outcome,
+    Plugin,
+    RuleTable,
+    dump,
+    with_key,
+    without_key,
+)
 from rooms.rejections import Rejection, invalid, invalid_state, not_found
 from rooms.roles import ADMINISTRATOR, Role
-from rooms.state import Annotation, Document, DocumentVersion, Presentation, RoomState
+from rooms.state import RoomState
 
 MAX_SHARED_PER_DOCUMENT = 5000
+RULES = RuleTable()
+HANDLERS = HandlerTable()
 # Who sees `internal` documents: every role but invitees.
 _INTERNAL = Audience(False, frozenset({*(str(r) for r in Role if r != Role.INVITEE),
                                        ADMINISTRATOR}))
@@ -77,7 +94,7 @@ def sealed(doc: Document) -> dict[str, Any]:
 
     Who attached it and when are those of its first version, so that a new version
     changes nothing here (not even that there was one)."""
-    entry = {k: v for k, v in _dump(doc).items() if k in SEALED_FIELDS}
+    entry = {k: v for k, v in dump(doc).items() if k in SEALED_FIELDS}
     if doc.history:
         entry |= {"added_by": doc.history[0].by, "added_at": doc.history[0].at}
     return {**entry, "sealed": True}
@@ -121,14 +138,14 @@ def may_draw_shared(state: RoomState, user_id: int) -> bool:
     return state.presentation is not None and state.presentation.by == user_id
 
 
-def _document(ctx: _Ctx, document_id: int) -> Document | Rejection:
+def _document(ctx: Context, document_id: int) -> Document | Rejection:
     doc = ctx.state.documents.get(document_id)
     if doc is None or not may_know(ctx.state, doc, ctx.actor.user_id, ctx.actor.is_admin):
         return not_found("document")
     return doc
 
 
-def _readable(ctx: _Ctx, document_id: int) -> Document | Rejection:
+def _readable(ctx: Context, document_id: int) -> Document | Rejection:
     """The document if the actor may read it; a sealed one is refused as such."""
     doc = _document(ctx, document_id)
     if isinstance(doc, Rejection):
@@ -143,7 +160,7 @@ def _shown_to(doc: Document) -> Audience:
     return readers(doc) if doc.classification == "confidential" else EVERYONE
 
 
-def _put(ctx: _Ctx, kind: str, before: Document | None, after: Document) -> list[Event]:
+def _put(ctx: Context, kind: str, before: Document | None, after: Document) -> list[Event]:
     """The events that tell everyone concerned about `after` (new, or changed from
     `before`): a revocation for those who read it before when its readers change, the
     sealed entry for the organisers, then the whole document for its readers."""
@@ -156,16 +173,16 @@ def _put(ctx: _Ctx, kind: str, before: Document | None, after: Document) -> list
     if after.classification == "confidential" and (
             moved or before is None or sealed(before) != sealed(after)):
         events.append(ctx.event(kind, _ORGANISERS, document=sealed(after)))
-    data: dict[str, Any] = {"document": _dump(after)}
+    data: dict[str, Any] = {"document": dump(after)}
     if moved:
         # New readers learn the shared marks with the document (a revocation dropped them).
-        data["annotations"] = [_dump(a) for a in ctx.state.annotations.values()
+        data["annotations"] = [dump(a) for a in ctx.state.annotations.values()
                                if a.document_id == after.id]
     events.append(ctx.event(kind, readers(after), **data))
     return events
 
 
-def _viewers(ctx: _Ctx, classification: str, viewers: tuple[int, ...]) -> Rejection | None:
+def _viewers(ctx: Context, classification: str, viewers: tuple[int, ...]) -> Rejection | None:
     if classification == "confidential":
         if not viewers:
             return invalid("viewers: a confidential document names its readers")
@@ -185,9 +202,9 @@ def _page_in(doc: Document, page: int) -> Rejection | None:
 # ---- attaching and versions (organisers) ----
 
 
-@_rule(c.DocumentAttach)
-def _attach(ctx: _Ctx, cmd: c.DocumentAttach) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.DocumentAttach)
+def _attach(ctx: Context, cmd: c.DocumentAttach) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     if (cmd.file is None or cmd.file.sha256 != cmd.sha256
             or not may_release(ctx.state, cmd.sha256, ctx.actor.user_id,
@@ -208,9 +225,9 @@ def _attach(ctx: _Ctx, cmd: c.DocumentAttach) -> Outcome:
     return _put(ctx, "document.attached", None, doc)
 
 
-@_rule(c.DocumentUpdate)
-def _update(ctx: _Ctx, cmd: c.DocumentUpdate) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.DocumentUpdate)
+def _update(ctx: Context, cmd: c.DocumentUpdate) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     doc = _document(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
@@ -249,9 +266,9 @@ def _update(ctx: _Ctx, cmd: c.DocumentUpdate) -> Outcome:
     return events + _put(ctx, "document.updated", doc, updated)
 
 
-@_rule(c.DocumentNewVersion)
-def _new_version(ctx: _Ctx, cmd: c.DocumentNewVersion) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.DocumentNewVersion)
+def _new_version(ctx: Context, cmd: c.DocumentNewVersion) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     doc = _readable(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
@@ -276,13 +293,13 @@ def _new_version(ctx: _Ctx, cmd: c.DocumentNewVersion) -> Outcome:
         moved = shown.model_copy(update={"version": updated.version, "page": 1, "zoom": 1.0,
                                          "x": 0.5, "y": 0.5})
         events.append(ctx.event("presentation.moved", _shown_to(doc),
-                                presentation=_dump(moved)))
+                                presentation=dump(moved)))
     return events
 
 
-@_rule(c.DocumentRemove)
-def _remove(ctx: _Ctx, cmd: c.DocumentRemove) -> Outcome:
-    if refusal := _preparing(ctx):
+@RULES.rule(c.DocumentRemove)
+def _remove(ctx: Context, cmd: c.DocumentRemove) -> Outcome:
+    if refusal := ctx.preparing():
         return refusal
     doc = _document(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
@@ -297,14 +314,14 @@ def _remove(ctx: _Ctx, cmd: c.DocumentRemove) -> Outcome:
 # ---- presenting ----
 
 
-def _presenting(ctx: _Ctx) -> Rejection | None:
+def _presenting(ctx: Context) -> Rejection | None:
     meeting = ctx.state.meeting
     if meeting is not None and meeting.status == "ended":
         return invalid_state("ended")
     return None
 
 
-def _shown(ctx: _Ctx) -> tuple[Presentation, Document] | Rejection:
+def _shown(ctx: Context) -> tuple[Presentation, Document] | Rejection:
     """What is presented, as the actor sees it: a sealed presentation is none to them."""
     shown = ctx.state.presentation
     doc = ctx.state.documents.get(shown.document_id) if shown is not None else None
@@ -314,8 +331,8 @@ def _shown(ctx: _Ctx) -> tuple[Presentation, Document] | Rejection:
     return shown, doc
 
 
-@_rule(c.PresentStart)
-def _present_start(ctx: _Ctx, cmd: c.PresentStart) -> Outcome:
+@RULES.rule(c.PresentStart)
+def _present_start(ctx: Context, cmd: c.PresentStart) -> Outcome:
     if refusal := _presenting(ctx):
         return refusal
     if not may_present(ctx.state, ctx.actor.user_id):
@@ -335,12 +352,12 @@ def _present_start(ctx: _Ctx, cmd: c.PresentStart) -> Outcome:
         # Those who may not follow see the previous presentation end, and nothing else.
         events.append(ctx.event("presentation.stopped"))
     events.append(ctx.event("presentation.started", _shown_to(doc),
-                            presentation=_dump(started)))
+                            presentation=dump(started)))
     return events
 
 
-@_rule(c.PresentMove)
-def _present_move(ctx: _Ctx, cmd: c.PresentMove) -> Outcome:
+@RULES.rule(c.PresentMove)
+def _present_move(ctx: Context, cmd: c.PresentMove) -> Outcome:
     found = _shown(ctx)
     if isinstance(found, Rejection):
         return found
@@ -353,11 +370,11 @@ def _present_move(ctx: _Ctx, cmd: c.PresentMove) -> Outcome:
                                      "y": cmd.y})
     if moved == shown:
         return []  # already there: nothing to tell anyone
-    return [ctx.event("presentation.moved", _shown_to(doc), presentation=_dump(moved))]
+    return [ctx.event("presentation.moved", _shown_to(doc), presentation=dump(moved))]
 
 
-@_rule(c.PresentStop)
-def _present_stop(ctx: _Ctx, cmd: c.PresentStop) -> Outcome:
+@RULES.rule(c.PresentStop)
+def _present_stop(ctx: Context, cmd: c.PresentStop) -> Outcome:
     shown = ctx.state.presentation
     if shown is None:
         return Rejection("not_presenting")
@@ -384,8 +401,8 @@ def check_marks(cmd: c.AnnotationAdd) -> Rejection | None:
     return None
 
 
-@_rule(c.AnnotationAdd)
-def _annotate(ctx: _Ctx, cmd: c.AnnotationAdd) -> Outcome:
+@RULES.rule(c.AnnotationAdd)
+def _annotate(ctx: Context, cmd: c.AnnotationAdd) -> Outcome:
     if not may_draw_shared(ctx.state, ctx.actor.user_id):
         return Rejection("forbidden")
     doc = _readable(ctx, cmd.document_id)
@@ -401,11 +418,11 @@ def _annotate(ctx: _Ctx, cmd: c.AnnotationAdd) -> Outcome:
         kind=cmd.kind, points=tuple(round(p, 5) for p in cmd.points), color=cmd.color.lower(),
         width=cmd.width, text=cmd.text, owner=ctx.actor.user_id, scope="shared", at=ctx.at,
     )
-    return [ctx.event("annotation.added", readers(doc), annotation=_dump(ann))]
+    return [ctx.event("annotation.added", readers(doc), annotation=dump(ann))]
 
 
-@_rule(c.AnnotationRemove)
-def _unannotate(ctx: _Ctx, cmd: c.AnnotationRemove) -> Outcome:
+@RULES.rule(c.AnnotationRemove)
+def _unannotate(ctx: Context, cmd: c.AnnotationRemove) -> Outcome:
     ann = ctx.state.annotations.get(cmd.annotation_id)
     doc = ctx.state.documents.get(ann.document_id) if ann else None
     if ann is None or doc is None or not may_read(ctx.state, doc, ctx.actor.user_id,
@@ -417,8 +434,8 @@ def _unannotate(ctx: _Ctx, cmd: c.AnnotationRemove) -> Outcome:
                       document_id=doc.id)]
 
 
-@_rule(c.AnnotationClear)
-def _clear(ctx: _Ctx, cmd: c.AnnotationClear) -> Outcome:
+@RULES.rule(c.AnnotationClear)
+def _clear(ctx: Context, cmd: c.AnnotationClear) -> Outcome:
     doc = _readable(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
         return doc
@@ -439,52 +456,52 @@ def _cleared(a: Annotation, doc: Document, page: int, owner: int | None) -> bool
 # ---- apply ----
 
 
-@_on("document.attached", "document.updated")
+@HANDLERS.on("document.attached", "document.updated")
 def _document_put(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     if data["document"].get("sealed"):
         return {}  # the organisers' copy: the whole document follows in the same commit
     doc = Document.model_validate(data["document"])
-    return {"documents": _with(state.documents, doc.id, doc),
+    return {"documents": with_key(state.documents, doc.id, doc),
             "next_id": max(state.next_id, doc.id + 1)}
 
 
-@_on("document.revoked")
+@HANDLERS.on("document.revoked")
 def _document_revoked(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {}  # readers changed: clients drop their copy; the update follows
 
 
-@_on("document.removed")
+@HANDLERS.on("document.removed")
 def _document_removed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     did = data["document_id"]
     return {
-        "documents": _without(state.documents, did),
+        "documents": without_key(state.documents, did),
         "annotations": {k: a for k, a in state.annotations.items() if a.document_id != did},
     }
 
 
-@_on("presentation.started", "presentation.moved")
+@HANDLERS.on("presentation.started", "presentation.moved")
 def _presentation(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {"presentation": Presentation.model_validate(data["presentation"])}
 
 
-@_on("presentation.stopped")
+@HANDLERS.on("presentation.stopped")
 def _presentation_stopped(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     return {"presentation": None}
 
 
-@_on("annotation.added")
+@HANDLERS.on("annotation.added")
 def _annotation(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     ann = Annotation.model_validate(data["annotation"])
-    return {"annotations": _with(state.annotations, ann.id, ann),
+    return {"annotations": with_key(state.annotations, ann.id, ann),
             "next_id": max(state.next_id, ann.id + 1)}
 
 
-@_on("annotation.removed")
+@HANDLERS.on("annotation.removed")
 def _annotation_removed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return {"annotations": _without(state.annotations, data["annotation_id"])}
+    return {"annotations": without_key(state.annotations, data["annotation_id"])}
 
 
-@_on("annotation.cleared")
+@HANDLERS.on("annotation.cleared")
 def _annotations_cleared(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     doc = state.documents[data["document_id"]]
     return {"annotations": {
@@ -504,7 +521,7 @@ def documents_view(state: RoomState, user_id: int, is_admin: bool) -> dict[str, 
     for i in sorted(state.documents):
         doc = state.documents[i]
         if readers(doc).admits(user_id, role, is_admin):
-            entries.append(_dump(doc))
+            entries.append(dump(doc))
             read.add(i)
         elif audience(doc).admits(user_id, role, is_admin):
             entries.append(sealed(doc))
@@ -513,37 +530,42 @@ def documents_view(state: RoomState, user_id: int, is_admin: bool) -> dict[str, 
     follows = presented is not None and _shown_to(presented).admits(user_id, role, is_admin)
     return {
         "documents": entries,
-        "annotations": [_dump(a) for a in state.annotations.values() if a.document_id in read],
-        "presentation": _dump(shown) if follows else None,
+        "annotations": [dump(a) for a in state.annotations.values() if a.document_id in read],
+        "presentation": dump(shown) if follows else None,
     }
 
 
 # ---- volatile messages (relayed, never stored) ----
 
-VOLATILE_KINDS = frozenset({"pointer", "ink"})
 
-
-def volatile_audience(state: RoomState, user_id: int, is_admin: bool, kind: str,
+def _pointer_audience(state: RoomState, user_id: int, is_admin: bool,
                       data: Any) -> Audience | Rejection:
-    """Who receives a volatile message from `user_id`, or why it is refused.
-
-    `pointer` is the presenter's laser; `ink` a shared stroke still being drawn. Both go
-    only to those who may read the document they point at (the one presented, for a
-    pointer that names none), and only from someone who reads it.
-    """
-    if kind not in VOLATILE_KINDS:
-        return invalid("volatile kind")
-    if kind == "pointer":
-        presenting = state.presentation is not None and state.presentation.by == user_id
-        if not (presenting or may_present(state, user_id)):
-            return Rejection("forbidden")
-    elif not may_draw_shared(state, user_id):
+    """`pointer`, the presenter's laser: from whoever presents or may present, to those who
+    may read the document it points at (the one presented, if it names none)."""
+    presenting = state.presentation is not None and state.presentation.by == user_id
+    if not (presenting or may_present(state, user_id)):
         return Rejection("forbidden")
     document_id = data.get("document_id") if isinstance(data, dict) else None
-    if document_id is None and kind == "pointer":
+    if document_id is None:
         if state.presentation is None:
             return EVERYONE
         document_id = state.presentation.document_id
+    return _to_readers(state, user_id, is_admin, document_id)
+
+
+def _ink_audience(state: RoomState, user_id: int, is_admin: bool,
+                  data: Any) -> Audience | Rejection:
+    """`ink`, a shared stroke still being drawn: from those who draw shared marks, to the
+    readers of its document."""
+    if not may_draw_shared(state, user_id):
+        return Rejection("forbidden")
+    document_id = data.get("document_id") if isinstance(data, dict) else None
+    return _to_readers(state, user_id, is_admin, document_id)
+
+
+def _to_readers(state: RoomState, user_id: int, is_admin: bool,
+                document_id: Any) -> Audience | Rejection:
+    """The readers of the document, if the sender reads it too."""
     doc = state.documents.get(document_id) if isinstance(document_id, int) else None
     if doc is None or not may_read(state, doc, user_id, is_admin):
         return not_found("document")
@@ -553,7 +575,7 @@ def volatile_audience(state: RoomState, user_id: int, is_admin: bool, kind: str,
 # ---- what the node does around a command (the file store is not the room's) ----
 
 
-def files_to_seal(state: RoomState, command: c.Command) -> set[str]:
+def files_to_seal(state: RoomState, command: Command) -> set[str]:
     """Files `command` may make confidential: the node seals them *before* it is decided,
     so no unstamped image of them is cached or served from a cache from then on."""
     if isinstance(command, c.DocumentAttach):
@@ -573,7 +595,7 @@ def files_to_seal(state: RoomState, command: c.Command) -> set[str]:
     return set()
 
 
-def files_to_prerender(state: RoomState, command: c.Command) -> list[tuple[str, int]]:
+def files_to_prerender(state: RoomState, command: Command) -> list[tuple[str, int]]:
     """After an accepted attach or new version: the file and its page count, to render in
     the background, unless a confidential document of this room uses it."""
     if not isinstance(command, c.DocumentAttach | c.DocumentNewVersion) or command.file is None:
@@ -581,3 +603,25 @@ def files_to_prerender(state: RoomState, command: c.Command) -> list[tuple[str, 
     if command.sha256 in confidential_files(state):
         return []
     return [(command.sha256, len(command.file.sizes))]
+
+
+# ---- the plugin ----
+
+
+def _session_ended(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
+    return {"presentation": None}  # nobody presents once the session is over
+
+
+PLUGIN = Plugin(
+    name="documents",
+    commands=c.ROOM_COMMANDS,
+    rules=RULES,
+    handlers=HANDLERS,
+    reactions={"session.ended": _session_ended},
+    personal_view=documents_view,
+    lookups={cmd: (Lookup("room_file", key="sha256", into="file"),)
+             for cmd in (c.DocumentAttach, c.DocumentNewVersion)},
+    volatile={"pointer": _pointer_audience, "ink": _ink_audience},
+    files=FileRules(confidential=confidential_files, to_seal=files_to_seal,
+                    to_prerender=files_to_prerender),
+)

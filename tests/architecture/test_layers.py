@@ -1,0 +1,129 @@
+"""The layers of the meeting room, checked on the source (no import needed):
+
+    rooms/ (the kernel)  <-  documents/, voting/, minutes/ (features: one plugin each)
+                         <-  meeting_room.py (the assembly)  <-  server/ (the I/O shell)
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+
+from tests.architecture.modules import project_modules, source
+
+FEATURES = ("documents", "voting", "minutes")
+# What a feature may use of the kernel: the plugin API and the kernel's data.
+KERNEL_PUBLIC = {"rooms", "rooms.commands", "rooms.events", "rooms.plugin", "rooms.rejections",
+                 "rooms.roles", "rooms.state"}
+# The kernel's rules, handlers and views: reached only through the assembly.
+KERNEL_INSIDE = {"rooms.apply", "rooms.constitution", "rooms.decide", "rooms.kernel",
+                 "rooms.room", "rooms.substitutes", "rooms.view"}
+# The features' state is held as fields of RoomState (docs/ARCHITECTURE.md, "The assembly").
+STATE_MODELS = {"documents.model", "voting.model", "minutes.model"}
+# A feature's own edge in server/ calls its feature's public functions (may_read,
+# check_ballot, may_sign); every other server module gets room behaviour from meeting_room.
+FEATURE_EDGES = {
+    "documents.room": {"server.documents_api"},
+    "voting.room": {"server.polls_api", "server.ballot_box"},
+    "minutes.room": {"server.minutes_api"},
+}
+
+
+@cache
+def _tree(module: str) -> ast.Module:
+    path = source(module)
+    return ast.parse(path.read_text(), str(path)) if path.exists() else ast.Module([], [])
+
+
+@cache
+def _modules() -> frozenset[str]:
+    return frozenset(project_modules())
+
+
+def _imports(module: str) -> list[tuple[str, list[str]]]:
+    """(module imported, names taken from it) for every import in `module`, anywhere in it;
+    `from package import submodule` counts as importing the submodule."""
+    found = []
+    for node in ast.walk(_tree(module)):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [alias.name for alias in node.names]
+            found.append((node.module, names))
+            found += [(f"{node.module}.{n}", []) for n in names
+                      if f"{node.module}.{n}" in _modules()]
+    return found
+
+
+def _top(module: str) -> str:
+    return module.split(".")[0]
+
+
+def _project(module: str) -> bool:
+    return _top(module) in {_top(m) for m in _modules()}
+
+
+def test_the_kernel_knows_no_feature() -> None:
+    outside = (*FEATURES, "signing", "server", "store", "bus", "meeting_room")
+    wrong = [(m, imported) for m in _modules() if _top(m) == "rooms"
+             for imported, _ in _imports(m) if _top(imported) in outside
+             and not (m == "rooms.state" and imported in STATE_MODELS)]
+    assert wrong == []
+
+
+def test_features_use_only_the_public_plugin_api_of_the_kernel() -> None:
+    wrong = [(m, imported) for m in _modules() if _top(m) in FEATURES
+             for imported, _ in _imports(m)
+             if _top(imported) == "rooms" and imported not in KERNEL_PUBLIC]
+    assert wrong == []
+
+
+def test_no_private_name_crosses_a_package() -> None:
+    wrong = [(m, imported, name) for m in _modules() for imported, names in _imports(m)
+             if _project(imported) and _top(imported) != _top(m)
+             for name in names if name.startswith("_") and not name.startswith("__")]
+    assert wrong == []
+
+
+def test_the_server_takes_room_behaviour_from_the_assembly_only() -> None:
+    wrong = []
+    for m in _modules():
+        if _top(m) != "server":
+            continue
+        for imported, _ in _imports(m):
+            others_edge = m not in FEATURE_EDGES.get(imported, {m})
+            if imported in KERNEL_INSIDE or others_edge:
+                wrong.append((m, imported))
+    assert wrong == []
+    uses = {m for m in _modules() for imported, _ in _imports(m) if imported == "meeting_room"}
+    assert {"server.node", "server.room_host", "server.ws", "server.api"} <= uses
+
+
+def test_importing_a_module_changes_no_other_module() -> None:
+    """No registration by import: no module-level statement of a project module calls into
+    or assigns to another project module's attributes (`commands.COMMANDS.update(...)`)."""
+    wrong = []
+    for m in _modules():
+        tree = _tree(m)
+        aliases = {}
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                aliases |= {(a.asname or a.name).split(".")[0]: a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                aliases |= {a.asname or a.name: f"{node.module}.{a.name}" for a in node.names
+                            if f"{node.module}.{a.name}" in _modules()}
+        for node in tree.body:
+            targets: list[ast.expr] = []
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                targets = [node.value.func]
+            elif isinstance(node, ast.Assign | ast.AugAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if not isinstance(target, ast.Attribute | ast.Subscript):
+                    continue
+                root = target
+                while isinstance(root, ast.Attribute | ast.Subscript | ast.Call):
+                    root = root.func if isinstance(root, ast.Call) else root.value
+                if isinstance(root, ast.Name) and _project(aliases.get(root.id, "-")):
+                    wrong.append((m, node.lineno))
+    assert wrong == []
