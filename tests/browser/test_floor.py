@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.async_api import expect
 
-from rooms import Actor, Rejection, RoomState, decide, replay, summary
+from meeting_room import decide, replay, summary
+from rooms import Actor, Rejection, RoomState
 from rooms.commands import parse_create
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
 from tests.conftest import ServerProcess, login, make_meeting

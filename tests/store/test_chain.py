@@ -23,7 +23,8 @@ from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from rooms import Event, replay, summary
+from meeting_room import replay, summary
+from rooms import Event
 from server.log_audit import LogBroken, audit_rooms, check_chain, walk_chain
 from store import SqlStore
 from store.chain import (
