@@ -440,11 +440,32 @@ async def test_reducer_rebuilds_the_server_view(
     await expect(page.get_by_test_id("notice-item")).to_have_count(1)
 
 
+async def _room_event_data(server: Any, meeting: int, seq: int,
+                           data: str | None = None) -> str:
+    """An event's stored data, straight from the store; with `data`, written there first."""
+    store = store_of(server)
+    await store.open()
+    try:
+        assert store.engine is not None
+        async with store.engine.begin() as conn:
+            where = "WHERE room_id = :r AND seq = :s"
+            if data is not None:
+                await conn.execute(sa.text(f"UPDATE room_events SET data = :d {where}"),
+                                   {"r": meeting, "s": seq, "d": data})
+            row = (await conn.execute(sa.text(f"SELECT data FROM room_events {where}"),
+                                      {"r": meeting, "s": seq})).one()
+            return str(row[0])
+    finally:
+        await store.close()
+
+
 async def test_a_room_whose_log_was_tampered_with_is_not_shown(
         server: Any, new_context: Any) -> None:
     """A meeting written to the store and then changed there with plain SQL before any node
     loaded it: the page shows the server's refusal, naming the event, and stops (no
-    reconnecting to a room that will not open)."""
+    reconnecting to a room that will not open). The event is put back afterwards: the
+    server is shared, and `phonghop audit verify` on its database must find every log
+    whole again (tests/security/test_access_log.py)."""
     admin = await login(server.base_url, "admin", "demo1234")
     store = store_of(server)
     await store.open()
@@ -457,19 +478,21 @@ async def test_a_room_whose_log_was_tampered_with_is_not_shown(
         assert not isinstance(events, Rejection)
         placed = [dataclasses.replace(e, seq=i) for i, e in enumerate(events, 1)]
         meeting = await store.create_meeting(placed, summary(replay(placed)))
-        assert store.engine is not None
-        async with store.engine.begin() as conn:
-            await conn.execute(sa.text(
-                "UPDATE room_events SET data = replace(data, 'kiểm tra', 'đã sửa') "
-                "WHERE room_id = :r AND seq = 1"), {"r": meeting})
     finally:
         await store.close()
-    page = await (await new_context()).new_page()
-    await sign_in(page, server.base_url, "admin", "demo1234")
-    await page.goto(f"{server.base_url}/#/meeting/{meeting}")
-    await expect(page.get_by_test_id("room-error")).to_contain_text(
-        "Nhật ký cuộc họp không còn toàn vẹn từ sự kiện số 1")
-    joins = await page.evaluate(
-        "window.__ws.sent.filter((m) => m.type === 'join').length")
-    assert joins == 1
-    await expect(page.locator("body")).not_to_have_attribute("data-connection", "online")
+    original = await _room_event_data(server, meeting, 1)
+    try:
+        changed = await _room_event_data(server, meeting, 1,
+                                         original.replace("kiểm tra", "đã sửa"))
+        assert changed != original
+        page = await (await new_context()).new_page()
+        await sign_in(page, server.base_url, "admin", "demo1234")
+        await page.goto(f"{server.base_url}/#/meeting/{meeting}")
+        await expect(page.get_by_test_id("room-error")).to_contain_text(
+            "Nhật ký cuộc họp không còn toàn vẹn từ sự kiện số 1")
+        joins = await page.evaluate(
+            "window.__ws.sent.filter((m) => m.type === 'join').length")
+        assert joins == 1
+        await expect(page.locator("body")).not_to_have_attribute("data-connection", "online")
+    finally:
+        assert await _room_event_data(server, meeting, 1, original) == original
