@@ -12,19 +12,20 @@ Measured in pairs, one request on each server right after the other, the order
 alternating (ABBA: the box is noisy, and a pair shares its moment): a right sign-in, a
 wrong sign-in of a name that is no account, a confidential page image (stamped for the
 viewer on each request: the record is one of its steps), and a public page image from the
-cache (not recorded: the hot path's control). Then a burst of sign-ins, `--concurrency` at
-a time, on each server in turn; and a flood of wrong sign-ins (`--flooders` clients as fast
-as they are answered, each attempt a record) on each server in turn, timing the public page
-meanwhile. Finally the after server's chain is verified and its records counted against
-the requests it served. `record_us`: what one `AuditTrail.record` call costs a handler
-(the best of three runs of 100,000 in this process).
+cache (not recorded: the hot path's control). Then bursts of sign-ins, `--concurrency` at
+a time, on each server in turn (ABBA, `--bursts` times); and a flood of wrong sign-ins
+(`--flooders` clients as fast as they are answered, each attempt a record) on each server
+in turn (ABBA, as often), timing the public page meanwhile. Finally the after server's chain is
+verified and its records counted against the requests it served. `record_us`: what one
+`AuditTrail.record` call costs a handler (the best of three runs of 100,000 in this
+process).
 
 The last line on stdout is one JSON object:
 
     {"rounds", "per_round", "before": {signin|signin_wrong|page_confidential|page_public:
      {p50_ms, p95_ms}}, "after": {…}, "ratio_p50": {…}, "ratio_p95": {…},
      "paired_median_diff_ms": {…},
-     "burst": {"signins", "concurrency", "before_per_s", "after_per_s"},
+     "burst": {"signins", "concurrency", "before_per_s", "after_per_s" (medians), "each"},
      "flood": {"flooders", "page_public_before", "page_public_after", "signins_per_s_before",
      "signins_per_s_after"},
      "record_us", "records": {"expected_at_least", "written", "chain_ok", "lost"}}
@@ -250,12 +251,13 @@ async def run(opts: argparse.Namespace, before_root: Path) -> dict[str, Any]:
                         times[server.name][kind].append(await server.once(kind))
         log(f"bursts of {opts.burst} sign-ins, {opts.concurrency} at a time")
         rates: dict[str, list[float]] = {"before": [], "after": []}
-        for server in (before, after, after, before):
-            rates[server.name].append(await server.burst(opts.burst, opts.concurrency))
+        for server in (before, after, after, before) * opts.bursts:
+            rates[server.name].append(round(await server.burst(opts.burst, opts.concurrency),
+                                            1))
         log(f"floods of wrong sign-ins: {opts.flooders} clients, {opts.flood_seconds} s, ABBA")
         flooded: dict[str, list[float]] = {"before": [], "after": []}
         flood_rate: dict[str, list[float]] = {"before": [], "after": []}
-        for server in (before, after, after, before):
+        for server in (before, after, after, before) * opts.bursts:
             got, rate = await server.flood(opts.flood_seconds, opts.flooders)
             flooded[server.name] += got
             flood_rate[server.name].append(rate)
@@ -285,13 +287,13 @@ async def run(opts: argparse.Namespace, before_root: Path) -> dict[str, Any]:
             a - b for a, b in zip(times["after"][k], times["before"][k], strict=True)) * 1000,
             2) for k in KINDS},
         "burst": {"signins": opts.burst, "concurrency": opts.concurrency,
-                  "before_per_s": round(statistics.mean(rates["before"]), 1),
-                  "after_per_s": round(statistics.mean(rates["after"]), 1)},
+                  "before_per_s": statistics.median(rates["before"]),
+                  "after_per_s": statistics.median(rates["after"]), "each": rates},
         "flood": {"flooders": opts.flooders,
                   "page_public_before": stats(flooded["before"]),
                   "page_public_after": stats(flooded["after"]),
-                  "signins_per_s_before": round(statistics.mean(flood_rate["before"]), 1),
-                  "signins_per_s_after": round(statistics.mean(flood_rate["after"]), 1)},
+                  "signins_per_s_before": round(statistics.median(flood_rate["before"]), 1),
+                  "signins_per_s_after": round(statistics.median(flood_rate["after"]), 1)},
         "record_us": round(min(record_us), 1),
         "records": {"expected_at_least": after.served, "written": written,
                     "chain_ok": done.returncode == 0, "lost": health.get("audit_lost")},
@@ -304,7 +306,9 @@ def main() -> None:
                         help="a tree of the code to compare with (a git worktree)")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--per-round", type=int, default=10)
-    parser.add_argument("--burst", type=int, default=400)
+    parser.add_argument("--burst", type=int, default=200, help="sign-ins in one burst")
+    parser.add_argument("--bursts", type=int, default=2,
+                        help="ABBA rounds of bursts and of floods")
     parser.add_argument("--concurrency", type=int, default=20, help="at most 20 (delegates)")
     parser.add_argument("--flooders", type=int, default=40)
     parser.add_argument("--flood-seconds", type=float, default=10)

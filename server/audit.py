@@ -2,13 +2,13 @@
 
 A handler calls `AuditTrail.record(...)`, which only appends to an in-process queue (no
 I/O, no await; the writer builds and bounds the record); one writer task per node takes
-everything queued (up to `BATCH`) and appends it in one transaction (`store.audit`: chained
-to the head, whatever the other nodes write). A sign-in name is resolved there too, one
-query per batch: the account's id when the name is an account's, else only its keyed hash
-(HMAC-SHA256 under the deployment's audit key, a file the database does not hold), so a
-password typed into the name field is never stored, and the hash still lets an
-administrator find every attempt on one name. Nothing sensitive is recorded: no password,
-token, document content or title, ballot or signature.
+what gathered within `LINGER` (up to `BATCH`, at once when a reader waits) and appends it
+in one transaction (`store.audit`: chained to the head, whatever the other nodes write). A
+sign-in name is resolved there too, one query per batch: the account's id when the name is
+an account's, else only its keyed hash (HMAC-SHA256 under the deployment's audit key, a
+file the database does not hold), so a password typed into the name field is never
+stored, and the hash still lets an administrator find every attempt on one name. Nothing
+sensitive is recorded: no password, token, document content or title, ballot or signature.
 
 If the store is down the queue waits and retries (with back-off); past `MAX_QUEUE`
 records it drops new ones, counts them, and the first batch written afterwards starts with
@@ -38,6 +38,9 @@ from store.base import Store
 
 log = logging.getLogger(__name__)
 BATCH = 1000  # records per transaction
+# How long the writer lets records gather before a commit (group commit): under a flood of
+# sign-ins a handful of transactions a second, not one (with its fsync) per record.
+LINGER = 0.25
 MAX_QUEUE = 50_000  # records waiting while the store is down; beyond, counted and dropped
 MAX_USERNAME = 64  # longer is no account's name: hashed at once, never kept
 VIETNAM = timezone(timedelta(hours=7))
@@ -189,6 +192,8 @@ class AuditTrail:
         self._tickets = 0
         self._written = 0  # the last ticket written (records are written in ticket order)
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self.linger = LINGER
+        self._hurry = asyncio.Event()  # set while a reader waits: no lingering then
 
     # ---- recording (handlers; no I/O) ----
 
@@ -228,6 +233,9 @@ class AuditTrail:
         pause = 0.5
         try:
             while self._queue:
+                if len(self._queue) < BATCH and not self._hurry.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), self.linger)
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
                 gap = self._unreported
                 try:
@@ -276,6 +284,8 @@ class AuditTrail:
                     future.set_result(None)
             else:
                 self._waiters.append((target, future))
+        if not self._waiters:
+            self._hurry.clear()
 
     async def flush(self, within: float = 5.0) -> bool:
         """Wait until every record queued so far is written (or lost); False if that takes
@@ -286,6 +296,7 @@ class AuditTrail:
             return True
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((target, future))
+        self._hurry.set()
         try:
             await asyncio.wait_for(future, within)
         except TimeoutError:
