@@ -50,6 +50,7 @@ from store.records import (
     BallotCheck,
     BallotIn,
     EncryptedIn,
+    SealedBox,
 )
 from voting import commands as v
 from voting.counting_board import ballot_rules
@@ -128,7 +129,7 @@ class BallotBox:
         self._check_soon = False
         self._checking: dict[int, int] = {}
         self._checked: dict[int, asyncio.Event] = {}
-        self._verifiers: dict[int, tuple[str, PollVerifier]] = {}  # poll -> (key, verifier)
+        self._verifiers: dict[int, tuple[str | None, PollVerifier]] = {}  # poll -> (key, …)
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run(), name=f"ballots-{self.host.room_id}")
@@ -218,7 +219,7 @@ class BallotBox:
         key = poll.board.public_key if poll.board is not None else None
         cached = self._verifiers.get(poll.id)
         if cached is None or cached[0] != key:
-            cached = (key or "", verifier_for(ballot_rules(poll)))
+            cached = (key, verifier_for(ballot_rules(poll)))
             self._verifiers[poll.id] = cached
         return cached[1]
 
@@ -260,11 +261,13 @@ class BallotBox:
                 log.warning("room %s: ballot checks not recorded: %s", self.host.room_id,
                             type(exc).__name__)
                 return  # still unchecked in the box: the sealer checks them again
-            why = {(u.voter_id, u.tracker): (u, verdict)
-                   for u, verdict in zip(group, verdicts, strict=True) if verdict is not None}
-            for c in removed:
+            metrics.BALLOTS_TAKEN_OUT.inc(len(removed))
+            why: dict[tuple[int, str], tuple[_Unchecked, BallotRefusal]] = {
+                (u.voter_id, u.tracker): (u, verdict)
+                for u, verdict in zip(group, verdicts, strict=True) if verdict is not None}
+            for c in removed:  # only invalid ballots are taken out
                 u, verdict = why[(c.voter_id, c.tracker)]
-                if u.refused is not None and verdict is not None:
+                if u.refused is not None:
                     _tell(u.refused, poll_id, u.tracker, _invalid_ballot(verdict))
         finally:
             left = self._checking.get(poll_id, 0) - len(group)
@@ -442,25 +445,27 @@ class BallotBox:
         rules = ballot_rules(poll)
         ballots = sealed.ballots
         if sealed.unchecked:
-            ballots = await self._settle_sealed(poll, rules, sealed.ballots, sealed.unchecked)
+            ballots = await self._settle_sealed(poll, rules, sealed, sealed.unchecked)
         totals = await aggregate_ballots(rules, ballots)
         box = v.BoxContents(cast=len(ballots), votes={}, receipts=len(ballots),
                             aggregate=[v.CiphertextJson(**c) for c in totals])
         return command.model_copy(update={"box": box})
 
-    async def _settle_sealed(self, poll: Poll, rules: BallotRules, ballots: list[str],
+    async def _settle_sealed(self, poll: Poll, rules: BallotRules, sealed: SealedBox,
                              unchecked: list[int]) -> list[str]:
         """Check the sealed box's unchecked ballots, take out those that fail; the ballots
         that count. Raises StoreError (or ChecksUnavailable) and the close is refused: it
         is tried again, and nothing was counted."""
-        docs = [orjson.loads(ballots[i]) for i in unchecked]
+        docs = [orjson.loads(sealed.ballots[i]) for i in unchecked]
         verdicts = await verify_ballots(rules, docs)
-        verifier = self._verifier(poll)
-        checks = [BallotCheck(int(doc["voter"]), str(verifier.receive(doc)), verdict is None)
-                  for doc, verdict in zip(docs, verdicts, strict=True)]
-        await self.store.settle_checks(self.host.room_id, poll.id, checks, sealer=True)
+        # `receipts[i]` is the tracker stored with `ballots[i]` (one query, one order).
+        checks = [BallotCheck(int(doc["voter"]), sealed.receipts[i], verdict is None)
+                  for i, doc, verdict in zip(unchecked, docs, verdicts, strict=True)]
+        removed = await self.store.settle_checks(self.host.room_id, poll.id, checks,
+                                                 sealer=True)
+        metrics.BALLOTS_TAKEN_OUT.inc(len(removed))
         bad = {i for i, c in zip(unchecked, checks, strict=True) if not c.valid}
-        return [b for i, b in enumerate(ballots) if i not in bad]
+        return [b for i, b in enumerate(sealed.ballots) if i not in bad]
 
     def arm_timers(self) -> None:
         """Close each open poll when its time is up (every node arms it; the first close
@@ -526,7 +531,6 @@ def _answer(poll_id: int, ballot: BallotIn, fate: str) -> Voted | Rejection:
 
 
 def _tell(refused: Refused, poll_id: int, tracker: str, why: Rejection) -> None:
-    metrics.BALLOTS_TAKEN_OUT.inc()
     try:
         refused(poll_id, tracker, why)
     except Exception as exc:  # one voter's gone connection must not cost the others
