@@ -193,6 +193,18 @@ def _viewers(ctx: Context, classification: str, viewers: tuple[int, ...]) -> Rej
     return None
 
 
+def _file_refused(ctx: Context, cmd: c.DocumentAttach | c.DocumentNewVersion
+                  ) -> Rejection | None:
+    """The uploaded file a command names: known (filled in by the edge), and one this
+    actor may put into a document (`may_release`); `not_found` otherwise, so that a file
+    one may not use looks like one that does not exist."""
+    if (cmd.file is None or cmd.file.sha256 != cmd.sha256
+            or not may_release(ctx.state, cmd.sha256, ctx.actor.user_id,
+                               cmd.file.uploaded_by)):
+        return not_found("file")
+    return None
+
+
 def _page_in(doc: Document, page: int) -> Rejection | None:
     if page > doc.pages:
         return not_found("page")
@@ -206,10 +218,8 @@ def _page_in(doc: Document, page: int) -> Rejection | None:
 def _attach(ctx: Context, cmd: c.DocumentAttach) -> Outcome:
     if refusal := ctx.preparing():
         return refusal
-    if (cmd.file is None or cmd.file.sha256 != cmd.sha256
-            or not may_release(ctx.state, cmd.sha256, ctx.actor.user_id,
-                               cmd.file.uploaded_by)):
-        return not_found("file")
+    if refusal := _file_refused(ctx, cmd):
+        return refusal
     if cmd.item_id is not None and cmd.item_id not in ctx.state.items:
         return not_found("item")
     viewers = tuple(dict.fromkeys(cmd.viewers))
@@ -273,10 +283,8 @@ def _new_version(ctx: Context, cmd: c.DocumentNewVersion) -> Outcome:
     doc = _readable(ctx, cmd.document_id)
     if isinstance(doc, Rejection):
         return doc
-    if (cmd.file is None or cmd.file.sha256 != cmd.sha256
-            or not may_release(ctx.state, cmd.sha256, ctx.actor.user_id,
-                               cmd.file.uploaded_by)):
-        return not_found("file")
+    if refusal := _file_refused(ctx, cmd):
+        return refusal
     if cmd.sha256 == doc.sha256:
         return Rejection("same_version")
     old = DocumentVersion(version=doc.version, sha256=doc.sha256, filename=doc.filename,
