@@ -38,7 +38,7 @@ import orjson
 
 from rooms import Actor, Command, Rejection
 from rooms.rejections import invalid, not_found
-from server import metrics
+from server import ballot_checks, metrics
 from server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
 from store.base import Duplicate, Store, StoreError
 from store.records import (
@@ -66,6 +66,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_MAX = 2000  # ballots committed together
+# Batches being committed at once. A commit's answer waits for turns of the event loop,
+# which in a burst take hundreds of milliseconds each: the ballots that arrive meanwhile
+# go to the store at once, not after it (docs/PERFORMANCE.md, "One hand-over a batch").
+COMMITS_IN_FLIGHT = 3
 CHECKS_TIMEOUT = 30.0  # seconds the seal waits for this node's checks before doing them
 PROGRESS_EVERY = 0.25  # seconds between progress reports while ballots arrive
 SYSTEM = Actor(user_id=0, is_admin=True)  # the server itself: timers, progress reports
@@ -122,6 +126,7 @@ class BallotBox:
         self._reporting_task: dict[int, asyncio.Task[object]] = {}  # poll -> that report
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._commits = asyncio.Semaphore(COMMITS_IN_FLIGHT)
         # Encrypted ballots committed in this turn of the event loop, to check as one group
         # per poll; how many of each poll are being checked, and an event set when none is
         # (the seal waits for it rather than check them a second time).
@@ -290,13 +295,22 @@ class BallotBox:
                 for p in batch:
                     by_poll.setdefault(p.poll_id, []).append(p)
                 for poll_id, entries in by_poll.items():
-                    try:
-                        await self._commit(poll_id, entries)
-                    except Exception as exc:
-                        # The class only: a ballot's content must never reach a log.
-                        log.error("room %s: ballot batch failed: %s", self.host.room_id,
-                                  type(exc).__name__)
-                        _settle(entries, [Rejection("store_unavailable")] * len(entries))
+                    await self._commits.acquire()
+                    self._spawn(self._commit_batch(poll_id, entries))
+
+    async def _commit_batch(self, poll_id: int, entries: list[_Pending]) -> None:
+        try:
+            await self._commit(poll_id, entries)
+        except Exception as exc:
+            # The class only: a ballot's content must never reach a log.
+            log.error("room %s: ballot batch failed: %s", self.host.room_id,
+                      type(exc).__name__)
+            _settle(entries, [Rejection("store_unavailable")] * len(entries))
+        except asyncio.CancelledError:  # the node stops: the voters send them again
+            _settle(entries, [Rejection("store_unavailable")] * len(entries))
+            raise
+        finally:
+            self._commits.release()
 
     async def _commit(self, poll_id: int, entries: list[_Pending]) -> None:
         poll = self.host.state.polls.get(poll_id)
@@ -472,6 +486,8 @@ class BallotBox:
         wins and the others are refused harmlessly)."""
         loop = asyncio.get_running_loop()
         open_polls = {p.id: p for p in self.host.state.polls.values() if p.status == "open"}
+        if any(p.encrypted for p in open_polls.values()):
+            self._spawn(ballot_checks.warm())
         for poll_id in [i for i in self._timers if i not in open_polls]:
             self._timers.pop(poll_id).cancel()
         for poll in open_polls.values():

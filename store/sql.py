@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -32,6 +35,7 @@ from store.chain import GENESIS, canonical_json, event_hash
 from store.log_store import LogStore
 from store.records import CommandMark, User
 
+T = TypeVar("T")
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 KNOWN_HEADS = 10_000  # rooms whose last written hash this store remembers
 
@@ -62,6 +66,7 @@ class SqlStore(BallotBoxStore, LogStore, AuditLogStore):
         self.engine: AsyncEngine | None = None
         self._kept: AsyncConnection | None = None  # see `_statement`
         self._kept_lock: asyncio.Lock | None = None
+        self._box_thread: ThreadPoolExecutor | None = None  # see `_in_one_hop`
         # room -> (seq, hash) of an event known to be in the log (an event never changes
         # once written): an append at that seq chains to it without reading it back.
         self._heads: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
@@ -89,6 +94,10 @@ class SqlStore(BallotBoxStore, LogStore, AuditLogStore):
             with contextlib.suppress(Exception):
                 await self._kept.close()
             self._kept = None
+        if self._box_thread is not None:
+            thread, self._box_thread = self._box_thread, None
+            await asyncio.get_running_loop().run_in_executor(thread, _close_box_connection)
+            thread.shutdown(wait=False)
         if self.engine is not None:
             await self.engine.dispose()
             self.engine = None
@@ -104,6 +113,31 @@ class SqlStore(BallotBoxStore, LogStore, AuditLogStore):
             if _unreachable(exc):
                 raise StoreUnavailable(str(exc)[:200]) from exc
             raise
+
+    async def _in_one_hop(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """SQLite: `work(connection)` as one transaction (BEGIN IMMEDIATE … COMMIT) on the
+        ballot box's own connection and thread, handed over once and back once.
+
+        Through SQLAlchemy's async adapter a statement is three or four hand-overs between
+        the driver's thread and the event loop, the pooled connection's return one more,
+        and the pool of one connection is shared with the room's log: each a wait for a
+        turn of the event loop, which in a burst of thousands of ballots takes tens to
+        hundreds of milliseconds (docs/PERFORMANCE.md, "One hand-over a batch"). A second
+        connection is a second writer: SQLite serialises the two (BEGIN IMMEDIATE waits
+        on `busy_timeout`), and each transaction stays whole. `work` runs on that thread:
+        plain `sqlite3` calls, nothing of the event loop's."""
+        assert self.engine is not None and self.is_sqlite, "an opened SQLite store"
+        if self._box_thread is None:
+            self._box_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-box")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._box_thread, _one_transaction,
+                                              self._sqlite_path(), work)
+        except (sqlite3.OperationalError, sqlite3.InterfaceError, OSError) as exc:
+            raise StoreUnavailable(str(exc)[:200]) from exc
+
+    def _sqlite_path(self) -> str:
+        return self.url.split(":///", 1)[1]
 
     @asynccontextmanager
     async def _statement(self) -> AsyncIterator[AsyncConnection]:
@@ -671,6 +705,35 @@ def _rows(room_id: int, after: int, prev: bytes, events: Sequence[Event]
                      "prev_hash": prev, "hash": digest})
         prev = digest
     return rows, prev
+
+
+_box_db = threading.local()  # the ballot box's SQLite connection, on its own thread
+
+
+def _one_transaction(path: str, work: Callable[[sqlite3.Connection], T]) -> T:
+    """`work(db)` between BEGIN IMMEDIATE (the write lock from the start) and COMMIT, on
+    this thread's connection to `path`; a rollback if it raises."""
+    db: sqlite3.Connection | None = getattr(_box_db, "db", None)
+    if db is None:
+        # isolation_level=None: no implicit BEGIN; the transaction is the one below.
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        _sqlite_pragmas(db, None)
+        _box_db.db = db
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        out = work(db)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return out
+
+
+def _close_box_connection() -> None:
+    db = getattr(_box_db, "db", None)
+    if db is not None:
+        _box_db.db = None
+        db.close()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

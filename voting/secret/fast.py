@@ -54,7 +54,7 @@ from voting.secret.ballot import (
     tracker,
     verify_ballot_reference,
 )
-from voting.secret.group import ORDER, G, frame, hash_to_bytes, multiples_of_g, text, u32
+from voting.secret.group import ORDER, G, frame, multiples_of_g, text, u32
 
 _lib = pysodium.sodium  # the library pysodium loaded and initialised (sodium_init)
 _SCALARMULT = _lib.crypto_scalarmult_ristretto255
@@ -159,6 +159,7 @@ class PollVerifier:
         context = frame(rules.context)
         self._choice_prefix = frame(text(CHOICE_TAG)) + context
         self._count_prefix = frame(text(COUNT_TAG)) + context
+        self._tracker_prefix = frame(text(TRACKER_TAG)) + context
         self._option_frames = [frame(u32(m)) for m in range(rules.options)]
         table = multiples_of_g(max(rules.maximum, 1))
         self._count_points = [table[v].encode() for v in rules.counts]
@@ -194,15 +195,17 @@ class PollVerifier:
             return typed if isinstance(typed, BallotRefusal) else tracker(
                 self.rules.context, typed).hex()
         voter, choices, count_proof = parsed
-        parts = [self.rules.context, voter.encode()]
+        # `hash_to_bytes(TRACKER_TAG, context, voter, α₀, β₀, …, every c and z)`, framed
+        # here: every part after the voter is 32 bytes, so its frame is `_F32`.
+        parts = [self._tracker_prefix, frame(voter.encode())]
         for alpha, beta, _proof in choices:
-            parts += (alpha, beta)
+            parts += (_F32, alpha, _F32, beta)
         for _a, _b, proof in choices:
             for c, _ci, z in proof:
-                parts += (c, z)
+                parts += (_F32, c, _F32, z)
         for c, _ci, z in count_proof:
-            parts += (c, z)
-        return hash_to_bytes(TRACKER_TAG, *parts).hex()
+            parts += (_F32, c, _F32, z)
+        return hashlib.sha256(b"".join(parts)).hexdigest()
 
     def _one_of(self, prefix: bytes, alpha: bytes, beta: bytes, shifted: list[bytes],
                 proof: list[_Pair]) -> bool:
