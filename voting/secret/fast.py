@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -152,6 +153,8 @@ _CHOICE_KEYS = {"alpha", "beta", "proof"}
 
 class PollVerifier:
     """Checks ballots of one poll; build it once per poll (`verifier_for` caches it)."""
+
+    engine = "libsodium"
 
     def __init__(self, rules: BallotRules) -> None:
         self.rules = rules
@@ -277,7 +280,38 @@ def add_sums(a: list[tuple[bytes, bytes]], b: list[tuple[bytes, bytes]]
     return [(_add(x[0], y[0]), _add(x[1], y[1])) for x, y in zip(a, b, strict=True)]
 
 
-@lru_cache(maxsize=64)
+ENGINE_VARIABLE = "PHONGHOP_BALLOT_VERIFIER"
+"""Forces the engine `verifier_for` builds on: `libsodium` or `libdecaf` (tests, benchmarks)."""
+
+
+def engine() -> str:
+    """The engine ballots are verified with: `libdecaf` when libdecaf0 loads here (2–3×
+    fewer CPU cycles, `voting.secret.decaf`), else `libsodium` (this module); the
+    environment variable PHONGHOP_BALLOT_VERIFIER forces one. Forcing `libdecaf` where it
+    does not load, or naming another engine, is an error rather than a silent fallback."""
+    from voting.secret import decaf  # it builds on this module
+
+    forced = os.environ.get(ENGINE_VARIABLE, "")
+    if forced == "":
+        return "libdecaf" if decaf.AVAILABLE else "libsodium"
+    if forced not in ("libsodium", "libdecaf"):
+        raise ValueError(f"{ENGINE_VARIABLE} is libsodium or libdecaf, not {forced!r}")
+    if forced == "libdecaf" and not decaf.AVAILABLE:
+        raise RuntimeError(f"{ENGINE_VARIABLE}=libdecaf but libdecaf0 does not load")
+    return forced
+
+
 def verifier_for(rules: BallotRules) -> PollVerifier:
-    """The poll's verifier, built once per `rules` (the rules are hashable values)."""
+    """The poll's verifier on the current `engine()`, built once per `rules` and engine
+    (the rules are hashable values). Worker processes (`voting.secret.batch`) call this
+    too, and inherit the environment."""
+    return _built(rules, engine())
+
+
+@lru_cache(maxsize=64)
+def _built(rules: BallotRules, name: str) -> PollVerifier:
+    if name == "libdecaf":
+        from voting.secret.decaf import DecafPollVerifier
+
+        return DecafPollVerifier(rules)
     return PollVerifier(rules)
