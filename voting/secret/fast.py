@@ -21,8 +21,10 @@ verifier must compute every `P` and `Q` exactly, to hash their encodings and com
 `Σ cᵢ`. Once they are computed the group equations hold by construction and the hash is
 the only check left, which does not combine. The cost is the exact recomputation, and
 libsodium offers no multi-scalar, variable-time or precomputed-table multiplication for a
-base other than `G` (`K` is fixed per poll, but `z·K` is a full multiplication); so the
-remaining lever is more cores: `voting.secret.batch`.
+base other than `G` (`K` is fixed per poll, but `z·K` is a full multiplication). libdecaf
+has those: `voting.secret.decaf` computes the same checks on it, and `verifier_for` builds
+that verifier when libdecaf0 is installed (`engine()`); this one is the fallback and the
+yardstick. The other lever is more cores: `voting.secret.batch`.
 
 The fast path accepts only what the reference parser accepts, with the same verdict; any
 document that is not a well-formed ballot (wrong shape, types, encodings) is handed to the
