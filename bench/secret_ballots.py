@@ -13,8 +13,9 @@ so a run that meets the same poll again reuses them.
 As a script it builds a poll like the burst's (a 3-member ceremony, k = 2, min 0, max 1 by
 default), makes --voters ballots (6,300), and measures on this box:
 - making them: ballots/s with 1 and 2 processes, and reading the cache back;
-- verifying one ballot on one core (CPU µs): the reference path and the fast path, for
-  k = 2 and k = 5;
+- verifying one ballot on one core (CPU µs): the reference path and the fast path on each
+  engine (libsodium, `voting/secret/fast.py`; libdecaf, `voting/secret/decaf.py`, when
+  libdecaf0 is installed), for k = --options and k = 5;
 - the server's `BatchVerifier` (voting/secret/batch.py): throughput for all the ballots in
   one call and as one call per ballot (as a burst arrives), with 1 and 2 worker processes
   (and 2 threads, for comparison), the server process's own CPU per ballot, and the
@@ -50,15 +51,16 @@ REPO_ROOT = BENCH_DIR.parent
 if str(REPO_ROOT) not in sys.path:  # this checkout's voting/, not an installed one
     sys.path.insert(0, str(REPO_ROOT))
 
+from voting.secret import decaf  # noqa: E402
 from voting.secret.ballot import (  # noqa: E402
     BallotRules,
     encrypt_ballot,
-    verify_ballot,
     verify_ballot_reference,
 )
 from voting.secret.batch import BatchVerifier  # noqa: E402
 from voting.secret.board import PollInfo  # noqa: E402
 from voting.secret.ceremony import public_key, round1  # noqa: E402
+from voting.secret.fast import PollVerifier, engine  # noqa: E402
 from voting.secret.group import Scalar, hash_to_scalar, text, u32  # noqa: E402
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
@@ -234,6 +236,7 @@ async def batch_figures(rules: BallotRules, docs: list[dict], workers: int, kind
 async def measure(opts: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"voters": opts.voters, "options": opts.options,
                                "min": opts.min, "max": opts.max,
+                               "engine": engine(),  # what verify_ballot and the workers use
                                "load_before": round(os.getloadavg()[0], 2)}
     rules = bench_poll(opts.options, opts.min, opts.max)
     voters = [str(1000 + i) for i in range(opts.voters)]
@@ -264,7 +267,15 @@ async def measure(opts: argparse.Namespace) -> dict[str, Any]:
             r = rules if (k, hi) == (opts.options, opts.max) else bench_poll(k, 0, hi)
             sample = docs[:300] if r is rules else [
                 encrypt_ballot(r, str(i), [1] + [0] * (k - 1)).to_json() for i in range(100)]
-            for name, fn in (("reference", verify_ballot_reference), ("fast", verify_ballot)):
+            kinds: list[tuple[str, type[PollVerifier]]] = [("libsodium", PollVerifier)]
+            if decaf.AVAILABLE:
+                kinds.append(("libdecaf", decaf.DecafPollVerifier))
+            engines: list[tuple[str, Callable[[BallotRules, object], object]]] = [
+                ("reference", verify_ballot_reference)]
+            for name, kind in kinds:  # one verifier per poll, as the server keeps it
+                verifier = kind(r)
+                engines.append((name, lambda _r, doc, v=verifier: v.verify(doc)))
+            for name, fn in engines:
                 us = cpu_us_per_ballot(fn, r, sample)
                 figures[f"verify_k{k}_max{hi}_{name}_cpu_us"] = round(us)
                 log(f"verify k={k} max={hi}, {name}: {us:.0f} CPU µs per ballot")

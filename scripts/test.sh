@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # its own browser), SoftHSM2 (a PKCS#11 token), poppler's pdfsig and NSS's certutil (pdfsig
 # trusting the development CA) for the signing tests; pg_dump and pg_restore for the backup
 # round trip on PostgreSQL; libsodium, which pysodium loads at import (secret ballots, a
-# runtime requirement too). grep without -q reads all of ldconfig's
+# runtime requirement too); libdecaf0, the faster ballot verifier (voting/secret/decaf.py,
+# optional at run time: its tests check it against libsodium). grep without -q reads all of ldconfig's
 # output: with pipefail, -q could make ldconfig die of SIGPIPE and the check fail.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
@@ -17,6 +18,8 @@ command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
 { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep libsodium >/dev/null \
   || missing+=(libsodium23)
+{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep libdecaf >/dev/null \
+  || missing+=(libdecaf0)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq

@@ -1,6 +1,7 @@
 """Ballot verification on a few long-lived worker processes, for the server's event loop.
 
-A ballot costs ≈ 1 ms of libsodium (k = 2; `voting.secret.fast` says why that is the floor),
+A ballot costs ≈ 1 ms of libsodium (k = 2; `voting.secret.fast` says why), ⅓ less on
+libdecaf (`voting.secret.decaf`, which `verifier_for` picks when it is installed),
 so a burst of thousands must use every core, off the event loop. `BatchVerifier` keeps a
 small pool (`multiprocessing`'s spawn context: a fresh interpreter that imports this module,
 hence `voting.secret` and pysodium, and nothing of the server) and an async API:
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from voting.secret.ballot import BallotProblem, BallotRefusal, BallotRules
+from voting.secret.decaf import AVAILABLE as _DECAF  # noqa: F401 (workers load it at start)
 from voting.secret.fast import verifier_for
 
 Problem = BallotRefusal | None

@@ -21,8 +21,10 @@ verifier must compute every `P` and `Q` exactly, to hash their encodings and com
 `Σ cᵢ`. Once they are computed the group equations hold by construction and the hash is
 the only check left, which does not combine. The cost is the exact recomputation, and
 libsodium offers no multi-scalar, variable-time or precomputed-table multiplication for a
-base other than `G` (`K` is fixed per poll, but `z·K` is a full multiplication); so the
-remaining lever is more cores: `voting.secret.batch`.
+base other than `G` (`K` is fixed per poll, but `z·K` is a full multiplication). libdecaf
+has those: `voting.secret.decaf` computes the same checks on it, and `verifier_for` builds
+that verifier when libdecaf0 is installed (`engine()`); this one is the fallback and the
+yardstick. The other lever is more cores: `voting.secret.batch`.
 
 The fast path accepts only what the reference parser accepts, with the same verdict; any
 document that is not a well-formed ballot (wrong shape, types, encodings) is handed to the
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -152,6 +155,8 @@ _CHOICE_KEYS = {"alpha", "beta", "proof"}
 
 class PollVerifier:
     """Checks ballots of one poll; build it once per poll (`verifier_for` caches it)."""
+
+    engine = "libsodium"
 
     def __init__(self, rules: BallotRules) -> None:
         self.rules = rules
@@ -280,7 +285,38 @@ def add_sums(a: list[tuple[bytes, bytes]], b: list[tuple[bytes, bytes]]
     return [(_add(x[0], y[0]), _add(x[1], y[1])) for x, y in zip(a, b, strict=True)]
 
 
-@lru_cache(maxsize=64)
+ENGINE_VARIABLE = "PHONGHOP_BALLOT_VERIFIER"
+"""Forces the engine `verifier_for` builds on: `libsodium` or `libdecaf` (tests, benchmarks)."""
+
+
+def engine() -> str:
+    """The engine ballots are verified with: `libdecaf` when libdecaf0 loads here (2–3×
+    fewer CPU cycles, `voting.secret.decaf`), else `libsodium` (this module); the
+    environment variable PHONGHOP_BALLOT_VERIFIER forces one. Forcing `libdecaf` where it
+    does not load, or naming another engine, is an error rather than a silent fallback."""
+    from voting.secret import decaf  # it builds on this module
+
+    forced = os.environ.get(ENGINE_VARIABLE, "")
+    if forced == "":
+        return "libdecaf" if decaf.AVAILABLE else "libsodium"
+    if forced not in ("libsodium", "libdecaf"):
+        raise ValueError(f"{ENGINE_VARIABLE} is libsodium or libdecaf, not {forced!r}")
+    if forced == "libdecaf" and not decaf.AVAILABLE:
+        raise RuntimeError(f"{ENGINE_VARIABLE}=libdecaf but libdecaf0 does not load")
+    return forced
+
+
 def verifier_for(rules: BallotRules) -> PollVerifier:
-    """The poll's verifier, built once per `rules` (the rules are hashable values)."""
+    """The poll's verifier on the current `engine()`, built once per `rules` and engine
+    (the rules are hashable values). Worker processes (`voting.secret.batch`) call this
+    too, and inherit the environment."""
+    return _built(rules, engine())
+
+
+@lru_cache(maxsize=64)
+def _built(rules: BallotRules, name: str) -> PollVerifier:
+    if name == "libdecaf":
+        from voting.secret.decaf import DecafPollVerifier
+
+        return DecafPollVerifier(rules)
     return PollVerifier(rules)
