@@ -19,7 +19,7 @@ ROOM, POLL = 7, 3
 
 def ballot(voter: int, tracker: str) -> EncryptedIn:
     return EncryptedIn(voter, tracker * 64 if len(tracker) == 1 else tracker,
-                       '{"voter": "%d", "choices": [], "tag": "%s"}' % (voter, tracker))
+                       f'{{"voter": "{voter}", "choices": [], "tag": "{tracker}"}}')
 
 
 async def test_one_ballot_a_member_and_a_retry_is_a_duplicate(store: SqlStore) -> None:

@@ -23,8 +23,9 @@ take as it is goes to `fast.PollVerifier.verify`, which hands malformed ones to
 `verify_ballot_reference`. That covers every document that is not a well-formed ballot
 and every α, β that libdecaf does not decode. libsodium 1.0.18 also accepts an encoding
 with the top bit set (RFC 9496 refuses it; libdecaf too) as the point of the same bytes
-with that bit clear, and hashes the bytes as sent: a ballot with such an α or β, or a poll
-key with one, is checked by libsodium too. For every other 32 bytes the two libraries
+with that bit clear; the parser refuses such an α or β before either library sees it
+(`fast._encoding`), and a poll key with one (which no decoded key can be) is left to
+libsodium. For every other 32 bytes the two libraries
 agree on whether they are a point (and libdecaf re-encodes them to the same bytes);
 tests/voting/secret/test_decaf_verify.py checks that, and that the two verifiers and the
 reference agree on random honest, forged and malformed ballots.

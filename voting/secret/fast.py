@@ -126,8 +126,15 @@ def _hex32(value: object) -> bytes | None:
     return data if data.hex() == value else None
 
 
-def _point(value: object) -> bytes | None:
+def _encoding(value: object) -> bytes | None:
+    """A point's 32 bytes, without the group check: the top bit clear (RFC 9496; libsodium
+    would take it as the same point with the bit clear, `group.Point.decode`)."""
     data = _hex32(value)
+    return data if data is not None and not data[31] & 0x80 else None
+
+
+def _point(value: object) -> bytes | None:
+    data = _encoding(value)
     return data if data is not None and _IS_VALID(data) == 1 else None
 
 
@@ -251,7 +258,7 @@ class PollVerifier:
         for item in items:
             if type(item) is not dict or item.keys() != _CHOICE_KEYS:
                 return None
-            read = _point if points else _hex32
+            read = _point if points else _encoding
             alpha, beta = read(item["alpha"]), read(item["beta"])
             proof = _pairs(item["proof"], len(_BITS))
             if alpha is None or beta is None or proof is None:

@@ -113,7 +113,10 @@ class Point:
         """The point of a canonical encoding (32 zero bytes is the identity)."""
         if len(data) != 32:
             raise EncodingError("a point is 32 bytes")
-        if not pysodium.crypto_core_ristretto255_is_valid_point(data):
+        # libsodium (1.0.18) takes an encoding with the top bit set as the point of the
+        # same bytes with that bit clear; RFC 9496 refuses it, and so do we: two encodings
+        # of one point would make a ballot's hashes and tracker malleable.
+        if data[31] & 0x80 or not pysodium.crypto_core_ristretto255_is_valid_point(data):
             raise EncodingError("not a canonical ristretto255 encoding")
         return cls(bytes(data))
 
