@@ -15,7 +15,10 @@ holds no usable credential.
 lists every file with its size and SHA-256. Restore refuses a manifest that names a path
 outside the backup's own layout, a file whose size or hash differs, a backup of the other
 database engine, and a target that already holds data (a database, stored files) unless
-`--force`. After writing, it checks what it restored: on SQLite, `PRAGMA integrity_check`.
+`--force`. After writing, it checks what it restored: on SQLite, `PRAGMA integrity_check`;
+on both engines every meeting's event hash chain (and the recount of its sealed boxes)
+and the access log's chain (`phonghop audit verify`): a backup altered together with its
+manifest is restored, and the restore says where the chain breaks and fails.
 """
 
 from __future__ import annotations
@@ -271,11 +274,45 @@ def restore(settings: Settings, source: Path, force: bool = False) -> dict[str, 
             shutil.copyfile(source / e.path, partial)
             _fsync(partial)
             os.replace(partial, copy)
-    # What was restored is checked here; the event log's hash chain (issue 14, point 5)
-    # belongs here too once it exists.
+    # What was restored is checked: the file, then the chains of the log and access log.
     if engine == "sqlite":
         _integrity(_sqlite_path(url))
+    head = _schema_head()
+    if manifest.get("schema") == head:
+        manifest["verified"] = asyncio.run(_verify_chains(url))
+    else:  # opening it would migrate it (or fail: a newer schema); the server checks it
+        manifest["verified"] = {"skipped": manifest.get("schema"), "head": head}
     return manifest
+
+
+def _schema_head() -> str | None:
+    """The schema revision this version of phonghop migrates to."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from store.sql import MIGRATIONS
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", MIGRATIONS)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+async def _verify_chains(url: str) -> dict[str, Any]:
+    """Every meeting's log (chain, snapshot, boxes: `server.log_audit`) and the access
+    log's chain, on the restored database: what `phonghop audit verify` prints."""
+    from server.log_audit import audit_rooms
+    from store.sql import SqlStore
+
+    store = SqlStore(url)
+    await store.open()
+    try:
+        rooms = await audit_rooms(store)
+        access = await store.verify_audit()
+    finally:
+        await store.close()
+    return {"meetings": [a.to_json() for a in rooms], "access_log": {
+        "ok": access.ok, "records": access.records, "head_seq": access.head_seq,
+        "broken_seq": access.broken_seq, "problem": access.problem}}
 
 
 def _restore_sqlite(copy: Path, db: Path) -> None:
@@ -451,4 +488,45 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.cmd == "backup":
         print("  the credential key (KEK) is not in the backup: keep it apart "
               "(docs/DEPLOY.md)")
+        return 0
+    return _report_chains(manifest["verified"])
+
+
+def _report_chains(verified: dict[str, Any]) -> int:
+    """Print what the restore found of the chains; 1 when one does not hold."""
+    import sys
+
+    from server.audit_cli import PROBLEMS as ACCESS_PROBLEMS
+    from server.log_audit import PROBLEMS
+
+    if "skipped" in verified:
+        print(f"  chuỗi băm chưa kiểm tra / hash chains not checked: lược đồ của bản sao lưu / "
+              f"the backup's schema {verified['skipped']} ≠ {verified['head']}: máy chủ kiểm "
+              f"tra khi nạp từng cuộc họp / the server checks each meeting as it loads it; "
+              f"`phonghop audit verify` sau lần khởi động đầu / after its first start")
+        return 0
+    bad = [m for m in verified["meetings"] if not m["ok"]]
+    access = verified["access_log"]
+    print(f"  chuỗi băm / hash chains: {len(verified['meetings'])} cuộc họp / meetings, "
+          f"{len(bad)} có vấn đề / with problems; nhật ký truy cập / access log: "
+          f"{access['records']} bản ghi / records, "
+          + ("nguyên vẹn / intact" if access["ok"] else "HỎNG / BROKEN"))
+    for m in bad:
+        if "broken" in m:
+            vi, en = PROBLEMS[m["broken"]["problem"]]
+            where = f"sự kiện số / seq {m['broken']['seq']}: {vi} / {en}"
+        else:
+            where = ("kết quả biểu quyết không khớp hòm phiếu hoặc ảnh chụp khác nhật ký / "
+                     f"a result does not match its box or the snapshot differs: {m}")
+        print(f"phonghop restore: cuộc họp {m['meeting']} / meeting {m['meeting']}: {where}",
+              file=sys.stderr)
+    if not access["ok"]:
+        vi, en = ACCESS_PROBLEMS.get(access["problem"] or "", (access["problem"],) * 2)
+        print(f"phonghop restore: nhật ký truy cập / access log: #{access['broken_seq']}: "
+              f"{vi} / {en}", file=sys.stderr)
+    if bad or not access["ok"]:
+        print("phonghop restore: dữ liệu đã khôi phục nhưng không được tin cậy: đừng chạy "
+              "máy chủ trên nó / restored, but the data cannot be trusted: do not serve it",
+              file=sys.stderr)
+        return 1
     return 0

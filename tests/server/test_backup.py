@@ -123,6 +123,10 @@ async def test_a_backup_taken_while_the_server_runs_restores_into_a_new_place(
     done = await phonghop("restore", str(target), "--data", str(again), *args)
     assert done.returncode == 0, done.stderr
     assert "SHA-256 checked" in done.stdout
+    # and the restored logs' hash chains were verified (the demo's meeting and this one;
+    # the access log holds the sign-ins above)
+    assert ("hash chains: 2 cuộc họp / meetings, 0 có vấn đề / with problems" in done.stdout
+            and "nguyên vẹn / intact" in done.stdout), done.stdout
     restored = ServerProcess(again, "serve", backend=backend, args=args)
     try:
         chair = await login(restored.base_url, m["chair"].user["username"])
@@ -143,10 +147,11 @@ async def test_a_backup_taken_while_the_server_runs_restores_into_a_new_place(
         assert original.status_code == 200 and original.content == REPORT
         page = await get(d1, f"/api/meetings/{m.id}/documents/{secret['id']}/pages/1")
         assert page.status_code == 200 and page.headers["cache-control"].startswith("private")
-        # (The event log's hash chain, once it exists (issue 14, point 5), is verified
-        # on the restored log here as well.)
     finally:
         restored.stop()
+
+    if backend.name == "embedded":
+        await _a_backup_altered_with_its_manifest_is_caught_by_the_chain(tmp, target, m.id)
 
     # The target now holds data: a second restore is refused unless forced (what the
     # command calls, on a thread: it runs its own event loop for PostgreSQL).
@@ -154,6 +159,35 @@ async def test_a_backup_taken_while_the_server_runs_restores_into_a_new_place(
     with pytest.raises(BackupError, match="--force"):
         await asyncio.to_thread(restore, settings, target)
     await asyncio.to_thread(restore, settings, target, True)
+
+
+async def _a_backup_altered_with_its_manifest_is_caught_by_the_chain(
+        tmp: Path, target: Path, meeting: int) -> None:
+    """The attack: whoever can write the backups changes a published result in the copy
+    of the database and puts the file's new size and SHA-256 in the manifest. Every file
+    check passes; the event chain does not, and the restore says where and fails."""
+    forged = tmp / "forged"
+    shutil.copytree(target, forged)
+    db = sqlite3.connect(forged / "phonghop.db")
+    seq = db.execute("SELECT max(seq) FROM room_events WHERE room_id = ? AND kind = "
+                     "'poll.published'", (meeting,)).fetchone()[0]
+    cast = db.execute("SELECT json_extract(data, '$.result.cast') FROM room_events WHERE "
+                      "room_id = ? AND seq = ?", (meeting, seq)).fetchone()[0]
+    assert cast == 3
+    db.execute("UPDATE room_events SET data = json_set(data, '$.result.cast', 4) WHERE "
+               "room_id = ? AND seq = ?", (meeting, seq))  # one ballot more than were cast
+    db.commit()
+    db.close()
+    manifest = json.loads((forged / MANIFEST).read_text())
+    for f in manifest["files"]:
+        if f["path"] == "phonghop.db":
+            data = (forged / "phonghop.db").read_bytes()
+            f["size"], f["sha256"] = len(data), hashlib.sha256(data).hexdigest()
+    (forged / MANIFEST).write_text(json.dumps(manifest))
+    done = await phonghop("restore", str(forged), "--data", str(tmp / "from-forged"))
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert f"meeting {meeting}: sự kiện số / seq {seq}:" in done.stderr, done.stderr
+    assert "do not serve it" in done.stderr
 
 
 # ---- refusals (no server: real files, the functions the commands call) ----
