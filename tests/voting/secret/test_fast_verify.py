@@ -1,6 +1,7 @@
-"""The fast verifier the server runs gives the reference's answer on every ballot: honest
-ones of random polls, and the attacker's: forged proofs, 2 or −1 in an option, a copy
-under another id, swapped or replaced points, out-of-range scalars and broken JSON."""
+"""The fast verifiers (libsodium's, and libdecaf's where it is installed) give the
+reference's answer on every ballot: honest ones of random polls, and the attacker's:
+forged proofs, 2 or −1 in an option, a copy under another id, swapped or replaced points,
+out-of-range scalars and broken JSON."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import orjson
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from voting.secret import decaf
 from voting.secret.ballot import (
     BallotProblem,
     BallotRefusal,
@@ -21,7 +23,7 @@ from voting.secret.ballot import (
     verify_ballot_reference,
 )
 from voting.secret.count import aggregate
-from voting.secret.fast import add_sums, sum_choices, verifier_for
+from voting.secret.fast import PollVerifier, add_sums, sum_choices, verifier_for
 from voting.secret.group import ORDER, G, Scalar, base_mul, random_scalar
 
 from .kit import rng_seq
@@ -107,9 +109,14 @@ def mutate(draw: st.DrawFn, doc: dict) -> dict:
 
 
 def both(rules: BallotRules, doc: object) -> BallotRefusal | None:
-    """The fast answer, after checking that the reference gives the same one."""
+    """The fast answer (the engine the server runs), after checking that the reference and
+    each engine give the same one: libsodium's, and libdecaf's where libdecaf0 is installed
+    (tests/voting/secret/test_decaf_verify.py adds what is particular to it)."""
     fast = verify_ballot(rules, doc)
     assert fast == verify_ballot_reference(rules, doc)
+    assert PollVerifier(rules).verify(doc) == fast
+    if decaf.AVAILABLE:
+        assert decaf.DecafPollVerifier(rules).verify(doc) == fast
     return fast
 
 
