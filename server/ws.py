@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 FLOOD_CLOSE_AFTER = 200  # refused messages within FLOOD_WINDOW that close the connection
 FLOOD_WINDOW = 10.0  # seconds
+# At most one `rate_limited` error in this many seconds: a flood on a busy server is refused
+# in several streaks (a token trickles back every 50 ms), which should not become as many
+# errors; a client that floods again later is told again.
+WARN_INTERVAL = 2.0  # seconds
 VOLATILE_MAX = 2048  # bytes of data: a stroke's points of the last 100 ms fit easily
 MAX_COMMAND_ID = 64
 
@@ -114,6 +118,7 @@ class _Session:
         # When messages were refused lately: a client that keeps far above the rate is
         # cut off even though a token trickles back now and then (which ends a "streak").
         self.refusals: deque[float] = deque()
+        self.warned_at = -WARN_INTERVAL  # when `rate_limited` was last sent (monotonic)
 
     async def handle(self, message: dict[str, Any]) -> None:
         conn = self.conn
@@ -124,7 +129,8 @@ class _Session:
                 self.refusals.popleft()
             if len(self.refusals) >= FLOOD_CLOSE_AFTER:
                 conn.close(CLOSE_POLICY, "flooding")
-            elif conn.rate.refused == 1:
+            elif conn.rate.refused == 1 and now - self.warned_at >= WARN_INTERVAL:
+                self.warned_at = now
                 conn.send_error(Rejection("rate_limited"))
             return
         text = message.get("text")

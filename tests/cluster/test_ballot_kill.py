@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from tests.cluster.conftest import Cluster, Node, next_id, on
 from tests.conftest import Api, Meeting, ServerProcess, WsClient, make_meeting
@@ -43,9 +43,12 @@ class Ballot:
 
 async def send(node: ServerProcess, api: Api, m: Meeting, poll: int, ballot: Ballot,
                cluster: Cluster, timeout: float = 20.0) -> None:
-    """Send the ballot and wait for its answer; a dead connection leaves it unanswered."""
-    client: WsClient = await cluster.ws(node, api)
-    with contextlib.suppress(ConnectionClosed, TimeoutError, OSError):
+    """Send the ballot and wait for its answer; a dead connection leaves it unanswered.
+
+    The node may die before the websocket handshake is answered (InvalidHandshake): the
+    ballot was never sent, so it is as unanswered as one lost in flight."""
+    with contextlib.suppress(ConnectionClosed, InvalidHandshake, TimeoutError, OSError):
+        client: WsClient = await cluster.ws(node, api)
         await client.join(m.id)
         await client.send(ballot.command(m.id, poll))
         answer = await client.until(lambda x: x.get("id") == ballot.cid, timeout)
