@@ -435,7 +435,7 @@ BUS_SECRET = os.environ.get("PHONGHOP_BUS_SECRET") or "bench-" + os.urandom(16).
 
 
 def server_env(server_root: Path) -> dict[str, str]:
-    """The environment for `python -m server`: the server package on PYTHONPATH."""
+    """The environment for `python -m phonghop`: the server package on PYTHONPATH."""
     return {
         **os.environ,
         "PHONGHOP_BUS_SECRET": BUS_SECRET,
@@ -466,7 +466,7 @@ async def seed(
     database: str | None = None,
     log_path: Path | None = None,
 ) -> tuple[int, Tokens]:
-    """`python -m server bench-seed` into `data` (and `database`); the meeting and tokens."""
+    """`python -m phonghop bench-seed` into `data` (and `database`); the meeting and tokens."""
     await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
     seed_log = log_path or data.parent / "bench-seed.log"
     where = f"{data}" + (f" and {database}" if database else "")
@@ -516,7 +516,7 @@ async def seed(
 
 @dataclass
 class ServerNode:
-    """One running `python -m server serve` process."""
+    """One running `python -m phonghop serve` process."""
 
     proc: asyncio.subprocess.Process
     port: int
@@ -544,7 +544,7 @@ async def start_node(
     port: int | None = None,
     command: str = "serve",
 ) -> ServerNode:
-    """Start `python -m server serve` (or `command`, e.g. "demo") on a free 127.0.0.1 port
+    """Start `python -m phonghop serve` (or `command`, e.g. "demo") on a free 127.0.0.1 port
     (or on `port`, e.g. to restart a node where its clients will look for it) and wait
     until it listens."""
     port = port or free_port()

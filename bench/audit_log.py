@@ -96,7 +96,7 @@ class Server:
         env = {**os.environ, "PHONGHOP_PASSWORD_PROFILE": "test-only-cheapest",
                "PHONGHOP_TRUSTED_PROXIES": "127.0.0.1", "PYTHONPATH": str(root)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "demo", "--data", str(self.data), "--port",
+            [sys.executable, "-m", "phonghop", "demo", "--data", str(self.data), "--port",
              str(self.port), "--host", "127.0.0.1"], cwd=root, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.client = httpx.AsyncClient(base_url=self.base, timeout=60)
@@ -219,7 +219,7 @@ async def record_cost(n: int = 100_000) -> float:
     """Microseconds one `AuditTrail.record` call costs a handler (a confidential page
     view's record), in this process: the queue only, its writer never given a turn."""
     sys.path.insert(0, str(ROOT))
-    from server.audit import AuditTrail
+    from phonghop.server.audit import AuditTrail
 
     trail = AuditTrail(None, max_queue=n + 1)  # type: ignore[arg-type]
     started = time.perf_counter()
@@ -267,7 +267,7 @@ async def run(opts: argparse.Namespace, before_root: Path) -> dict[str, Any]:
         for server in (before, after):
             server.stop()
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "server", "audit", "verify", "--data",
+        subprocess.run, [sys.executable, "-m", "phonghop", "audit", "verify", "--data",
                          str(after.data)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     written = int(done.stdout.split(":")[1].split("bản ghi")[0]) if done.returncode == 0 \
         else -1

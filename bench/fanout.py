@@ -1,6 +1,6 @@
 """Fan-out benchmark: how fast does phonghop deliver one room event to N connected clients?
 
-It seeds and starts a phonghop server (`python -m server bench-seed` then `serve`) on a free
+It seeds and starts a phonghop server (`python -m phonghop bench-seed` then `serve`) on a free
 127.0.0.1 port, connects N websocket clients from a few Node processes (bench/client.mjs),
 and has the chair send `agenda.next` R times; each client timestamps its `agenda.activated`
 event. The same clients and rounds are then run against bench/baseline_server.py, a bare
@@ -218,7 +218,7 @@ async def measure(
 async def start_phonghop(
     opts: argparse.Namespace, children: Children, tmp: Path
 ) -> tuple[Target, Tokens, asyncio.subprocess.Process]:
-    """Seed a fresh data dir, start `python -m server serve`, return the target."""
+    """Seed a fresh data dir, start `python -m phonghop serve`, return the target."""
     data = tmp / "data"
     meeting, tokens = await c.seed(
         children, opts.server_root, data, opts.clients, opts.seed_timeout

@@ -140,7 +140,7 @@ async def run(opts: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PHONGHOP_PASSWORD_PROFILE": "rfc9106-low-memory",
            "PHONGHOP_TRUSTED_PROXIES": "127.0.0.1"}
     proc = subprocess.Popen(  # noqa: ASYNC220 (once, before anything is measured)
-        [sys.executable, "-m", "server", "demo", "--data", str(data), "--port", str(port),
+        [sys.executable, "-m", "phonghop", "demo", "--data", str(data), "--port", str(port),
          "--host", "127.0.0.1"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True)
     try:

@@ -53,17 +53,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pymupdf
 from _common import REPO_ROOT, Children, log, run_main, set_name, start_node
-
-from signing.devca import DevCA
-from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
-from signing.identity import ExpectedSigner
-from signing.layout import render_minutes
-from signing.sample import CHAIR, SECRETARY, three_hour_minutes
-from signing.sign import sign_field
-from signing.signers import load_pkcs12
-from signing.trust import Trust
-from signing.tsa_dev import DevTimeStampAuthority
-from signing.verify import verify_pdf
+from phonghop.signing.devca import DevCA
+from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+from phonghop.signing.identity import ExpectedSigner
+from phonghop.signing.layout import render_minutes
+from phonghop.signing.sample import CHAIR, SECRETARY, three_hour_minutes
+from phonghop.signing.sign import sign_field
+from phonghop.signing.signers import load_pkcs12
+from phonghop.signing.trust import Trust
+from phonghop.signing.tsa_dev import DevTimeStampAuthority
+from phonghop.signing.verify import verify_pdf
 
 
 def run_benchmark(rounds: int = 5, tsa: bool = False) -> dict[str, object]:

@@ -449,8 +449,7 @@ def split_timing(pdf: Path, pages: int) -> tuple[float, float]:
     """In this process: ms per page to rasterise at 1280 px, and to WebP-encode (phonghop's
     own functions), over the first pages."""
     import pymupdf
-
-    from documents.render import _pixmap, encode
+    from phonghop.documents.render import _pixmap, encode
 
     raster = encode_s = 0.0
     with pymupdf.open(pdf) as doc:
@@ -467,7 +466,7 @@ def split_timing(pdf: Path, pages: int) -> tuple[float, float]:
 async def throughput(
     opts: argparse.Namespace, children: Children, tmp: Path, pdf_bytes: bytes, scratch: Path
 ) -> Throughput:
-    from documents.pool import WorkerPool
+    from phonghop.documents.pool import WorkerPool
 
     result = Throughput()
     pages = opts.pages
@@ -598,7 +597,7 @@ class Server:
 
 
 async def start_demo(opts: argparse.Namespace, children: Children, tmp: Path) -> Server:
-    """`python -m server demo` (seeds the demo organisation, then serves) on a free port."""
+    """`python -m phonghop demo` (seeds the demo organisation, then serves) on a free port."""
     port = c.free_port()
     log_path = tmp / "demo.log"
     data = tmp / "data"

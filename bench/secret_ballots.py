@@ -51,17 +51,17 @@ REPO_ROOT = BENCH_DIR.parent
 if str(REPO_ROOT) not in sys.path:  # this checkout's voting/, not an installed one
     sys.path.insert(0, str(REPO_ROOT))
 
-from voting.secret import decaf  # noqa: E402
-from voting.secret.ballot import (  # noqa: E402
+from phonghop.voting.secret import decaf  # noqa: E402
+from phonghop.voting.secret.ballot import (  # noqa: E402
     BallotRules,
     encrypt_ballot,
     verify_ballot_reference,
 )
-from voting.secret.batch import BatchVerifier  # noqa: E402
-from voting.secret.board import PollInfo  # noqa: E402
-from voting.secret.ceremony import public_key, round1  # noqa: E402
-from voting.secret.fast import PollVerifier, engine  # noqa: E402
-from voting.secret.group import Scalar, hash_to_scalar, text, u32  # noqa: E402
+from phonghop.voting.secret.batch import BatchVerifier  # noqa: E402
+from phonghop.voting.secret.board import PollInfo  # noqa: E402
+from phonghop.voting.secret.ceremony import public_key, round1  # noqa: E402
+from phonghop.voting.secret.fast import PollVerifier, engine  # noqa: E402
+from phonghop.voting.secret.group import Scalar, hash_to_scalar, text, u32  # noqa: E402
 
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
     "phonghop-bench" / "secret-ballots"

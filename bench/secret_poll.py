@@ -19,11 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from _common import BenchError, http_request, log
-from secret_ballots import Choose, ballots_for  # puts this checkout's voting/ first on sys.path
-
-from voting.secret.ballot import Ballot, BallotRules, parse_ballot, tracker
-from voting.secret.board import verify_board
-from voting.secret.ceremony import (
+from phonghop.voting.secret.ballot import Ballot, BallotRules, parse_ballot, tracker
+from phonghop.voting.secret.board import verify_board
+from phonghop.voting.secret.ceremony import (
     EncryptedShare,
     MemberKey,
     MemberSecrets,
@@ -33,9 +31,10 @@ from voting.secret.ceremony import (
     round2,
     round3,
 )
-from voting.secret.count import partial_decrypt
-from voting.secret.elgamal import Ciphertext
-from voting.secret.group import Point
+from phonghop.voting.secret.count import partial_decrypt
+from phonghop.voting.secret.elgamal import Ciphertext
+from phonghop.voting.secret.group import Point
+from secret_ballots import Choose, ballots_for  # puts this checkout's voting/ first on sys.path
 
 THRESHOLD = 2
 

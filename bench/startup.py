@@ -1,6 +1,6 @@
 """Start-up benchmark: how soon `phonghop serve` answers, and what an idle node holds.
 
-Each round starts `python -m server serve` (and `demo`) on a fresh data directory
+Each round starts `python -m phonghop serve` (and `demo`) on a fresh data directory
 (embedded: SQLite, in-process bus) on a free port and polls `GET /healthz` every 10 ms;
 "ready" is the time from the spawn to the first 200. Two seconds later, idle, it reads the
 resident memory (VmRSS) of the main process and of its whole process tree (PDF workers
@@ -115,7 +115,7 @@ def one_start(argv: list[str], cwd: Path, port: int, settle: float) -> dict[str,
 def phonghop(repo: Path, command: str, settle: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="phonghop-startup-") as data:
         port = free_port()
-        return one_start([sys.executable, "-m", "server", command, "--data", data,
+        return one_start([sys.executable, "-m", "phonghop", command, "--data", data,
                           "--host", "127.0.0.1", "--port", str(port)], repo, port, settle)
 
 

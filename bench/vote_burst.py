@@ -885,7 +885,7 @@ async def run_seed(
     data: Path,
     database: str | None,
 ) -> int:
-    """`python -m server bench-seed --sites K` into `data` (and `database`); the meeting."""
+    """`python -m phonghop bench-seed --sites K` into `data` (and `database`); the meeting."""
     await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
     seed_log = tmp / f"{data.name}-seed.log"
     log(f"{store}: bench-seed --delegates {opts.voters} --sites {opts.sites}")

@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
-from bus.base import Handler, Unsubscribe
+from phonghop.bus.base import Handler, Unsubscribe
 
 log = logging.getLogger(__name__)
 

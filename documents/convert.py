@@ -17,7 +17,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from documents.ingest import IngestError
+from phonghop.documents.ingest import IngestError
 
 CONVERT_TIMEOUT = 120.0
 CONVERT_MEMORY_MB = 4096  # data segment of LibreOffice (and what it starts)

@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pymupdf
-
-from documents.watermark import stamp
+from phonghop.documents.watermark import stamp
 
 HIGHLIGHT_OPACITY = 0.35
 RASTER_DPI = 150  # a confidential copy: legible on paper and screen, every pixel stamped

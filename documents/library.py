@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from documents import convert
-from documents.ingest import IngestError, Inspection, sniff
-from documents.pool import BACKGROUND, URGENT, JobFailed, WorkerPool
-from documents.sizes import FORMATS, WIDTHS
+from phonghop.documents import convert
+from phonghop.documents.ingest import IngestError, Inspection, sniff
+from phonghop.documents.pool import BACKGROUND, URGENT, JobFailed, WorkerPool
+from phonghop.documents.sizes import FORMATS, WIDTHS
 
 RENDER_VERSION = 1  # part of every ETag: bump when page images change for the same file
 RASTER_SECONDS = 0.5  # deadline per page of an image-only (confidential) copy

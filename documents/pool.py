@@ -63,7 +63,7 @@ class _Job:
 def _worker_main(conn: Any, memory_bytes: int, jobs: str) -> None:
     """The worker's entry point. documents.worker (and PyMuPDF) is imported here, in the
     worker: the server's own process never loads them for the pool's sake."""
-    from documents.worker import main
+    from phonghop.documents.worker import main
 
     main(conn, memory_bytes, jobs)
 

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from documents import commands as c
-from documents.model import Annotation, Document, DocumentVersion, Presentation
-from rooms.commands import Command
-from rooms.events import EVERYONE, Audience, Event, organisers_and
-from rooms.plugin import (
+from phonghop.documents import commands as c
+from phonghop.documents.model import Annotation, Document, DocumentVersion, Presentation
+from phonghop.rooms.commands import Command
+from phonghop.rooms.events import EVERYONE, Audience, Event, organisers_and
+from phonghop.rooms.plugin import (
     Context,
     FileRules,
     HandlerTable,
@@ -48,9 +48,9 @@ from rooms.plugin import (
     with_key,
     without_key,
 )
-from rooms.rejections import Rejection, invalid, invalid_state, not_found
-from rooms.roles import ADMINISTRATOR, Role
-from rooms.state import RoomState
+from phonghop.rooms.rejections import Rejection, invalid, invalid_state, not_found
+from phonghop.rooms.roles import ADMINISTRATOR, Role
+from phonghop.rooms.state import RoomState
 
 MAX_SHARED_PER_DOCUMENT = 5000
 RULES = RuleTable()

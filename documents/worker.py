@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from documents import export, ingest, render
+from phonghop.documents import export, ingest, render
 
 CPU_SLACK = 1  # seconds of CPU beyond the job's deadline before SIGXCPU
 
@@ -31,9 +31,9 @@ def verify(path: str, roots: tuple[bytes, ...], intermediates: tuple[bytes, ...]
     import logging
 
     # pyHanko is imported here, by the workers that verify, not by every idle worker.
-    from signing.errors import InvalidDocument
-    from signing.trust import Trust
-    from signing.verify import verify_pdf
+    from phonghop.signing.errors import InvalidDocument
+    from phonghop.signing.trust import Trust
+    from phonghop.signing.verify import verify_pdf
 
     # A hostile file with thousands of signatures would log a traceback (and a signer's
     # name) for each: keep the server's log for the server.

@@ -6,10 +6,9 @@ import unicodedata
 from datetime import date
 from typing import Annotated, Literal
 
+from phonghop.minutes.model import Template
+from phonghop.rooms.commands import Command, Id, Text
 from pydantic import AfterValidator, Field, Strict
-
-from minutes.model import Template
-from rooms.commands import Command, Id, Text
 
 MAX_SECTION = 20_000  # characters of one section's text
 

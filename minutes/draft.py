@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from rooms.roles import Role
-from rooms.state import Participant, RoomState
-from signing import minutes as doc
-from voting.model import ABSTAIN, AGAINST, FOR
-from voting.rules import describe
+from phonghop.rooms.roles import Role
+from phonghop.rooms.state import Participant, RoomState
+from phonghop.signing import minutes as doc
+from phonghop.voting.model import ABSTAIN, AGAINST, FOR
+from phonghop.voting.rules import describe
 
 VIETNAM = doc.VN_TZ
 

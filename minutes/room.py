@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from minutes import commands as m
-from minutes.model import Conclusion, Section, Signature
-from rooms.events import EVERYONE, organisers_and
-from rooms.plugin import (
+from phonghop.minutes import commands as m
+from phonghop.minutes.model import Conclusion, Section, Signature
+from phonghop.rooms.events import EVERYONE, organisers_and
+from phonghop.rooms.plugin import (
     Context,
     HandlerTable,
     Outcome,
@@ -25,9 +25,9 @@ from rooms.plugin import (
     with_key,
     without_key,
 )
-from rooms.rejections import Rejection, invalid, invalid_state, not_found
-from rooms.roles import ORGANISERS, Role
-from rooms.state import RoomState
+from phonghop.rooms.rejections import Rejection, invalid, invalid_state, not_found
+from phonghop.rooms.roles import ORGANISERS, Role
+from phonghop.rooms.state import RoomState
 
 MAX_CONCLUSIONS = 500
 RULES = RuleTable()

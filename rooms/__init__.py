@@ -10,10 +10,10 @@ The kernel knows no feature: the meeting room with its features is `meeting_room
 Importing this package registers nothing anywhere.
 """
 
-from rooms.commands import Command
-from rooms.events import EVERYONE, Actor, Audience, Event
-from rooms.rejections import Rejection
-from rooms.state import Profile, RoomState
+from phonghop.rooms.commands import Command
+from phonghop.rooms.events import EVERYONE, Actor, Audience, Event
+from phonghop.rooms.rejections import Rejection
+from phonghop.rooms.state import Profile, RoomState
 
 __all__ = ["EVERYONE", "Actor", "Audience", "Command", "Event", "Profile", "Rejection",
            "RoomState"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms.plugin import HandlerTable, with_key, without_key
-from rooms.state import (
+from phonghop.rooms.plugin import HandlerTable, with_key, without_key
+from phonghop.rooms.state import (
     AgendaItem,
     Attendance,
     FloorRequest,

@@ -12,11 +12,10 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
+from phonghop.rooms.rejections import Rejection, invalid
+from phonghop.rooms.roles import Role
+from phonghop.rooms.state import Profile, QuorumRule
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
-
-from rooms.rejections import Rejection, invalid
-from rooms.roles import Role
-from rooms.state import Profile, QuorumRule
 
 
 def _nfc(text: str) -> str:

@@ -11,10 +11,10 @@ the session ends, everything is.
 
 from __future__ import annotations
 
-from rooms.plugin import Context
-from rooms.rejections import Rejection, invalid_state
-from rooms.roles import ORGANISERS, Role
-from rooms.state import Participant, RoomState
+from phonghop.rooms.plugin import Context
+from phonghop.rooms.rejections import Rejection, invalid_state
+from phonghop.rooms.roles import ORGANISERS, Role
+from phonghop.rooms.state import Participant, RoomState
 
 OFFICES = (Role.CHAIR, Role.SECRETARY)
 OFFICE_NAMES = {Role.CHAIR: ("chủ trì", "chair"), Role.SECRETARY: ("thư ký", "secretary")}

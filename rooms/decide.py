@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from rooms import commands as c
-from rooms.constitution import OFFICES, may_change, moved_from, standing, vacant
-from rooms.events import EVERYONE, Audience, Event, organisers_and
-from rooms.plugin import Context, Outcome, RuleTable, dump, iso
-from rooms.rejections import Rejection, duplicate, invalid, invalid_state, not_found
-from rooms.roles import ADMINISTRATOR, ORGANISERS, VOTING_BY_DEFAULT, Role
-from rooms.state import (
+from phonghop.rooms import commands as c
+from phonghop.rooms.constitution import OFFICES, may_change, moved_from, standing, vacant
+from phonghop.rooms.events import EVERYONE, Audience, Event, organisers_and
+from phonghop.rooms.plugin import Context, Outcome, RuleTable, dump, iso
+from phonghop.rooms.rejections import Rejection, duplicate, invalid, invalid_state, not_found
+from phonghop.rooms.roles import ADMINISTRATOR, ORGANISERS, VOTING_BY_DEFAULT, Role
+from phonghop.rooms.state import (
     AgendaItem,
     Attendance,
     FloorRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rooms.roles import ADMINISTRATOR, ORGANISERS
+from phonghop.rooms.roles import ADMINISTRATOR, ORGANISERS
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ puts it first; the features come after it (`meeting_room.py`).
 
 from __future__ import annotations
 
-from rooms import apply, decide, substitutes, view
-from rooms.commands import KERNEL_COMMANDS, ParticipantAdd, Rsvp
-from rooms.plugin import Lookup, Plugin, joined
+from phonghop.rooms import apply, decide, substitutes, view
+from phonghop.rooms.commands import KERNEL_COMMANDS, ParticipantAdd, Rsvp
+from phonghop.rooms.plugin import Lookup, Plugin, joined
 
 KERNEL = Plugin(
     name="kernel",

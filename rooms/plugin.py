@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from rooms.commands import Command
-from rooms.events import EVERYONE, Actor, Audience, Event, organisers_and
-from rooms.rejections import Rejection, invalid_state
-from rooms.roles import ORGANISERS, Role
-from rooms.state import RoomState
+from phonghop.rooms.commands import Command
+from phonghop.rooms.events import EVERYONE, Actor, Audience, Event, organisers_and
+from phonghop.rooms.rejections import Rejection, invalid_state
+from phonghop.rooms.roles import ORGANISERS, Role
+from phonghop.rooms.state import RoomState
 
 Outcome = list[Event] | Rejection
 C = TypeVar("C", bound=Command)

@@ -12,14 +12,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from rooms.commands import Command, MeetingCreate, parse, parse_create
-from rooms.decide import create_meeting, with_quorum
-from rooms.events import Actor, Audience, Event
-from rooms.kernel import KERNEL
-from rooms.plugin import Context, Handler, Lookup, Outcome, Plugin, Rule, VolatileRule
-from rooms.rejections import Rejection, invalid, not_found
-from rooms.state import RoomState
-from rooms.view import catalogue_row
+from phonghop.rooms.commands import Command, MeetingCreate, parse, parse_create
+from phonghop.rooms.decide import create_meeting, with_quorum
+from phonghop.rooms.events import Actor, Audience, Event
+from phonghop.rooms.kernel import KERNEL
+from phonghop.rooms.plugin import Context, Handler, Lookup, Outcome, Plugin, Rule, VolatileRule
+from phonghop.rooms.rejections import Rejection, invalid, not_found
+from phonghop.rooms.state import RoomState
+from phonghop.rooms.view import catalogue_row
 
 
 class Room:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from phonghop.documents.model import Annotation, Document, Presentation
+from phonghop.minutes.model import MinutesState
+from phonghop.rooms.roles import Role
+from phonghop.voting.model import Poll
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from documents.model import Annotation, Document, Presentation
-from minutes.model import MinutesState
-from rooms.roles import Role
-from voting.model import Poll
 
 
 class Frozen(BaseModel):

@@ -12,14 +12,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms import commands as c
-from rooms.constitution import may_change
-from rooms.decide import announce, floor_ended, removal
-from rooms.events import Event, organisers_and
-from rooms.plugin import Context, HandlerTable, Outcome, RuleTable, dump, with_key, without_key
-from rooms.rejections import Rejection, duplicate, invalid_state, not_found
-from rooms.roles import ORGANISERS
-from rooms.state import Participant, RoomState, SubstituteRequest
+from phonghop.rooms import commands as c
+from phonghop.rooms.constitution import may_change
+from phonghop.rooms.decide import announce, floor_ended, removal
+from phonghop.rooms.events import Event, organisers_and
+from phonghop.rooms.plugin import (
+    Context,
+    HandlerTable,
+    Outcome,
+    RuleTable,
+    dump,
+    with_key,
+    without_key,
+)
+from phonghop.rooms.rejections import Rejection, duplicate, invalid_state, not_found
+from phonghop.rooms.roles import ORGANISERS
+from phonghop.rooms.state import Participant, RoomState, SubstituteRequest
 
 RULES = RuleTable()
 HANDLERS = HandlerTable()

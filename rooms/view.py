@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms.roles import ORGANISERS
-from rooms.state import RoomState
-from rooms.substitutes import requests_view
+from phonghop.rooms.roles import ORGANISERS
+from phonghop.rooms.state import RoomState
+from phonghop.rooms.substitutes import requests_view
 
 
 def personal_view(state: RoomState, user_id: int, is_admin: bool = False) -> dict[str, Any]:

@@ -15,24 +15,24 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import orjson
+from phonghop.rooms import Rejection
+from phonghop.rooms import commands as c
+from phonghop.rooms.roles import ORGANISERS
+from phonghop.server.auth import password_problem, session_cookie, token_hash
+from phonghop.server.client_address import client_address
+from phonghop.server.http_errors import JSONResponse, Refused
+from phonghop.server.log_audit import RoomRefused
+from phonghop.server.login_limits import Attempt, attempt_for
+from phonghop.server.node import Node, actor_of
+from phonghop.server.password_hashing import PasswordsBusy
+from phonghop.server.room_host import Outcome, RoomHost
+from phonghop.store.base import Duplicate, StoreError
+from phonghop.store.records import User
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from meeting_room import me_view, parse_command, parse_create, room_view
-from rooms import Rejection
-from rooms import commands as c
-from rooms.roles import ORGANISERS
-from server.auth import password_problem, session_cookie, token_hash
-from server.client_address import client_address
-from server.http_errors import JSONResponse, Refused
-from server.log_audit import RoomRefused
-from server.login_limits import Attempt, attempt_for
-from server.node import Node, actor_of
-from server.password_hashing import PasswordsBusy
-from server.room_host import Outcome, RoomHost
-from store.base import Duplicate, StoreError
-from store.records import User
+from phonghop.meeting_room import me_view, parse_command, parse_create, room_view
 
 MAX_BODY = 64 * 1024
 

@@ -10,40 +10,39 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from phonghop.bus.base import Bus
+from phonghop.bus.local import LocalBus
+from phonghop.bus.redis import RedisBus
+from phonghop.documents.library import Library, Limits
+from phonghop.documents.pool import WorkerPool
+from phonghop.server.api import ENDPOINTS, Endpoint
+from phonghop.server.audit import load_key
+from phonghop.server.audit_api import ENDPOINTS as AUDIT_ENDPOINTS
+from phonghop.server.auth import use_password_profile
+from phonghop.server.client_address import parse_proxies
+from phonghop.server.config import Settings
+from phonghop.server.credential_vault import CredentialVault, FileKeyWrap
+from phonghop.server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
+from phonghop.server.edge import Edge, EdgeMiddleware
+from phonghop.server.http_errors import JSONResponse, Refused, refuse
+from phonghop.server.log_head import LogHeads
+from phonghop.server.login_limits import RedisLimits
+from phonghop.server.metrics import Metrics
+from phonghop.server.minutes_api import ENDPOINTS as MINUTES_ENDPOINTS
+from phonghop.server.node import Node
+from phonghop.server.openapi import openapi
+from phonghop.server.password_hashing import PasswordHashing
+from phonghop.server.polls_api import ENDPOINTS as POLL_ENDPOINTS
+from phonghop.server.request_ids import RequestIds
+from phonghop.server.user_limits import UserLimits
+from phonghop.server.ws import websocket_endpoint
+from phonghop.store.sql import SqlStore
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-
-from bus.base import Bus
-from bus.local import LocalBus
-from bus.redis import RedisBus
-from documents.library import Library, Limits
-from documents.pool import WorkerPool
-from server.api import ENDPOINTS, Endpoint
-from server.audit import load_key
-from server.audit_api import ENDPOINTS as AUDIT_ENDPOINTS
-from server.auth import use_password_profile
-from server.client_address import parse_proxies
-from server.config import Settings
-from server.credential_vault import CredentialVault, FileKeyWrap
-from server.documents_api import ENDPOINTS as DOCUMENT_ENDPOINTS
-from server.edge import Edge, EdgeMiddleware
-from server.http_errors import JSONResponse, Refused, refuse
-from server.log_head import LogHeads
-from server.login_limits import RedisLimits
-from server.metrics import Metrics
-from server.minutes_api import ENDPOINTS as MINUTES_ENDPOINTS
-from server.node import Node
-from server.openapi import openapi
-from server.password_hashing import PasswordHashing
-from server.polls_api import ENDPOINTS as POLL_ENDPOINTS
-from server.request_ids import RequestIds
-from server.user_limits import UserLimits
-from server.ws import websocket_endpoint
-from store.sql import SqlStore
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 VERSION = "0.1.0"

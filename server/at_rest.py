@@ -14,7 +14,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from server.config import Settings
+from phonghop.server.config import Settings
 
 UMASK = 0o077
 # Tightening walks the tree once per start: bounded, so that a huge document store cannot

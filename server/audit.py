@@ -32,9 +32,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from rooms.rejections import Rejection
-from store.audit import MAX_ADDRESS, MAX_DETAIL, MAX_TEXT, AuditEntry, AuditRefused, Scalar
-from store.base import Store
+from phonghop.rooms.rejections import Rejection
+from phonghop.store.audit import MAX_ADDRESS, MAX_DETAIL, MAX_TEXT, AuditEntry, AuditRefused, Scalar
+from phonghop.store.base import Store
 
 log = logging.getLogger(__name__)
 BATCH = 1000  # records per transaction
@@ -149,7 +149,7 @@ def name_key(key: bytes, username: str) -> str:
 def load_key(path: Path) -> bytes:
     """The deployment's audit key (32 bytes, hex in `path`), made 0600 if there is none;
     every node must read the same file for the names' hashes to match."""
-    from server.credential_vault import load_or_create_secret
+    from phonghop.server.credential_vault import load_or_create_secret
 
     return load_or_create_secret(path)
 

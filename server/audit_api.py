@@ -17,12 +17,9 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-
-from rooms import Rejection
-from server.api import Endpoint, attachment, audit, audited, current_admin, node_of
-from server.audit import (
+from phonghop.rooms import Rejection
+from phonghop.server.api import Endpoint, attachment, audit, audited, current_admin, node_of
+from phonghop.server.audit import (
     KINDS,
     VIETNAM,
     kind_text,
@@ -30,10 +27,12 @@ from server.audit import (
     utc_stamp,
     vietnam_time,
 )
-from server.http_errors import JSONResponse, Refused
-from store.audit import AuditQuery, AuditRecord
-from store.base import Store, StoreError
-from store.records import User
+from phonghop.server.http_errors import JSONResponse, Refused
+from phonghop.store.audit import AuditQuery, AuditRecord
+from phonghop.store.base import Store, StoreError
+from phonghop.store.records import User
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 PAGE = 50
 MAX_PAGE = 200

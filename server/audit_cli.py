@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from server.config import Settings
-from store.audit import AuditQuery, AuditRecord, ChainReport
-from store.base import Store
+from phonghop.server.config import Settings
+from phonghop.store.audit import AuditQuery, AuditRecord, ChainReport
+from phonghop.store.base import Store
 
 PROBLEMS = {
     "altered": ("bản ghi đã bị sửa", "the record was altered"),
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, settings: Settings, with_store: WithStore) -> 
     if args.audit_cmd == "log":
         return asyncio.run(with_store(settings, lambda store, _: _log(store, args, settings)))
     if args.audit_cmd == "verify":
-        from server import log_audit
+        from phonghop.server import log_audit
 
         rooms = 0 if args.access_log else log_audit.run(args, settings.store_url())
         if args.meeting is not None:  # one meeting: its log only
@@ -95,9 +95,9 @@ def describe(report: ChainReport) -> str:
 
 
 async def _log(store: Store, args: argparse.Namespace, settings: Settings) -> int:
-    from server.audit import load_key
-    from server.audit_api import HEADERS, csv_row, parse_filters, whose
-    from server.http_errors import Refused
+    from phonghop.server.audit import load_key
+    from phonghop.server.audit_api import HEADERS, csv_row, parse_filters, whose
+    from phonghop.server.http_errors import Refused
 
     params = {name: value for name, value in (
         ("since", args.since), ("until", args.until), ("user", args.user),
@@ -131,7 +131,7 @@ async def _log(store: Store, args: argparse.Namespace, settings: Settings) -> in
 
 
 def _key_of(key: bytes, name: str) -> str:
-    from server.audit import name_key
+    from phonghop.server.audit import name_key
 
     return name_key(key, name)
 
@@ -168,9 +168,9 @@ def _line(row: list[str]) -> str:
 
 
 async def _prune(store: Store, before: str) -> int:
-    from server.audit import make_entry
-    from server.audit_api import _instant
-    from server.http_errors import Refused
+    from phonghop.server.audit import make_entry
+    from phonghop.server.audit_api import _instant
+    from phonghop.server.http_errors import Refused
 
     try:
         cutoff = _instant("before", before, end=False)
@@ -193,7 +193,7 @@ async def _prune(store: Store, before: str) -> int:
 
 async def record_host_action(store: Store, kind: str, target: int) -> None:
     """Record an account command run on the host (`create-admin`, `passwd`)."""
-    from server.audit import make_entry
+    from phonghop.server.audit import make_entry
 
     await store.append_audit([make_entry(kind, "ok", datetime.now(UTC), target=target,
                                          detail={"via": "cli"})])

@@ -10,11 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
-from server.login_limits import LoginLimits, MemoryLimits
-from server.password_hashing import PasswordHashing
-from store.base import Store
-from store.records import User
+from phonghop.server.login_limits import LoginLimits, MemoryLimits
+from phonghop.server.password_hashing import PasswordHashing
+from phonghop.store.base import Store
+from phonghop.store.records import User
 
 SESSION_COOKIE = "phonghop_session"
 SESSION_DAYS = 14

@@ -38,10 +38,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
+from phonghop.server.config import Settings
+from phonghop.server.logs import VIETNAM
 from sqlalchemy.engine import make_url
-
-from server.config import Settings
-from server.logs import VIETNAM
 
 MANIFEST = "manifest.json"
 FORMAT = "phonghop-backup"
@@ -289,8 +288,7 @@ def _schema_head() -> str | None:
     """The schema revision this version of phonghop migrates to."""
     from alembic.config import Config as AlembicConfig
     from alembic.script import ScriptDirectory
-
-    from store.sql import MIGRATIONS
+    from phonghop.store.sql import MIGRATIONS
 
     config = AlembicConfig()
     config.set_main_option("script_location", MIGRATIONS)
@@ -300,8 +298,8 @@ def _schema_head() -> str | None:
 async def _verify_chains(url: str) -> dict[str, Any]:
     """Every meeting's log (chain, snapshot, boxes: `server.log_audit`) and the access
     log's chain, on the restored database: what `phonghop audit verify` prints."""
-    from server.log_audit import audit_rooms
-    from store.sql import SqlStore
+    from phonghop.server.log_audit import audit_rooms
+    from phonghop.store.sql import SqlStore
 
     store = SqlStore(url)
     await store.open()
@@ -496,8 +494,8 @@ def _report_chains(verified: dict[str, Any]) -> int:
     """Print what the restore found of the chains; 1 when one does not hold."""
     import sys
 
-    from server.audit_cli import PROBLEMS as ACCESS_PROBLEMS
-    from server.log_audit import PROBLEMS
+    from phonghop.server.audit_cli import PROBLEMS as ACCESS_PROBLEMS
+    from phonghop.server.log_audit import PROBLEMS
 
     if "skipped" in verified:
         print(f"  chuỗi băm chưa kiểm tra / hash chains not checked: lược đồ của bản sao lưu / "

@@ -35,13 +35,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-
-from rooms import Actor, Command, Rejection
-from rooms.rejections import invalid, not_found
-from server import ballot_checks, metrics
-from server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
-from store.base import Duplicate, Store, StoreError
-from store.records import (
+from phonghop.rooms import Actor, Command, Rejection
+from phonghop.rooms.rejections import invalid, not_found
+from phonghop.server import ballot_checks, metrics
+from phonghop.server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
+from phonghop.store.base import Duplicate, Store, StoreError
+from phonghop.store.records import (
     ALREADY_VOTED,
     BOX_CLOSED,
     CAST,
@@ -52,16 +51,16 @@ from store.records import (
     EncryptedIn,
     SealedBox,
 )
-from voting import commands as v
-from voting.counting_board import ballot_rules
-from voting.model import Poll
-from voting.room import check_ballot, may_seal, vote_for
-from voting.secret.ballot import BallotRefusal, BallotRules
-from voting.secret.fast import PollVerifier, verifier_for
-from voting.tally import count_choices
+from phonghop.voting import commands as v
+from phonghop.voting.counting_board import ballot_rules
+from phonghop.voting.model import Poll
+from phonghop.voting.room import check_ballot, may_seal, vote_for
+from phonghop.voting.secret.ballot import BallotRefusal, BallotRules
+from phonghop.voting.secret.fast import PollVerifier, verifier_for
+from phonghop.voting.tally import count_choices
 
 if TYPE_CHECKING:
-    from server.room_host import RoomHost
+    from phonghop.server.room_host import RoomHost
 
 log = logging.getLogger(__name__)
 

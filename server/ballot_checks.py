@@ -15,9 +15,9 @@ import logging
 import os
 from collections.abc import Sequence
 
-from voting.secret.ballot import BallotRefusal, BallotRules
-from voting.secret.batch import BatchVerifier, VerifierFailed, VerifyTimeout
-from voting.secret.fast import add_sums, sum_choices
+from phonghop.voting.secret.ballot import BallotRefusal, BallotRules
+from phonghop.voting.secret.batch import BatchVerifier, VerifierFailed, VerifyTimeout
+from phonghop.voting.secret.fast import add_sums, sum_choices
 
 log = logging.getLogger("phonghop.ballots")
 

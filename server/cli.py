@@ -18,17 +18,17 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server import audit_cli, backup, logs
-from server.at_rest import bus_secret_for_workers, protect
-from server.client_address import parse_proxies
-from server.config import Settings
-from server.metrics import metrics_address, metrics_token
+from phonghop.server import audit_cli, backup, logs
+from phonghop.server.at_rest import bus_secret_for_workers, protect
+from phonghop.server.client_address import parse_proxies
+from phonghop.server.config import Settings
+from phonghop.server.metrics import metrics_address, metrics_token
 
 if TYPE_CHECKING:  # the server itself is imported by the commands that run it, not by
     # create-admin, passwd or verify
-    from bus.base import Bus
-    from server.node import Node
-    from store.base import Store
+    from phonghop.bus.base import Bus
+    from phonghop.server.node import Node
+    from phonghop.store.base import Store
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -72,9 +72,8 @@ def serve(settings: Settings) -> None:
         _serve_workers(settings)
         return
     import uvicorn
-
-    from server.app import create_app
-    from server.wire import WireProtocol
+    from phonghop.server.app import create_app
+    from phonghop.server.wire import WireProtocol
 
     config = uvicorn.Config(
         create_app(settings), host=settings.host, port=settings.port,
@@ -106,7 +105,7 @@ def _serve_workers(settings: Settings) -> None:
         sys.exit("phonghop: --workers > 1 needs --redis, so that the nodes hear each other")
     # Migrate once here, so that N nodes starting together do not race on the schema.
     asyncio.run(_with_node(settings, _nothing))
-    argv = [sys.executable, "-m", "server", "serve", "--host", settings.host,
+    argv = [sys.executable, "-m", "phonghop", "serve", "--host", settings.host,
             "--port", str(settings.port), "--data", str(settings.data_dir),
             "--redis", settings.redis_url, "--workers", "1"]
     if settings.dev:
@@ -153,8 +152,8 @@ def _raise_fd_limit() -> None:
 
 
 async def _with_node(settings: Settings, work):  # type: ignore[no-untyped-def]
-    from bus.local import LocalBus
-    from server.app import make_node
+    from phonghop.bus.local import LocalBus
+    from phonghop.server.app import make_node
 
     node = make_node(settings, LocalBus())  # seeding needs no other node
     await node.start()
@@ -167,8 +166,8 @@ async def _with_node(settings: Settings, work):  # type: ignore[no-untyped-def]
 async def _demo(node: Node, settings: Settings) -> dict | None:  # type: ignore[type-arg]
     """The demo data, and development signing credentials for the demo meeting's chair and
     secretary, who sign its minutes (their PKCS#12 password is the demo password)."""
-    from server.dev_credentials import issue_dev_credentials
-    from server.seed import DEMO_PASSWORD, DEMO_SIGNERS, seed_demo
+    from phonghop.server.dev_credentials import issue_dev_credentials
+    from phonghop.server.seed import DEMO_PASSWORD, DEMO_SIGNERS, seed_demo
 
     seeded = await seed_demo(node)
     if seeded:
@@ -191,7 +190,7 @@ def _read_password(args: argparse.Namespace) -> str:
 
 
 def _checked_password(args: argparse.Namespace, username: str) -> str:
-    from server.auth import password_problem
+    from phonghop.server.auth import password_problem
 
     password = _read_password(args)
     problem = password_problem(password, username)
@@ -202,7 +201,7 @@ def _checked_password(args: argparse.Namespace, username: str) -> str:
 
 
 def _texts(code: str) -> tuple[str, str]:
-    from rooms.rejections import TEXTS
+    from phonghop.rooms.rejections import TEXTS
 
     return TEXTS[code]
 
@@ -210,9 +209,9 @@ def _texts(code: str) -> tuple[str, str]:
 async def _with_store(settings: Settings, work, deployment_bus: bool = False):  # type: ignore[no-untyped-def]
     """Run `work(store, bus)` on the deployment's store (migrated) and, with
     `deployment_bus` and --redis, its bus (else None): account commands need no node."""
-    from bus.redis import RedisBus
-    from server.auth import use_password_profile
-    from store.sql import SqlStore
+    from phonghop.bus.redis import RedisBus
+    from phonghop.server.auth import use_password_profile
+    from phonghop.store.sql import SqlStore
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     use_password_profile(settings.password_profile)
@@ -221,7 +220,7 @@ async def _with_store(settings: Settings, work, deployment_bus: bool = False):  
     bus = None
     try:
         if deployment_bus and settings.redis_url:
-            from server.app import required_bus_secret
+            from phonghop.server.app import required_bus_secret
 
             bus = RedisBus(settings.redis_url, settings.bus_namespace(),
                            secret=required_bus_secret(settings))
@@ -235,8 +234,8 @@ async def _with_store(settings: Settings, work, deployment_bus: bool = False):  
 
 async def _create_admin(store: Store, args: argparse.Namespace, password: str) -> str | None:
     """Create the administrator; an error message if the username is taken."""
-    from server.auth import hash_password
-    from store.base import Duplicate
+    from phonghop.server.auth import hash_password
+    from phonghop.store.base import Duplicate
 
     try:
         made = await store.create_user(args.username, await asyncio.to_thread(
@@ -253,8 +252,8 @@ async def _passwd(store: Store, bus: Bus | None, username: str, password: str) -
     half a minute. An error message if there is no such account."""
     from datetime import UTC, datetime
 
-    from server.auth import hash_password
-    from server.sessions import CHANNEL, user_revoked
+    from phonghop.server.auth import hash_password
+    from phonghop.server.sessions import CHANNEL, user_revoked
 
     user = await store.user_by_name(username)
     if user is None:
@@ -270,9 +269,9 @@ async def _passwd(store: Store, bus: Bus | None, username: str, password: str) -
 def _verify(args: argparse.Namespace) -> int:
     """`phonghop verify`: the report on stdout; 0 when all signatures hold, 1 when not,
     2 when the file cannot be read."""
-    from server.minutes_api import report_dict
-    from signing.trust import Trust
-    from signing.verify import verify_pdf
+    from phonghop.server.minutes_api import report_dict
+    from phonghop.signing.trust import Trust
+    from phonghop.signing.verify import verify_pdf
 
     # Only what the caller names is trusted: a development CA left in a data directory must
     # never make a forged signature look valid by default.
@@ -317,7 +316,7 @@ def _verify_poll(args: argparse.Namespace) -> int:
     """`phonghop verify-poll`: recompute a secret poll's board (docs/BALLOT_CRYPTO.md);
     0 only when the published result follows from the published ballots, 1 when the board
     is wrong, 2 when the file is not a readable board, 3 when it carries no result yet."""
-    from voting.secret.board import BoardStatus, verify_board
+    from phonghop.voting.secret.board import BoardStatus, verify_board
 
     try:
         doc = json.loads(args.file.read_bytes())
@@ -428,7 +427,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     if args.cmd == "dev-ca":
-        from server.dev_credentials import issue_dev_credentials
+        from phonghop.server.dev_credentials import issue_dev_credentials
 
         result = asyncio.run(_with_node(settings, lambda node: issue_dev_credentials(
             node, settings.data_dir, args.password, args.users, kek_file=settings.kek_file())))
@@ -438,7 +437,7 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     if args.cmd == "bench-seed":
-        from server.seed import seed_bench
+        from phonghop.server.seed import seed_bench
 
         result = asyncio.run(_with_node(
             settings, lambda node: seed_bench(node, args.delegates, args.items, args.sites)))

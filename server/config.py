@@ -131,7 +131,7 @@ class Settings:
 
     def public_origins(self) -> tuple[str, ...]:
         """The normalised public origins (empty: each request's own); ValueError if malformed."""
-        from server.edge import parse_origins
+        from phonghop.server.edge import parse_origins
 
         return parse_origins(self.public_origin)
 
@@ -172,6 +172,6 @@ class Settings:
         return self.audit_key_file or self.data_dir / "secrets" / "audit.key"
 
     def store_url(self) -> str:
-        from store import sqlite_url
+        from phonghop.store import sqlite_url
 
         return self.database_url or sqlite_url(self.data_dir)

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-
-from rooms.rejections import Rejection
-from server.wire import WireProtocol, text_frame
+from phonghop.rooms.rejections import Rejection
+from phonghop.server.wire import WireProtocol, text_frame
 
 # A client whose unsent backlog passes this is disconnected instead of growing our memory.
 MAX_BACKLOG = 4 * 1024 * 1024

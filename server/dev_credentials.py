@@ -13,9 +13,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from server.credential_vault import CredentialVault, FileKeyWrap
-from server.node import Node
-from signing.devca import DevCA
+from phonghop.server.credential_vault import CredentialVault, FileKeyWrap
+from phonghop.server.node import Node
+from phonghop.signing.devca import DevCA
 
 
 def ca_dir(data_dir: Path) -> Path:

@@ -18,19 +18,14 @@ import unicodedata
 from datetime import UTC, timedelta, timezone
 from typing import Annotated, Any
 
-from pydantic import Field
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
-
-from documents import commands as c
-from documents.ingest import IngestError
-from documents.model import Document
-from documents.room import check_marks, may_know, may_read
-from documents.sizes import FORMATS, WIDTHS
-from meeting_room import parse_command
-from rooms import Rejection
-from rooms.state import RoomState
-from server.api import (
+from phonghop.documents import commands as c
+from phonghop.documents.ingest import IngestError
+from phonghop.documents.model import Document
+from phonghop.documents.room import check_marks, may_know, may_read
+from phonghop.documents.sizes import FORMATS, WIDTHS
+from phonghop.rooms import Rejection
+from phonghop.rooms.state import RoomState
+from phonghop.server.api import (
     Body,
     Endpoint,
     _id,
@@ -46,11 +41,16 @@ from server.api import (
     read_json,
     room_command,
 )
-from server.http_errors import JSONResponse, Refused
-from server.node import Node
-from server.room_host import RoomHost
-from store.base import Duplicate, StoreError
-from store.records import User
+from phonghop.server.http_errors import JSONResponse, Refused
+from phonghop.server.node import Node
+from phonghop.server.room_host import RoomHost
+from phonghop.store.base import Duplicate, StoreError
+from phonghop.store.records import User
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from phonghop.meeting_room import parse_command
 
 log = logging.getLogger(__name__)
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving: a fixed offset is exact

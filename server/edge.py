@@ -28,10 +28,9 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from phonghop.rooms.rejections import Rejection
+from phonghop.server.http_errors import refuse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from rooms.rejections import Rejection
-from server.http_errors import refuse
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REQUEST_HEADER = "X-Phonghop-Request"  # the web client's marker; its value is "1"

@@ -19,20 +19,21 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from meeting_room import apply
-from rooms import RoomState
-from rooms.rejections import Rejection
-from store.base import Store
-from store.chain import ChainBreak, ChainCheck
-from voting.counting_board import ballot_rules
-from voting.model import Poll
-from voting.recount import (
+from phonghop.rooms import RoomState
+from phonghop.rooms.rejections import Rejection
+from phonghop.store.base import Store
+from phonghop.store.chain import ChainBreak, ChainCheck
+from phonghop.voting.counting_board import ballot_rules
+from phonghop.voting.model import Poll
+from phonghop.voting.recount import (
     box_problem,
     encrypted_mismatch,
     plain_mismatch,
     recounted,
     sum_ballots,
 )
+
+from phonghop.meeting_room import apply
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ async def audit_rooms(store: Store, meeting: int | None = None) -> list[RoomAudi
 
 def audit_database(url: str, meeting: int | None = None) -> list[RoomAudit]:
     """`audit_rooms` on the database at `url` (opened, and migrated, for the call)."""
-    from store.sql import SqlStore
+    from phonghop.store.sql import SqlStore
 
     async def run() -> list[RoomAudit]:
         store = SqlStore(url)

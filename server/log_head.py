@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.base import Store, StoreError
-from store.log_store import LogStamp
+from phonghop.store.base import Store, StoreError
+from phonghop.store.log_store import LogStamp
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,8 @@ class LogHeads:
         return LogHead(seq, digest, kept)
 
     async def _stamp(self, room_id: int, seq: int, digest: bytes) -> LogStamp:
-        from signing.timestamp import TimestampFailed, request_timestamp
-        from signing.trust import Trust
+        from phonghop.signing.timestamp import TimestampFailed, request_timestamp
+        from phonghop.signing.trust import Trust
 
         assert self.tsa_url is not None
         trust = Trust.from_pem_files(*self.trust_files) if self.trust_files else None

@@ -26,10 +26,10 @@ VIETNAM = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh: no daylight saving s
 FORMATS = ("text", "json")
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
-# phonghop's own loggers (its packages, and the `phonghop.*` names some modules use).
-# uvicorn's are not: at info it logs each websocket's URL, query string included.
-OWN = ("server", "rooms", "documents", "voting", "minutes", "signing", "store", "bus",
-       "phonghop")
+# phonghop's own loggers: every module's (`phonghop.server.…`, …) and the `phonghop.*`
+# names some modules use. uvicorn's are not: at info it logs each websocket's URL, query
+# string included.
+OWN = ("phonghop",)
 # Fields a line may add with `extra=`: nothing else of a record reaches the JSON.
 FIELDS = ("method", "path", "status", "duration_ms", "user_id", "close_code")
 

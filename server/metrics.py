@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+from phonghop.rooms.rejections import Rejection
+from phonghop.server.http_errors import refuse
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -42,12 +44,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from rooms.rejections import Rejection
-from server.http_errors import refuse
-
 if TYPE_CHECKING:
-    from server.config import Settings
-    from server.node import Node
+    from phonghop.server.config import Settings
+    from phonghop.server.node import Node
 
 MIN_TOKEN = 16  # characters: a token is a secret, not a password anyone types
 

@@ -29,18 +29,14 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from pydantic import Field
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
-
-from documents.pool import JobFailed
-from minutes.commands import MinutesPrepared, MinutesSigned
-from minutes.draft import assemble
-from minutes.room import may_sign, signer_role, tasks
-from rooms import Rejection
-from rooms.rejections import TEXTS
-from rooms.roles import Role
-from server.api import (
+from phonghop.documents.pool import JobFailed
+from phonghop.minutes.commands import MinutesPrepared, MinutesSigned
+from phonghop.minutes.draft import assemble
+from phonghop.minutes.room import may_sign, signer_role, tasks
+from phonghop.rooms import Rejection
+from phonghop.rooms.rejections import TEXTS
+from phonghop.rooms.roles import Role
+from phonghop.server.api import (
     Body,
     Endpoint,
     attachment,
@@ -54,25 +50,28 @@ from server.api import (
     pdf_download,
     read_json,
 )
-from server.audit import OUTCOME_TEXTS
-from server.credential_vault import CredentialVault, Unsealable
-from server.documents_api import INTERNAL  # minutes are the meeting's own: briefly cached
-from server.http_errors import STATUS, JSONResponse, Refused
-from server.log_head import TimestampUnavailable
-from server.node import actor_of
-from server.room_host import Ack, RoomHost
-from server.signing_guard import AttemptLimiter, token_near_lockout
-from signing.errors import InvalidDocument, SigningRefused, WrongPassword, WrongPin
-from signing.errors import TimestampUnavailable as SigningTimestampUnavailable
-from signing.identity import ExpectedSigner
-from signing.minutes import LogDigest
-from store.base import StoreError
-from store.records import User
+from phonghop.server.audit import OUTCOME_TEXTS
+from phonghop.server.credential_vault import CredentialVault, Unsealable
+from phonghop.server.documents_api import INTERNAL  # minutes are the meeting's own: briefly cached
+from phonghop.server.http_errors import STATUS, JSONResponse, Refused
+from phonghop.server.log_head import TimestampUnavailable
+from phonghop.server.node import actor_of
+from phonghop.server.room_host import Ack, RoomHost
+from phonghop.server.signing_guard import AttemptLimiter, token_near_lockout
+from phonghop.signing.errors import InvalidDocument, SigningRefused, WrongPassword, WrongPin
+from phonghop.signing.errors import TimestampUnavailable as SigningTimestampUnavailable
+from phonghop.signing.identity import ExpectedSigner
+from phonghop.signing.minutes import LogDigest
+from phonghop.store.base import StoreError
+from phonghop.store.records import User
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
 
 if TYPE_CHECKING:
-    from signing.signers import FileSigner
-    from signing.trust import Trust
-    from signing.verify import Problem, VerificationReport
+    from phonghop.signing.signers import FileSigner
+    from phonghop.signing.trust import Trust
+    from phonghop.signing.verify import Problem, VerificationReport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,14 +130,14 @@ def trust_of(request: Request) -> Trust | None:
     files = request.app.state.settings.trust_files()
     if not files:
         return None
-    from signing.trust import Trust
+    from phonghop.signing.trust import Trust
 
     return Trust.from_pem_files(*files)
 
 
 def field_of(role: Role) -> str:
     """The signature field of a signing role."""
-    from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+    from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
 
     return {Role.SECRETARY: SECRETARY_FIELD, Role.CHAIR: CHAIR_FIELD}[role]
 
@@ -171,7 +170,7 @@ async def _render(request: Request, host: RoomHost, *, stamp: bool = False) -> b
                                stamped_at=head.stamp.stamped_at if head.stamp else None,
                                tsa=head.stamp.tsa if head.stamp else "")
     draft = assemble(host.state, datetime.now(UTC), log=log_digest)
-    from signing.layout import render_minutes
+    from phonghop.signing.layout import render_minutes
 
     return await asyncio.to_thread(render_minutes, draft)
 
@@ -283,8 +282,8 @@ async def sign(request: Request) -> Response:
     """Sign with the user's PKCS#12 credential (unlocked by its password) or the server's
     PKCS#11 token (unlocked by its PIN). Wrong passwords and PINs are limited
     (server/signing_guard.py): past the limit, `too_many_attempts` without checking."""
-    from signing.sign import sign_field
-    from signing.signers import open_token
+    from phonghop.signing.sign import sign_field
+    from phonghop.signing.signers import open_token
 
     user, host = await _room(request)
     trust = signing_trust(request)
@@ -366,7 +365,7 @@ async def _attempt(taken: list[tuple[AttemptLimiter, Hashable]], work: Callable[
 
 async def _unlock_pkcs12(request: Request, user: User, password: str) -> FileSigner:
     """The user's stored credential opened with `password`: one limited attempt."""
-    from signing.signers import load_pkcs12
+    from phonghop.signing.signers import load_pkcs12
 
     guard = _guard(request)
     vault = vault_of(request)
@@ -438,7 +437,7 @@ def vault_of(request: Request) -> CredentialVault:
 
 async def sign_prepare(request: Request) -> Response:
     """Two-step signing, step 1: the digest a key held elsewhere must sign."""
-    from signing.sign import prepare
+    from phonghop.signing.sign import prepare
 
     user, host = await _room(request)
     trust = signing_trust(request)
@@ -471,7 +470,7 @@ async def sign_prepare(request: Request) -> Response:
 
 async def sign_finish(request: Request) -> Response:
     """Two-step signing, step 2: embed the signature (raw, or a CMS SignedData)."""
-    from signing.sign import PreparedSignature, finish
+    from phonghop.signing.sign import PreparedSignature, finish
 
     user, host = await _room(request)
     trust = signing_trust(request)
@@ -668,7 +667,7 @@ async def task_list(request: Request) -> Response:
 
 async def upload_credential(request: Request) -> Response:
     """Keep my PKCS#12 file, once it opens with its password, names me and is valid now."""
-    from signing.signers import load_pkcs12
+    from phonghop.signing.signers import load_pkcs12
 
     user = await current_user(request)
     body = parse(CredentialBody, await read_json(request))
@@ -680,7 +679,7 @@ async def upload_credential(request: Request) -> Response:
         raise Refused(Rejection("too_large"))
     try:
         signer = await asyncio.to_thread(load_pkcs12, data, body.password)
-        from signing.identity import check_signer, check_validity
+        from phonghop.signing.identity import check_signer, check_validity
 
         cert = signer.signing_cert
         check_signer(cert, ExpectedSigner(user_id=str(user.id), full_name=user.full_name))

@@ -12,10 +12,26 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
-from bus.base import Bus
-from documents.library import Library
-from documents.model import FileInfo
-from meeting_room import (
+from phonghop.bus.base import Bus
+from phonghop.documents.library import Library
+from phonghop.documents.model import FileInfo
+from phonghop.rooms import Actor, Command, Rejection
+from phonghop.rooms import commands as c
+from phonghop.rooms.plugin import Lookup
+from phonghop.rooms.state import Profile, RoomState
+from phonghop.server import ballot_checks
+from phonghop.server.audit import AuditTrail
+from phonghop.server.auth import Accounts
+from phonghop.server.connection import Connection
+from phonghop.server.log_audit import RoomRefused
+from phonghop.server.log_head import LogHeads
+from phonghop.server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
+from phonghop.server.sessions import SessionKeeper
+from phonghop.server.user_limits import UserLimits
+from phonghop.store.base import Store, StoreError
+from phonghop.store.records import User
+
+from phonghop.meeting_room import (
     LOOKUP_KINDS,
     confidential_files,
     decide,
@@ -25,21 +41,6 @@ from meeting_room import (
     replay,
     summary,
 )
-from rooms import Actor, Command, Rejection
-from rooms import commands as c
-from rooms.plugin import Lookup
-from rooms.state import Profile, RoomState
-from server import ballot_checks
-from server.audit import AuditTrail
-from server.auth import Accounts
-from server.connection import Connection
-from server.log_audit import RoomRefused
-from server.log_head import LogHeads
-from server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
-from server.sessions import SessionKeeper
-from server.user_limits import UserLimits
-from store.base import Store, StoreError
-from store.records import User
 
 Fill = Callable[["Node", "RoomHost", Actor, Command, Lookup], Awaitable[Command]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from meeting_room import EDGE_ONLY
+from phonghop.meeting_room import EDGE_ONLY
 
 ERROR = {
     "type": "object",

@@ -10,12 +10,9 @@ import io
 from typing import Any
 
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-
-from rooms import Rejection
-from rooms.rejections import not_found
-from server.api import (
+from phonghop.rooms import Rejection
+from phonghop.rooms.rejections import not_found
+from phonghop.server.api import (
     Endpoint,
     _id,
     attachment,
@@ -26,19 +23,21 @@ from server.api import (
     participant_room,
     room_command,
 )
-from server.http_errors import JSONResponse, Refused
-from server.room_host import RoomHost
-from store.base import StoreError
-from store.records import User
-from voting import commands as v
-from voting.counting_board import ballot_rules
-from voting.model import Poll
-from voting.room import vote_for
-from voting.rules import describe
-from voting.secret.ballot import Ballot, parse_ballot
-from voting.secret.board import BoardMember, PollInfo, build_board
-from voting.secret.ceremony import Round1
-from voting.secret.count import Partial
+from phonghop.server.http_errors import JSONResponse, Refused
+from phonghop.server.room_host import RoomHost
+from phonghop.store.base import StoreError
+from phonghop.store.records import User
+from phonghop.voting import commands as v
+from phonghop.voting.counting_board import ballot_rules
+from phonghop.voting.model import Poll
+from phonghop.voting.room import vote_for
+from phonghop.voting.rules import describe
+from phonghop.voting.secret.ballot import Ballot, parse_ballot
+from phonghop.voting.secret.board import BoardMember, PollInfo, build_board
+from phonghop.voting.secret.ceremony import Round1
+from phonghop.voting.secret.count import Partial
+from starlette.requests import Request
+from starlette.responses import Response
 
 _PUBLISHED = ("published",)
 _CLOSED = ("closed", "published")

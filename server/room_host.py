@@ -20,9 +20,21 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from phonghop.bus.base import Bus
+from phonghop.rooms import Actor, Command, Event, Rejection, RoomState
+from phonghop.rooms.events import Audience
+from phonghop.rooms.rejections import not_found
+from phonghop.rooms.roles import ORGANISERS
+from phonghop.server import metrics
+from phonghop.server.ballot_box import BallotBox
+from phonghop.server.connection import Connection
+from phonghop.server.log_audit import check_boxes, check_chain
+from phonghop.server.presence import HEARTBEAT, RoomPresence
+from phonghop.server.wire import text_frame
+from phonghop.store.base import SeqConflict, Store, StoreError
+from phonghop.store.records import CommandMark
 
-from bus.base import Bus
-from meeting_room import (
+from phonghop.meeting_room import (
     apply,
     decide,
     me_view,
@@ -32,18 +44,6 @@ from meeting_room import (
     summary,
     volatile_audience,
 )
-from rooms import Actor, Command, Event, Rejection, RoomState
-from rooms.events import Audience
-from rooms.rejections import not_found
-from rooms.roles import ORGANISERS
-from server import metrics
-from server.ballot_box import BallotBox
-from server.connection import Connection
-from server.log_audit import check_boxes, check_chain
-from server.presence import HEARTBEAT, RoomPresence
-from server.wire import text_frame
-from store.base import SeqConflict, Store, StoreError
-from store.records import CommandMark
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from meeting_room import parse_command, parse_create
-from rooms import Actor, Rejection
-from server.auth import hash_password, new_token, token_hash
-from server.node import Node
+from phonghop.rooms import Actor, Rejection
+from phonghop.server.auth import hash_password, new_token, token_hash
+from phonghop.server.node import Node
+
+from phonghop.meeting_room import parse_command, parse_create
 
 DEMO_PASSWORD = "demo1234"
 DEMO_SIGNERS = ("chutri", "thuky")  # the demo meeting's chair and secretary sign its minutes
@@ -124,7 +125,7 @@ async def _prepare_polls(node: Node, room: int, admin: Actor, uid: dict[str, int
 
 async def _attach_samples(node: Node, room: int, admin: Actor) -> None:
     """Two documents for the first agenda items, as an administrator would attach them."""
-    from documents.sample import sample_report
+    from phonghop.documents.sample import sample_report
 
     items = list((await node.room(room)).state.order)  # type: ignore[union-attr]
     samples = [("Báo cáo kết quả thực hiện nhiệm vụ năm 2026.pdf", "public", items[0]),

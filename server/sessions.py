@@ -19,12 +19,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import orjson
-
-from rooms.rejections import Rejection
-from store.base import StoreError
+from phonghop.rooms.rejections import Rejection
+from phonghop.store.base import StoreError
 
 if TYPE_CHECKING:
-    from server.node import Node
+    from phonghop.server.node import Node
 
 log = logging.getLogger(__name__)
 CHANNEL = "sessions"

@@ -11,7 +11,7 @@ sockets (each node counts its own), which still bounds it.
 
 from __future__ import annotations
 
-from server.connection import RateLimit
+from phonghop.server.connection import RateLimit
 
 
 class UserLimits:

@@ -8,22 +8,22 @@ from collections import deque
 from typing import Any
 
 import orjson
+from phonghop.rooms import Actor, Rejection
+from phonghop.server.api import address_of
+from phonghop.server.auth import session_cookie, token_hash
+from phonghop.server.ballot_box import Voted
+from phonghop.server.connection import CLOSE_POLICY, Connection
+from phonghop.server.http_errors import refuse
+from phonghop.server.log_audit import RoomRefused
+from phonghop.server.node import Node
+from phonghop.server.room_host import Ack, RoomHost
+from phonghop.server.sessions import CLOSE_UNAUTHENTICATED
+from phonghop.server.wire import WIRE_KEY
+from phonghop.store.base import StoreError
+from phonghop.voting.commands import VoteCast, parse_vote
 from starlette.websockets import WebSocket
 
-from meeting_room import parse_command, volatile_audience
-from rooms import Actor, Rejection
-from server.api import address_of
-from server.auth import session_cookie, token_hash
-from server.ballot_box import Voted
-from server.connection import CLOSE_POLICY, Connection
-from server.http_errors import refuse
-from server.log_audit import RoomRefused
-from server.node import Node
-from server.room_host import Ack, RoomHost
-from server.sessions import CLOSE_UNAUTHENTICATED
-from server.wire import WIRE_KEY
-from store.base import StoreError
-from voting.commands import VoteCast, parse_vote
+from phonghop.meeting_room import parse_command, volatile_audience
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,8 @@ from typing import Any, Protocol
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from store import schema as t
-from store.audit import (
+from phonghop.store import schema as t
+from phonghop.store.audit import (
     AuditEntry,
     AuditQuery,
     AuditRecord,
@@ -28,6 +25,8 @@ from store.audit import (
     chain,
     chain_hash,
 )
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 VERIFY_CHUNK = 5000  # records read at once while verifying
 

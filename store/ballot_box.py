@@ -22,13 +22,9 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from store import schema as t
-from store.base import Duplicate
-from store.records import (
+from phonghop.store import schema as t
+from phonghop.store.base import Duplicate
+from phonghop.store.records import (
     ALREADY_VOTED,
     BOX_CLOSED,
     CAST,
@@ -39,6 +35,9 @@ from store.records import (
     EncryptedIn,
     SealedBox,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 _shuffle = random.SystemRandom().shuffle
 T = TypeVar("T")

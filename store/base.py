@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from rooms.events import Event
-from store.audit import AuditLog
-from store.chain import LogRow
-from store.log_store import LogStamp
-from store.records import BallotCheck, BallotIn, CommandMark, EncryptedIn, SealedBox, User
+from phonghop.rooms.events import Event
+from phonghop.store.audit import AuditLog
+from phonghop.store.chain import LogRow
+from phonghop.store.log_store import LogStamp
+from phonghop.store.records import BallotCheck, BallotIn, CommandMark, EncryptedIn, SealedBox, User
 
 
 class StoreError(Exception):

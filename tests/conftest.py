@@ -126,7 +126,7 @@ class ServerProcess:
         data_dir.mkdir(parents=True, exist_ok=True)
         self._out = open(self.log, "ab")  # closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", command, "--data", str(data_dir),
+            [sys.executable, "-m", "phonghop", command, "--data", str(data_dir),
              "--port", str(self.port), "--host", "127.0.0.1", *self.backend_args,
              *(["--insecure-dev-http"] if dev else []), *extra],
             cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT,

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from phonghop.rooms.commands import Command, Flag, Fresh, Id, Text, first_error
+from phonghop.rooms.rejections import Rejection, invalid
+from phonghop.voting.model import Eligibility, PollKind, Rule
 from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
-
-from rooms.commands import Command, Flag, Fresh, Id, Text, first_error
-from rooms.rejections import Rejection, invalid
-from voting.model import Eligibility, PollKind, Rule
 
 Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
 Choices = Annotated[int, Strict(), Field(ge=0, le=100)]

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from rooms.events import Audience, organisers_and
-from rooms.plugin import Context, HandlerTable, Outcome, RuleTable, dump, with_key
-from rooms.rejections import Rejection, invalid, invalid_state, not_found
-from rooms.roles import ORGANISERS, Role
-from rooms.state import RoomState
-from voting import commands as v
-from voting.model import Complaint, CountingBoard, Poll, Result
-from voting.secret import ceremony as cer
-from voting.secret.ballot import BallotRules
-from voting.secret.ceremony import (
+from phonghop.rooms.events import Audience, organisers_and
+from phonghop.rooms.plugin import Context, HandlerTable, Outcome, RuleTable, dump, with_key
+from phonghop.rooms.rejections import Rejection, invalid, invalid_state, not_found
+from phonghop.rooms.roles import ORGANISERS, Role
+from phonghop.rooms.state import RoomState
+from phonghop.voting import commands as v
+from phonghop.voting.model import Complaint, CountingBoard, Poll, Result
+from phonghop.voting.secret import ceremony as cer
+from phonghop.voting.secret.ballot import BallotRules
+from phonghop.voting.secret.ceremony import (
     Round1,
     ceremony_id,
     check_round1,
@@ -30,11 +30,11 @@ from voting.secret.ceremony import (
     public_key,
     verification_keys,
 )
-from voting.secret.count import Partial, counts, verify_partials
-from voting.secret.elgamal import Ciphertext
-from voting.secret.group import EncodingError, Point
-from voting.secret.proofs import Pair
-from voting.tally import result as tally_result
+from phonghop.voting.secret.count import Partial, counts, verify_partials
+from phonghop.voting.secret.elgamal import Ciphertext
+from phonghop.voting.secret.group import EncodingError, Point
+from phonghop.voting.secret.proofs import Pair
+from phonghop.voting.tally import result as tally_result
 
 RULES = RuleTable()
 HANDLERS = HandlerTable()

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from voting.model import Poll
-from voting.secret.ballot import Ballot, BallotRules, parse_ballot
-from voting.secret.count import Partial, aggregate, counts, verify_partials
-from voting.secret.elgamal import Ciphertext
-from voting.secret.group import EncodingError, Point
-from voting.tally import count_choices, result
+from phonghop.voting.model import Poll
+from phonghop.voting.secret.ballot import Ballot, BallotRules, parse_ballot
+from phonghop.voting.secret.count import Partial, aggregate, counts, verify_partials
+from phonghop.voting.secret.elgamal import Ciphertext
+from phonghop.voting.secret.group import EncodingError, Point
+from phonghop.voting.tally import count_choices, result
 
 CLOSED = frozenset({"closed", "published", "void"})
 

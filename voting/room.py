@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from rooms.events import EVERYONE, Audience, organisers_and
-from rooms.plugin import (
+from phonghop.rooms.events import EVERYONE, Audience, organisers_and
+from phonghop.rooms.plugin import (
     Context,
     HandlerTable,
     Lookup,
@@ -25,12 +25,12 @@ from rooms.plugin import (
     joined,
     with_key,
 )
-from rooms.rejections import Rejection, invalid, invalid_state, not_found
-from rooms.roles import ORGANISERS, Role
-from rooms.state import RoomState
-from voting import commands as v
-from voting import counting_board
-from voting.counting_board import (
+from phonghop.rooms.rejections import Rejection, invalid, invalid_state, not_found
+from phonghop.rooms.roles import ORGANISERS, Role
+from phonghop.rooms.state import RoomState
+from phonghop.voting import commands as v
+from phonghop.voting import counting_board
+from phonghop.voting.counting_board import (
     board_audience,
     board_view,
     check_board,
@@ -39,8 +39,8 @@ from voting.counting_board import (
     result_events,
     sees_draft,
 )
-from voting.model import MOTION_OPTIONS, CountingBoard, Option, Poll, Progress, Result
-from voting.tally import result as tally_result
+from phonghop.voting.model import MOTION_OPTIONS, CountingBoard, Option, Poll, Progress, Result
+from phonghop.voting.tally import result as tally_result
 
 _SETTINGS = ("title", "item_id", "kind", "min_choices", "max_choices", "seats", "secret",
              "eligibility", "rule", "duration_seconds", "allow_change", "progress_public",

@@ -6,7 +6,7 @@ Exact integer arithmetic throughout: `votes / base > num / den` is decided as
 
 from __future__ import annotations
 
-from voting.model import Rule
+from phonghop.voting.model import Rule
 
 
 def meets(rule: Rule, votes: int, base_count: int) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from voting.model import AGAINST, FOR, OptionCount, Poll, Result
-from voting.rules import meets
+from phonghop.voting.model import AGAINST, FOR, OptionCount, Poll, Result
+from phonghop.voting.rules import meets
 
 
 def count_choices(poll: Poll, ballots: Iterable[Sequence[int]]) -> tuple[int, dict[int, int]]:

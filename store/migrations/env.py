@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-
-from store.schema import metadata
+from phonghop.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

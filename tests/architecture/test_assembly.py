@@ -13,18 +13,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from phonghop.documents import commands as d
+from phonghop.documents.room import PLUGIN as DOCUMENTS
+from phonghop.minutes.room import PLUGIN as MINUTES
+from phonghop.rooms import Actor, Profile, Rejection, RoomState
+from phonghop.rooms.commands import Command
+from phonghop.rooms.plugin import Context, Lookup, Outcome, Plugin
+from phonghop.rooms.room import Room
+from phonghop.server.node import FILLS
+from phonghop.voting.room import PLUGIN as POLLS
 
-import meeting_room
-from documents import commands as d
-from documents.room import PLUGIN as DOCUMENTS
-from minutes.room import PLUGIN as MINUTES
-from rooms import Actor, Profile, Rejection, RoomState
-from rooms.commands import Command
-from rooms.plugin import Context, Lookup, Outcome, Plugin
-from rooms.room import Room
-from server.node import FILLS
+from phonghop import meeting_room
 from tests.rooms.world import FILLS as WORLD_FILLS
-from voting.room import PLUGIN as POLLS
 
 NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
 ADMIN, CHAIR, SECRETARY = Actor(99, is_admin=True), Actor(1), Actor(2)

@@ -21,7 +21,7 @@ POOL = max(2, min(4, os.cpu_count() or 2))
 
 def _import_alone(module: str) -> tuple[str, int, str]:
     # -c puts the working directory first on sys.path: this checkout's code is imported.
-    code = f"import importlib; importlib.import_module({module!r})"
+    code = f"import importlib; importlib.import_module({'phonghop.' + module!r})"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
     return module, done.returncode, done.stderr

@@ -1,7 +1,9 @@
 """The layers of the meeting room, checked on the source (no import needed):
 
     rooms/ (the kernel)  <-  documents/, voting/, minutes/ (features: one plugin each)
-                         <-  meeting_room.py (the assembly)  <-  server/ (the I/O shell)
+                         <-  phonghop/meeting_room.py (the assembly)  <-  server/ (the I/O shell)
+
+Module names are given inside the `phonghop` package (tests/architecture/modules.py).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import ast
 from functools import cache
 
-from tests.architecture.modules import project_modules, source
+from tests.architecture.modules import project_modules, short, source
 
 FEATURES = ("documents", "voting", "minutes")
 # What a feature may use of the kernel: the plugin API and the kernel's data.
@@ -46,12 +48,12 @@ def _imports(module: str) -> list[tuple[str, list[str]]]:
     found = []
     for node in ast.walk(_tree(module)):
         if isinstance(node, ast.Import):
-            found += [(alias.name, []) for alias in node.names]
+            found += [(short(alias.name), []) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names = [alias.name for alias in node.names]
-            found.append((node.module, names))
-            found += [(f"{node.module}.{n}", []) for n in names
-                      if f"{node.module}.{n}" in _modules()]
+            found.append((short(node.module), names))
+            found += [(short(f"{node.module}.{n}"), []) for n in names
+                      if short(f"{node.module}.{n}") in _modules()]
     return found
 
 
@@ -108,10 +110,12 @@ def test_importing_a_module_changes_no_other_module() -> None:
         aliases = {}
         for node in tree.body:
             if isinstance(node, ast.Import):
-                aliases |= {(a.asname or a.name).split(".")[0]: a.name for a in node.names}
+                aliases |= {(a.asname or a.name).split(".")[0]: short(a.name)
+                            for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                aliases |= {a.asname or a.name: f"{node.module}.{a.name}" for a in node.names
-                            if f"{node.module}.{a.name}" in _modules()}
+                aliases |= {a.asname or a.name: short(f"{node.module}.{a.name}")
+                            for a in node.names
+                            if short(f"{node.module}.{a.name}") in _modules()}
         for node in tree.body:
             targets: list[ast.expr] = []
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):

@@ -10,16 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Locator, Page, expect
-
-from tests.browser.conftest import PORTRAIT
-from tests.browser.test_voting import TRACKER, Pages, command, create_poll, expect_result, vote
-from tests.conftest import WsClient, make_meeting
-from tests.server.conftest import uid
-from tests.server.encrypted import create_secret, poll_as
-from tests.voting.board_kit import BoardDevice, ceremony_of
-from voting.secret.board import BoardStatus, verify_board
-from voting.secret.ceremony import (
+from phonghop.voting.secret.board import BoardStatus, verify_board
+from phonghop.voting.secret.ceremony import (
     Complaint,
     EncryptedShare,
     MemberSecrets,
@@ -30,7 +22,15 @@ from voting.secret.ceremony import (
     judge_complaint,
     round2,
 )
-from voting.secret.group import Point, Scalar
+from phonghop.voting.secret.group import Point, Scalar
+from playwright.async_api import Locator, Page, expect
+
+from tests.browser.conftest import PORTRAIT
+from tests.browser.test_voting import TRACKER, Pages, command, create_poll, expect_result, vote
+from tests.conftest import WsClient, make_meeting
+from tests.server.conftest import uid
+from tests.server.encrypted import create_secret, poll_as
+from tests.voting.board_kit import BoardDevice, ceremony_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from phonghop.voting.receipts import new_receipt
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from tests.cluster.conftest import Cluster, Node, next_id, on
@@ -23,7 +24,6 @@ from tests.server.conftest import uid
 from tests.server.encrypted import ceremony, create_secret, decrypt, poll_as
 from tests.server.test_encrypted_polls import tracker_of
 from tests.voting.board_kit import ballot
-from voting.receipts import new_receipt
 
 VOTERS = 30
 

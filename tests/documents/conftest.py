@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-from documents.library import Library, Limits, Stored
-from documents.pool import WorkerPool
+from phonghop.documents.library import Library, Limits, Stored
+from phonghop.documents.pool import WorkerPool
 
 
 def process_state(pid: int) -> str | None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from documents.worker import JOBS as REAL
+from phonghop.documents.worker import JOBS as REAL
 
 
 def hog(step_mb: int = 64) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from phonghop.documents.ingest import IngestError
+from phonghop.documents.library import Library, Limits
+from phonghop.documents.pool import WorkerPool
+from phonghop.documents.render import WIDTHS, render_page
 from PIL import Image
 
-from documents.ingest import IngestError
-from documents.library import Library, Limits
-from documents.pool import WorkerPool
-from documents.render import WIDTHS, render_page
 from tests.documents.conftest import store
 from tests.documents.corpus import heavy_page, oversized, report, rotated
 
@@ -102,7 +102,7 @@ def test_the_watermark_carries_the_viewer_and_only_their_copy(tmp_path) -> None:
     # A stamped export is pictures of the stamped pages: no text, font or metadata to lift,
     # no stamp object to delete, and each viewer's pixels differ (changed deliberately: the
     # stamp used to be a removable text object).
-    from documents.export import export_pdf
+    from phonghop.documents.export import export_pdf
     copies = [export_pdf(str(path), [], {}, label)
               for label in ("Nguyễn Văn Ánh · Sở Tư pháp", "Phạm Thị Bình · Sở Nội vụ")]
     pictures = []

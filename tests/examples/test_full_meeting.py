@@ -62,7 +62,7 @@ def test_the_example_runs_a_whole_meeting_and_writes_the_signed_minutes(
 def test_phonghop_verify_accepts_the_signed_minutes(outcome: Outcome) -> None:
     assert outcome.run.returncode == 0, outcome.run.stderr
     done = subprocess.run(
-        [sys.executable, "-m", "server", "verify", str(outcome.out), "--dev-ca",
+        [sys.executable, "-m", "phonghop", "verify", str(outcome.out), "--dev-ca",
          "--data", str(outcome.server.data_dir)],
         cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -74,7 +74,7 @@ def test_phonghop_verify_trusts_no_development_ca_unless_told(outcome: Outcome) 
     to trust it must not call the signatures trusted (exit 1, and it says why)."""
     assert outcome.run.returncode == 0, outcome.run.stderr
     done = subprocess.run(
-        [sys.executable, "-m", "server", "verify", str(outcome.out),
+        [sys.executable, "-m", "phonghop", "verify", str(outcome.out),
          "--data", str(outcome.server.data_dir)],
         cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr

@@ -8,13 +8,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from phonghop.voting import commands as v
+from phonghop.voting.counting_board import ballot_rules
+from phonghop.voting.room import check_ballot
+from phonghop.voting.secret.ballot import Ballot, parse_ballot, tracker, verify_ballot
+
 from tests.conftest import ROOT
 from tests.rooms.world import CHAIR, D1, D2, D3, Room, standard_room
 from tests.voting.board_world import BOARD, poll_json, secret_poll
-from voting import commands as v
-from voting.counting_board import ballot_rules
-from voting.room import check_ballot
-from voting.secret.ballot import Ballot, parse_ballot, tracker, verify_ballot
 
 sys.path.insert(0, str(ROOT / "examples"))
 import secret_client

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from minutes.room import tasks
+from phonghop.minutes.room import tasks
+
 from tests.rooms.world import D1, SECRETARY, standard_room
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rooms.plugin import iso
+from phonghop.rooms.plugin import iso
+
 from tests.rooms.world import ADMIN, CHAIR, SECRETARY, Room, standard_room
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from meeting_room import apply
-from minutes.draft import assemble
-from minutes.room import may_sign, signer_role
-from rooms import Event
-from rooms.roles import Role
+from phonghop.minutes.draft import assemble
+from phonghop.minutes.room import may_sign, signer_role
+from phonghop.rooms import Event
+from phonghop.rooms.roles import Role
+
+from phonghop.meeting_room import apply
 from tests.rooms.world import (
     ADMIN,
     CHAIR,
@@ -200,7 +201,7 @@ def test_signing_belongs_to_the_roles_at_the_end_of_the_session() -> None:
 
 
 def test_absence_reasons_reach_the_organisers_and_the_member_only() -> None:
-    from meeting_room import room_view
+    from phonghop.meeting_room import room_view
 
     room = standard_room()
     events = room.ok(SECRETARY, "attendance.absent", user_id=D2, reason=REASON)

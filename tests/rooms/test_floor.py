@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rooms.plugin import iso
+from phonghop.rooms.plugin import iso
+
 from tests.rooms.world import CHAIR, D1, D2, D3, NAMES, Room, standard_room
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from meeting_room import apply, room_view
-from rooms import Event, RoomState
+from phonghop.rooms import Event, RoomState
+
+from phonghop.meeting_room import apply, room_view
 from tests.rooms.world import CHAIR, D1, D2, D3, OUTSIDER, SECRETARY, Room, standard_room
 
 

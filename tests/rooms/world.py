@@ -12,15 +12,16 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from documents.model import FileInfo
-from meeting_room import apply, decide, lookups, parse_command
-from rooms import Actor, Event, Profile, Rejection, RoomState
-from rooms import commands as c
-from rooms.plugin import Lookup
-from voting import commands as v
-from voting.commands import BoxContents, PollClose
-from voting.secret.ballot import Ballot
-from voting.secret.count import aggregate
+from phonghop.documents.model import FileInfo
+from phonghop.rooms import Actor, Event, Profile, Rejection, RoomState
+from phonghop.rooms import commands as c
+from phonghop.rooms.plugin import Lookup
+from phonghop.voting import commands as v
+from phonghop.voting.commands import BoxContents, PollClose
+from phonghop.voting.secret.ballot import Ballot
+from phonghop.voting.secret.count import aggregate
+
+from phonghop.meeting_room import apply, decide, lookups, parse_command
 
 T0 = datetime(2026, 11, 22, 1, 0, 0, tzinfo=UTC)
 

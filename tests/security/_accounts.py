@@ -94,7 +94,7 @@ def cli(data: Path, backend_args: list[str], *args: str,
         stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """`phonghop ARGS --data DATA <backend flags>` as a real process, `stdin` typed in."""
     return subprocess.run(
-        [sys.executable, "-m", "server", *args, "--data", str(data), *backend_args],
+        [sys.executable, "-m", "phonghop", *args, "--data", str(data), *backend_args],
         input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120,
         env={**os.environ, **TEST_SERVER_ENV},
     )

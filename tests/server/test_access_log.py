@@ -163,7 +163,8 @@ async def test_exports_and_credential_uploads(server: ServerProcess) -> None:
             ).status_code == 200
     assert (await give_credential(server, m, "chair")).status_code == 201
     async with m["secretary"].client() as c:
-        from signing.devca import DevCA
+        from phonghop.signing.devca import DevCA
+
         from tests.conftest import credential
 
         user = m["secretary"].user

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from phonghop.server.backup import MANIFEST, BackupError, backup, restore, verify
+from phonghop.server.config import Settings
+from phonghop.voting.receipts import new_receipt
 
-from server.backup import MANIFEST, BackupError, backup, restore, verify
-from server.config import Settings
 from tests.conftest import (
     PG,
     ROOT,
@@ -32,7 +33,6 @@ from tests.conftest import (
 from tests.documents.corpus import report
 from tests.server.conftest import uid
 from tests.server.test_documents import attach, get
-from voting.receipts import new_receipt
 
 REPORT = report(2)
 SECRET = report(1)
@@ -41,7 +41,7 @@ SECRET = report(1)
 async def phonghop(*args: str) -> subprocess.CompletedProcess[str]:
     """`phonghop ARGS` in a process of its own (as an operator runs it)."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", *args, cwd=ROOT, stdout=subprocess.PIPE,
+        sys.executable, "-m", "phonghop", *args, cwd=ROOT, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env={**os.environ, **TEST_SERVER_ENV})
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode is not None
@@ -312,7 +312,7 @@ def test_the_commands_say_why_they_refuse_in_both_languages(
 ) -> None:
     from argparse import Namespace
 
-    from server import backup as command
+    from phonghop.server import backup as command
 
     settings, target = made
     assert command.run(Namespace(cmd="restore", dir=target, force=False), settings) == 1

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from phonghop.store.records import EncryptedIn
+from phonghop.voting.secret.ballot import Ballot, parse_ballot, tracker
+from phonghop.voting.secret.board import BoardStatus, verify_board
 
-from store.records import EncryptedIn
 from tests.conftest import ROOT, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import assert_refusal, barrier, uid
 from tests.server.encrypted import (
@@ -32,8 +34,6 @@ from tests.server.encrypted import (
 from tests.server.pg_wal import WalUnreadable, WalWatch
 from tests.server.test_voting import check_in, poll_cmd
 from tests.voting.board_kit import ballot, rules_of
-from voting.secret.ballot import Ballot, parse_ballot, tracker
-from voting.secret.board import BoardStatus, verify_board
 
 FOR, AGAINST, ABSTAIN = 1, 2, 3
 HEX = re.compile(r"^[0-9a-f]{64}$")

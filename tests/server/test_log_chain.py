@@ -21,12 +21,13 @@ import orjson
 import pymupdf
 import pytest
 import sqlalchemy as sa
+from phonghop.server.log_audit import audit_database
+from phonghop.server.log_audit import run as run_audit
+from phonghop.signing.devca import DevCA
+from phonghop.signing.timestamp import TimestampFailed, check_timestamp
+from phonghop.signing.tsa_dev import DevTimeStampAuthority
+from phonghop.voting.receipts import new_receipt
 
-from server.log_audit import audit_database
-from server.log_audit import run as run_audit
-from signing.devca import DevCA
-from signing.timestamp import TimestampFailed, check_timestamp
-from signing.tsa_dev import DevTimeStampAuthority
 from tests.conftest import (
     ROOT,
     TEST_SERVER_ENV,
@@ -39,7 +40,6 @@ from tests.conftest import (
 )
 from tests.server.conftest import assert_refusal
 from tests.server.encrypted import store_of
-from voting.receipts import new_receipt
 
 FOR, AGAINST = 1, 2
 HEAD_LINE = re.compile(r"Mã băm nhật ký cuộc họp \(SHA-256\):\s*([0-9a-f]{64})\s*\(các sự kiện"
@@ -92,7 +92,7 @@ async def _sql(server: ServerProcess, statement: str, **params: Any) -> list[Any
 def _audit_command(server: ServerProcess) -> subprocess.CompletedProcess[str]:
     """`phonghop audit verify` on the server's database, as an operator runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "server", "audit", "verify", "--data", str(server.data_dir),
+        [sys.executable, "-m", "phonghop", "audit", "verify", "--data", str(server.data_dir),
          *server.backend_args[:2]],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, **TEST_SERVER_ENV})

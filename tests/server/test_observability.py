@@ -14,14 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+from phonghop.server.config import Settings
+from phonghop.server.metrics import Metrics, _guarded, metrics_address, metrics_token
+from phonghop.voting.receipts import new_receipt
 from prometheus_client.parser import text_string_to_metric_families
 
-from server.config import Settings
-from server.metrics import Metrics, _guarded, metrics_address, metrics_token
 from tests.conftest import EMBEDDED, PASSWORD, ServerProcess, WsClient, free_port, login
 from tests.conftest import make_meeting as _make_meeting
 from tests.server.conftest import assert_refusal
-from voting.receipts import new_receipt
 
 TOKEN = "metrics-" + secrets.token_hex(16)
 # The only label names a metric may carry: none names a user, a meeting or a document.
@@ -229,7 +229,7 @@ def test_metrics_are_off_unless_configured(tmp_path: Path) -> None:
 
 
 def test_a_malformed_metrics_or_log_setting_stops_serve_with_one_line(tmp_path: Path) -> None:
-    from server.cli import serve
+    from phonghop.server.cli import serve
 
     for bad in ({"metrics_address": "nowhere"}, {"metrics_token_value": "short"},
                 {"log_format": "xml"}, {"log_level": "loud"}):

@@ -7,16 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-
-from signing.devca import Credential, DevCA
-from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
-from signing.identity import ExpectedSigner
-from signing.layout import render_minutes
-from signing.sample import CHAIR, SECRETARY, sample_minutes
-from signing.sign import sign_field
-from signing.signers import FileSigner, load_pkcs12
-from signing.trust import Trust
-from signing.tsa_dev import DevTimeStampAuthority
+from phonghop.signing.devca import Credential, DevCA
+from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+from phonghop.signing.identity import ExpectedSigner
+from phonghop.signing.layout import render_minutes
+from phonghop.signing.sample import CHAIR, SECRETARY, sample_minutes
+from phonghop.signing.sign import sign_field
+from phonghop.signing.signers import FileSigner, load_pkcs12
+from phonghop.signing.trust import Trust
+from phonghop.signing.tsa_dev import DevTimeStampAuthority
 
 UNIT = "UBND phường Ba Đình"
 P12_PASSWORD = "mật-khẩu-2026"

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-from signing.devca import NOT_FOR_PRODUCTION, DevCA
-from signing.errors import (
+from phonghop.signing.devca import NOT_FOR_PRODUCTION, DevCA
+from phonghop.signing.errors import (
     CertificateExpired,
     CertificateNotYetValid,
     CertificateRevoked,
@@ -19,9 +18,9 @@ from signing.errors import (
     InvalidKeyFile,
     WrongPassword,
 )
-from signing.identity import SignerIdentity, check_validity
-from signing.signers import load_pkcs12, signer_certificate, signer_chain
-from signing.trust import Trust
+from phonghop.signing.identity import SignerIdentity, check_validity
+from phonghop.signing.signers import load_pkcs12, signer_certificate, signer_chain
+from phonghop.signing.trust import Trust
 
 from .conftest import P12_PASSWORD, UNIT, User
 

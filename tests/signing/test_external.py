@@ -9,21 +9,20 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-from pyhanko.sign.signers import SimpleSigner
-
-from signing.devca import DevCA
-from signing.errors import (
+from phonghop.signing.devca import DevCA
+from phonghop.signing.errors import (
     FieldAlreadySigned,
     InvalidSignatureValue,
     OutOfOrder,
     SignerMismatch,
     StaleDocument,
 )
-from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
-from signing.identity import ExpectedSigner
-from signing.sign import PreparedSignature, finish, prepare
-from signing.trust import Trust
-from signing.verify import verify_pdf
+from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+from phonghop.signing.identity import ExpectedSigner
+from phonghop.signing.sign import PreparedSignature, finish, prepare
+from phonghop.signing.trust import Trust
+from phonghop.signing.verify import verify_pdf
+from pyhanko.sign.signers import SimpleSigner
 
 from .conftest import User, make_user
 

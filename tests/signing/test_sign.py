@@ -8,10 +8,8 @@ import io
 
 import pymupdf
 import pytest
-from pyhanko.pdf_utils.reader import PdfFileReader
-
-from signing.devca import DevCA
-from signing.errors import (
+from phonghop.signing.devca import DevCA
+from phonghop.signing.errors import (
     CertificateExpired,
     CertificateNotYetValid,
     CertificateRevoked,
@@ -24,11 +22,12 @@ from signing.errors import (
     SignerMismatch,
     SigningRefused,
 )
-from signing.fields import CHAIR_FIELD, SECRETARY_FIELD, signature_fields
-from signing.identity import ExpectedSigner
-from signing.sign import sign_field
-from signing.trust import Trust
-from signing.verify import verify_pdf
+from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD, signature_fields
+from phonghop.signing.identity import ExpectedSigner
+from phonghop.signing.sign import sign_field
+from phonghop.signing.trust import Trust
+from phonghop.signing.verify import verify_pdf
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from .conftest import User, make_user
 
@@ -137,7 +136,7 @@ def test_an_untrusted_or_revoked_certificate_is_refused(minutes_pdf: bytes, ca: 
 
 def test_a_locked_document_takes_no_other_signature(signed_by_both: bytes, ca: DevCA) -> None:
     """A third, empty field added after the chair signed cannot be signed: locked."""
-    from signing.fields import FieldPlacement, add_signature_fields
+    from phonghop.signing.fields import FieldPlacement, add_signature_fields
 
     extra = add_signature_fields(signed_by_both, [FieldPlacement("Khac", 0, (100, 100, 200,
                                                                              150))])

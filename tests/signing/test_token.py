@@ -8,15 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography import x509
+from phonghop.signing.devca import DevCA
+from phonghop.signing.errors import KeyNotFound, TokenNotFound, WrongPin
+from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+from phonghop.signing.identity import ExpectedSigner
+from phonghop.signing.sign import sign_field
+from phonghop.signing.signers import open_token, signer_certificate
+from phonghop.signing.trust import Trust
+from phonghop.signing.verify import verify_pdf
 
-from signing.devca import DevCA
-from signing.errors import KeyNotFound, TokenNotFound, WrongPin
-from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
-from signing.identity import ExpectedSigner
-from signing.sign import sign_field
-from signing.signers import open_token, signer_certificate
-from signing.trust import Trust
-from signing.verify import verify_pdf
 from tests.soft_token import SoftToken, put_key, remove_key
 
 KEY_LABEL = "thuky-ky-so"

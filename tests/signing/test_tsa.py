@@ -11,15 +11,14 @@ import urllib.request
 
 import pytest
 from asn1crypto import tsp
+from phonghop.signing.devca import DevCA
+from phonghop.signing.errors import TimestampUnavailable
+from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+from phonghop.signing.sign import finish, prepare, sign_field
+from phonghop.signing.trust import Trust
+from phonghop.signing.tsa_dev import DEV_POLICY, DevTimeStampAuthority, TimeStampResponse
+from phonghop.signing.verify import verify_pdf
 from pyhanko.pdf_utils.reader import PdfFileReader
-
-from signing.devca import DevCA
-from signing.errors import TimestampUnavailable
-from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
-from signing.sign import finish, prepare, sign_field
-from signing.trust import Trust
-from signing.tsa_dev import DEV_POLICY, DevTimeStampAuthority, TimeStampResponse
-from signing.verify import verify_pdf
 
 from .conftest import User
 from .test_external import sign_digest

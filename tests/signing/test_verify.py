@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from phonghop.signing.devca import DevCA
+from phonghop.signing.errors import InvalidDocument
+from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
+from phonghop.signing.trust import Trust
+from phonghop.signing.verify import VerificationReport, verify_pdf
 from pyhanko.pdf_utils.reader import PdfFileReader
-
-from signing.devca import DevCA
-from signing.errors import InvalidDocument
-from signing.fields import CHAIR_FIELD, SECRETARY_FIELD
-from signing.trust import Trust
-from signing.verify import VerificationReport, verify_pdf
 
 
 def codes(report: VerificationReport) -> list[list[str]]:

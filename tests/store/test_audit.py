@@ -13,9 +13,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import sqlalchemy as sa
-
-from store import SqlStore
-from store.audit import GENESIS, AuditEntry, AuditQuery, AuditRefused, chain_hash
+from phonghop.store import SqlStore
+from phonghop.store.audit import GENESIS, AuditEntry, AuditQuery, AuditRefused, chain_hash
 
 Opener = Callable[[], Awaitable[SqlStore]]
 
@@ -51,7 +50,7 @@ async def test_the_canonical_encoding_is_documented_bytes() -> None:
     e = AuditEntry(at="2026-11-22T01:02:03.456Z", kind="document.page_view", outcome="ok",
                    actor_id=5, meeting_id=3, address="10.0.0.1",
                    detail={"page": 2, "document": 4, "classification": "confidential"})
-    from store.audit import canonical
+    from phonghop.store.audit import canonical
 
     assert canonical(1, e) == (
         b'{"actor_id":5,"actor_key":null,"address":"10.0.0.1","at":"2026-11-22T01:02:03.456Z",'

@@ -21,13 +21,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from meeting_room import replay, summary
-from rooms import Event
-from server.log_audit import LogBroken, audit_rooms, check_chain, walk_chain
-from store import SqlStore
-from store.chain import (
+from phonghop.rooms import Event
+from phonghop.server.log_audit import LogBroken, audit_rooms, check_chain, walk_chain
+from phonghop.store import SqlStore
+from phonghop.store.chain import (
     GENESIS,
     ChainBreak,
     LogRow,
@@ -36,7 +33,10 @@ from store.chain import (
     event_hash,
     row_hash,
 )
-from store.sql import MIGRATIONS
+from phonghop.store.sql import MIGRATIONS
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from phonghop.meeting_room import replay, summary
 from tests.rooms.world import ADMIN, CHAIR, D1, D2, standard_room
 from tests.store.test_contract import create, new_room
 
@@ -164,7 +164,7 @@ async def test_writers_on_two_stores_keep_one_chain(open_store: Opener) -> None:
 
 
 async def test_an_append_after_a_removed_event_writes_nothing(store: SqlStore) -> None:
-    from store.base import LogGap
+    from phonghop.store.base import LogGap
 
     room_id = await _write_room(store)
     last = (await _rows(store, room_id))[-1].seq
@@ -210,7 +210,7 @@ async def test_changing_an_event_is_caught_at_that_event(
     changed = notice.data.replace("Nghỉ giải lao 15 phút", "Giải tán cuộc họp")
     await _sql(store, "UPDATE room_events SET data = :d WHERE room_id = :r AND seq = :s",
                d=changed, r=room_id, s=notice.seq)
-    with caplog.at_level(logging.ERROR, logger="server.log_audit"):
+    with caplog.at_level(logging.ERROR, logger="phonghop.server.log_audit"):
         assert await _broken(store, room_id) == ChainBreak(notice.seq, "hash")
     # The log line names the room and the seq, never the event's content.
     logged = " ".join(r.getMessage() for r in caplog.records)
@@ -279,7 +279,7 @@ async def test_a_rewritten_chain_contradicts_its_time_stamped_head(store: SqlSto
     there, or a log cut short before it, no longer goes unnoticed."""
     from datetime import UTC, datetime
 
-    from store.log_store import LogStamp
+    from phonghop.store.log_store import LogStamp
 
     room_id = await _write_room(store)
     rows = await _rows(store, room_id)

@@ -4,8 +4,8 @@ checks' verdicts recorded (a forged ballot taken out, its voter free to vote aga
 
 from __future__ import annotations
 
-from store import SqlStore
-from store.records import (
+from phonghop.store import SqlStore
+from phonghop.store.records import (
     ALREADY_VOTED,
     BOX_CLOSED,
     CAST,

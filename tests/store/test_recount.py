@@ -14,20 +14,20 @@ from typing import Any
 import orjson
 import pytest
 import sqlalchemy as sa
+from phonghop.server.log_audit import CountMismatch, box_mismatch, check_boxes
+from phonghop.store import SqlStore
+from phonghop.store.records import BallotCheck, BallotIn, EncryptedIn
+from phonghop.voting import commands as v
+from phonghop.voting.counting_board import ballot_rules
+from phonghop.voting.model import ABSTAIN, AGAINST, FOR, Poll
+from phonghop.voting.recount import sum_ballots
+from phonghop.voting.secret.fast import verifier_for
+from phonghop.voting.tally import count_choices
 
-from server.log_audit import CountMismatch, box_mismatch, check_boxes
-from store import SqlStore
-from store.records import BallotCheck, BallotIn, EncryptedIn
 from tests.rooms.world import CHAIR, D1, D2, D3, SECRETARY, Room, standard_room
 from tests.store.test_contract import create
 from tests.voting.board_kit import ballot
 from tests.voting.board_world import ceremony, poll_json, secret_poll
-from voting import commands as v
-from voting.counting_board import ballot_rules
-from voting.model import ABSTAIN, AGAINST, FOR, Poll
-from voting.recount import sum_ballots
-from voting.secret.fast import verifier_for
-from voting.tally import count_choices
 
 
 async def _sql(store: SqlStore, statement: str, **params: object) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from voting.secret.ballot import BallotRules, encrypt_ballot
-from voting.secret.ceremony import (
+from phonghop.voting.secret.ballot import BallotRules, encrypt_ballot
+from phonghop.voting.secret.ceremony import (
     ComplaintReason,
     EncryptedShare,
     MemberKey,
@@ -21,9 +21,9 @@ from voting.secret.ceremony import (
     round2,
     round3,
 )
-from voting.secret.count import partial_decrypt
-from voting.secret.elgamal import Ciphertext
-from voting.secret.group import Point
+from phonghop.voting.secret.count import partial_decrypt
+from phonghop.voting.secret.elgamal import Ciphertext
+from phonghop.voting.secret.group import Point
 
 
 def _board(poll: dict[str, Any]) -> dict[str, Any]:

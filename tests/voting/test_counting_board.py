@@ -5,17 +5,11 @@ client functions (tests/voting/board_kit.py), no server."""
 from __future__ import annotations
 
 import orjson
-
-from meeting_room import room_view
-from rooms.rejections import Rejection
-from tests.rooms.client_view import ClientView
-from tests.rooms.world import CHAIR, D1, D2, D3, INVITEE, SECRETARY, Room, standard_room
-from tests.voting.board_kit import BoardDevice, ballot
-from tests.voting.board_world import BOARD, cast, ceremony, poll_json, secret_poll
-from voting import commands as v
-from voting.model import FOR
-from voting.room import check_ballot
-from voting.secret.ceremony import (
+from phonghop.rooms.rejections import Rejection
+from phonghop.voting import commands as v
+from phonghop.voting.model import FOR
+from phonghop.voting.room import check_ballot
+from phonghop.voting.secret.ceremony import (
     Complaint,
     EncryptedShare,
     Round1,
@@ -23,7 +17,13 @@ from voting.secret.ceremony import (
     ceremony_id,
     judge_complaint,
 )
-from voting.secret.group import G, Scalar
+from phonghop.voting.secret.group import G, Scalar
+
+from phonghop.meeting_room import room_view
+from tests.rooms.client_view import ClientView
+from tests.rooms.world import CHAIR, D1, D2, D3, INVITEE, SECRETARY, Room, standard_room
+from tests.voting.board_kit import BoardDevice, ballot
+from tests.voting.board_world import BOARD, cast, ceremony, poll_json, secret_poll
 
 
 def check_in_all(room: Room) -> None:

@@ -6,10 +6,9 @@ from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
-
-from voting.model import AGAINST, FOR, Option, Poll, Rule
-from voting.rules import describe, meets, needed
-from voting.tally import count_choices, result
+from phonghop.voting.model import AGAINST, FOR, Option, Poll, Rule
+from phonghop.voting.rules import describe, meets, needed
+from phonghop.voting.tally import count_choices, result
 
 HALF = Rule(num=1, den=2, base="members", strict=True)
 TWO_THIRDS = Rule(num=2, den=3, base="members", strict=False)

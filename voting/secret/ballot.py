@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from voting.secret.elgamal import Ciphertext, ciphertext_sum, encrypt
-from voting.secret.group import (
+from phonghop.voting.secret.elgamal import Ciphertext, ciphertext_sum, encrypt
+from phonghop.voting.secret.group import (
     EncodingError,
     Point,
     Rng,
@@ -22,7 +22,7 @@ from voting.secret.group import (
     text,
     u32,
 )
-from voting.secret.proofs import Pair, pairs_from_json, prove_one_of, verify_one_of
+from phonghop.voting.secret.proofs import Pair, pairs_from_json, prove_one_of, verify_one_of
 
 CHOICE_TAG = "phonghop/ballot/v1/choice"
 COUNT_TAG = "phonghop/ballot/v1/count"
@@ -155,7 +155,7 @@ def verify_ballot(rules: BallotRules, ballot: Ballot | object) -> BallotRefusal 
 
     Runs the fast path (`voting.secret.fast`, per-poll constants cached), which gives the
     same answer as `verify_ballot_reference` for every input."""
-    from voting.secret.fast import verifier_for  # it builds on this module's types
+    from phonghop.voting.secret.fast import verifier_for  # it builds on this module's types
 
     return verifier_for(rules).verify(ballot)
 

@@ -36,9 +36,9 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from voting.secret.ballot import BallotProblem, BallotRefusal, BallotRules
-from voting.secret.decaf import AVAILABLE as _DECAF  # noqa: F401 (workers load it at start)
-from voting.secret.fast import verifier_for
+from phonghop.voting.secret.ballot import BallotProblem, BallotRefusal, BallotRules
+from phonghop.voting.secret.decaf import AVAILABLE as _DECAF  # noqa: F401 (workers load it at start)
+from phonghop.voting.secret.fast import verifier_for
 
 Problem = BallotRefusal | None
 """What verification says of one ballot: None when it is valid."""

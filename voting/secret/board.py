@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from voting.secret.ballot import (
+from phonghop.voting.secret.ballot import (
     Ballot,
     BallotRefusal,
     BallotRules,
@@ -18,7 +18,7 @@ from voting.secret.ballot import (
     tracker,
     verify_ballot,
 )
-from voting.secret.ceremony import (
+from phonghop.voting.secret.ceremony import (
     MAX_MEMBERS,
     Round1,
     ceremony_id,
@@ -27,14 +27,14 @@ from voting.secret.ceremony import (
     public_key,
     verification_keys,
 )
-from voting.secret.count import (
+from phonghop.voting.secret.count import (
     Partial,
     aggregate,
     counts,
     verify_partials,
 )
-from voting.secret.elgamal import Ciphertext
-from voting.secret.group import Point
+from phonghop.voting.secret.elgamal import Ciphertext
+from phonghop.voting.secret.group import Point
 
 BOARD_VERSION = "phonghop-board/1"
 

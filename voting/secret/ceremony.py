@@ -16,8 +16,7 @@ from enum import StrEnum
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from voting.secret.group import (
+from phonghop.voting.secret.group import (
     IDENTITY,
     EncodingError,
     Point,
@@ -30,7 +29,7 @@ from voting.secret.group import (
     u32,
     unhex,
 )
-from voting.secret.proofs import (
+from phonghop.voting.secret.proofs import (
     Pair,
     pairs_from_json,
     prove_equal_logs,

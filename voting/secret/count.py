@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from voting.secret.ballot import Ballot
-from voting.secret.ceremony import MemberKey
-from voting.secret.elgamal import ZERO, Ciphertext
-from voting.secret.group import (
+from phonghop.voting.secret.ballot import Ballot
+from phonghop.voting.secret.ceremony import MemberKey
+from phonghop.voting.secret.elgamal import ZERO, Ciphertext
+from phonghop.voting.secret.group import (
     IDENTITY,
     Point,
     Rng,
@@ -20,7 +20,7 @@ from voting.secret.group import (
     random_scalar,
     u32,
 )
-from voting.secret.proofs import Pair, prove_equal_logs, verify_equal_logs
+from phonghop.voting.secret.proofs import Pair, prove_equal_logs, verify_equal_logs
 
 SHARE_TAG = "phonghop/tally/v1/share"
 

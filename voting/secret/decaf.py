@@ -37,14 +37,14 @@ import ctypes
 import ctypes.util
 import hashlib
 
-from voting.secret.ballot import (
+from phonghop.voting.secret.ballot import (
     BallotProblem,
     BallotRefusal,
     BallotRules,
     verify_ballot_reference,
 )
-from voting.secret.fast import PollVerifier, _Pair
-from voting.secret.group import ORDER, G, frame
+from phonghop.voting.secret.fast import PollVerifier, _Pair
+from phonghop.voting.secret.group import ORDER, G, frame
 
 _POINT = 256  # sizeof(decaf_255_point_t): 4 coordinates of 64 bytes, aligned 32
 _SCALAR = 32  # sizeof(decaf_255_scalar_t): 4 little-endian 64-bit limbs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from voting.secret.group import (
+from phonghop.voting.secret.group import (
     IDENTITY,
     Point,
     Rng,

@@ -42,8 +42,7 @@ from functools import lru_cache
 
 import orjson
 import pysodium
-
-from voting.secret.ballot import (
+from phonghop.voting.secret.ballot import (
     _BITS,
     _VOTER,
     CHOICE_TAG,
@@ -57,7 +56,7 @@ from voting.secret.ballot import (
     tracker,
     verify_ballot_reference,
 )
-from voting.secret.group import ORDER, G, frame, multiples_of_g, text, u32
+from phonghop.voting.secret.group import ORDER, G, frame, multiples_of_g, text, u32
 
 _lib = pysodium.sodium  # the library pysodium loaded and initialised (sodium_init)
 _SCALARMULT = _lib.crypto_scalarmult_ristretto255
@@ -301,7 +300,7 @@ def engine() -> str:
     fewer CPU cycles, `voting.secret.decaf`), else `libsodium` (this module); the
     environment variable PHONGHOP_BALLOT_VERIFIER forces one. Forcing `libdecaf` where it
     does not load, or naming another engine, is an error rather than a silent fallback."""
-    from voting.secret import decaf  # it builds on this module
+    from phonghop.voting.secret import decaf  # it builds on this module
 
     forced = os.environ.get(ENGINE_VARIABLE, "")
     if forced == "":
@@ -323,7 +322,7 @@ def verifier_for(rules: BallotRules) -> PollVerifier:
 @lru_cache(maxsize=64)
 def _built(rules: BallotRules, name: str) -> PollVerifier:
     if name == "libdecaf":
-        from voting.secret.decaf import DecafPollVerifier
+        from phonghop.voting.secret.decaf import DecafPollVerifier
 
         return DecafPollVerifier(rules)
     return PollVerifier(rules)

@@ -17,8 +17,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from voting.secret.group import Scalar, frame, text, u32
+from phonghop.voting.secret.group import Scalar, frame, text, u32
 
 VERSION = "phonghop-board-key/1"
 ITERATIONS = 600_000

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from voting.secret.elgamal import Ciphertext
-from voting.secret.group import (
+from phonghop.voting.secret.elgamal import Ciphertext
+from phonghop.voting.secret.group import (
     Point,
     Rng,
     Scalar,

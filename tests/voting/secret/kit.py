@@ -7,9 +7,9 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from voting.secret.ballot import Ballot, BallotRules, encrypt_ballot
-from voting.secret.board import BoardMember, PollInfo, build_board
-from voting.secret.ceremony import (
+from phonghop.voting.secret.ballot import Ballot, BallotRules, encrypt_ballot
+from phonghop.voting.secret.board import BoardMember, PollInfo, build_board
+from phonghop.voting.secret.ceremony import (
     EncryptedShare,
     MemberKey,
     MemberSecrets,
@@ -20,9 +20,9 @@ from voting.secret.ceremony import (
     round3,
     verification_keys,
 )
-from voting.secret.count import Partial, aggregate, partial_decrypt
-from voting.secret.elgamal import Ciphertext
-from voting.secret.group import Point, Rng, Scalar, hash_to_scalar, text, u32
+from phonghop.voting.secret.count import Partial, aggregate, partial_decrypt
+from phonghop.voting.secret.elgamal import Ciphertext
+from phonghop.voting.secret.group import Point, Rng, Scalar, hash_to_scalar, text, u32
 
 RNG_TAG = "phonghop/test/rng/v1"
 

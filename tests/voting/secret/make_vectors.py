@@ -12,7 +12,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from voting.secret.ballot import (
+from phonghop.voting.secret.ballot import (
     Ballot,
     BallotRules,
     encrypt_ballot,
@@ -20,16 +20,16 @@ from voting.secret.ballot import (
     tracker_display,
     verify_ballot,
 )
-from voting.secret.board import build_board
-from voting.secret.ceremony import (
+from phonghop.voting.secret.board import build_board
+from phonghop.voting.secret.ceremony import (
     ComplaintReason,
     encrypt_share,
     judge_complaint,
     make_complaint,
     round3,
 )
-from voting.secret.count import counts
-from voting.secret.group import (
+from phonghop.voting.secret.count import counts
+from phonghop.voting.secret.group import (
     IDENTITY,
     ORDER,
     G,

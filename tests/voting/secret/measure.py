@@ -12,9 +12,9 @@ import sys
 import time
 from collections.abc import Callable
 
-from voting.secret.ballot import BallotRules, encrypt_ballot, verify_ballot
-from voting.secret.board import verify_board
-from voting.secret.group import G, base_mul, random_scalar
+from phonghop.voting.secret.ballot import BallotRules, encrypt_ballot, verify_ballot
+from phonghop.voting.secret.board import verify_board
+from phonghop.voting.secret.group import G, base_mul, random_scalar
 
 from .kit import board, poll_info, run_ceremony
 

@@ -11,8 +11,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from voting.secret.ballot import (
+from phonghop.voting.secret.ballot import (
     CHOICE_TAG,
     COUNT_TAG,
     Ballot,
@@ -25,9 +24,9 @@ from voting.secret.ballot import (
     tracker_display,
     verify_ballot,
 )
-from voting.secret.elgamal import Ciphertext, encrypt
-from voting.secret.group import G, Rng, Scalar, base_mul, random_scalar, text, u32
-from voting.secret.proofs import Pair, prove_one_of
+from phonghop.voting.secret.elgamal import Ciphertext, encrypt
+from phonghop.voting.secret.group import G, Rng, Scalar, base_mul, random_scalar, text, u32
+from phonghop.voting.secret.proofs import Pair, prove_one_of
 
 from .kit import poll_info
 

@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from server.cli import main as cli_main
-from voting.secret.board import BoardProblemCode as P
-from voting.secret.board import BoardStatus, build_board, verify_board
-from voting.secret.count import aggregate
-from voting.secret.group import G, Point, Scalar
+from phonghop.server.cli import main as cli_main
+from phonghop.voting.secret.board import BoardProblemCode as P
+from phonghop.voting.secret.board import BoardStatus, build_board, verify_board
+from phonghop.voting.secret.count import aggregate
+from phonghop.voting.secret.group import G, Point, Scalar
 
 from .kit import board, cast, decrypt_shares, poll_info, run_ceremony
 
@@ -42,7 +41,7 @@ def example(doc: object, tmp_path: Path) -> subprocess.CompletedProcess[str]:
 def cli(doc: object, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "board.json"
     path.write_text(json.dumps(doc, ensure_ascii=False))
-    return subprocess.run([sys.executable, "-m", "server", "verify-poll", str(path), *extra],
+    return subprocess.run([sys.executable, "-m", "phonghop", "verify-poll", str(path), *extra],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
@@ -85,7 +84,7 @@ def _dropped_ballot_covered(doc: dict) -> None:
     doc["ballots"].pop(2)
     doc["result"]["voters"] -= 1
     rules = CEREMONY.rules
-    from voting.secret.ballot import parse_ballot
+    from phonghop.voting.secret.ballot import parse_ballot
 
     ballots = [parse_ballot(e["ballot"], rules) for e in doc["ballots"]]
     doc["aggregate"] = [c.to_json() for c in aggregate(ballots, 3)]  # type: ignore[arg-type]

@@ -11,8 +11,7 @@ import itertools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from voting.secret.ceremony import (
+from phonghop.voting.secret.ceremony import (
     Complaint,
     ComplaintReason,
     EncryptedShare,
@@ -26,8 +25,8 @@ from voting.secret.ceremony import (
     round1,
     round3,
 )
-from voting.secret.count import combine, counts, lagrange_at_zero
-from voting.secret.group import IDENTITY, G, Scalar, base_mul
+from phonghop.voting.secret.count import combine, counts, lagrange_at_zero
+from phonghop.voting.secret.group import IDENTITY, G, Scalar, base_mul
 
 from .kit import cast, decrypt_shares, poll_info, run_ceremony
 

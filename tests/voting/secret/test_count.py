@@ -6,9 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
-from voting.secret.ceremony import MemberKey
-from voting.secret.count import (
+from phonghop.voting.secret.ceremony import MemberKey
+from phonghop.voting.secret.count import (
     DlogTable,
     Partial,
     aggregate,
@@ -17,9 +16,9 @@ from voting.secret.count import (
     partial_decrypt,
     verify_partials,
 )
-from voting.secret.elgamal import ZERO
-from voting.secret.group import IDENTITY, G, Scalar, base_mul, multiples_of_g
-from voting.secret.proofs import Pair
+from phonghop.voting.secret.elgamal import ZERO
+from phonghop.voting.secret.group import IDENTITY, G, Scalar, base_mul, multiples_of_g
+from phonghop.voting.secret.proofs import Pair
 
 from .kit import cast, decrypt_shares, poll_info, run_ceremony
 

@@ -14,9 +14,8 @@ import pysodium
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from voting.secret import decaf
-from voting.secret.ballot import (
+from phonghop.voting.secret import decaf
+from phonghop.voting.secret.ballot import (
     BallotProblem,
     BallotRefusal,
     BallotRules,
@@ -24,9 +23,9 @@ from voting.secret.ballot import (
     verify_ballot,
     verify_ballot_reference,
 )
-from voting.secret.batch import BatchVerifier
-from voting.secret.fast import ENGINE_VARIABLE, PollVerifier, engine, verifier_for
-from voting.secret.group import G, Point, Scalar, base_mul, random_scalar
+from phonghop.voting.secret.batch import BatchVerifier
+from phonghop.voting.secret.fast import ENGINE_VARIABLE, PollVerifier, engine, verifier_for
+from phonghop.voting.secret.group import G, Point, Scalar, base_mul, random_scalar
 
 from .test_fast_verify import KEY, polls
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from voting.secret.elgamal import (
+from phonghop.voting.secret.elgamal import (
     ZERO,
     Ciphertext,
     ciphertext_sum,
@@ -13,7 +12,7 @@ from voting.secret.elgamal import (
     encrypt,
     encrypt_random,
 )
-from voting.secret.group import IDENTITY, base_mul, multiples_of_g, random_scalar
+from phonghop.voting.secret.group import IDENTITY, base_mul, multiples_of_g, random_scalar
 
 small = st.lists(st.integers(min_value=0, max_value=20), min_size=0, max_size=6)
 

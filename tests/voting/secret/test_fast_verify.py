@@ -10,9 +10,8 @@ import copy
 import orjson
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from voting.secret import decaf
-from voting.secret.ballot import (
+from phonghop.voting.secret import decaf
+from phonghop.voting.secret.ballot import (
     BallotProblem,
     BallotRefusal,
     BallotRules,
@@ -22,9 +21,9 @@ from voting.secret.ballot import (
     verify_ballot,
     verify_ballot_reference,
 )
-from voting.secret.count import aggregate
-from voting.secret.fast import PollVerifier, add_sums, sum_choices, verifier_for
-from voting.secret.group import ORDER, G, Scalar, base_mul, random_scalar
+from phonghop.voting.secret.count import aggregate
+from phonghop.voting.secret.fast import PollVerifier, add_sums, sum_choices, verifier_for
+from phonghop.voting.secret.group import ORDER, G, Scalar, base_mul, random_scalar
 
 from .kit import rng_seq
 from .test_ballot import forge

@@ -107,9 +107,9 @@ async def test_tablet_builds_a_ballot_that_verifies(page: Page, js: JsOracle) ->
         made["tracker"]
     assert made["display"] == "-".join(made["tracker"][i:i + 4] for i in range(0, 16, 4))
     try:
-        from voting.secret.ballot import verify_ballot
-        from voting.secret.board import PollInfo
-        from voting.secret.ceremony import Round1, public_key
+        from phonghop.voting.secret.ballot import verify_ballot
+        from phonghop.voting.secret.board import PollInfo
+        from phonghop.voting.secret.ceremony import Round1, public_key
     except ImportError:
         return  # the server's side is checked by test_js_cross.py once it is here
     poll = PollInfo.from_json(POLL)

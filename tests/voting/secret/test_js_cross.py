@@ -14,24 +14,24 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("voting.secret.board", reason="the server's voting/secret/ is not here")
+pytest.importorskip("phonghop.voting.secret.board",
+                    reason="the server's voting/secret/ is not here")
 
-from tests.voting.secret.js.oracle import ROOT, JsOracle
-from voting.secret.ballot import (
+from phonghop.voting.secret.ballot import (
     BallotProblem,
     encrypt_ballot,
     parse_ballot,
     tracker,
     verify_ballot,
 )
-from voting.secret.board import (
+from phonghop.voting.secret.board import (
     BoardMember,
     BoardStatus,
     PollInfo,
     build_board,
     verify_board,
 )
-from voting.secret.ceremony import (
+from phonghop.voting.secret.ceremony import (
     Complaint,
     ComplaintReason,
     EncryptedShare,
@@ -48,8 +48,10 @@ from voting.secret.ceremony import (
     round3,
     verification_keys,
 )
-from voting.secret.count import Partial, aggregate, partial_decrypt, verify_partials
-from voting.secret.group import Scalar, base_mul, hash_to_scalar, text, u32
+from phonghop.voting.secret.count import Partial, aggregate, partial_decrypt, verify_partials
+from phonghop.voting.secret.group import Scalar, base_mul, hash_to_scalar, text, u32
+
+from tests.voting.secret.js.oracle import ROOT, JsOracle
 
 SEED = b"phonghop/js-cross"
 POLL = {"poll_uid": "test-deployment/9/2", "title": "Bầu thư ký cuộc họp",

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from voting.secret.group import Scalar
-from voting.secret.keyfile import KeyFileError, open_key, seal_key
+from phonghop.voting.secret.group import Scalar
+from phonghop.voting.secret.keyfile import KeyFileError, open_key, seal_key
 
 HARNESS = Path(__file__).resolve().parent / "js" / "keyfile.mjs"
 NODE = shutil.which("node")

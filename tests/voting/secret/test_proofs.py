@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from voting.secret.elgamal import Ciphertext, encrypt
-from voting.secret.group import G, Scalar, base_mul, random_scalar
-from voting.secret.proofs import (
+from phonghop.voting.secret.elgamal import Ciphertext, encrypt
+from phonghop.voting.secret.group import G, Scalar, base_mul, random_scalar
+from phonghop.voting.secret.proofs import (
     Pair,
     prove_equal_logs,
     prove_knowledge,

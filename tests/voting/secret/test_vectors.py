@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from voting.secret.board import BoardStatus, verify_board
-from voting.secret.group import Point, Scalar
+from phonghop.voting.secret.board import BoardStatus, verify_board
+from phonghop.voting.secret.group import Point, Scalar
 
 from .kit import SeededRng
 from .make_vectors import PATH, SEED, dumps, generate
@@ -50,8 +50,8 @@ def test_the_group_vectors_hold() -> None:
 
 
 def test_each_invalid_vector_ballot_is_refused_for_its_reason() -> None:
-    from voting.secret.ballot import verify_ballot
-    from voting.secret.board import PollInfo
+    from phonghop.voting.secret.ballot import verify_ballot
+    from phonghop.voting.secret.board import PollInfo
 
     rules = PollInfo.from_json(VECTORS["poll"]).rules(Point.from_hex(VECTORS["public_key"]))
     assert rules.context.hex() == VECTORS["context"]

@@ -9,10 +9,10 @@ in the view.
 
 from __future__ import annotations
 
-from documents.room import PLUGIN as DOCUMENTS
-from minutes.room import PLUGIN as MINUTES
-from rooms.room import Room
-from voting.room import PLUGIN as POLLS
+from phonghop.documents.room import PLUGIN as DOCUMENTS
+from phonghop.minutes.room import PLUGIN as MINUTES
+from phonghop.rooms.room import Room
+from phonghop.voting.room import PLUGIN as POLLS
 
 ROOM = Room(DOCUMENTS, POLLS, MINUTES)
 

@@ -1,0 +1,3 @@
+from phonghop.server.cli import main
+
+main()
