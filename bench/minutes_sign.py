@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pymupdf
 from _common import REPO_ROOT, Children, log, run_main, set_name, start_node
+
 from phonghop.signing.devca import DevCA
 from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
 from phonghop.signing.identity import ExpectedSigner

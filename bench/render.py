@@ -449,6 +449,7 @@ def split_timing(pdf: Path, pages: int) -> tuple[float, float]:
     """In this process: ms per page to rasterise at 1280 px, and to WebP-encode (phonghop's
     own functions), over the first pages."""
     import pymupdf
+
     from phonghop.documents.render import _pixmap, encode
 
     raster = encode_s = 0.0

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from _common import BenchError, http_request, log
+from secret_ballots import Choose, ballots_for  # puts this checkout's voting/ first on sys.path
+
 from phonghop.voting.secret.ballot import Ballot, BallotRules, parse_ballot, tracker
 from phonghop.voting.secret.board import verify_board
 from phonghop.voting.secret.ceremony import (
@@ -34,7 +36,6 @@ from phonghop.voting.secret.ceremony import (
 from phonghop.voting.secret.count import partial_decrypt
 from phonghop.voting.secret.elgamal import Ciphertext
 from phonghop.voting.secret.group import Point
-from secret_ballots import Choose, ballots_for  # puts this checkout's voting/ first on sys.path
 
 THRESHOLD = 2
 

@@ -22,10 +22,11 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import redis.asyncio as redis
-from phonghop.bus.base import Handler, Unsubscribe
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from phonghop.bus.base import Handler, Unsubscribe
 
 log = logging.getLogger(__name__)
 # A channel every node subscribes to, so the listener always has something to wait on.

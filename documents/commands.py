@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from pydantic import Field, Strict
+
 from phonghop.documents.model import AnnotationKind, Classification, FileInfo
 from phonghop.rooms.commands import Command, Flag, Id, LongText, Text
-from pydantic import Field, Strict
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Page = Annotated[int, Strict(), Field(ge=1, le=100_000)]

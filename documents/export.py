@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pymupdf
+
 from phonghop.documents.watermark import stamp
 
 HIGHLIGHT_OPACITY = 0.35

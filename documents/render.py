@@ -10,9 +10,10 @@ import io
 from collections import OrderedDict
 
 import pymupdf
+from PIL import Image
+
 from phonghop.documents.sizes import FORMATS, WIDTHS
 from phonghop.documents.watermark import stamp
-from PIL import Image
 
 __all__ = ["FORMATS", "WIDTHS", "encode", "render_page"]
 MAX_ASPECT = 4.0  # a page image is at most this many widths tall (long strips are scaled down)

@@ -6,9 +6,10 @@ import unicodedata
 from datetime import date
 from typing import Annotated, Literal
 
+from pydantic import AfterValidator, Field, Strict
+
 from phonghop.minutes.model import Template
 from phonghop.rooms.commands import Command, Id, Text
-from pydantic import AfterValidator, Field, Strict
 
 MAX_SECTION = 20_000  # characters of one section's text
 

@@ -12,10 +12,11 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
+
 from phonghop.rooms.rejections import Rejection, invalid
 from phonghop.rooms.roles import Role
 from phonghop.rooms.state import Profile, QuorumRule
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 
 
 def _nfc(text: str) -> str:

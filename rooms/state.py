@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
 from phonghop.documents.model import Annotation, Document, Presentation
 from phonghop.minutes.model import MinutesState
 from phonghop.rooms.roles import Role
 from phonghop.voting.model import Poll
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Frozen(BaseModel):

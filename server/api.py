@@ -15,6 +15,11 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from phonghop.meeting_room import me_view, parse_command, parse_create, room_view
 from phonghop.rooms import Rejection
 from phonghop.rooms import commands as c
 from phonghop.rooms.roles import ORGANISERS
@@ -28,11 +33,6 @@ from phonghop.server.password_hashing import PasswordsBusy
 from phonghop.server.room_host import Outcome, RoomHost
 from phonghop.store.base import Duplicate, StoreError
 from phonghop.store.records import User
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
-
-from phonghop.meeting_room import me_view, parse_command, parse_create, room_view
 
 MAX_BODY = 64 * 1024
 

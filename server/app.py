@@ -10,6 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
 from phonghop.bus.base import Bus
 from phonghop.bus.local import LocalBus
 from phonghop.bus.redis import RedisBus
@@ -37,12 +44,6 @@ from phonghop.server.request_ids import RequestIds
 from phonghop.server.user_limits import UserLimits
 from phonghop.server.ws import websocket_endpoint
 from phonghop.store.sql import SqlStore
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.staticfiles import StaticFiles
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 VERSION = "0.1.0"

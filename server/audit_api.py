@@ -17,6 +17,9 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
 from phonghop.rooms import Rejection
 from phonghop.server.api import Endpoint, attachment, audit, audited, current_admin, node_of
 from phonghop.server.audit import (
@@ -31,8 +34,6 @@ from phonghop.server.http_errors import JSONResponse, Refused
 from phonghop.store.audit import AuditQuery, AuditRecord
 from phonghop.store.base import Store, StoreError
 from phonghop.store.records import User
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
 
 PAGE = 50
 MAX_PAGE = 200

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
 from phonghop.server.login_limits import LoginLimits, MemoryLimits
 from phonghop.server.password_hashing import PasswordHashing
 from phonghop.store.base import Store

@@ -38,9 +38,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import orjson
+from sqlalchemy.engine import make_url
+
 from phonghop.server.config import Settings
 from phonghop.server.logs import VIETNAM
-from sqlalchemy.engine import make_url
 
 MANIFEST = "manifest.json"
 FORMAT = "phonghop-backup"
@@ -288,6 +289,7 @@ def _schema_head() -> str | None:
     """The schema revision this version of phonghop migrates to."""
     from alembic.config import Config as AlembicConfig
     from alembic.script import ScriptDirectory
+
     from phonghop.store.sql import MIGRATIONS
 
     config = AlembicConfig()

@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
 from phonghop.rooms import Actor, Command, Rejection
 from phonghop.rooms.rejections import invalid, not_found
 from phonghop.server import ballot_checks, metrics

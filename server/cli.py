@@ -72,6 +72,7 @@ def serve(settings: Settings) -> None:
         _serve_workers(settings)
         return
     import uvicorn
+
     from phonghop.server.app import create_app
     from phonghop.server.wire import WireProtocol
 

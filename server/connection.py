@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
 from phonghop.rooms.rejections import Rejection
 from phonghop.server.wire import WireProtocol, text_frame
 

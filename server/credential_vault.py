@@ -33,6 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+
 from phonghop.store.base import Store
 
 log = logging.getLogger(__name__)

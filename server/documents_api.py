@@ -18,11 +18,16 @@ import unicodedata
 from datetime import UTC, timedelta, timezone
 from typing import Annotated, Any
 
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
 from phonghop.documents import commands as c
 from phonghop.documents.ingest import IngestError
 from phonghop.documents.model import Document
 from phonghop.documents.room import check_marks, may_know, may_read
 from phonghop.documents.sizes import FORMATS, WIDTHS
+from phonghop.meeting_room import parse_command
 from phonghop.rooms import Rejection
 from phonghop.rooms.state import RoomState
 from phonghop.server.api import (
@@ -46,11 +51,6 @@ from phonghop.server.node import Node
 from phonghop.server.room_host import RoomHost
 from phonghop.store.base import Duplicate, StoreError
 from phonghop.store.records import User
-from pydantic import Field
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
-
-from phonghop.meeting_room import parse_command
 
 log = logging.getLogger(__name__)
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving: a fixed offset is exact

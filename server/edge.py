@@ -28,9 +28,10 @@ from collections.abc import Iterable
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from phonghop.rooms.rejections import Rejection
 from phonghop.server.http_errors import refuse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REQUEST_HEADER = "X-Phonghop-Request"  # the web client's marker; its value is "1"

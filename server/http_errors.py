@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from phonghop.rooms.rejections import Rejection
 from starlette.responses import Response
+
+from phonghop.rooms.rejections import Rejection
 
 STATUS = {
     "invalid": 400, "malformed_json": 400, "unknown_command": 400,

@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from phonghop.meeting_room import apply
 from phonghop.rooms import RoomState
 from phonghop.rooms.rejections import Rejection
 from phonghop.store.base import Store
@@ -32,8 +33,6 @@ from phonghop.voting.recount import (
     recounted,
     sum_ballots,
 )
-
-from phonghop.meeting_room import apply
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from phonghop.rooms.rejections import Rejection
-from phonghop.server.http_errors import refuse
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -43,6 +41,9 @@ from prometheus_client.exposition import (
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from phonghop.rooms.rejections import Rejection
+from phonghop.server.http_errors import refuse
 
 if TYPE_CHECKING:
     from phonghop.server.config import Settings

@@ -29,6 +29,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
 from phonghop.documents.pool import JobFailed
 from phonghop.minutes.commands import MinutesPrepared, MinutesSigned
 from phonghop.minutes.draft import assemble
@@ -64,9 +68,6 @@ from phonghop.signing.identity import ExpectedSigner
 from phonghop.signing.minutes import LogDigest
 from phonghop.store.base import StoreError
 from phonghop.store.records import User
-from pydantic import Field
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
 
 if TYPE_CHECKING:
     from phonghop.signing.signers import FileSigner

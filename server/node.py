@@ -15,6 +15,16 @@ from typing import Any
 from phonghop.bus.base import Bus
 from phonghop.documents.library import Library
 from phonghop.documents.model import FileInfo
+from phonghop.meeting_room import (
+    LOOKUP_KINDS,
+    confidential_files,
+    decide,
+    files_to_prerender,
+    files_to_seal,
+    lookups,
+    replay,
+    summary,
+)
 from phonghop.rooms import Actor, Command, Rejection
 from phonghop.rooms import commands as c
 from phonghop.rooms.plugin import Lookup
@@ -30,17 +40,6 @@ from phonghop.server.sessions import SessionKeeper
 from phonghop.server.user_limits import UserLimits
 from phonghop.store.base import Store, StoreError
 from phonghop.store.records import User
-
-from phonghop.meeting_room import (
-    LOOKUP_KINDS,
-    confidential_files,
-    decide,
-    files_to_prerender,
-    files_to_seal,
-    lookups,
-    replay,
-    summary,
-)
 
 Fill = Callable[["Node", "RoomHost", Actor, Command, Lookup], Awaitable[Command]]
 

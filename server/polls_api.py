@@ -10,6 +10,9 @@ import io
 from typing import Any
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
 from phonghop.rooms import Rejection
 from phonghop.rooms.rejections import not_found
 from phonghop.server.api import (
@@ -36,8 +39,6 @@ from phonghop.voting.secret.ballot import Ballot, parse_ballot
 from phonghop.voting.secret.board import BoardMember, PollInfo, build_board
 from phonghop.voting.secret.ceremony import Round1
 from phonghop.voting.secret.count import Partial
-from starlette.requests import Request
-from starlette.responses import Response
 
 _PUBLISHED = ("published",)
 _CLOSED = ("closed", "published")

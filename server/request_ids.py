@@ -19,8 +19,9 @@ import logging
 import re
 import time
 
-from phonghop.server.logs import CONNECTION_ID, REQUEST_ID, new_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from phonghop.server.logs import CONNECTION_ID, REQUEST_ID, new_id
 
 HEADER = b"x-request-id"
 WELL_FORMED = re.compile(rb"[A-Za-z0-9._:=+/-]{1,64}")

@@ -20,7 +20,18 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+
 from phonghop.bus.base import Bus
+from phonghop.meeting_room import (
+    apply,
+    decide,
+    me_view,
+    personal_view,
+    public_view,
+    replay,
+    summary,
+    volatile_audience,
+)
 from phonghop.rooms import Actor, Command, Event, Rejection, RoomState
 from phonghop.rooms.events import Audience
 from phonghop.rooms.rejections import not_found
@@ -33,17 +44,6 @@ from phonghop.server.presence import HEARTBEAT, RoomPresence
 from phonghop.server.wire import text_frame
 from phonghop.store.base import SeqConflict, Store, StoreError
 from phonghop.store.records import CommandMark
-
-from phonghop.meeting_room import (
-    apply,
-    decide,
-    me_view,
-    personal_view,
-    public_view,
-    replay,
-    summary,
-    volatile_audience,
-)
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from phonghop.meeting_room import parse_command, parse_create
 from phonghop.rooms import Actor, Rejection
 from phonghop.server.auth import hash_password, new_token, token_hash
 from phonghop.server.node import Node
-
-from phonghop.meeting_room import parse_command, parse_create
 
 DEMO_PASSWORD = "demo1234"
 DEMO_SIGNERS = ("chutri", "thuky")  # the demo meeting's chair and secretary sign its minutes

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import orjson
+
 from phonghop.rooms.rejections import Rejection
 from phonghop.store.base import StoreError
 

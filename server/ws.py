@@ -8,6 +8,9 @@ from collections import deque
 from typing import Any
 
 import orjson
+from starlette.websockets import WebSocket
+
+from phonghop.meeting_room import parse_command, volatile_audience
 from phonghop.rooms import Actor, Rejection
 from phonghop.server.api import address_of
 from phonghop.server.auth import session_cookie, token_hash
@@ -21,9 +24,6 @@ from phonghop.server.sessions import CLOSE_UNAUTHENTICATED
 from phonghop.server.wire import WIRE_KEY
 from phonghop.store.base import StoreError
 from phonghop.voting.commands import VoteCast, parse_vote
-from starlette.websockets import WebSocket
-
-from phonghop.meeting_room import parse_command, volatile_audience
 
 log = logging.getLogger(__name__)
 

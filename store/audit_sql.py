@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from phonghop.store import schema as t
 from phonghop.store.audit import (
     AuditEntry,
@@ -25,8 +28,6 @@ from phonghop.store.audit import (
     chain,
     chain_hash,
 )
-from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 VERIFY_CHUNK = 5000  # records read at once while verifying
 

@@ -22,6 +22,10 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from phonghop.store import schema as t
 from phonghop.store.base import Duplicate
 from phonghop.store.records import (
@@ -35,9 +39,6 @@ from phonghop.store.records import (
     EncryptedIn,
     SealedBox,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 _shuffle = random.SystemRandom().shuffle
 T = TypeVar("T")

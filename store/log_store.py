@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
-from phonghop.store import schema as t
-from phonghop.store.chain import LogRow
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from phonghop.store import schema as t
+from phonghop.store.chain import LogRow
 
 
 class _Transactional(Protocol):

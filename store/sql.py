@@ -22,6 +22,10 @@ import orjson
 import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
 from phonghop.rooms.events import Audience, Event
 from phonghop.store import schema as t
 from phonghop.store.audit_sql import AuditLogStore
@@ -30,9 +34,6 @@ from phonghop.store.base import Duplicate, LogGap, SeqConflict, StoreUnavailable
 from phonghop.store.chain import GENESIS, canonical_json, event_hash
 from phonghop.store.log_store import LogStore
 from phonghop.store.records import CommandMark, User
-from sqlalchemy import event as sa_event
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
 MIGRATIONS = str(Path(__file__).parent / "migrations")

@@ -13,8 +13,9 @@ import pkcs11
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from phonghop.signing.devca import DevCA
 from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
+
+from phonghop.signing.devca import DevCA
 
 TOKEN_PIN = "246810"
 SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so",

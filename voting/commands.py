@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
+
 from phonghop.rooms.commands import Command, Flag, Fresh, Id, Text, first_error
 from phonghop.rooms.rejections import Rejection, invalid
 from phonghop.voting.model import Eligibility, PollKind, Rule
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, model_validator
 
 Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
 Choices = Annotated[int, Strict(), Field(ge=0, le=100)]

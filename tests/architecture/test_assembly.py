@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
+from phonghop import meeting_room
 from phonghop.documents import commands as d
 from phonghop.documents.room import PLUGIN as DOCUMENTS
 from phonghop.minutes.room import PLUGIN as MINUTES
@@ -22,8 +24,6 @@ from phonghop.rooms.plugin import Context, Lookup, Outcome, Plugin
 from phonghop.rooms.room import Room
 from phonghop.server.node import FILLS
 from phonghop.voting.room import PLUGIN as POLLS
-
-from phonghop import meeting_room
 from tests.rooms.world import FILLS as WORLD_FILLS
 
 NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)

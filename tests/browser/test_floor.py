@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from phonghop.rooms import Actor, Rejection, RoomState
-from phonghop.rooms.commands import parse_create
 from playwright.async_api import expect
 
 from phonghop.meeting_room import decide, replay, summary
+from phonghop.rooms import Actor, Rejection, RoomState
+from phonghop.rooms.commands import parse_create
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
 from tests.conftest import ServerProcess, login, make_meeting
 from tests.server.encrypted import store_of

@@ -9,9 +9,9 @@ from typing import Any
 
 import pymupdf
 import pytest
-from phonghop.signing.devca import DevCA
 from playwright.async_api import Locator, Page, expect
 
+from phonghop.signing.devca import DevCA
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
 from tests.conftest import Meeting, credential, make_meeting
 

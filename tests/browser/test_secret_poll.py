@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Locator, Page, expect
+
 from phonghop.voting.secret.board import BoardStatus, verify_board
 from phonghop.voting.secret.ceremony import (
     Complaint,
@@ -23,8 +25,6 @@ from phonghop.voting.secret.ceremony import (
     round2,
 )
 from phonghop.voting.secret.group import Point, Scalar
-from playwright.async_api import Locator, Page, expect
-
 from tests.browser.conftest import PORTRAIT
 from tests.browser.test_voting import TRACKER, Pages, command, create_poll, expect_result, vote
 from tests.conftest import WsClient, make_meeting

@@ -15,9 +15,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from phonghop.voting.receipts import new_receipt
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from phonghop.voting.receipts import new_receipt
 from tests.cluster.conftest import Cluster, Node, next_id, on
 from tests.conftest import Api, Meeting, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import uid

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from phonghop.documents.library import Library, Limits, Stored
 from phonghop.documents.pool import WorkerPool
 

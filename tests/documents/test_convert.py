@@ -13,9 +13,9 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from phonghop.documents import convert
 from phonghop.documents.ingest import IngestError
-
 from tests.documents.conftest import dead
 
 HANGING_SOFFICE = """#!/bin/sh

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pymupdf
-from phonghop.documents.export import export_pdf
 
+from phonghop.documents.export import export_pdf
 from tests.documents.corpus import rotated
 
 

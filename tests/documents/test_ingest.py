@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
+
 from phonghop.documents.convert import soffice
 from phonghop.documents.ingest import IngestError
 from phonghop.documents.library import Library
-
 from tests.documents.conftest import store
 from tests.documents.corpus import Case, corpus, many_pages
 

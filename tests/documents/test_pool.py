@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from phonghop.documents.pool import JobFailed, WorkerPool
 
+from phonghop.documents.pool import JobFailed, WorkerPool
 from tests.documents.conftest import dead, process_state
 from tests.documents.corpus import report
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from PIL import Image
+
 from phonghop.documents.ingest import IngestError
 from phonghop.documents.library import Library, Limits
 from phonghop.documents.pool import WorkerPool
 from phonghop.documents.render import WIDTHS, render_page
-from PIL import Image
-
 from tests.documents.conftest import store
 from tests.documents.corpus import heavy_page, oversized, report, rotated
 

@@ -12,7 +12,6 @@ from phonghop.voting import commands as v
 from phonghop.voting.counting_board import ballot_rules
 from phonghop.voting.room import check_ballot
 from phonghop.voting.secret.ballot import Ballot, parse_ballot, tracker, verify_ballot
-
 from tests.conftest import ROOT
 from tests.rooms.world import CHAIR, D1, D2, D3, Room, standard_room
 from tests.voting.board_world import BOARD, poll_json, secret_poll

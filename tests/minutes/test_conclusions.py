@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from phonghop.minutes.room import tasks
-
 from tests.rooms.world import D1, SECRETARY, standard_room
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pymupdf
+
 from phonghop.minutes.draft import assemble
 from phonghop.minutes.room import tasks
 from phonghop.signing.layout import render_minutes
-
 from tests.rooms.world import CHAIR, D1, D2, D3, NAMES, SECRETARY, Room, standard_room
 from tests.voting.board_world import BOARD, cast, ceremony, poll_json
 

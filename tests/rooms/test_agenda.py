@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from phonghop.rooms.plugin import iso
-
 from tests.rooms.world import ADMIN, CHAIR, SECRETARY, Room, standard_room
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from phonghop.meeting_room import apply
 from phonghop.minutes.draft import assemble
 from phonghop.minutes.room import may_sign, signer_role
 from phonghop.rooms import Event
 from phonghop.rooms.roles import Role
-
-from phonghop.meeting_room import apply
 from tests.rooms.world import (
     ADMIN,
     CHAIR,

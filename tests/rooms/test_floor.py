@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from phonghop.rooms.plugin import iso
-
 from tests.rooms.world import CHAIR, D1, D2, D3, NAMES, Room, standard_room
 
 

@@ -6,10 +6,10 @@ import unicodedata
 from typing import Any
 
 import pytest
-from phonghop.rooms import Rejection
-from phonghop.rooms import commands as c
 
 from phonghop.meeting_room import parse_command, parse_create
+from phonghop.rooms import Rejection
+from phonghop.rooms import commands as c
 from tests.rooms.world import CHAIR, SECRETARY, standard_room
 
 DECOMPOSED = unicodedata.normalize("NFD", "Nghị quyết về dự toán ngân sách năm 2027")

@@ -12,12 +12,12 @@ from typing import Any
 import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from phonghop.meeting_room import apply, replay, room_view
 from phonghop.rooms import Event, Rejection, RoomState
 from phonghop.rooms.events import Audience
 from phonghop.rooms.rejections import TEXTS
 from phonghop.rooms.roles import Role
-
-from phonghop.meeting_room import apply, replay, room_view
 from tests.rooms.client_view import ClientView
 from tests.rooms.world import (
     ADMIN,

@@ -7,9 +7,9 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from phonghop.rooms.state import QuorumRule
 
 from phonghop.meeting_room import room_view
+from phonghop.rooms.state import QuorumRule
 from tests.rooms.world import (
     ADMIN,
     CHAIR,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from phonghop.rooms import Event, RoomState
-
 from phonghop.meeting_room import apply, room_view
+from phonghop.rooms import Event, RoomState
 from tests.rooms.world import CHAIR, D1, D2, D3, OUTSIDER, SECRETARY, Room, standard_room
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from phonghop.documents.model import FileInfo
+from phonghop.meeting_room import apply, decide, lookups, parse_command
 from phonghop.rooms import Actor, Event, Profile, Rejection, RoomState
 from phonghop.rooms import commands as c
 from phonghop.rooms.plugin import Lookup
@@ -20,8 +21,6 @@ from phonghop.voting import commands as v
 from phonghop.voting.commands import BoxContents, PollClose
 from phonghop.voting.secret.ballot import Ballot
 from phonghop.voting.secret.count import aggregate
-
-from phonghop.meeting_room import apply, decide, lookups, parse_command
 
 T0 = datetime(2026, 11, 22, 1, 0, 0, tzinfo=UTC)
 

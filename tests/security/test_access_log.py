@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from phonghop.store import SqlStore, sqlite_url
 
+from phonghop.store import SqlStore, sqlite_url
 from tests.conftest import PASSWORD, Api, ServerProcess, login
 from tests.security._accounts import cli, new_account, try_login
 

@@ -25,9 +25,9 @@ import orjson
 import pymupdf
 import pytest
 import redis.asyncio as redis
+
 from phonghop.bus.redis import seal
 from phonghop.server.config import Settings
-
 from tests.conftest import (
     BACKENDS,
     REDIS,

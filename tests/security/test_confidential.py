@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pymupdf
 import pytest
-from phonghop.rooms import Rejection
 
 from phonghop.meeting_room import room_view
+from phonghop.rooms import Rejection
 from tests.conftest import Api, Meeting, ServerProcess, make_meeting
 from tests.server.conftest import assert_refusal, barrier, joined, seq_of, uid
 
@@ -439,7 +439,6 @@ def test_core_declassifying_needs_every_confidential_use_of_the_file() -> None:
     # The chair uploaded the bytes (the edge fills `uploaded_by`): possession lets it
     # attach the file again, for itself, but not publish the other document's copy.
     from phonghop.documents import commands as c
-
     from tests.rooms.world import FILES
 
     mine = c.DocumentAttach(sha256=sha, classification="confidential", viewers=[CHAIR],

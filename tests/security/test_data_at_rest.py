@@ -24,14 +24,14 @@ import sqlalchemy as sa
 from asn1crypto import pkcs12 as asn1_pkcs12
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from phonghop.server.credential_vault import FileKeyWrap, Unsealable, unseal
 from phonghop.server.signing_guard import AttemptLimiter
 from phonghop.signing.devca import DevCA
 from phonghop.signing.errors import SigningRefused
 from phonghop.signing.signers import load_pkcs12
 from phonghop.store.sql import sqlite_url
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from tests.conftest import (
     Api,
     Backend,

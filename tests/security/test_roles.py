@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from phonghop.voting.receipts import new_receipt
-
 from tests.conftest import Api, Meeting, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import assert_refusal, barrier, joined, outsider, uid  # noqa: F401
 from tests.server.test_minutes import PASSWORD as SIGNING_PASSWORD

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from phonghop.server.client_address import client_address, parse_proxies
 from phonghop.server.login_limits import (
     PER_ADDRESS,
@@ -22,7 +23,6 @@ from phonghop.server.login_limits import (
     RedisLimits,
     attempt_for,
 )
-
 from tests.conftest import PASSWORD, REDIS, Backend, ServerProcess, WsClient, make_meeting
 from tests.security._accounts import new_account, other_node
 from tests.server.conftest import assert_refusal, close_code

@@ -20,9 +20,9 @@ import httpx
 import pymupdf
 import pytest
 import websockets
-from phonghop.server.edge import normalise_origin, parse_origins
 from websockets.exceptions import InvalidStatus
 
+from phonghop.server.edge import normalise_origin, parse_origins
 from tests.conftest import PASSWORD, Meeting, ServerProcess, free_port, make_meeting
 from tests.server.conftest import assert_refusal, close_code, seq_of
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from phonghop.store.sql import SqlStore, sqlite_url
 
+from phonghop.store.sql import SqlStore, sqlite_url
 from tests.conftest import Meeting, ServerProcess, WsClient
 from tests.server.conftest import uid
 from tests.voting.board_kit import BoardDevice, ballot

@@ -164,7 +164,6 @@ async def test_exports_and_credential_uploads(server: ServerProcess) -> None:
     assert (await give_credential(server, m, "chair")).status_code == 201
     async with m["secretary"].client() as c:
         from phonghop.signing.devca import DevCA
-
         from tests.conftest import credential
 
         user = m["secretary"].user

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from phonghop.server.audit import AuditTrail, name_key
 from phonghop.store import SqlStore, sqlite_url
 from phonghop.store.audit import AuditQuery
-
 from tests.conftest import PG, _pg_admin
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from phonghop.server.backup import MANIFEST, BackupError, backup, restore, verify
 from phonghop.server.config import Settings
 from phonghop.voting.receipts import new_receipt
-
 from tests.conftest import (
     PG,
     ROOT,

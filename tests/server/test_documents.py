@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 import pymupdf
-from phonghop.documents.render import render_page
 
+from phonghop.documents.render import render_page
 from tests.conftest import Api, Meeting, make_meeting
 from tests.documents.corpus import corpus, report
 from tests.server.conftest import assert_refusal, bare_meeting, barrier, seq_of, uid

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from phonghop.store.records import EncryptedIn
 from phonghop.voting.secret.ballot import Ballot, parse_ballot, tracker
 from phonghop.voting.secret.board import BoardStatus, verify_board
-
 from tests.conftest import ROOT, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import assert_refusal, barrier, uid
 from tests.server.encrypted import (

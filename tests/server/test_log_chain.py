@@ -21,13 +21,13 @@ import orjson
 import pymupdf
 import pytest
 import sqlalchemy as sa
+
 from phonghop.server.log_audit import audit_database
 from phonghop.server.log_audit import run as run_audit
 from phonghop.signing.devca import DevCA
 from phonghop.signing.timestamp import TimestampFailed, check_timestamp
 from phonghop.signing.tsa_dev import DevTimeStampAuthority
 from phonghop.voting.receipts import new_receipt
-
 from tests.conftest import (
     ROOT,
     TEST_SERVER_ENV,

@@ -9,10 +9,10 @@ from typing import Any
 
 import pymupdf
 import pytest
+
 from phonghop.signing.devca import DevCA
 from phonghop.signing.trust import Trust
 from phonghop.signing.verify import verify_pdf
-
 from tests.conftest import (
     Api,
     Backend,

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
 from phonghop.server.config import Settings
 from phonghop.server.metrics import Metrics, _guarded, metrics_address, metrics_token
 from phonghop.voting.receipts import new_receipt
-from prometheus_client.parser import text_string_to_metric_families
-
 from tests.conftest import EMBEDDED, PASSWORD, ServerProcess, WsClient, free_port, login
 from tests.conftest import make_meeting as _make_meeting
 from tests.server.conftest import assert_refusal

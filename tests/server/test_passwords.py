@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
+
 from phonghop.server import auth
 
 

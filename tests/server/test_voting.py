@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 from phonghop.voting.receipts import new_receipt
-
 from tests.conftest import Meeting, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import assert_refusal, uid
 from tests.server.encrypted import all_rows, cast, ceremony, create_secret, decrypt, poll_as

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+
 from phonghop.signing.devca import Credential, DevCA
 from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
 from phonghop.signing.identity import ExpectedSigner

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
 from phonghop.signing.devca import NOT_FOR_PRODUCTION, DevCA
 from phonghop.signing.errors import (
     CertificateExpired,

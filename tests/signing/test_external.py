@@ -9,6 +9,8 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+from pyhanko.sign.signers import SimpleSigner
+
 from phonghop.signing.devca import DevCA
 from phonghop.signing.errors import (
     FieldAlreadySigned,
@@ -22,7 +24,6 @@ from phonghop.signing.identity import ExpectedSigner
 from phonghop.signing.sign import PreparedSignature, finish, prepare
 from phonghop.signing.trust import Trust
 from phonghop.signing.verify import verify_pdf
-from pyhanko.sign.signers import SimpleSigner
 
 from .conftest import User, make_user
 

@@ -9,12 +9,13 @@ import unicodedata
 
 import pymupdf
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
+
 from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD, signature_fields
 from phonghop.signing.layout import BODY_SIZE, MM, percent, render_minutes, vn_date
 from phonghop.signing.minutes import MinutesDoc, Person
 from phonghop.signing.sample import make_minutes, sample_minutes, three_hour_minutes
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.fields import enumerate_sig_fields
 
 A4 = (210 * MM, 297 * MM)
 

@@ -8,6 +8,8 @@ import io
 
 import pymupdf
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+
 from phonghop.signing.devca import DevCA
 from phonghop.signing.errors import (
     CertificateExpired,
@@ -27,7 +29,6 @@ from phonghop.signing.identity import ExpectedSigner
 from phonghop.signing.sign import sign_field
 from phonghop.signing.trust import Trust
 from phonghop.signing.verify import verify_pdf
-from pyhanko.pdf_utils.reader import PdfFileReader
 
 from .conftest import User, make_user
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography import x509
+
 from phonghop.signing.devca import DevCA
 from phonghop.signing.errors import KeyNotFound, TokenNotFound, WrongPin
 from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
@@ -16,7 +17,6 @@ from phonghop.signing.sign import sign_field
 from phonghop.signing.signers import open_token, signer_certificate
 from phonghop.signing.trust import Trust
 from phonghop.signing.verify import verify_pdf
-
 from tests.soft_token import SoftToken, put_key, remove_key
 
 KEY_LABEL = "thuky-ky-so"

@@ -11,6 +11,8 @@ import urllib.request
 
 import pytest
 from asn1crypto import tsp
+from pyhanko.pdf_utils.reader import PdfFileReader
+
 from phonghop.signing.devca import DevCA
 from phonghop.signing.errors import TimestampUnavailable
 from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
@@ -18,7 +20,6 @@ from phonghop.signing.sign import finish, prepare, sign_field
 from phonghop.signing.trust import Trust
 from phonghop.signing.tsa_dev import DEV_POLICY, DevTimeStampAuthority, TimeStampResponse
 from phonghop.signing.verify import verify_pdf
-from pyhanko.pdf_utils.reader import PdfFileReader
 
 from .conftest import User
 from .test_external import sign_digest

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+
 from phonghop.signing.devca import DevCA
 from phonghop.signing.errors import InvalidDocument
 from phonghop.signing.fields import CHAIR_FIELD, SECRETARY_FIELD
 from phonghop.signing.trust import Trust
 from phonghop.signing.verify import VerificationReport, verify_pdf
-from pyhanko.pdf_utils.reader import PdfFileReader
 
 
 def codes(report: VerificationReport) -> list[list[str]]:

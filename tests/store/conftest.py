@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from phonghop.store import SqlStore, sqlite_url
 
 PG_HOST = os.environ.get("PHONGHOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432")

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 import sqlalchemy as sa
+
 from phonghop.store import SqlStore
 from phonghop.store.audit import GENESIS, AuditEntry, AuditQuery, AuditRefused, chain_hash
 

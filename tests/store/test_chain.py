@@ -21,6 +21,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from phonghop.meeting_room import replay, summary
 from phonghop.rooms import Event
 from phonghop.server.log_audit import LogBroken, audit_rooms, check_chain, walk_chain
 from phonghop.store import SqlStore
@@ -34,9 +37,6 @@ from phonghop.store.chain import (
     row_hash,
 )
 from phonghop.store.sql import MIGRATIONS
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from phonghop.meeting_room import replay, summary
 from tests.rooms.world import ADMIN, CHAIR, D1, D2, standard_room
 from tests.store.test_contract import create, new_room
 

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 import sqlalchemy as sa
+
+from phonghop.meeting_room import replay, summary
 from phonghop.rooms import Event
 from phonghop.rooms.events import EVERYONE, Audience
 from phonghop.store import CommandMark, Duplicate, SeqConflict, SqlStore, StoreUnavailable
-
-from phonghop.meeting_room import replay, summary
 from tests.rooms.world import ADMIN, CHAIR, D1, D2, SECRETARY, Room
 
 Opener = Callable[[], Awaitable[SqlStore]]

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 import sqlalchemy as sa
+
 from phonghop.server.log_audit import CountMismatch, box_mismatch, check_boxes
 from phonghop.store import SqlStore
 from phonghop.store.records import BallotCheck, BallotIn, EncryptedIn
@@ -23,7 +24,6 @@ from phonghop.voting.model import ABSTAIN, AGAINST, FOR, Poll
 from phonghop.voting.recount import sum_ballots
 from phonghop.voting.secret.fast import verifier_for
 from phonghop.voting.tally import count_choices
-
 from tests.rooms.world import CHAIR, D1, D2, D3, SECRETARY, Room, standard_room
 from tests.store.test_contract import create
 from tests.voting.board_kit import ballot

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+
+from phonghop.meeting_room import room_view
 from phonghop.voting import commands as v
 from phonghop.voting.counting_board import ballot_rules
 from phonghop.voting.room import check_ballot
 from phonghop.voting.secret.ballot import Ballot, parse_ballot
-
-from phonghop.meeting_room import room_view
 from tests.rooms.world import D1, D2, D3, SECRETARY, Room
 from tests.voting.board_kit import BoardDevice, ballot
 

@@ -5,6 +5,8 @@ client functions (tests/voting/board_kit.py), no server."""
 from __future__ import annotations
 
 import orjson
+
+from phonghop.meeting_room import room_view
 from phonghop.rooms.rejections import Rejection
 from phonghop.voting import commands as v
 from phonghop.voting.model import FOR
@@ -18,8 +20,6 @@ from phonghop.voting.secret.ceremony import (
     judge_complaint,
 )
 from phonghop.voting.secret.group import G, Scalar
-
-from phonghop.meeting_room import room_view
 from tests.rooms.client_view import ClientView
 from tests.rooms.world import CHAIR, D1, D2, D3, INVITEE, SECRETARY, Room, standard_room
 from tests.voting.board_kit import BoardDevice, ballot

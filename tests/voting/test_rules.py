@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from phonghop.voting.model import AGAINST, FOR, Option, Poll, Rule
 from phonghop.voting.rules import describe, meets, needed
 from phonghop.voting.tally import count_choices, result

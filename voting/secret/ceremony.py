@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from phonghop.voting.secret.group import (
     IDENTITY,
     EncodingError,

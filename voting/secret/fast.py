@@ -42,6 +42,7 @@ from functools import lru_cache
 
 import orjson
 import pysodium
+
 from phonghop.voting.secret.ballot import (
     _BITS,
     _VOTER,

@@ -17,6 +17,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from phonghop.voting.secret.group import Scalar, frame, text, u32
 
 VERSION = "phonghop-board-key/1"

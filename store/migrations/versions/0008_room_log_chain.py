@@ -13,6 +13,7 @@ Revises: 0007
 import orjson
 import sqlalchemy as sa
 from alembic import op
+
 from phonghop.store.chain import GENESIS, canonical_json, event_hash
 
 revision = "0008"

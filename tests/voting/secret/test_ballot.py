@@ -11,6 +11,7 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from phonghop.voting.secret.ballot import (
     CHOICE_TAG,
     COUNT_TAG,

@@ -12,6 +12,7 @@ import signal
 from collections.abc import AsyncIterator
 
 import pytest
+
 from phonghop.voting.secret.ballot import (
     Ballot,
     BallotProblem,

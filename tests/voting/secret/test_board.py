@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from phonghop.server.cli import main as cli_main
 from phonghop.voting.secret.board import BoardProblemCode as P
 from phonghop.voting.secret.board import BoardStatus, build_board, verify_board

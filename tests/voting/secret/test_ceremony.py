@@ -11,6 +11,7 @@ import itertools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from phonghop.voting.secret.ceremony import (
     Complaint,
     ComplaintReason,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from phonghop.voting.secret.ceremony import MemberKey
 from phonghop.voting.secret.count import (
     DlogTable,

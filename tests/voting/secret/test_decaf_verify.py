@@ -14,6 +14,7 @@ import pysodium
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
 from phonghop.voting.secret import decaf
 from phonghop.voting.secret.ballot import (
     BallotProblem,

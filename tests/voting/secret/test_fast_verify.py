@@ -10,6 +10,7 @@ import copy
 import orjson
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
 from phonghop.voting.secret import decaf
 from phonghop.voting.secret.ballot import (
     BallotProblem,

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from phonghop.voting.secret.group import (
     IDENTITY,
     ORDER,

@@ -50,7 +50,6 @@ from phonghop.voting.secret.ceremony import (
 )
 from phonghop.voting.secret.count import Partial, aggregate, partial_decrypt, verify_partials
 from phonghop.voting.secret.group import Scalar, base_mul, hash_to_scalar, text, u32
-
 from tests.voting.secret.js.oracle import ROOT, JsOracle
 
 SEED = b"phonghop/js-cross"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from phonghop.voting.secret.group import Scalar
 from phonghop.voting.secret.keyfile import KeyFileError, open_key, seal_key
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from phonghop.voting.secret.elgamal import Ciphertext, encrypt
 from phonghop.voting.secret.group import G, Scalar, base_mul, random_scalar
 from phonghop.voting.secret.proofs import (
