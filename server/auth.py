@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from phonghop.server.login_limits import LoginLimits, MemoryLimits
 from phonghop.server.password_hashing import PasswordHashing
-from phonghop.store.base import Store
+from phonghop.store import ports
 from phonghop.store.records import User
 
 SESSION_COOKIE = "phonghop_session"
@@ -107,7 +107,7 @@ class Accounts:
     Revocations (server/sessions.py) evict cache entries on every node.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ports.Accounts) -> None:
         self.store = store
         self.limits: LoginLimits = MemoryLimits()  # RedisLimits when nodes share a Redis
         self.hashing = PasswordHashing()

@@ -40,7 +40,8 @@ from phonghop.rooms import Actor, Command, Rejection
 from phonghop.rooms.rejections import invalid, not_found
 from phonghop.server import ballot_checks, metrics
 from phonghop.server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
-from phonghop.store.base import Duplicate, Store, StoreError
+from phonghop.store.base import Duplicate, StoreError
+from phonghop.store.ports import Ballots
 from phonghop.store.records import (
     ALREADY_VOTED,
     BOX_CLOSED,
@@ -112,7 +113,7 @@ class _Unchecked:
 class BallotBox:
     """The ballot writer, progress reporter and poll timer of one room on this node."""
 
-    def __init__(self, host: RoomHost, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(self, host: RoomHost, store: Ballots, clock: Callable[[], datetime]) -> None:
         self.host = host
         self.store = store
         self.clock = clock

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 
-from phonghop.store.base import Store
+from phonghop.store.ports import Credentials
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ def modernise(p12: bytes, password: str) -> bytes:
 class CredentialVault:
     """Stored credentials through one `KeyWrap`: what the signing endpoints use."""
 
-    def __init__(self, store: Store, kw: KeyWrap) -> None:
+    def __init__(self, store: Credentials, kw: KeyWrap) -> None:
         self.store = store
         self.kw = kw
 

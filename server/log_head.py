@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from phonghop.store.base import Store, StoreError
+from phonghop.store.base import StoreError
 from phonghop.store.log_store import LogStamp
+from phonghop.store.ports import RoomLog
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class TimestampUnavailable(Exception):
 class LogHeads:
     """Reads and time-stamps the heads of the room logs of one deployment."""
 
-    def __init__(self, store: Store, tsa_url: str | None = None,
+    def __init__(self, store: RoomLog, tsa_url: str | None = None,
                  trust_files: tuple[Path, ...] = ()) -> None:
         self.store = store
         self.tsa_url = tsa_url

@@ -10,13 +10,11 @@ neither records nor a moved head. No engine-specific SQL is needed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from phonghop.store import schema as t
 from phonghop.store.audit import (
@@ -28,18 +26,15 @@ from phonghop.store.audit import (
     chain,
     chain_hash,
 )
+from phonghop.store.transactional import Transactional
 
 VERIFY_CHUNK = 5000  # records read at once while verifying
-
-
-class _Transactional(Protocol):
-    def _tx(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
 
 
 class AuditLogStore:
     """The access-log half of the SQL store (mixed into `SqlStore`)."""
 
-    async def append_audit(self: _Transactional,
+    async def append_audit(self: Transactional,
                            entries: Sequence[AuditEntry]) -> list[AuditRecord]:
         if not entries:
             return []
@@ -61,7 +56,7 @@ class AuditLogStore:
             raise AuditRefused(type(exc).__name__) from exc
         return records
 
-    async def audit_records(self: _Transactional, query: AuditQuery) -> list[AuditRecord]:
+    async def audit_records(self: Transactional, query: AuditQuery) -> list[AuditRecord]:
         a = t.audit_log
         where: list[Any] = []
         if query.since is not None:
@@ -93,7 +88,7 @@ class AuditLogStore:
             rows = (await conn.execute(select)).mappings().all()
         return [_record(r) for r in rows]
 
-    async def verify_audit(self: _Transactional) -> ChainReport:
+    async def verify_audit(self: Transactional) -> ChainReport:
         a, head = t.audit_log, t.audit_head
         async with self._tx() as conn:
             # The highest seq before the head: appends that commit between the two reads
@@ -135,7 +130,7 @@ class AuditLogStore:
             return report(head_seq + 1, "beyond_head")  # written around the appender
         return report()
 
-    async def prune_audit(self: _Transactional, before: str) -> int:
+    async def prune_audit(self: Transactional, before: str) -> int:
         a, head = t.audit_log, t.audit_head
         async with self._tx() as conn:
             await conn.execute(head.update().where(head.c.id == 1).values(seq=head.c.seq))

@@ -16,9 +16,8 @@ from __future__ import annotations
 import random
 import secrets
 import sqlite3
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -39,26 +38,17 @@ from phonghop.store.records import (
     EncryptedIn,
     SealedBox,
 )
+from phonghop.store.transactional import Transactional
 
 _shuffle = random.SystemRandom().shuffle
 T = TypeVar("T")
-
-
-class _Transactional(Protocol):
-    is_sqlite: bool
-
-    def _tx(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
-
-    def _statement(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
-
-    async def _in_one_hop(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
 
 
 class BallotBoxStore:
     """The ballot-box half of the SQL store (mixed into `SqlStore`)."""
 
     async def cast_ballots(
-        self: _Transactional, room_id: int, poll_id: int, secret: bool, allow_change: bool,
+        self: Transactional, room_id: int, poll_id: int, secret: bool, allow_change: bool,
         ballots: Sequence[BallotIn],
     ) -> tuple[list[str], int]:
         """Commit a batch of ballots in one transaction. Returns each ballot's fate (CAST,
@@ -71,7 +61,7 @@ class BallotBoxStore:
             raise Duplicate("receipt") from exc
 
     async def seal_box(
-        self: _Transactional, room_id: int, poll_id: int, secret: bool, discard: bool = False
+        self: Transactional, room_id: int, poll_id: int, secret: bool, discard: bool = False
     ) -> SealedBox:
         """Close the box for good and return what it holds (again, if already sealed).
         `discard` (a cancelled poll) throws the ballots away."""
@@ -91,7 +81,7 @@ class BallotBoxStore:
         return SealedBox(choices, sorted(r[1] for r in rows))
 
     async def box_holds(
-        self: _Transactional, room_id: int, poll_id: int, kind: str
+        self: Transactional, room_id: int, poll_id: int, kind: str
     ) -> tuple[str | None, SealedBox]:
         """Read, without changing anything, the box's status ("open", "sealed",
         "discarded"; None if it never existed) and what it holds: the choices of a `named`
@@ -113,7 +103,7 @@ class BallotBoxStore:
                                  sorted(r[1] for r in rows))
 
     async def cast_encrypted(
-        self: _Transactional, room_id: int, poll_id: int, allow_change: bool,
+        self: Transactional, room_id: int, poll_id: int, allow_change: bool,
         ballots: Sequence[EncryptedIn],
     ) -> tuple[list[str], int]:
         """Commit a batch of encrypted ballots in one transaction, as not yet checked
@@ -161,7 +151,7 @@ class BallotBoxStore:
                 .returning(t.poll_boxes.c.voters))
             return fates, int(counted.scalar_one())
 
-    async def seal_encrypted(self: _Transactional, room_id: int, poll_id: int,
+    async def seal_encrypted(self: Transactional, room_id: int, poll_id: int,
                              discard: bool = False) -> SealedBox:
         """Close an encrypted box for good and return its ballots and trackers (again, if
         already sealed); `discard` (a cancelled poll) throws them away."""
@@ -177,7 +167,7 @@ class BallotBoxStore:
         return SealedBox([], [r[0] for r in rows], ballots=[r[1] for r in rows],
                          unchecked=[i for i, r in enumerate(rows) if not r[2]])
 
-    async def settle_checks(self: _Transactional, room_id: int, poll_id: int,
+    async def settle_checks(self: Transactional, room_id: int, poll_id: int,
                             checks: Sequence[BallotCheck], sealer: bool = False
                             ) -> list[BallotCheck]:
         """Record the verdicts on ballots in the box, in one transaction: a valid ballot
@@ -212,7 +202,7 @@ class BallotBoxStore:
                                    .values(voters=t.poll_boxes.c.voters - len(removed)))
             return removed
 
-    async def encrypted_ballots(self: _Transactional, room_id: int, poll_id: int
+    async def encrypted_ballots(self: Transactional, room_id: int, poll_id: int
                                 ) -> list[tuple[str, str]]:
         """An encrypted poll's checked ballots so far: (tracker, ballot JSON), by tracker
         (one just acknowledged appears once its proofs are checked, a moment later)."""
@@ -223,7 +213,7 @@ class BallotBoxStore:
                 .order_by(eb.c.tracker))
             return [(r[0], r[1]) for r in rows]
 
-    async def holds_tracker(self: _Transactional, room_id: int, poll_id: int, voter_id: int,
+    async def holds_tracker(self: Transactional, room_id: int, poll_id: int, voter_id: int,
                             tracker: str) -> bool:
         """Whether the box holds this very ballot of `voter_id` (a retry after the close)."""
         eb = t.encrypted_ballots
@@ -233,7 +223,7 @@ class BallotBoxStore:
                 eb.c.voter_id == voter_id)))).scalar_one_or_none()
         return held == tracker
 
-    async def holds_receipt(self: _Transactional, room_id: int, poll_id: int, secret: bool,
+    async def holds_receipt(self: Transactional, room_id: int, poll_id: int, secret: bool,
                             receipt: str, voter_id: int) -> bool:
         """Whether the box holds this ballot of `voter_id` (who has voted, and a ballot
         with this receipt is in; for a named poll, as theirs): how a retry after the close
@@ -252,7 +242,7 @@ class BallotBoxStore:
                 sa.select(table.c.receipt).where(sa.and_(*where)))).first() is not None
 
     async def my_ballot(
-        self: _Transactional, room_id: int, poll_id: int, voter_id: int, secret: bool,
+        self: Transactional, room_id: int, poll_id: int, voter_id: int, secret: bool,
         encrypted: bool = False,
     ) -> dict[str, Any]:
         """Whether `voter_id` has voted; for a named poll also their choices and receipt,
@@ -280,7 +270,7 @@ class BallotBoxStore:
             return {"voted": True}
         return {"voted": True, "choices": orjson.loads(row[0]), "receipt": row[1]}
 
-    async def named_ballots(self: _Transactional, room_id: int, poll_id: int
+    async def named_ballots(self: Transactional, room_id: int, poll_id: int
                             ) -> list[dict[str, Any]]:
         """A named poll's ballots: who voted what (and who cast it), by voter id."""
         nb = t.named_ballots
@@ -294,7 +284,7 @@ class BallotBoxStore:
 
 
 async def _cast(
-    store: _Transactional, room_id: int, poll_id: int, secret: bool, allow_change: bool,
+    store: Transactional, room_id: int, poll_id: int, secret: bool, allow_change: bool,
     ballots: Sequence[BallotIn],
 ) -> tuple[list[str], int]:
     """One batch in one transaction (see `BallotBoxStore.cast_ballots`)."""
@@ -324,7 +314,7 @@ async def _cast(
 
 
 async def _cast_in_one_statement(
-    store: _Transactional, room_id: int, poll_id: int, secret: bool, allow_change: bool,
+    store: Transactional, room_id: int, poll_id: int, secret: bool, allow_change: bool,
     ballots: Sequence[BallotIn],
 ) -> tuple[list[str], int]:
     """PostgreSQL: the batch's first ballot of each member in one statement, so one round
@@ -596,4 +586,3 @@ _REWRITE_SECRET = sa.text("""
     INSERT INTO secret_ballots (room_id, poll_id, ballot_key, choices, receipt)
     SELECT :room_id, :poll_id, replace(gen_random_uuid()::text, '-', ''), choices, receipt
     FROM gone ORDER BY 3""")
-

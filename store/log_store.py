@@ -3,21 +3,15 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from phonghop.store import schema as t
 from phonghop.store.chain import LogRow
-
-
-class _Transactional(Protocol):
-    def _tx(self) -> AbstractAsyncContextManager[AsyncConnection]: ...
+from phonghop.store.transactional import Transactional
 
 
 @dataclass(frozen=True)
@@ -35,7 +29,7 @@ class LogStamp:
 class LogStore:
     """The room-log half of the SQL store that concerns the chain."""
 
-    async def log_rows(self: _Transactional, room_id: int, after: int, limit: int
+    async def log_rows(self: Transactional, room_id: int, after: int, limit: int
                        ) -> list[LogRow]:
         """Up to `limit` stored events of the room after seq `after`, as stored."""
         e = t.room_events
@@ -48,14 +42,14 @@ class LogStore:
                            None if r[6] is None else bytes(r[6]),
                            None if r[7] is None else bytes(r[7])) for r in rows]
 
-    async def log_rooms(self: _Transactional) -> list[int]:
+    async def log_rooms(self: Transactional) -> list[int]:
         """Every room that has a log or a catalogue entry, by id."""
         async with self._tx() as conn:
             ids = (await conn.execute(sa.union(
                 sa.select(t.meetings.c.id), sa.select(t.room_events.c.room_id)))).scalars()
             return sorted(int(i) for i in ids)
 
-    async def last_event_of(self: _Transactional, room_id: int, kind: str
+    async def last_event_of(self: Transactional, room_id: int, kind: str
                             ) -> tuple[int, bytes] | None:
         """The seq and hash of the room's last event of this kind, if any."""
         e = t.room_events
@@ -65,7 +59,7 @@ class LogStore:
                 .order_by(e.c.seq.desc()).limit(1))).first()
         return None if row is None else (int(row[0]), bytes(row[1]))
 
-    async def save_log_stamp(self: _Transactional, stamp: LogStamp) -> LogStamp:
+    async def save_log_stamp(self: Transactional, stamp: LogStamp) -> LogStamp:
         """Keep a time-stamp of a log head; the one stored first wins (returned)."""
         ls = t.log_stamps
         try:
@@ -79,12 +73,12 @@ class LogStore:
         assert kept is not None
         return kept
 
-    async def log_stamp(self: _Transactional, room_id: int, seq: int) -> LogStamp | None:
+    async def log_stamp(self: Transactional, room_id: int, seq: int) -> LogStamp | None:
         """The stored time-stamp of the room's event `seq`, if any."""
         stamps = await LogStore.log_stamps(self, room_id, seq)
         return stamps[0] if stamps else None
 
-    async def log_stamps(self: _Transactional, room_id: int, seq: int | None = None
+    async def log_stamps(self: Transactional, room_id: int, seq: int | None = None
                          ) -> list[LogStamp]:
         """The room's stored time-stamps (of event `seq` only, if given), by seq."""
         ls = t.log_stamps
