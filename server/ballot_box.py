@@ -32,14 +32,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
-from phonghop.rooms import Actor, Command, Rejection
+from phonghop.rooms import Actor, Command, Rejection, RoomState
 from phonghop.rooms.rejections import invalid, not_found
 from phonghop.server import ballot_checks, metrics
 from phonghop.server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
+from phonghop.server.group_commit import GroupCommit
 from phonghop.store.base import Duplicate, StoreError
 from phonghop.store.ports import Ballots
 from phonghop.store.records import (
@@ -60,9 +61,6 @@ from phonghop.voting.room import check_ballot, may_seal, vote_for
 from phonghop.voting.secret.ballot import BallotRefusal, BallotRules
 from phonghop.voting.secret.fast import PollVerifier, verifier_for
 from phonghop.voting.tally import count_choices
-
-if TYPE_CHECKING:
-    from phonghop.server.room_host import RoomHost
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +108,31 @@ class _Unchecked:
     refused: Refused | None
 
 
+class BallotRoom(Protocol):
+    """What the ballot box uses of its room (server/room_host.py): the room's state, to
+    check ballots and find polls, and the room's command queue, for the progress
+    reports and the polls' timed closes."""
+
+    room_id: int
+
+    @property
+    def state(self) -> RoomState: ...
+
+    async def submit(self, actor: Actor, command: Command,
+                     command_id: str | None = None) -> object: ...
+
+
 class BallotBox:
     """The ballot writer, progress reporter and poll timer of one room on this node."""
 
-    def __init__(self, host: RoomHost, store: Ballots, clock: Callable[[], datetime]) -> None:
+    def __init__(self, host: BallotRoom, store: Ballots,
+                 clock: Callable[[], datetime]) -> None:
         self.host = host
         self.store = store
         self.clock = clock
-        self._pending: list[_Pending] = []
-        self._wake = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
+        self._writer: GroupCommit[_Pending] = GroupCommit(
+            f"ballots-{host.room_id}", self._commit_batch, self._batch_failed,
+            batch_max=BATCH_MAX, in_flight=COMMITS_IN_FLIGHT)
         self._voters: dict[int, int] = {}  # poll -> voters the store reported, not yet sent
         self._reporting: asyncio.TimerHandle | None = None
         self._shown: dict[int, int] = {}  # poll -> voters the room showed when armed
@@ -127,7 +140,6 @@ class BallotBox:
         self._reporting_task: dict[int, asyncio.Task[object]] = {}  # poll -> that report
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._commits = asyncio.Semaphore(COMMITS_IN_FLIGHT)
         # Encrypted ballots committed in this turn of the event loop, to check as one group
         # per poll; how many of each poll are being checked, and an event set when none is
         # (the seal waits for it rather than check them a second time).
@@ -138,19 +150,17 @@ class BallotBox:
         self._verifiers: dict[int, tuple[str | None, PollVerifier]] = {}  # poll -> (key, …)
 
     def start(self) -> None:
-        self._worker = asyncio.create_task(self._run(), name=f"ballots-{self.host.room_id}")
+        self._writer.start()
         self.arm_timers()
 
     def stop(self) -> None:
-        if self._worker:
-            self._worker.cancel()
         for handle in [self._reporting, *self._timers.values()]:
             if handle is not None:
                 handle.cancel()
         for task in list(self._tasks):
             task.cancel()
-        _settle(self._pending, [Rejection("store_unavailable")] * len(self._pending))
-        self._pending.clear()
+        left = self._writer.stop()
+        _settle(left, [Rejection("store_unavailable")] * len(left))
         self._to_check.clear()  # in the box, unchecked: the sealer checks them
 
     # ---- ballots ----
@@ -179,15 +189,14 @@ class BallotBox:
                 reply(_invalid_ballot(received))
                 return
             entry = EncryptedIn(member, received, orjson.dumps(ballot.ballot).decode())
-            self._pending.append(_Pending(ballot.poll_id, entry, reply, doc=ballot.ballot,
-                                          refused=refused))
+            self._writer.put(_Pending(ballot.poll_id, entry, reply, doc=ballot.ballot,
+                                      refused=refused))
         else:
             assert ballot.choices is not None and ballot.receipt is not None
             entry = BallotIn(voter_id=member, cast_by=actor.user_id,
                              choices=tuple(ballot.choices), receipt=ballot.receipt,
                              replaces=ballot.replaces)
-            self._pending.append(_Pending(ballot.poll_id, entry, reply))
-        self._wake.set()
+            self._writer.put(_Pending(ballot.poll_id, entry, reply))
 
     async def _late_retry(self, ballot: v.VoteCast, member: int | None,
                           refusal: Rejection, reply: Reply) -> None:
@@ -285,33 +294,25 @@ class BallotBox:
                 if event is not None:
                     event.set()
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[:BATCH_MAX]
-                del self._pending[:BATCH_MAX]
-                by_poll: dict[int, list[_Pending]] = {}
-                for p in batch:
-                    by_poll.setdefault(p.poll_id, []).append(p)
-                for poll_id, entries in by_poll.items():
-                    await self._commits.acquire()
-                    self._spawn(self._commit_batch(poll_id, entries))
+    async def _commit_batch(self, batch: list[_Pending]) -> None:
+        """One batch: each poll's ballots in a transaction of their own, side by side."""
+        by_poll: dict[int, list[_Pending]] = {}
+        for p in batch:
+            by_poll.setdefault(p.poll_id, []).append(p)
+        done = await asyncio.gather(*(self._commit(poll_id, entries)
+                                      for poll_id, entries in by_poll.items()),
+                                    return_exceptions=True)
+        for outcome in done:  # after every poll's is settled: only the failed are left
+            if isinstance(outcome, BaseException):
+                raise outcome
 
-    async def _commit_batch(self, poll_id: int, entries: list[_Pending]) -> None:
-        try:
-            await self._commit(poll_id, entries)
-        except Exception as exc:
+    def _batch_failed(self, batch: list[_Pending], exc: BaseException) -> None:
+        if not isinstance(exc, asyncio.CancelledError):  # cancelled: the node stops
             # The class only: a ballot's content must never reach a log.
             log.error("room %s: ballot batch failed: %s", self.host.room_id,
                       type(exc).__name__)
-            _settle(entries, [Rejection("store_unavailable")] * len(entries))
-        except asyncio.CancelledError:  # the node stops: the voters send them again
-            _settle(entries, [Rejection("store_unavailable")] * len(entries))
-            raise
-        finally:
-            self._commits.release()
+        # Unanswered ballots of the batch: their voters send them again.
+        _settle(batch, [Rejection("store_unavailable")] * len(batch))
 
     async def _commit(self, poll_id: int, entries: list[_Pending]) -> None:
         poll = self.host.state.polls.get(poll_id)

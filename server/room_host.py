@@ -1,9 +1,12 @@
-"""A room as one node hosts it: the live state, the command writer and local fan-out.
+"""A room as one node hosts it: the live state and its replay window, and the command writer.
 
-Commands queue up and are decided in order against the latest state; everything decided in
-one pass is appended to the store in one transaction (group commit under bursts) and only
-then acknowledged. Committed events, from this node or any other, are integrated strictly
-in seq order: a gap means the bus dropped something, and the store fills it.
+Commands queue up (server/group_commit.py) and are decided in order against the latest
+state; everything decided in one pass is appended to the store in one transaction (group
+commit under bursts) and only then acknowledged. Committed events, from this node or any
+other, are integrated strictly in seq order: a gap means the bus dropped something, and the
+store fills it. What reaches the room's connections is framed by its fan-out
+(server/fanout.py); its ballots go through its ballot box (server/ballot_box.py), which
+sees the room only through `BallotRoom`.
 """
 
 from __future__ import annotations
@@ -25,9 +28,6 @@ from phonghop.bus.base import Bus
 from phonghop.meeting_room import (
     apply,
     decide,
-    me_view,
-    personal_view,
-    public_view,
     replay,
     summary,
     volatile_audience,
@@ -39,6 +39,8 @@ from phonghop.rooms.roles import ORGANISERS
 from phonghop.server import metrics
 from phonghop.server.ballot_box import BallotBox
 from phonghop.server.connection import Connection
+from phonghop.server.fanout import Fanout
+from phonghop.server.group_commit import GroupCommit
 from phonghop.server.log_audit import check_boxes, check_chain
 from phonghop.server.presence import HEARTBEAT, RoomPresence
 from phonghop.server.wire import text_frame
@@ -48,7 +50,6 @@ from phonghop.store.records import CommandMark
 log = logging.getLogger(__name__)
 
 REPLAY_WINDOW = 2000  # events kept in memory for `since` resumes
-REPLAY_CHUNK = 200  # missed events sent per frame on resume
 SNAPSHOT_EVERY = 500  # events between stored snapshots
 BATCH_MAX = 512  # commands decided and committed together
 APPEND_ATTEMPTS = 40  # optimistic appends lost to other nodes before answering `conflict`
@@ -93,29 +94,28 @@ class RoomHost:
         self.node_id = node_id
         self.state = RoomState()
         self.recent: deque[Event] = deque(maxlen=REPLAY_WINDOW)
-        self.conns: set[Connection] = set()
+        self.fanout = Fanout(room_id)
+        self.conns = self.fanout.conns  # the same set: attached connections
         self.presence = RoomPresence(node_id)
         self._presence_timer: asyncio.TimerHandle | None = None
         self._heartbeat: asyncio.Task[None] | None = None
-        self._pending: list[_Pending] = []
-        self._wake = asyncio.Event()
+        self._writer: GroupCommit[_Pending] = GroupCommit(
+            f"room-{room_id}", self._commit, self._batch_failed, batch_max=BATCH_MAX)
         self._known: OrderedDict[tuple[int, str], int] = OrderedDict()
         self._catching_up: asyncio.Task[None] | None = None
         self._catch_up_again = False
         self._snapshot_seq = 0
-        self._public_cache: tuple[int, bytes] | None = None
         self._roster = "all"
         self._origin = f"{node_id}|".encode()  # prefixes what this node publishes
         self._ready = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
-        self._worker: asyncio.Task[None] | None = None
         self.last_used = time.monotonic()
         self.ballots = BallotBox(self, store, clock)
 
     def idle_for(self) -> float:
         """Seconds since the room last had a connection or a command (0 while in use)."""
-        if self.conns or self._pending:
+        if self.conns or self._writer.queued:
             return 0.0
         return time.monotonic() - self.last_used
 
@@ -147,7 +147,7 @@ class RoomHost:
         window = await self.store.events_after(self.room_id, max(0, state.seq - REPLAY_WINDOW))
         self.recent.extend(e for e in window if e.seq <= state.seq)
         self._ready = True
-        self._worker = asyncio.create_task(self._run(), name=f"room-{self.room_id}")
+        self._writer.start()
         self.ballots.start()
         if self.bus.name != "local":  # alone on an in-process bus, there is nobody to tell
             self._heartbeat = asyncio.create_task(self._presence_heartbeat())
@@ -156,8 +156,7 @@ class RoomHost:
     async def stop(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
-        if self._worker:
-            self._worker.cancel()
+        self._refuse_all(self._writer.stop(), "store_unavailable")
         self.ballots.stop()
         if self._heartbeat:
             self._heartbeat.cancel()
@@ -165,10 +164,6 @@ class RoomHost:
             self._presence_timer.cancel()
         for task in list(self._tasks):
             task.cancel()
-        for p in self._pending:
-            if not p.future.done():
-                p.future.set_result(Rejection("store_unavailable"))
-        self._pending.clear()
 
     # ---- commands ----
 
@@ -178,22 +173,13 @@ class RoomHost:
         """Queue a command; resolves once it is committed (Ack) or refused (Rejection)."""
         self.last_used = time.monotonic()
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(actor, command, command_id, future))
-        self._wake.set()
+        self._writer.put(_Pending(actor, command, command_id, future))
         return await future
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[:BATCH_MAX]
-                del self._pending[:BATCH_MAX]
-                try:
-                    await self._commit(batch)
-                except Exception:
-                    log.exception("room %s: batch failed", self.room_id)
-                    self._refuse_all(batch, "store_unavailable")
+    def _batch_failed(self, batch: list[_Pending], exc: BaseException) -> None:
+        if not isinstance(exc, asyncio.CancelledError):  # cancelled: the room is stopping
+            log.error("room %s: batch failed", self.room_id, exc_info=exc)
+        self._refuse_all(batch, "store_unavailable")
 
     async def _commit(self, batch: list[_Pending]) -> None:
         # Command ids this node has not seen are looked up in the store only after a failed
@@ -341,45 +327,8 @@ class RoomHost:
         self._fanout(fresh)
 
     def _fanout(self, events: list[Event]) -> None:
-        """Send committed events to the local connections allowed to see them.
-
-        One commit's events travel in one frame (`events`, or `event` when there is one),
-        encoded once for each distinct set of events that some connection may see.
-        """
-        if not events or not self.conns:
-            self._after_fanout(events)
-            return
-        started = time.perf_counter()
-        if all(e.audience.everyone for e in events):
-            frame = self._events_frame(events)
-            for conn in self.conns:
-                conn.send_frame(frame)
-        else:
-            frames: dict[tuple[int, ...], bytes | None] = {}
-            role_of = self.state.role_of
-            for conn in self.conns:
-                role = role_of(conn.user_id)
-                visible = tuple(
-                    i for i, e in enumerate(events)
-                    if e.audience.admits(conn.user_id, role, conn.is_admin)
-                )
-                if visible not in frames:
-                    frames[visible] = (
-                        self._events_frame([events[i] for i in visible]) if visible else None
-                    )
-                frame = frames[visible]
-                if frame is not None:
-                    conn.send_frame(frame)
-        metrics.FANOUT.observe(time.perf_counter() - started)
+        self.fanout.events(events, self.state)
         self._after_fanout(events)
-
-    def _events_frame(self, events: list[Event]) -> bytes:
-        if len(events) == 1:
-            return text_frame(orjson.dumps(events[0].to_message(self.room_id)))
-        return text_frame(orjson.dumps({
-            "type": "events", "meeting": self.room_id,
-            "events": [e.to_message(self.room_id) for e in events],
-        }))
 
     def _after_fanout(self, events: list[Event]) -> None:
         """Consequences for live connections: removals close, changed views are re-sent."""
@@ -480,14 +429,7 @@ class RoomHost:
         conn.meeting = self.room_id
         conn.role = state.role_of(conn.user_id)
         if since is not None and 0 <= since <= state.seq and self._can_replay(since):
-            missed = [
-                e for e in self.recent
-                if e.seq > since and e.audience.admits(conn.user_id, conn.role, conn.is_admin)
-            ]
-            for start in range(0, len(missed), REPLAY_CHUNK):
-                conn.send_frame(self._events_frame(missed[start:start + REPLAY_CHUNK]))
-            conn.send({"type": "resumed", "meeting": self.room_id, "seq": state.seq,
-                       "replayed": len(missed)})
+            self.fanout.replay(conn, self.recent, since, state.seq)
         else:
             conn.send_frame(text_frame(self.snapshot_message(conn)))
         self.conns.add(conn)
@@ -500,19 +442,9 @@ class RoomHost:
         return bool(self.recent) and self.recent[0].seq <= since + 1
 
     def snapshot_message(self, conn: Connection) -> bytes:
-        """The `snapshot` message for this connection, sharing the per-seq public part."""
-        state = self.state
-        if self._public_cache is None or self._public_cache[0] != state.seq:
-            self._public_cache = (state.seq, orjson.dumps(public_view(state)))
-        public = self._public_cache[1]
-        personal = orjson.dumps(personal_view(state, conn.user_id, conn.is_admin))
-        head = orjson.dumps({
-            "type": "snapshot", "meeting": self.room_id, "seq": state.seq,
-            "me": me_view(state, conn.user_id, conn.is_admin),
-            "online": sorted(self.presence.online()) if self._sees_roster(conn) else [],
-        })
-        # {"type":…,"online":[…]} + ,"room":{public…, personal…}}  (splice, no re-encoding)
-        return head[:-1] + b',"room":' + public[:-1] + b"," + personal[1:] + b"}"
+        """The `snapshot` message for this connection."""
+        online = sorted(self.presence.online()) if self._sees_roster(conn) else []
+        return self.fanout.snapshot(conn, self.state, online)
 
     def detach(self, conn: Connection) -> None:
         if conn in self.conns:
@@ -534,12 +466,8 @@ class RoomHost:
         came, went = self.presence.news()
         if not came and not went:
             return
-        frame = text_frame(orjson.dumps({
-            "type": "presence", "meeting": self.room_id, "online": came, "offline": went,
-        }))
-        for conn in self.conns:
-            if self._sees_roster(conn):
-                conn.send_frame(frame)
+        self.fanout.send_to({"type": "presence", "meeting": self.room_id, "online": came,
+                             "offline": went}, self._sees_roster)
 
     async def _presence_heartbeat(self) -> None:
         while True:
@@ -584,12 +512,7 @@ class RoomHost:
 
     def _relay(self, message: dict[str, Any], audience: Audience,
                sender: Connection | None = None) -> None:
-        frame = text_frame(orjson.dumps({"type": "volatile", **message}))
-        role_of = self.state.role_of
-        for conn in self.conns:
-            if conn is not sender and (audience.everyone or audience.admits(
-                    conn.user_id, role_of(conn.user_id), conn.is_admin)):
-                conn.send_frame(frame)
+        self.fanout.relay(message, audience, self.state, sender)
 
 
 def _members(state: RoomState) -> list[tuple[int, str]]:
