@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from alembic import command as alembic_command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -35,6 +33,11 @@ from phonghop.store.room_log_sql import RoomLogSql
 
 T = TypeVar("T")
 MIGRATIONS = str(Path(__file__).parent / "migrations")
+# The newest migration (store/migrations/versions/): a start on a database already there
+# skips Alembic altogether, whose import and script directory are a fifth of a start's
+# CPU (docs/PERFORMANCE.md, "Start-up"). tests/store/test_contract.py checks that this is
+# Alembic's head.
+SCHEMA_HEAD = "0009"
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -210,7 +213,20 @@ def _unreachable(exc: BaseException) -> bool:
 
 
 def _upgrade(sync_conn: sa.Connection) -> None:
+    if _at_head(sync_conn):
+        return
+    from alembic import command as alembic_command
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["connection"] = sync_conn
     alembic_command.upgrade(cfg, "head")
+
+
+def _at_head(sync_conn: sa.Connection) -> bool:
+    """Whether the database's schema is this version's (nothing to migrate)."""
+    if not sa.inspect(sync_conn).has_table("alembic_version"):
+        return False
+    versions = sync_conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+    return list(versions) == [SCHEMA_HEAD]

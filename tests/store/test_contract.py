@@ -14,11 +14,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 import sqlalchemy as sa
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
 
 from phonghop.meeting_room import replay, summary
 from phonghop.rooms import Event
 from phonghop.rooms.events import EVERYONE, Audience
 from phonghop.store import CommandMark, Duplicate, SeqConflict, SqlStore, StoreUnavailable
+from phonghop.store.sql import MIGRATIONS, SCHEMA_HEAD
 from tests.rooms.world import ADMIN, CHAIR, D1, D2, SECRETARY, Room
 
 Opener = Callable[[], Awaitable[SqlStore]]
@@ -335,7 +338,29 @@ async def test_reopening_runs_migrations_again_harmlessly(open_store: Opener) ->
     assert again.engine is not None
     async with again.engine.connect() as conn:
         versions = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).all()
-    assert [v[0] for v in versions] == ["0009"]
+    assert [v[0] for v in versions] == [SCHEMA_HEAD]
+    # The version a start takes as "nothing to migrate" is Alembic's head.
+    config = AlembicConfig()
+    config.set_main_option("script_location", MIGRATIONS)
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
+
+
+async def test_a_database_one_migration_behind_is_migrated_at_start(open_store: Opener) -> None:
+    store = await open_store()
+    room_id = await create(store, new_room())
+    assert store.engine is not None
+    async with store.engine.begin() as conn:  # as phonghop left it before migration 0009
+        await conn.execute(sa.text("DROP TABLE audit_head"))
+        await conn.execute(sa.text("DROP TABLE audit_log"))
+        await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0008'"))
+    await store.close()
+    again = await open_store()
+    assert [e.seq for e in await again.events_after(room_id, 0)] == [1]
+    assert (await again.verify_audit()).ok
+    assert again.engine is not None
+    async with again.engine.connect() as conn:
+        versions = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).all()
+    assert [v[0] for v in versions] == [SCHEMA_HEAD]
 
 
 async def test_an_unreachable_database_is_store_unavailable(tmp_path) -> None:  # type: ignore[no-untyped-def]
