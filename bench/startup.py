@@ -1,8 +1,9 @@
 """Start-up benchmark: how soon `phonghop serve` answers, and what an idle node holds.
 
 Each round starts `python -m phonghop serve` (and `demo`) on a fresh data directory
-(embedded: SQLite, in-process bus) on a free port and polls `GET /healthz` every 10 ms;
-"ready" is the time from the spawn to the first 200. Two seconds later, idle, it reads the
+(embedded: SQLite, in-process bus) on a free port, then `serve` again on the directory the
+first left (`restart`: a node coming back on its database), and polls `GET /healthz`
+every 10 ms; "ready" is the time from the spawn to the first 200. Two seconds later, idle, it reads the
 resident memory (VmRSS) of the main process and of its whole process tree (PDF workers
 and multiprocessing's resource tracker included, when there are any) and the CPU seconds
 the tree has used so far (children already reaped included), then stops it (SIGTERM).
@@ -16,7 +17,8 @@ round by round between this one's, so both see the same load.
 The last line on stdout is one JSON object:
 
     {"rounds", "load_avg": [start, end], "baseline": {ready_s, main_mb, tree_mb, cpu_s},
-     "serve": {...}, "demo": {...}, "compare": {"serve": {...}, "demo": {...}}}
+     "serve": {...}, "restart": {...}, "demo": {...},
+     "compare": {"serve": {...}, "restart": {...}, "demo": {...}}}
 
 each figure the median over the rounds.
 
@@ -112,11 +114,17 @@ def one_start(argv: list[str], cwd: Path, port: int, settle: float) -> dict[str,
             proc.wait()
 
 
-def phonghop(repo: Path, command: str, settle: float) -> dict[str, float]:
+def phonghop(repo: Path, command: str, settle: float) -> dict[str, dict[str, float]]:
+    """`command` on a fresh data directory; for `serve`, also `restart`: serve again on the
+    data directory the first start left (a node restarting on its database)."""
     with tempfile.TemporaryDirectory(prefix="phonghop-startup-") as data:
-        port = free_port()
-        return one_start([sys.executable, "-m", "phonghop", command, "--data", data,
-                          "--host", "127.0.0.1", "--port", str(port)], repo, port, settle)
+        samples = {}
+        for name in (command, "restart") if command == "serve" else (command,):
+            port = free_port()
+            samples[name] = one_start([sys.executable, "-m", "phonghop", command, "--data",
+                                       data, "--host", "127.0.0.1", "--port", str(port)],
+                                      repo, port, settle)
+        return samples
 
 
 def bare(settle: float) -> dict[str, float]:
@@ -144,17 +152,18 @@ def main() -> None:
         runs.setdefault("baseline", []).append(bare(opts.settle))
         for name, repo in targets:
             for command in ("serve", "demo"):
-                sample = phonghop(repo, command, opts.settle)
-                runs.setdefault(f"{name}/{command}", []).append(sample)
-                log(f"round {n + 1} {name} {command}: ready {sample['ready_s']:.2f} s, "
-                    f"tree {sample['tree_mb']:.0f} MB, main {sample['main_mb']:.0f} MB")
+                for kind, sample in phonghop(repo, command, opts.settle).items():
+                    runs.setdefault(f"{name}/{kind}", []).append(sample)
+                    log(f"round {n + 1} {name} {kind}: ready {sample['ready_s']:.2f} s, "
+                        f"tree {sample['tree_mb']:.0f} MB, main {sample['main_mb']:.0f} MB")
     result: dict[str, Any] = {"rounds": opts.rounds,
                               "load_avg": [round(load_start, 2), round(os.getloadavg()[0], 2)],
                               "baseline": medians(runs["baseline"])}
-    for command in ("serve", "demo"):
-        result[command] = medians(runs[f"this/{command}"])
+    kinds = ("serve", "restart", "demo")
+    for kind in kinds:
+        result[kind] = medians(runs[f"this/{kind}"])
     if opts.compare:
-        result["compare"] = {c: medians(runs[f"compare/{c}"]) for c in ("serve", "demo")}
+        result["compare"] = {k: medians(runs[f"compare/{k}"]) for k in kinds}
     print(json.dumps(result))
 
 
