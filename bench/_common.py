@@ -434,8 +434,16 @@ def load_tokens(path: Path) -> Tokens:
 BUS_SECRET = os.environ.get("PHONGHOP_BUS_SECRET") or "bench-" + os.urandom(16).hex()
 
 
+def entry_module(root: Path) -> str:
+    """What `python -m` runs in the tree `root`: `phonghop`, or, in a tree from before one
+    import package (no phonghop/ folder), `server`; with `root` as the working directory
+    and first on PYTHONPATH (`server_env`), the tree's own code either way."""
+    return "phonghop" if (root / "phonghop" / "__init__.py").is_file() else "server"
+
+
 def server_env(server_root: Path) -> dict[str, str]:
-    """The environment for `python -m phonghop`: the server package on PYTHONPATH."""
+    """The environment for `python -m` of `entry_module(server_root)`: the tree first on
+    PYTHONPATH."""
     return {
         **os.environ,
         "PHONGHOP_BUS_SECRET": BUS_SECRET,
@@ -478,7 +486,7 @@ async def seed(
             [
                 sys.executable,
                 "-m",
-                "server",
+                entry_module(server_root),
                 "bench-seed",
                 "--data",
                 str(data),
@@ -554,7 +562,7 @@ async def start_node(
             [
                 sys.executable,
                 "-m",
-                "server",
+                entry_module(server_root),
                 command,
                 "--data",
                 str(data),

@@ -55,7 +55,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from _common import free_port  # noqa: E402
+from _common import entry_module, free_port  # noqa: E402
 
 KINDS = ("signin", "signin_wrong", "page_confidential", "page_public")
 _addresses = itertools.count(1)
@@ -96,7 +96,8 @@ class Server:
         env = {**os.environ, "PHONGHOP_PASSWORD_PROFILE": "test-only-cheapest",
                "PHONGHOP_TRUSTED_PROXIES": "127.0.0.1", "PYTHONPATH": str(root)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "phonghop", "demo", "--data", str(self.data), "--port",
+            [sys.executable, "-m", entry_module(root), "demo", "--data", str(self.data),
+             "--port",
              str(self.port), "--host", "127.0.0.1"], cwd=root, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.client = httpx.AsyncClient(base_url=self.base, timeout=60)

@@ -29,14 +29,21 @@ HERE = Path(__file__).resolve().parent.parent
 MEASURE = r'''
 import dataclasses, json, sys, time
 from datetime import UTC, datetime
-try:
+from pathlib import Path
+if (Path.cwd() / "phonghop" / "__init__.py").is_file():  # one import package
     from phonghop.meeting_room import apply, decide, room_view
-except ImportError:  # a tree from before the assembly: rooms/ was the whole room
-    import server.api  # noqa: F401  (its import order registered the features)
-    from phonghop.rooms import apply, decide, room_view
-from phonghop.rooms import Actor, RoomState
-from phonghop.rooms import commands as c
-from phonghop.rooms.state import Profile
+    from phonghop.rooms import Actor, RoomState
+    from phonghop.rooms import commands as c
+    from phonghop.rooms.state import Profile
+else:  # a tree from before it: top-level packages
+    try:
+        from meeting_room import apply, decide, room_view
+    except ImportError:  # from before the assembly: rooms/ was the whole room
+        import server.api  # noqa: F401  (its import order registered the features)
+        from rooms import apply, decide, room_view
+    from rooms import Actor, RoomState
+    from rooms import commands as c
+    from rooms.state import Profile
 
 members, reps = int(sys.argv[1]), int(sys.argv[2])
 now = datetime(2026, 11, 22, 1, tzinfo=UTC)

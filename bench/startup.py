@@ -3,8 +3,8 @@
 Each round starts `python -m phonghop serve` (and `demo`) on a fresh data directory
 (embedded: SQLite, in-process bus) on a free port, then `serve` again on the directory the
 first left (`restart`: a node coming back on its database), and polls `GET /healthz`
-every 10 ms; "ready" is the time from the spawn to the first 200. Two seconds later, idle, it reads the
-resident memory (VmRSS) of the main process and of its whole process tree (PDF workers
+every 10 ms; "ready" is the time from the spawn to the first 200. Two seconds later, idle,
+it reads the resident memory (VmRSS) of the main process and of its whole process tree (PDF workers
 and multiprocessing's resource tracker included, when there are any) and the CPU seconds
 the tree has used so far (children already reaped included), then stops it (SIGTERM).
 
@@ -43,7 +43,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from _common import cpu_seconds, free_port, tree_rss_mb  # noqa: E402
+from _common import cpu_seconds, entry_module, free_port, tree_rss_mb  # noqa: E402
 
 BARE_APP = """
 import sys, uvicorn
@@ -121,9 +121,9 @@ def phonghop(repo: Path, command: str, settle: float) -> dict[str, dict[str, flo
         samples = {}
         for name in (command, "restart") if command == "serve" else (command,):
             port = free_port()
-            samples[name] = one_start([sys.executable, "-m", "phonghop", command, "--data",
-                                       data, "--host", "127.0.0.1", "--port", str(port)],
-                                      repo, port, settle)
+            samples[name] = one_start([sys.executable, "-m", entry_module(repo), command,
+                                       "--data", data, "--host", "127.0.0.1", "--port",
+                                       str(port)], repo, port, settle)
         return samples
 
 

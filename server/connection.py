@@ -25,7 +25,6 @@ class RateLimit:
     burst: float = 60.0
     tokens: float = 60.0
     stamp: float = field(default_factory=time.monotonic)
-    refused: int = 0  # messages refused in a row: sustained flooding closes the connection
 
     def allow(self) -> bool:
         now = time.monotonic()
@@ -33,9 +32,7 @@ class RateLimit:
         self.stamp = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0
-            self.refused = 0
             return True
-        self.refused += 1
         return False
 
 

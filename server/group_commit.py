@@ -37,7 +37,9 @@ class GroupCommit(Generic[T]):
         self._queued: list[T] = []
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
-        self._writing: set[asyncio.Task[None]] = set()
+        self._writing: dict[asyncio.Task[None], list[T]] = {}  # batches being written
+        self._begun: set[int] = set()  # ids of those whose write has begun
+        self._stopped = False
 
     @property
     def queued(self) -> int:
@@ -45,7 +47,10 @@ class GroupCommit(Generic[T]):
         return len(self._queued)
 
     def put(self, item: T) -> None:
-        """Queue an item for the next batch."""
+        """Queue an item for the next batch (after `stop`, it is answered as failed)."""
+        if self._stopped:
+            self._failed([item], asyncio.CancelledError())
+            return
         self._queued.append(item)
         self._wake.set()
 
@@ -56,12 +61,20 @@ class GroupCommit(Generic[T]):
         """Stop writing: batches being written are cancelled (and answered through
         `failed`); the items still queued are returned, unwritten, for the caller to
         answer."""
+        self._stopped = True
         if self._loop is not None:
             self._loop.cancel()
         for task in list(self._writing):
             task.cancel()
         left, self._queued = self._queued, []
         return left
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        batch = self._writing.pop(task)
+        if id(batch) not in self._begun:  # cancelled before its write began: answer it
+            self._slots.release()
+            self._failed(batch, asyncio.CancelledError())
+        self._begun.discard(id(batch))
 
     async def _run(self) -> None:
         while True:
@@ -76,10 +89,12 @@ class GroupCommit(Generic[T]):
                     await self._guarded(batch)
                 else:
                     task = asyncio.get_running_loop().create_task(self._guarded(batch))
-                    self._writing.add(task)
-                    task.add_done_callback(self._writing.discard)
+                    self._writing[task] = batch
+                    task.add_done_callback(self._written)
 
     async def _guarded(self, batch: list[T]) -> None:
+        if self._in_flight > 1:  # a task of its own: `_written` needs to know it began
+            self._begun.add(id(batch))
         try:
             await self._write(batch)
         except asyncio.CancelledError as exc:

@@ -75,6 +75,7 @@ class _Pending:
     command: Command
     command_id: str | None
     future: asyncio.Future[Outcome]
+    committed: Outcome | None = None  # its answer, once its batch is in the store
 
 
 class RoomNotFound(Exception):
@@ -179,7 +180,9 @@ class RoomHost:
     def _batch_failed(self, batch: list[_Pending], exc: BaseException) -> None:
         if not isinstance(exc, asyncio.CancelledError):  # cancelled: the room is stopping
             log.error("room %s: batch failed", self.room_id, exc_info=exc)
-        self._refuse_all(batch, "store_unavailable")
+        # A batch already in the store is answered as committed (a retry of a command sent
+        # without an id would otherwise apply it twice); the rest may be tried again.
+        self._settle(batch, [p.committed or Rejection("store_unavailable") for p in batch])
 
     async def _commit(self, batch: list[_Pending]) -> None:
         # Command ids this node has not seen are looked up in the store only after a failed
@@ -257,6 +260,8 @@ class RoomHost:
                     self._refuse_all(batch, "store_unavailable")
                     return
                 metrics.COMMIT_EVENTS.observe(time.perf_counter() - started)
+                for p, result in zip(batch, results, strict=True):
+                    p.committed = result
                 for key, seq in done.items():
                     self._remember(key, seq)
                 # Other nodes first, so they fan out in parallel with us rather than after

@@ -129,7 +129,7 @@ class _Session:
                 self.refusals.popleft()
             if len(self.refusals) >= FLOOD_CLOSE_AFTER:
                 conn.close(CLOSE_POLICY, "flooding")
-            elif conn.rate.refused == 1 and now - self.warned_at >= WARN_INTERVAL:
+            elif now - self.warned_at >= WARN_INTERVAL:
                 self.warned_at = now
                 conn.send_error(Rejection("rate_limited"))
             return

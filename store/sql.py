@@ -65,7 +65,7 @@ class SqlStore(AccountsSql, RoomLogSql, LogStore, FilesSql, BallotBoxStore, Cred
     # ---- lifecycle ----
 
     async def open(self) -> None:
-        """Connect and bring the schema up to date (migrations run on every start)."""
+        """Connect and bring the schema up to date (Alembic runs when it is behind)."""
         if self.is_sqlite:
             # One writer connection avoids SQLite lock contention; WAL lets readers go on.
             engine = create_async_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=30,

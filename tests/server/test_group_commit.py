@@ -102,3 +102,18 @@ async def test_stopping_answers_every_item_written_or_not(in_flight: int) -> Non
     cancelled = [x for batch, why in store.failed if why == "CancelledError" for x in batch]
     assert sorted(cancelled + left) == list(range(8))  # nothing written, nothing lost
     assert store.batches == []
+
+
+async def test_batches_not_yet_begun_and_items_put_after_stopping_are_answered() -> None:
+    store = Store()
+    writer = GroupCommit("t", store.write, store.on_failure, batch_max=2, in_flight=3)
+    writer.start()
+    for item in range(4):
+        writer.put(item)
+    await asyncio.sleep(0)  # the loop has handed two batches to tasks that have not run yet
+    left = writer.stop()
+    writer.put(99)  # too late: answered at once
+    await settle()
+    answered = [x for batch, _why in store.failed for x in batch]
+    assert sorted(answered + left) == [0, 1, 2, 3, 99]
+    assert store.batches == []
