@@ -33,6 +33,12 @@ class LocalBus:
     def on_reconnect(self, callback: Callable[[], None]) -> None:
         return None  # in-process: never disconnected
 
+    async def claim(self, lease: str, owner: str, ttl_ms: int) -> bool:
+        return True  # one node: it is every room's writer
+
+    async def release(self, lease: str, owner: str) -> None:
+        return None
+
     def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
         self._handlers[channel].append(handler)
 

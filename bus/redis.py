@@ -51,6 +51,26 @@ def unseal(secret: bytes, channel: bytes, message: bytes) -> bytes | None:
     return payload if hmac.compare_digest(tag, want) else None
 
 
+# A lease is a key holding its owner, with an expiry: taken when free, extended only by its
+# owner (one script, so the check and the write are one step on the Redis server).
+_CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if held == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
 class RedisBus:
     name = "redis"
 
@@ -106,6 +126,17 @@ class RedisBus:
             with contextlib.suppress(Exception):
                 await self._client.connection_pool.disconnect(inuse_connections=False)
             await self._client.publish(full, payload)
+
+    async def claim(self, lease: str, owner: str, ttl_ms: int) -> bool:
+        assert self._client is not None, "bus not opened"
+        taken = await self._client.eval(  # type: ignore[misc]
+            _CLAIM, 1, f"{self.prefix}lease:{lease}", owner, str(ttl_ms))
+        return bool(taken)
+
+    async def release(self, lease: str, owner: str) -> None:
+        assert self._client is not None, "bus not opened"
+        await self._client.eval(  # type: ignore[misc]
+            _RELEASE, 1, f"{self.prefix}lease:{lease}", owner)
 
     def subscribe(self, channel: str, handler: Handler) -> Unsubscribe:
         first = not self._handlers.get(channel)

@@ -18,6 +18,7 @@ ROOM = Room(DOCUMENTS, POLLS, MINUTES)
 
 # The room's behaviour, as functions (bound to ROOM).
 parse_command = ROOM.parse_command
+parse_forwarded = ROOM.forwarded
 parse_create = ROOM.parse_create
 decide = ROOM.decide
 apply = ROOM.apply

@@ -50,6 +50,9 @@ class Room:
             raise ValueError(f"reactions to events nobody emits: {sorted(orphans)}")
         self._commands = commands
         self._rules = rules
+        # Every command with a rule, the server's own included: what another node may hand
+        # this one to decide (`forwarded`).
+        self._decidable = {cls.NAME: cls for cls in rules}
         self._handlers = {kind: _composed(h, reactions.get(kind, ())) for kind, h in
                           handlers.items()}
         self._lookups = lookups
@@ -71,6 +74,12 @@ class Room:
     def parse_command(self, name: Any, args: Any) -> Command | Rejection:
         """Validate a client's command: its name among the room's, its arguments."""
         return parse(self._commands, self.edge_only, name, args)
+
+    def forwarded(self, name: Any, args: Any) -> Command | Rejection:
+        """Rebuild a command another node's edge parsed and filled, from its JSON dump
+        (`model_dump(mode="json")`): any command with a rule, the edge's fields included.
+        Only for what arrives over the authenticated bus, never from a client."""
+        return parse(self._decidable, frozenset(), name, args)
 
     @staticmethod
     def parse_create(args: Any) -> MeetingCreate | Rejection:

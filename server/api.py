@@ -23,6 +23,7 @@ from phonghop.meeting_room import me_view, parse_command, parse_create, room_vie
 from phonghop.rooms import Rejection
 from phonghop.rooms import commands as c
 from phonghop.rooms.roles import ORGANISERS
+from phonghop.server import metrics
 from phonghop.server.auth import password_problem, session_cookie, token_hash
 from phonghop.server.client_address import client_address
 from phonghop.server.http_errors import JSONResponse, Refused
@@ -640,13 +641,15 @@ async def healthz(request: Request) -> Response:
     # bus_dropped: messages refused for a missing or wrong HMAC (a forged publish on Redis).
     # password_checks_busy: sign-ins answered `busy` (the hashing queue was full);
     # sockets_refused: websockets refused for an account's limit on this node;
-    # audit_lost: access-log records dropped while the store was down (server/audit.py).
+    # audit_lost: access-log records dropped while the store was down (server/audit.py);
+    # commands_forwarded: room commands handed to another node's writer, by answer.
     hashing = node.accounts.hashing
     return JSONResponse({"status": "ok", "store": node.store.name, "bus": node.bus.name,
                          "node": node.id, "bus_dropped": getattr(node.bus, "dropped", 0),
                          "password_checks_busy": hashing.refused,
                          "sockets_refused": node.user_limits.refused_sockets,
-                         "audit_lost": node.audit.lost})
+                         "audit_lost": node.audit.lost,
+                         "commands_forwarded": metrics.forwarded()})
 
 
 M = "/api/meetings/{meeting}"

@@ -66,6 +66,21 @@ BALLOTS_ACKED = _BALLOTS.labels("acknowledged")  # in the box (a retry's too)
 BALLOTS_REFUSED = _BALLOTS.labels("refused")
 # An encrypted ballot acknowledged, then taken out: its proofs failed (server/ballot_box.py).
 BALLOTS_TAKEN_OUT = _BALLOTS.labels("taken_out")
+# A room command this node handed to the room's writer on another node: answered by it, or
+# decided here after no answer came (the writer died, the bus failed; server/room_host.py).
+_FORWARDED = Counter("phonghop_commands_forwarded", "Room commands handed to the room's "
+                     "writer on another node", ["outcome"], registry=REGISTRY)
+FORWARDED_ANSWERED = _FORWARDED.labels("by_the_writer")
+FORWARDED_DECIDED_HERE = _FORWARDED.labels("decided_here")
+
+
+def forwarded() -> dict[str, int]:
+    """The forwarded commands so far, by answer (for /healthz)."""
+    return {outcome: int(REGISTRY.get_sample_value(
+        "phonghop_commands_forwarded_total", {"outcome": outcome}) or 0)
+        for outcome in ("by_the_writer", "decided_here")}
+
+
 _COMMIT = Histogram(
     "phonghop_commit_seconds", "One group commit: a batch of room events, or of ballots, "
     "written in one transaction", ["log"], registry=REGISTRY,

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from phonghop.bus.base import Bus
 from phonghop.meeting_room import (
     apply,
     decide,
+    parse_forwarded,
     replay,
     summary,
     volatile_audience,
@@ -56,6 +58,11 @@ APPEND_ATTEMPTS = 40  # optimistic appends lost to other nodes before answering 
 KNOWN_COMMANDS = 50_000  # command ids remembered in memory per room
 PRESENCE_FLUSH = 0.25  # seconds: presence changes are sent in batches
 PUBLISH_HEAD_START = 0.05  # seconds the bus may take before this node fans out anyway
+# One writer per room across nodes (docs/ARCHITECTURE.md, "One writer per room"): the node
+# holding the room's lease decides and appends; the others forward their commands to it.
+LEASE_TTL_MS = 3000  # a dead writer's lease lapses after this long
+LEASE_RENEW = 1.0  # seconds between renewals (and, on other nodes, attempts to take it)
+FORWARD_TIMEOUT = 5.0  # seconds a forwarded command waits for the writer's answer
 CLOSE_REMOVED = 4403
 _POLL_TIMING = frozenset({"poll.opened", "poll.closed", "poll.cancelled"})
 
@@ -113,10 +120,23 @@ class RoomHost:
         self._unsubscribe: Callable[[], None] | None = None
         self.last_used = time.monotonic()
         self.ballots = BallotBox(self, store, clock)
+        # Whether this node writes the room's log: always alone on an in-process bus; with
+        # other nodes, while it holds the room's lease (or when the bus cannot say).
+        self.writes = True
+        self._stopped = False
+        self._lease: asyncio.Task[None] | None = None
+        self._forwarded: dict[str, asyncio.Future[Outcome]] = {}  # forward id -> answer
+        self._unsubscribe_replies: Callable[[], None] | None = None
+        self._publishing: set[asyncio.Task[Any]] = set()  # events being published
+        # Forwarded commands and their answers travel in batches: one bus message a turn.
+        self._forwards_out: GroupCommit[dict[str, Any]] = GroupCommit(
+            f"forwards-{room_id}", self._send_forwards, self._forwards_failed, batch_max=1000)
+        self._replies_out: GroupCommit[tuple[str, dict[str, Any]]] = GroupCommit(
+            f"replies-{room_id}", self._send_replies, self._replies_failed, batch_max=1000)
 
     def idle_for(self) -> float:
         """Seconds since the room last had a connection or a command (0 while in use)."""
-        if self.conns or self._writer.queued:
+        if self.conns or self._writer.queued or self._forwarded:
             return 0.0
         return time.monotonic() - self.last_used
 
@@ -152,11 +172,30 @@ class RoomHost:
         self.ballots.start()
         if self.bus.name != "local":  # alone on an in-process bus, there is nobody to tell
             self._heartbeat = asyncio.create_task(self._presence_heartbeat())
+        if self.bus.name != "local":
+            self._unsubscribe_replies = self.bus.subscribe(self._replies, self._on_replies)
+            self._forwards_out.start()
+            self._replies_out.start()
+            self.writes = await self._claim()
+            self._lease = asyncio.create_task(self._keep_lease(), name=f"lease-{self.room_id}")
         await self._catch_up()  # anything committed while we were loading
 
     async def stop(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
+        self._stopped = True
+        if self._unsubscribe_replies:
+            self._unsubscribe_replies()
+        for future in self._forwarded.values():
+            if not future.done():
+                future.set_result(Rejection("store_unavailable"))
+        self._forwards_failed(self._forwards_out.stop(), asyncio.CancelledError())
+        self._replies_out.stop()
+        if self._lease:
+            self._lease.cancel()
+            if self.writes:  # another node takes over now rather than when it lapses
+                with contextlib.suppress(Exception):
+                    await self.bus.release(self.channel, self.node_id)
         self._refuse_all(self._writer.stop(), "store_unavailable")
         self.ballots.stop()
         if self._heartbeat:
@@ -171,11 +210,147 @@ class RoomHost:
     async def submit(
         self, actor: Actor, command: Command, command_id: str | None = None
     ) -> Outcome:
-        """Queue a command; resolves once it is committed (Ack) or refused (Rejection)."""
+        """Decide a command: resolves once it is committed (Ack) or refused (Rejection),
+        here or, when another node writes the room, there."""
         self.last_used = time.monotonic()
+        if self.writes:
+            return await self._decide_here(actor, command, command_id)
+        return await self._forward(actor, command, command_id)
+
+    async def _decide_here(self, actor: Actor, command: Command,
+                           command_id: str | None) -> Outcome:
+        if self._stopped:
+            return Rejection("store_unavailable")  # the room is closing here: retry
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._writer.put(_Pending(actor, command, command_id, future))
         return await future
+
+    # ---- one writer per room ----
+
+    @property
+    def _replies(self) -> str:
+        """The channel the room's writer answers this node's forwarded commands on."""
+        return f"{self.channel}:node:{self.node_id}"
+
+    async def _claim(self) -> bool:
+        try:
+            return await self.bus.claim(self.channel, self.node_id, LEASE_TTL_MS)
+        except Exception as exc:
+            # The bus cannot say (Redis down): forwarding could not work either, so this
+            # node writes, with optimistic appends; the store orders the writers.
+            log.warning("room %s: lease unknown (%s): writing here", self.room_id,
+                        type(exc).__name__)
+            return True
+
+    async def _keep_lease(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_RENEW)
+            writes = await self._claim()
+            if writes != self.writes:
+                log.info("room %s: %s the room's writer", self.room_id,
+                         "now" if writes else "no longer")
+                self.writes = writes
+
+    async def _forward(self, actor: Actor, command: Command,
+                       command_id: str | None) -> Outcome:
+        """Hand the command to the node that writes the room and wait for its answer; if
+        none comes (the writer died, the bus failed), decide it here: an id makes the
+        second try the same command, applied once whichever node wrote it."""
+        forward = secrets.token_hex(8)
+        command_id = command_id or f"forwarded:{forward}"
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._forwarded[forward] = future
+        # Sent with the others of this turn of the event loop, in one bus message.
+        self._forwards_out.put({"id": forward, "node": self.node_id, "user": actor.user_id,
+                                "admin": actor.is_admin, "name": command.NAME,
+                                "args": command.model_dump(mode="json"), "cid": command_id})
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(future), FORWARD_TIMEOUT)
+        except Exception as exc:
+            log.info("room %s: forwarded command unanswered (%s): deciding it here",
+                     self.room_id, type(exc).__name__)
+            metrics.FORWARDED_DECIDED_HERE.inc()
+            return await self._decide_here(actor, command, command_id)
+        else:
+            metrics.FORWARDED_ANSWERED.inc()
+            return outcome
+        finally:
+            self._forwarded.pop(forward, None)
+
+    async def _send_forwards(self, batch: list[dict[str, Any]]) -> None:
+        await self.bus.publish(self.channel, self._origin + orjson.dumps({"forward": batch}))
+
+    def _forwards_failed(self, batch: list[dict[str, Any]], exc: BaseException) -> None:
+        """Not sent (the bus failed, the room stops): their senders decide them here."""
+        for forward in batch:
+            future = self._forwarded.get(forward["id"])
+            if future is not None and not future.done():
+                future.set_exception(ConnectionError(type(exc).__name__))
+
+    async def _send_replies(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        """The answers of a turn, one bus message per node, once the events they answer
+        for are on the bus: they reach the other node first."""
+        if self._publishing:
+            await asyncio.wait(list(self._publishing))
+        by_node: dict[str, list[dict[str, Any]]] = {}
+        for node, reply in batch:
+            by_node.setdefault(node, []).append(reply)
+        for node, replies in by_node.items():
+            await self.bus.publish(f"{self.channel}:node:{node}",
+                                   orjson.dumps({"replies": replies}))
+
+    def _replies_failed(self, batch: list[tuple[str, dict[str, Any]]],
+                        exc: BaseException) -> None:
+        if not isinstance(exc, asyncio.CancelledError):  # their senders decide them
+            log.warning("room %s: %d answers to forwarded commands not sent: %s",
+                        self.room_id, len(batch), type(exc).__name__)
+
+    async def _decide_forwarded(self, forward: dict[str, Any]) -> None:
+        """Decide a command another node forwarded, and answer it there once the events
+        it caused are on the bus (they reach that node's clients before the answer)."""
+        try:
+            await self._answer_forwarded(forward)
+        except Exception as exc:  # unanswered, the other node decides it itself
+            log.warning("room %s: forwarded command not answered: %s", self.room_id,
+                        type(exc).__name__)
+
+    async def _answer_forwarded(self, forward: dict[str, Any]) -> None:
+        self.last_used = time.monotonic()  # in use, even with no connection of its own here
+        command = parse_forwarded(forward["name"], forward["args"])
+        if isinstance(command, Rejection):
+            outcome: Outcome = command
+        else:
+            actor = Actor(int(forward["user"]), is_admin=forward["admin"] is True)
+            outcome = await self._decide_here(actor, command, str(forward["cid"]))
+        if isinstance(outcome, Ack):
+            answer: dict[str, Any] = {"ack": outcome.seq, "duplicate": outcome.duplicate}
+        else:
+            answer = {"refused": outcome.code, "details": outcome.details}
+        self._replies_out.put((str(forward["node"]), {"id": forward["id"], **answer}))
+
+    def _on_replies(self, payload: bytes) -> None:
+        """The writer's answers to commands this node forwarded."""
+        for reply in orjson.loads(payload)["replies"]:
+            self._on_reply(reply)
+
+    def _on_reply(self, reply: dict[str, Any]) -> None:
+        future = self._forwarded.get(str(reply.get("id")))
+        if future is None or future.done():
+            return  # answered meanwhile, or given up on and decided here
+        if "ack" not in reply:
+            future.set_result(Rejection(str(reply["refused"]), dict(reply["details"])))
+        elif reply["ack"] <= self.state.seq:
+            future.set_result(Ack(reply["ack"], reply["duplicate"] is True))
+        else:
+            # Its events have not been integrated here yet (a gap being filled): they are
+            # sent to this node's clients before the answer, as on the writer.
+            self._spawn(self._answer_after_catch_up(future, Ack(reply["ack"],
+                                                                reply["duplicate"] is True)))
+
+    async def _answer_after_catch_up(self, future: asyncio.Future[Outcome], ack: Ack) -> None:
+        await self._catch_up()
+        if not future.done():
+            future.set_result(ack)
 
     def _batch_failed(self, batch: list[_Pending], exc: BaseException) -> None:
         if not isinstance(exc, asyncio.CancelledError):  # cancelled: the room is stopping
@@ -268,6 +443,8 @@ class RoomHost:
                 # us; but a bus in trouble (Redis down) must not hold up this node's clients.
                 message = {"events": [_event_json(e) for e in placed]}
                 publishing = self._spawn(self._publish(message))
+                self._publishing.add(publishing)
+                publishing.add_done_callback(self._publishing.discard)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(publishing), PUBLISH_HEAD_START)
                 self._integrate(placed, working if self.state is base else None)
@@ -370,6 +547,10 @@ class RoomHost:
             self._integrate([_event_from_json(e) for e in message["events"]])
         elif "volatile" in message:
             self._relay_remote(message["volatile"], message.get("admin") is True)
+        elif "forward" in message:
+            if self.writes:  # else the senders decide them when no answer comes
+                for forward in message["forward"]:
+                    self._spawn(self._decide_forwarded(forward))
         elif "presence" in message:
             heard = message["presence"]
             self.presence.heard(heard)

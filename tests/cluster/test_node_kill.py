@@ -1,6 +1,7 @@
 """kill -9 a node mid-meeting: its clients resume on another node with nothing lost or doubled.
 
-Two nodes share one PostgreSQL database and one Redis. The delegates sit on node A; the
+Two nodes share one PostgreSQL database and one Redis; node A writes the room (it holds
+the room's lease), node B forwards its clients' commands to A. The delegates sit on node A; the
 chair on node B keeps pressing buttons, and so does the secretary on node A. Node A is
 SIGKILLed without warning; each delegate reconnects to node B with `since` = the last seq
 it saw and must get every later event exactly once, in order, ending with what the log
@@ -14,6 +15,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+import httpx
 from websockets.exceptions import ConnectionClosed
 
 from tests.cluster.conftest import (
@@ -29,8 +31,14 @@ from tests.cluster.conftest import (
     on,
     read_log,
 )
-from tests.conftest import make_meeting
+from tests.conftest import ServerProcess, make_meeting
 from tests.server.conftest import seq_of, uid
+
+
+async def forwards(node: ServerProcess) -> dict[str, int]:
+    """The room commands `node` handed to another node's writer, by answer (/healthz)."""
+    async with httpx.AsyncClient(base_url=node.base_url, timeout=10) as client:
+        return dict((await client.get("/healthz")).json()["commands_forwarded"])
 
 
 async def test_sigkill_of_a_node_loses_nothing_for_its_clients(cluster: Cluster) -> None:
@@ -57,6 +65,11 @@ async def test_sigkill_of_a_node_loses_nothing_for_its_clients(cluster: Cluster)
     # the delegates on A do hear the chair on B (over Redis) before A dies
     for w in on_a.values():
         await w.until_seq(stream.acked()[0].answer["seq"])  # type: ignore[index]
+
+    # One writer per room: A loaded the room first and writes it; B forwards the chair's
+    # commands to A and relays A's answers.
+    forwarded = (await forwards(b))["by_the_writer"]
+    assert forwarded >= 12 and (await forwards(a)) == {"by_the_writer": 0, "decided_here": 0}
 
     a.kill()
     stream.phase = "after-kill"
@@ -85,6 +98,9 @@ async def test_sigkill_of_a_node_loses_nothing_for_its_clients(cluster: Cluster)
 
     await stream.wait_acks(12, phase="after-kill")
     await stream.stop()
+    # What B had forwarded when A died went unanswered: B decided it itself (the same
+    # command id, so once whoever wrote it), and then took the lapsed lease over.
+    assert (await forwards(b))["decided_here"] >= 1
     assert all(s.answer and s.answer["type"] == "ack" for s in stream.sent), [
         s for s in stream.sent if s.answer and s.answer["type"] != "ack"]
 

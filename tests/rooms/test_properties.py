@@ -13,7 +13,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phonghop.meeting_room import apply, replay, room_view
+from phonghop.meeting_room import apply, parse_command, parse_forwarded, replay, room_view
 from phonghop.rooms import Event, Rejection, RoomState
 from phonghop.rooms.events import Audience
 from phonghop.rooms.rejections import TEXTS
@@ -374,3 +374,17 @@ def test_each_user_sees_the_view_their_events_build(
         mine = client.view()
         for part in server:
             assert mine[part] == server[part], (viewer, part)
+
+
+@given(st.sampled_from(sorted(ARGS)).flatmap(lambda n: st.tuples(st.just(n), ARGS[n])))
+@settings(max_examples=300, deadline=None)
+def test_a_command_forwarded_to_the_rooms_writer_is_the_command_parsed(
+    named: tuple[str, dict[str, Any]],
+) -> None:
+    """Another node hands the room's writer a parsed command as its JSON dump (docs/
+    ARCHITECTURE.md, "One writer per room"): rebuilt there, it is the same command."""
+    name, args = named
+    parsed = parse_command(name, args)
+    if isinstance(parsed, Rejection):
+        return
+    assert parse_forwarded(name, parsed.model_dump(mode="json")) == parsed

@@ -1,0 +1,55 @@
+"""A room's lease on the bus: one owner at a time, extended only by its owner, free again
+when its owner lets it go or stops renewing it (docs/ARCHITECTURE.md, "One writer per room").
+Against the real Redis, under a namespace of this test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+
+from phonghop.bus.local import LocalBus
+from phonghop.bus.redis import RedisBus
+from tests.conftest import REDIS
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[RedisBus]:
+    opened = RedisBus(REDIS, f"test-lease-{secrets.token_hex(4)}", secret=b"s" * 32)
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def test_one_owner_at_a_time_and_only_the_owner_extends_it(bus: RedisBus) -> None:
+    assert await bus.claim("room:1", "node-a", 60_000) is True
+    assert await bus.claim("room:1", "node-b", 60_000) is False
+    assert await bus.claim("room:1", "node-a", 60_000) is True  # renewed by its owner
+    assert await bus.claim("room:2", "node-b", 60_000) is True  # another room, another owner
+    await bus.release("room:1", "node-b")  # not node-b's to give up
+    assert await bus.claim("room:1", "node-b", 60_000) is False
+    await bus.release("room:1", "node-a")
+    assert await bus.claim("room:1", "node-b", 60_000) is True
+
+
+async def test_a_lease_nobody_renews_lapses_and_another_node_takes_it(bus: RedisBus) -> None:
+    assert await bus.claim("room:1", "node-a", 300) is True  # then node-a dies
+    assert await bus.claim("room:1", "node-b", 300) is False
+    await asyncio.sleep(0.5)
+    assert await bus.claim("room:1", "node-b", 300) is True
+
+
+async def test_renewing_keeps_a_lease_past_its_first_expiry(bus: RedisBus) -> None:
+    assert await bus.claim("room:1", "node-a", 400) is True
+    for _ in range(4):
+        await asyncio.sleep(0.2)
+        assert await bus.claim("room:1", "node-a", 400) is True
+        assert await bus.claim("room:1", "node-b", 400) is False
+
+
+async def test_alone_on_the_in_process_bus_a_node_writes_every_room() -> None:
+    local = LocalBus()
+    assert await local.claim("room:1", "node-a", 1) is True
+    await local.release("room:1", "node-a")
