@@ -63,6 +63,10 @@ PUBLISH_HEAD_START = 0.05  # seconds the bus may take before this node fans out 
 LEASE_TTL_MS = 3000  # a dead writer's lease lapses after this long
 LEASE_RENEW = 1.0  # seconds between renewals (and, on other nodes, attempts to take it)
 FORWARD_TIMEOUT = 5.0  # seconds a forwarded command waits for the writer's answer
+# The writer decides a forwarded command only this long after it was sent (wall clock: the
+# nodes' clocks agree far better than the margin), so that it never decides one its sender
+# has given up on and decided itself: two different answers to one command.
+FORWARD_DEADLINE = 3.0
 CLOSE_REMOVED = 4403
 _POLL_TIMING = frozenset({"poll.opened", "poll.closed", "poll.cancelled"})
 
@@ -76,6 +80,14 @@ class Ack:
 Outcome = Ack | Rejection
 
 
+@dataclass(frozen=True)
+class _Expired:
+    """A forwarded command taken up after its deadline: not decided (its sender does)."""
+
+
+EXPIRED = _Expired()
+
+
 @dataclass
 class _Pending:
     actor: Actor
@@ -83,6 +95,7 @@ class _Pending:
     command_id: str | None
     future: asyncio.Future[Outcome]
     committed: Outcome | None = None  # its answer, once its batch is in the store
+    until: float | None = None  # a forwarded command's deadline (time.time())
 
 
 class RoomNotFound(Exception):
@@ -122,8 +135,11 @@ class RoomHost:
         self.ballots = BallotBox(self, store, clock)
         # Whether this node writes the room's log: always alone on an in-process bus; with
         # other nodes, while it holds the room's lease (or when the bus cannot say).
-        self.writes = True
+        self.writes = bus.name == "local"  # with other nodes: once the lease says so
         self._stopped = False
+        # The lease's owner: this host, not just this node (a room unloaded and loaded
+        # again here is a new host, whose lease the old one must not give up).
+        self._owner = f"{node_id}:{secrets.token_hex(4)}"
         self._lease: asyncio.Task[None] | None = None
         self._forwarded: dict[str, asyncio.Future[Outcome]] = {}  # forward id -> answer
         self._unsubscribe_replies: Callable[[], None] | None = None
@@ -193,9 +209,10 @@ class RoomHost:
         self._replies_out.stop()
         if self._lease:
             self._lease.cancel()
+            await asyncio.wait([self._lease])  # a claim in flight lands before the release
             if self.writes:  # another node takes over now rather than when it lapses
                 with contextlib.suppress(Exception):
-                    await self.bus.release(self.channel, self.node_id)
+                    await self.bus.release(self.channel, self._owner)
         self._refuse_all(self._writer.stop(), "store_unavailable")
         self.ballots.stop()
         if self._heartbeat:
@@ -217,12 +234,12 @@ class RoomHost:
             return await self._decide_here(actor, command, command_id)
         return await self._forward(actor, command, command_id)
 
-    async def _decide_here(self, actor: Actor, command: Command,
-                           command_id: str | None) -> Outcome:
+    async def _decide_here(self, actor: Actor, command: Command, command_id: str | None,
+                           until: float | None = None) -> Outcome:
         if self._stopped:
             return Rejection("store_unavailable")  # the room is closing here: retry
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._writer.put(_Pending(actor, command, command_id, future))
+        self._writer.put(_Pending(actor, command, command_id, future, until=until))
         return await future
 
     # ---- one writer per room ----
@@ -234,7 +251,7 @@ class RoomHost:
 
     async def _claim(self) -> bool:
         try:
-            return await self.bus.claim(self.channel, self.node_id, LEASE_TTL_MS)
+            return await self.bus.claim(self.channel, self._owner, LEASE_TTL_MS)
         except Exception as exc:
             # The bus cannot say (Redis down): forwarding could not work either, so this
             # node writes, with optimistic appends; the store orders the writers.
@@ -250,6 +267,10 @@ class RoomHost:
                 log.info("room %s: %s the room's writer", self.room_id,
                          "now" if writes else "no longer")
                 self.writes = writes
+                if writes:  # nobody else takes up what this node forwarded: decide it now
+                    for future in self._forwarded.values():
+                        if not future.done():
+                            future.set_exception(ConnectionError("now the writer"))
 
     async def _forward(self, actor: Actor, command: Command,
                        command_id: str | None) -> Outcome:
@@ -258,12 +279,14 @@ class RoomHost:
         second try the same command, applied once whichever node wrote it."""
         forward = secrets.token_hex(8)
         command_id = command_id or f"forwarded:{forward}"
+        message = {"id": forward, "node": self.node_id, "user": actor.user_id,
+                   "admin": actor.is_admin, "name": command.NAME,
+                   "args": command.model_dump(mode="json"), "cid": command_id,
+                   "until": time.time() + FORWARD_DEADLINE}
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._forwarded[forward] = future
         # Sent with the others of this turn of the event loop, in one bus message.
-        self._forwards_out.put({"id": forward, "node": self.node_id, "user": actor.user_id,
-                                "admin": actor.is_admin, "name": command.NAME,
-                                "args": command.model_dump(mode="json"), "cid": command_id})
+        self._forwards_out.put(message)
         try:
             outcome = await asyncio.wait_for(asyncio.shield(future), FORWARD_TIMEOUT)
         except Exception as exc:
@@ -321,24 +344,34 @@ class RoomHost:
             outcome: Outcome = command
         else:
             actor = Actor(int(forward["user"]), is_admin=forward["admin"] is True)
-            outcome = await self._decide_here(actor, command, str(forward["cid"]))
+            outcome = await self._decide_here(actor, command, str(forward["cid"]),
+                                              until=float(forward["until"]))
+        answer: dict[str, Any]
         if isinstance(outcome, Ack):
-            answer: dict[str, Any] = {"ack": outcome.seq, "duplicate": outcome.duplicate}
-        else:
+            answer = {"ack": outcome.seq, "duplicate": outcome.duplicate}
+        elif isinstance(outcome, Rejection):
             answer = {"refused": outcome.code, "details": outcome.details}
+        else:  # expired: its sender decides it (or has)
+            answer = {"expired": True}
         self._replies_out.put((str(forward["node"]), {"id": forward["id"], **answer}))
 
     def _on_replies(self, payload: bytes) -> None:
         """The writer's answers to commands this node forwarded."""
         for reply in orjson.loads(payload)["replies"]:
-            self._on_reply(reply)
+            try:
+                self._on_reply(reply)
+            except (KeyError, TypeError, ValueError) as exc:  # one bad answer, not the rest
+                log.warning("room %s: an answer to a forwarded command is malformed: %s",
+                            self.room_id, type(exc).__name__)
 
     def _on_reply(self, reply: dict[str, Any]) -> None:
         future = self._forwarded.get(str(reply.get("id")))
         if future is None or future.done():
             return  # answered meanwhile, or given up on and decided here
-        if "ack" not in reply:
-            future.set_result(Rejection(str(reply["refused"]), dict(reply["details"])))
+        if reply.get("expired") is True:  # taken up too late there: decided here
+            future.set_exception(TimeoutError("expired"))
+        elif "ack" not in reply:
+            future.set_result(Rejection(str(reply["refused"]), dict(reply["details"] or {})))
         elif reply["ack"] <= self.state.seq:
             future.set_result(Ack(reply["ack"], reply["duplicate"] is True))
         else:
@@ -349,7 +382,9 @@ class RoomHost:
 
     async def _answer_after_catch_up(self, future: asyncio.Future[Outcome], ack: Ack) -> None:
         await self._catch_up()
-        if not future.done():
+        # Only once its events are here; else the sender's time-out decides it here again,
+        # under its id: a duplicate, answered after its events.
+        if not future.done() and self.state.seq >= ack.seq:
             future.set_result(ack)
 
     def _batch_failed(self, batch: list[_Pending], exc: BaseException) -> None:
@@ -375,6 +410,9 @@ class RoomHost:
             marks: list[CommandMark] = []
             done: dict[tuple[int, str], int] = {}
             for p in batch:
+                if p.until is not None and time.time() > p.until:
+                    results.append(EXPIRED)  # type: ignore[arg-type]
+                    continue
                 key = (p.actor.user_id, p.command_id) if p.command_id else None
                 if key is not None:
                     seen = done.get(key) or self._known.get(key) or stored.get(key)
