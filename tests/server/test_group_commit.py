@@ -37,6 +37,15 @@ class Store:
         self.failed.append((batch, type(exc).__name__))
 
 
+def started(store: Store, items: int, **options: int) -> GroupCommit[int]:
+    """A writer to `store`, started, with items 0 … items-1 put."""
+    writer = GroupCommit("t", store.write, store.on_failure, **options)
+    writer.start()
+    for item in range(items):
+        writer.put(item)
+    return writer
+
+
 async def settle() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
@@ -60,10 +69,7 @@ async def test_what_arrives_during_a_write_goes_in_the_next_batch_together() -> 
 
 async def test_batches_are_bounded_and_in_flight_writes_too() -> None:
     store = Store()
-    writer = GroupCommit("t", store.write, store.on_failure, batch_max=3, in_flight=2)
-    writer.start()
-    for item in range(10):
-        writer.put(item)
+    writer = started(store, 10, batch_max=3, in_flight=2)
     await settle()
     assert store.writing == 2  # two batches of three being written, the rest waiting
     assert writer.queued == 4
@@ -92,10 +98,7 @@ async def test_a_failed_write_hands_its_batch_back_and_the_writer_goes_on(in_fli
 @pytest.mark.parametrize("in_flight", [1, 3])
 async def test_stopping_answers_every_item_written_or_not(in_flight: int) -> None:
     store = Store()
-    writer = GroupCommit("t", store.write, store.on_failure, batch_max=2, in_flight=in_flight)
-    writer.start()
-    for item in range(8):
-        writer.put(item)
+    writer = started(store, 8, batch_max=2, in_flight=in_flight)
     await settle()
     left = writer.stop()
     await settle()
@@ -106,10 +109,7 @@ async def test_stopping_answers_every_item_written_or_not(in_flight: int) -> Non
 
 async def test_batches_not_yet_begun_and_items_put_after_stopping_are_answered() -> None:
     store = Store()
-    writer = GroupCommit("t", store.write, store.on_failure, batch_max=2, in_flight=3)
-    writer.start()
-    for item in range(4):
-        writer.put(item)
+    writer = started(store, 4, batch_max=2, in_flight=3)
     await asyncio.sleep(0)  # the loop has handed two batches to tasks that have not run yet
     left = writer.stop()
     writer.put(99)  # too late: answered at once
