@@ -61,7 +61,7 @@ class _Job:
 
 
 def _worker_main(conn: Any, memory_bytes: int, jobs: str) -> None:
-    """The worker's entry point. documents.worker (and PyMuPDF) is imported here, in the
+    """The worker's entry point. phonghop.documents.worker (and PyMuPDF) is imported here, in the
     worker: the server's own process never loads them for the pool's sake."""
     from phonghop.documents.worker import main
 
@@ -103,7 +103,8 @@ class WorkerPool:
     `idle_seconds` retires (None: never)."""
 
     def __init__(self, size: int = 2, memory_bytes: int | None = None,
-                 jobs: str = "documents.worker", idle_seconds: float | None = None) -> None:
+                 jobs: str = f"{__package__}.worker", idle_seconds: float | None = None,
+                 ) -> None:
         self.size = size
         self.memory_bytes = memory_limit() if memory_bytes is None else memory_bytes
         self.jobs = jobs

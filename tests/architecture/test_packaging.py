@@ -18,10 +18,10 @@ import pytest
 from tests.architecture.modules import ROOT
 
 
-def _run(*argv: str | Path, cwd: Path,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None,
+         timeout: float = 600) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([str(a) for a in argv], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=timeout)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done
 
@@ -70,6 +70,24 @@ def test_the_installed_wheel_runs_outside_the_checkout(wheel: Path, tmp_path: Pa
                          ).stdout.split("\n")[:2]
     assert where == str(site / "phonghop" / "__init__.py")
     assert static == "True"
+    # The PDF workers (processes of their own, which import their jobs by name) find
+    # them in the installed package: a page's text comes back from one.
+    pdf = (
+        "import asyncio, pymupdf\n"
+        "from phonghop.documents.pool import WorkerPool\n"
+        "doc = pymupdf.open(); doc.new_page().insert_text((72, 72), 'Phong hop'); "
+        "doc.save('one.pdf')\n"
+        "async def main():\n"
+        "    pool = WorkerPool(1)\n"
+        "    await pool.start()\n"
+        "    try:\n"
+        "        print(await pool.run('texts', 'one.pdf', limit=60))\n"
+        "    finally:\n"
+        "        await pool.stop()\n"
+        "asyncio.run(main())\n")
+    # (A worker that cannot import its jobs never answers: the bound makes that a failure.)
+    assert "Phong hop" in _run(sys.executable, "-c", pdf, cwd=tmp_path, env=env,
+                               timeout=120).stdout
     # The console script and `python -m phonghop` are the same command line.
     script = _run(sys.executable, site / "bin" / "phonghop", "--help", cwd=tmp_path,
                   env=env).stdout
