@@ -131,3 +131,23 @@ def test_importing_a_module_changes_no_other_module() -> None:
                 if isinstance(root, ast.Name) and _project(aliases.get(root.id, "-")):
                     wrong.append((m, node.lineno))
     assert wrong == []
+
+
+def test_no_module_is_named_by_its_old_top_level_name() -> None:
+    """A module imported by name at run time (a worker's jobs, a lazy import) is named
+    inside `phonghop`: its bare name (`"documents.worker"`) imports only while the
+    repository's root is on sys.path, as in the tests' servers, never when installed."""
+    wrong = []
+    for m in _modules():
+        tree = _tree(m)
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef
+                                    | ast.AsyncFunctionDef)
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and id(node) not in docstrings and "." in node.value
+                    and node.value in _modules()):
+                wrong.append((m, node.lineno, node.value))
+    assert wrong == []
