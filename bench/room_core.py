@@ -23,14 +23,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _common import entry_module  # bench/ is the script's own folder
+
 HERE = Path(__file__).resolve().parent.parent
 
-# Runs inside a fresh interpreter whose working directory is the tree measured.
+# Runs inside a fresh interpreter whose working directory is the tree measured; its third
+# argument is the tree's layout (`_common.entry_module`).
 MEASURE = r'''
 import dataclasses, json, sys, time
 from datetime import UTC, datetime
-from pathlib import Path
-if (Path.cwd() / "phonghop" / "__init__.py").is_file():  # one import package
+if sys.argv[3] == "phonghop":  # one import package
     from phonghop.meeting_room import apply, decide, room_view
     from phonghop.rooms import Actor, RoomState
     from phonghop.rooms import commands as c
@@ -80,7 +82,8 @@ print(json.dumps({"checkin_us": checkin * 1e6, "room_view_us": view * 1e6}))
 
 
 def measure(tree: Path, members: int, reps: int) -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", MEASURE, str(members), str(reps)],
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(members), str(reps),
+                           entry_module(tree)],
                           cwd=tree, capture_output=True, text=True, timeout=1800, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
