@@ -188,8 +188,8 @@ class RoomHost:
         self.ballots.start()
         if self.bus.name != "local":  # alone on an in-process bus, there is nobody to tell
             self._heartbeat = asyncio.create_task(self._presence_heartbeat())
-        if self.bus.name != "local":
-            self._unsubscribe_replies = self.bus.subscribe(self._replies, self._on_replies)
+            self._unsubscribe_replies = self.bus.subscribe(self._reply_channel(self.node_id),
+                                                           self._on_replies)
             self._forwards_out.start()
             self._replies_out.start()
             self.writes = await self._claim()
@@ -244,10 +244,9 @@ class RoomHost:
 
     # ---- one writer per room ----
 
-    @property
-    def _replies(self) -> str:
-        """The channel the room's writer answers this node's forwarded commands on."""
-        return f"{self.channel}:node:{self.node_id}"
+    def _reply_channel(self, node: str) -> str:
+        """The channel the room's writer answers `node`'s forwarded commands on."""
+        return f"{self.channel}:node:{node}"
 
     async def _claim(self) -> bool:
         try:
@@ -319,8 +318,7 @@ class RoomHost:
         for node, reply in batch:
             by_node.setdefault(node, []).append(reply)
         for node, replies in by_node.items():
-            await self.bus.publish(f"{self.channel}:node:{node}",
-                                   orjson.dumps({"replies": replies}))
+            await self.bus.publish(self._reply_channel(node), orjson.dumps({"replies": replies}))
 
     def _replies_failed(self, batch: list[tuple[str, dict[str, Any]]],
                         exc: BaseException) -> None:

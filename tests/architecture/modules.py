@@ -7,6 +7,7 @@ Names are given inside the one import package: `server.app` is `phonghop.server.
 from __future__ import annotations
 
 import tomllib
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +20,7 @@ SCRIPTS = {
 }
 
 
+@cache
 def _config() -> dict[str, object]:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
 
