@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from phonghop.meeting_room import decide, replay, summary
 from phonghop.rooms import Actor, Rejection, RoomState
@@ -36,6 +36,14 @@ def events_in(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif message["type"] == "events":
             out.extend(message["events"])
     return out
+
+
+async def endless_animations(page: Page) -> list[str]:
+    """The page's running animations that never end (each one repaints it every frame)."""
+    return list(await page.evaluate("""() => document.getAnimations()
+        .filter((a) => a.effect.getComputedTiming().endTime === Infinity)
+        .map((a) => `${a.animationName || a.transitionProperty} on ${a.effect.target.className}`)
+    """))
 
 
 async def test_delegate_requests_and_chair_gives_the_floor(
@@ -98,6 +106,14 @@ async def test_delegate_requests_and_chair_gives_the_floor(
         "Bạn đang phát biểu")
     await expect(chair_page.get_by_test_id("end-floor")).to_be_visible()
     await expect(delegate_page.get_by_test_id("request-floor")).to_have_count(0)
+
+    # A tablet shows this page for hours: with both clocks running and the speaker's dot
+    # lit, nothing on it animates forever, and the clocks' bars step without animating.
+    for page in (chair_page, delegate_page):
+        assert await endless_animations(page) == []
+        assert await page.evaluate("""() => [...document.querySelectorAll(
+            "[data-timer=item] .progress-bar, .progress-speaker .progress-bar")]
+            .map((bar) => getComputedStyle(bar).transitionDuration)""") == ["0s", "0s"]
 
     await chair_page.screenshot(path=artifacts / "floor-chair-1280x800.png")
     await delegate_page.screenshot(path=artifacts / "floor-delegate-1280x800.png")
