@@ -30,6 +30,7 @@ from phonghop.store.credentials_sql import CredentialsSql
 from phonghop.store.files_sql import FilesSql
 from phonghop.store.log_store import LogStore
 from phonghop.store.room_log_sql import RoomLogSql
+from phonghop.store.schema import metadata
 
 T = TypeVar("T")
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -65,7 +66,8 @@ class SqlStore(AccountsSql, RoomLogSql, LogStore, FilesSql, BallotBoxStore, Cred
     # ---- lifecycle ----
 
     async def open(self) -> None:
-        """Connect and bring the schema up to date (Alembic runs when it is behind)."""
+        """Connect and bring the schema up to date: created at this version on an empty
+        database, migrated by Alembic when it is behind."""
         if self.is_sqlite:
             # One writer connection avoids SQLite lock contention; WAL lets readers go on.
             engine = create_async_engine(self.url, pool_size=1, max_overflow=0, pool_timeout=30,
@@ -215,6 +217,9 @@ def _unreachable(exc: BaseException) -> bool:
 def _upgrade(sync_conn: sa.Connection) -> None:
     if _at_head(sync_conn):
         return
+    if not sa.inspect(sync_conn).get_table_names():
+        _create_at_head(sync_conn)
+        return
     from alembic import command as alembic_command
     from alembic.config import Config as AlembicConfig
 
@@ -222,6 +227,23 @@ def _upgrade(sync_conn: sa.Connection) -> None:
     cfg.set_main_option("script_location", MIGRATIONS)
     cfg.attributes["connection"] = sync_conn
     alembic_command.upgrade(cfg, "head")
+
+
+# Alembic's own bookkeeping table, as `alembic upgrade` creates it.
+_alembic_version = sa.Table(
+    "alembic_version", sa.MetaData(),
+    sa.Column("version_num", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def _create_at_head(sync_conn: sa.Connection) -> None:
+    """An empty database gets this version's schema in one step, stamped at `SCHEMA_HEAD`:
+    what the migrations would build (tests/store/test_schema.py compares the two on both
+    engines), without importing Alembic and replaying every migration on a first start."""
+    metadata.create_all(sync_conn)
+    _alembic_version.create(sync_conn)
+    sync_conn.execute(_alembic_version.insert().values(version_num=SCHEMA_HEAD))
 
 
 def _at_head(sync_conn: sa.Connection) -> bool:

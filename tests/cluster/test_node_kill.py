@@ -31,13 +31,13 @@ from tests.cluster.conftest import (
     on,
     read_log,
 )
-from tests.conftest import ServerProcess, make_meeting
+from tests.conftest import TLS, ServerProcess, make_meeting
 from tests.server.conftest import seq_of, uid
 
 
 async def forwards(node: ServerProcess) -> dict[str, int]:
     """The room commands `node` handed to another node's writer, by answer (/healthz)."""
-    async with httpx.AsyncClient(base_url=node.base_url, timeout=10) as client:
+    async with httpx.AsyncClient(verify=TLS, base_url=node.base_url, timeout=10) as client:
         return dict((await client.get("/healthz")).json()["commands_forwarded"])
 
 

@@ -19,6 +19,7 @@ from tests.conftest import (
     PASSWORD,
     ROOT,
     TEST_SERVER_ENV,
+    TLS,
     Api,
     Backend,
     ServerProcess,
@@ -62,7 +63,7 @@ async def signed_in(base_url: str, username: str, password: str = PASSWORD) -> A
 
 
 async def try_login(base_url: str, username: str, password: str) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=base_url, timeout=30) as c:
         return await c.post("/api/login", json={"username": username, "password": password,
                                                 "client": "device"})
 

@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from phonghop.store import SqlStore, sqlite_url
-from tests.conftest import PASSWORD, Api, ServerProcess, login
+from tests.conftest import PASSWORD, TLS, Api, ServerProcess, login
 from tests.security._accounts import cli, new_account, try_login
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -87,7 +87,7 @@ async def test_a_non_administrator_cannot_read_the_log(server: ServerProcess,
         assert r.status_code == 403, (path, r.text)
         assert r.json()["code"] == "forbidden"
         assert "records" not in r.text and "hash" not in r.text
-    async with httpx.AsyncClient(base_url=server.base_url) as anonymous:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url) as anonymous:
         r = await anonymous.get("/api/admin/audit")
         assert (r.status_code, r.json()["code"]) == (401, "unauthenticated")
     # and the administrator sees who tried

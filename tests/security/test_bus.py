@@ -32,6 +32,7 @@ from tests.conftest import (
     BACKENDS,
     REDIS,
     TEST_BUS_SECRET,
+    TLS,
     Api,
     Backend,
     Meeting,
@@ -90,7 +91,7 @@ async def publish(name: str, *messages: bytes) -> None:
 
 def dropped(node: ServerProcess) -> int:
     """The node's count of refused bus messages, as /healthz reports it."""
-    return httpx.get(f"{node.base_url}/healthz", timeout=5).json()["bus_dropped"]
+    return httpx.get(f"{node.base_url}/healthz", timeout=5, verify=TLS).json()["bus_dropped"]
 
 
 async def until_dropped(node: ServerProcess, at_least: int, timeout: float = 10.0) -> None:

@@ -33,6 +33,7 @@ from phonghop.signing.errors import SigningRefused
 from phonghop.signing.signers import load_pkcs12
 from phonghop.store.sql import sqlite_url
 from tests.conftest import (
+    TLS,
     Api,
     Backend,
     Meeting,
@@ -238,7 +239,7 @@ async def test_the_log_holds_no_password_ballot_or_token(server: ServerProcess) 
     for who in ("chair", "d1"):
         await cmd(m[who], m, "attendance.check_in")
     bad_login, bad_file = LOG_MARKERS_OF_SECRETS
-    async with httpx.AsyncClient(base_url=server.base_url) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url) as c:
         r = await c.post("/api/login", json={"username": "admin", "password": bad_login})
         assert r.status_code == 401
     r = await m["d1"].call("POST", "/api/me/credential",

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import PASSWORD, Api, Backend, ServerProcess, login
+from tests.conftest import PASSWORD, TLS, Api, Backend, ServerProcess, login
 from tests.security._accounts import (
     ADMIN,
     ADMIN_PASSWORD,
@@ -38,7 +38,7 @@ IDLE_SECONDS = 5.0
 def browser_client(server: ServerProcess) -> httpx.AsyncClient:
     """An HTTP client sending what the web client sends with its cookie (its own origin
     and X-Phonghop-Request, which the web edge requires of cookie-carrying posts)."""
-    return httpx.AsyncClient(base_url=server.base_url, timeout=30, headers={
+    return httpx.AsyncClient(verify=TLS, base_url=server.base_url, timeout=30, headers={
         "Origin": server.base_url, "X-Phonghop-Request": "1"})
 
 
@@ -65,7 +65,7 @@ async def test_a_token_in_the_query_string_is_refused(server: ServerProcess,
     assert first["type"] == "error"
     assert_refusal(first, "unauthenticated")
     assert await close_code(conn) == 4401
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url, timeout=30) as c:
         r = await c.get("/api/me", params={"token": me.token})
     assert r.status_code == 401
     assert_refusal(r.json(), "unauthenticated")
@@ -202,7 +202,7 @@ async def test_production_cookies_are_secure_and_host_prefixed(production: Produ
     """Without the development flag, the cookie travels over HTTPS only and, `__Host-`
     prefixed, cannot be planted by a sibling subdomain or a plain-HTTP page."""
     base = production.server.base_url
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=base, timeout=30) as c:
         r = await c.post("/api/login", json={"username": ADMIN, "password": ADMIN_PASSWORD})
         assert r.status_code == 200 and "token" not in r.json()
         cookie = r.headers["set-cookie"]

@@ -23,7 +23,7 @@ from phonghop.server.login_limits import (
     RedisLimits,
     attempt_for,
 )
-from tests.conftest import PASSWORD, REDIS, Backend, ServerProcess, WsClient, make_meeting
+from tests.conftest import PASSWORD, REDIS, TLS, Backend, ServerProcess, WsClient, make_meeting
 from tests.security._accounts import new_account, other_node
 from tests.server.conftest import assert_refusal, close_code
 
@@ -51,7 +51,7 @@ def gate(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator
 async def sign_in(base_url: str, username: str, password: str,
                   forwarded_for: str | None = None) -> httpx.Response:
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=base_url, timeout=60) as c:
         return await c.post("/api/login", headers=headers,
                             json={"username": username, "password": password,
                                   "client": "device"})
@@ -186,7 +186,7 @@ async def test_a_flood_of_password_checks_is_answered_busy_and_costs_no_attempts
             if r.json()["code"] == "busy":
                 assert r.status_code == 503 and r.headers["Retry-After"] == "1"
                 assert_refusal(r.json(), "busy")
-        async with httpx.AsyncClient(base_url=srv.base_url) as c:
+        async with httpx.AsyncClient(verify=TLS, base_url=srv.base_url) as c:
             health = (await c.get("/healthz")).json()
         assert health["password_checks_busy"] == codes.count("busy")
         # the busy answers spent none of the account's attempts: exactly the ones left by
@@ -295,7 +295,7 @@ async def test_one_account_cannot_open_sockets_without_end(gate: ServerProcess) 
     finally:
         for client in held:
             await client.close()
-    async with httpx.AsyncClient(base_url=gate.base_url) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=gate.base_url) as c:
         assert (await c.get("/healthz")).json()["sockets_refused"] >= 1
 
 

@@ -23,7 +23,7 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from phonghop.server.edge import normalise_origin, parse_origins
-from tests.conftest import PASSWORD, Meeting, ServerProcess, free_port, make_meeting
+from tests.conftest import PASSWORD, TLS, Meeting, ServerProcess, free_port, make_meeting
 from tests.server.conftest import assert_refusal, close_code, seq_of
 
 FOREIGN = f"http://127.0.0.1:{free_port()}"  # a page on another port of the same host
@@ -34,7 +34,7 @@ CSP_MUST = ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'",
 
 async def session_cookie(base_url: str, username: str, password: str = PASSWORD) -> str:
     """`name=value` of the session cookie a browser gets at sign-in (whatever its name)."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=base_url, timeout=30) as c:
         r = await c.post("/api/login", json={"username": username, "password": password})
         assert r.status_code == 200, r.text
     return r.headers["set-cookie"].split(";", 1)[0]
@@ -52,7 +52,7 @@ async def room(server: ServerProcess) -> dict[str, Any]:
 
 def browser(server: ServerProcess, cookie: str, **headers: str) -> httpx.AsyncClient:
     """What the victim's browser sends along: the cookie (no cookie jar, no Origin of ours)."""
-    return httpx.AsyncClient(base_url=server.base_url, timeout=30,
+    return httpx.AsyncClient(verify=TLS, base_url=server.base_url, timeout=30,
                              headers={"Cookie": cookie, **headers})
 
 
@@ -265,7 +265,7 @@ def public_server(tmp_path_factory: pytest.TempPathFactory, backend: Any) -> Ite
 async def test_with_a_public_origin_only_it_counts_and_hsts_is_sent(public_server: Any) -> None:
     public = "https://hop.example.gov.vn"
     # A page served by the node's own address (scheme://Host) is no longer "us".
-    async with httpx.AsyncClient(base_url=public_server.base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=public_server.base_url, timeout=30) as c:
         sign_in = {"username": "ai-do", "password": "sai"}
         for origin, status, code in ((public_server.base_url, 403, "cross_origin"),
                                      (public, 401, "bad_credentials")):

@@ -8,7 +8,7 @@ import httpx
 import pymupdf
 
 from phonghop.documents.render import render_page
-from tests.conftest import Api, Meeting, make_meeting
+from tests.conftest import TLS, Api, Meeting, make_meeting
 from tests.documents.corpus import corpus, report
 from tests.server.conftest import assert_refusal, bare_meeting, barrier, seq_of, uid
 
@@ -111,7 +111,7 @@ async def test_page_requests_are_checked(shared_meeting: Meeting) -> None:
     # internal (the default): invitees do not even learn of it
     r = await get(m["i1"], base + "/pages/1")
     assert_refusal(r.json(), "not_found")
-    async with httpx.AsyncClient(base_url=m.admin.base_url) as anonymous:
+    async with httpx.AsyncClient(verify=TLS, base_url=m.admin.base_url) as anonymous:
         assert_refusal((await anonymous.get(base + "/pages/1")).json(), "unauthenticated")
 
 

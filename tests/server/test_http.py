@@ -8,7 +8,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from tests.conftest import PASSWORD, Api, Meeting, ServerProcess, login, make_meeting
+from tests.conftest import PASSWORD, TLS, Api, Meeting, ServerProcess, login, make_meeting
 from tests.server.conftest import assert_refusal, http_command, outsider, seq_of, uid
 
 
@@ -20,7 +20,7 @@ async def post_raw(base_url: str, path: str, content: bytes | str, token: str | 
         headers["Content-Type"] = content_type
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=base_url, timeout=30) as c:
         return await c.post(path, content=content, headers=headers)
 
 
@@ -29,7 +29,7 @@ async def post_raw(base_url: str, path: str, content: bytes | str, token: str | 
 
 async def test_sign_in_failures_then_lockout(private_server: Any) -> None:
     srv: ServerProcess = private_server()
-    async with httpx.AsyncClient(base_url=srv.base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=srv.base_url, timeout=30) as c:
         for body in ({"username": "admin", "password": "sai-mat-khau"},
                      {"username": "khong-ton-tai", "password": "demo1234"}):
             r = await c.post("/api/login", json=body)
@@ -58,7 +58,7 @@ async def test_sign_in_failures_then_lockout(private_server: Any) -> None:
 
 async def test_an_address_spraying_usernames_is_locked_out(private_server: Any) -> None:
     srv: ServerProcess = private_server()
-    async with httpx.AsyncClient(base_url=srv.base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=srv.base_url, timeout=30) as c:
         statuses = []
         for n in range(60):
             r = await c.post("/api/login", json={"username": f"doan-{n}", "password": "x"})
@@ -77,7 +77,7 @@ async def test_sign_in_sets_a_session_cookie_and_sign_out_ends_it(
 ) -> None:
     m = meeting
     username = m["d3"].user["username"]
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as browser:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url, timeout=30) as browser:
         r = await browser.post("/api/login", json={"username": username, "password": PASSWORD})
         assert r.status_code == 200
         assert r.json()["user"]["username"] == username
@@ -107,7 +107,7 @@ async def test_sign_in_sets_a_session_cookie_and_sign_out_ends_it(
 async def test_unauthenticated_requests_are_401(server: ServerProcess, method: str, path: str,
                                                 token: str | None) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url, timeout=30) as c:
         r = await c.request(method, path, json={"title": "x"}, headers=headers)
     assert r.status_code == 401
     assert_refusal(r.json(), "unauthenticated")
@@ -255,7 +255,7 @@ async def test_a_large_body_without_a_length_is_cut_off(meeting: Meeting,
             yield b"x" * 1024
         yield b'"}}'
 
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url, timeout=30) as c:
         r = await c.post(f"/api/meetings/{meeting.id}/commands", content=chunks(), headers={
             "Content-Type": "application/json",
             "Authorization": f"Bearer {meeting['chair'].token}"})
@@ -319,7 +319,7 @@ async def test_invalid_catalogue_edits_change_nothing(meeting: Meeting, method: 
 
 
 async def test_openapi_document_is_valid(server: ServerProcess) -> None:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url, timeout=30) as c:
         r = await c.get("/openapi.json")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
@@ -335,7 +335,7 @@ async def test_openapi_document_is_valid(server: ServerProcess) -> None:
 
 
 async def test_healthz(server: ServerProcess) -> None:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as c:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url, timeout=30) as c:
         r = await c.get("/healthz")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from phonghop.server.config import Settings
 from phonghop.server.metrics import Metrics, _guarded, metrics_address, metrics_token
 from phonghop.voting.receipts import new_receipt
-from tests.conftest import EMBEDDED, PASSWORD, ServerProcess, WsClient, free_port, login
+from tests.conftest import EMBEDDED, PASSWORD, TLS, ServerProcess, WsClient, free_port, login
 from tests.conftest import make_meeting as _make_meeting
 from tests.server.conftest import assert_refusal
 
@@ -50,11 +50,11 @@ def apart(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProc
 
 def scrape(base_url: str, token: str | None = TOKEN) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    return httpx.get(base_url + "/metrics", headers=headers, timeout=10)
+    return httpx.get(base_url + "/metrics", headers=headers, timeout=10, verify=TLS)
 
 
 async def get(url: str, **kw: Any) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(verify=TLS, timeout=10) as client:
         return await client.get(url, **kw)
 
 
@@ -206,7 +206,7 @@ def test_a_separate_address_alone_serves_the_metrics(apart: tuple[ServerProcess,
     r = scrape(address)
     assert r.status_code == 200
     assert value(samples(r.text), "phonghop_connections") == 0
-    assert httpx.get(address + "/", timeout=10).status_code == 404
+    assert httpx.get(address + "/", timeout=10, verify=TLS).status_code == 404
 
 
 def test_metrics_are_off_unless_configured(tmp_path: Path) -> None:
@@ -288,7 +288,7 @@ async def test_every_log_line_is_one_json_object_with_its_request_or_connection_
 
 async def test_no_password_token_or_ballot_reaches_the_log(observed: ServerProcess) -> None:
     wrong = "sai-" + secrets.token_hex(8)
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(verify=TLS, timeout=10) as client:
         r = await client.post(observed.base_url + "/api/login", json={
             "username": "admin", "password": wrong, "client": "device"})
     assert r.status_code == 401

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import Meeting, ServerProcess, WsClient
+from tests.conftest import TLS, Meeting, ServerProcess, WsClient
 from tests.server.conftest import barrier, seq_of, uid
 
 REPLAY_WINDOW = 2000  # server/room_host.py: events kept for resumes
@@ -98,7 +98,7 @@ async def test_a_since_older_than_the_replay_window_gets_a_snapshot(
     await first.close()
     # more events than the server keeps for resumes, posted quickly over HTTP
     headers = {"Authorization": f"Bearer {m['chair'].token}"}
-    async with httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=60,
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url, headers=headers, timeout=60,
                                  limits=httpx.Limits(max_connections=16)) as c:
         async def post(n: int) -> None:
             r = await c.post(f"/api/meetings/{m.id}/commands",

@@ -24,7 +24,7 @@ from websockets.client import ClientProtocol
 from websockets.frames import Opcode
 from websockets.uri import parse_uri
 
-from tests.conftest import Meeting, ServerProcess
+from tests.conftest import TLS, Meeting, ServerProcess
 from tests.server.conftest import loads, uid
 
 MAX_BACKLOG = 4 * 1024 * 1024  # server/connection.py
@@ -149,7 +149,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_others_carry_on(
 
         headers = {"Authorization": f"Bearer {m['chair'].token}"}
         posted = 0
-        async with httpx.AsyncClient(base_url=server.base_url, headers=headers,
+        async with httpx.AsyncClient(verify=TLS, base_url=server.base_url, headers=headers,
                                      timeout=30) as chair:
             async def post(n: int) -> None:
                 r = await chair.post(f"/api/meetings/{m.id}/commands", json={

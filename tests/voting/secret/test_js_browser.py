@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import ServerProcess
+from tests.conftest import TLS, ServerProcess
 from tests.voting.secret.js.oracle import JsOracle
 
 POLL = {"poll_uid": "browser-test/1/1", "title": "Thông qua biên bản?",
@@ -140,7 +140,7 @@ async def test_tablet_takes_part_in_the_key_ceremony(page: Page, js: JsOracle) -
 
 
 async def test_vendored_module_is_served_as_javascript(server: ServerProcess) -> None:
-    async with httpx.AsyncClient(base_url=server.base_url) as client:
+    async with httpx.AsyncClient(verify=TLS, base_url=server.base_url) as client:
         for path in ("/static/secret_ballot.js", "/static/vendor/noble-ristretto255.js"):
             response = await client.get(path)
             assert response.status_code == 200

@@ -1,0 +1,97 @@
+"""A first start creates this version's schema in one step; the migrations build the same.
+
+A fresh database is not migrated from 0001 on (that is most of a first start's work): it
+gets `store/schema.py`'s tables, stamped at `SCHEMA_HEAD`. An existing database is still
+migrated by Alembic, so both roads must end at the same schema, on both engines, down to
+the indexes, the foreign keys' ON DELETE and SQLite's WITHOUT ROWID tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from phonghop.store import SqlStore
+from phonghop.store.sql import MIGRATIONS, SCHEMA_HEAD
+from tests.store.conftest import _admin
+
+Opener = Callable[[], Awaitable[SqlStore]]
+
+
+def _schema(conn: sa.Connection) -> dict[str, Any]:
+    """Everything about the tables that a query or a constraint could notice."""
+    inspect = sa.inspect(conn)
+    tables: dict[str, Any] = {}
+    for name in sorted(inspect.get_table_names()):
+        tables[name] = {
+            "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("default"),
+                         c.get("autoincrement")) for c in inspect.get_columns(name)],
+            "primary key": inspect.get_pk_constraint(name)["constrained_columns"],
+            "foreign keys": sorted(
+                (tuple(fk["constrained_columns"]), fk["referred_table"],
+                 tuple(fk["referred_columns"]), tuple(sorted(fk["options"].items())))
+                for fk in inspect.get_foreign_keys(name)),
+            "indexes": sorted((ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                              for ix in inspect.get_indexes(name)),
+            "unique": sorted(tuple(u["column_names"])
+                             for u in inspect.get_unique_constraints(name)),
+            "checks": sorted(str(c["sqltext"]) for c in inspect.get_check_constraints(name)),
+        }
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+        tables["(without rowid)"] = sorted(
+            name for name, sql in rows if sql.upper().rstrip().endswith("WITHOUT ROWID"))
+    versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+    tables["(version)"] = list(versions)
+    return tables
+
+
+def _migrate(conn: sa.Connection) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.attributes["connection"] = conn
+    command.upgrade(config, "head")
+
+
+async def _read(url: str) -> dict[str, Any]:
+    engine = create_async_engine(SqlStore(url).url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(_schema)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_first_start_creates_the_schema_the_migrations_build(
+    store_url: str, open_store: Opener, tmp_path: Any,
+) -> None:
+    # The first start: an empty database, opened as `phonghop serve` opens it.
+    store = await open_store()
+    await store.close()
+    created = await _read(store_url)
+    assert created["(version)"] == [SCHEMA_HEAD]
+    assert "room_events" in created and "audit_log" in created
+
+    # The same empty database, migrated from nothing by Alembic.
+    if store_url.startswith("postgresql"):
+        await _admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public",
+                     store_url.rsplit("/", 1)[-1])
+        migrated_url = store_url
+    else:
+        migrated_url = store_url.replace("phonghop.db", "migrated.db")
+    engine = create_async_engine(SqlStore(migrated_url).url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_migrate)
+    finally:
+        await engine.dispose()
+    migrated = await _read(migrated_url)
+
+    assert created == migrated
+    if store_url.startswith("sqlite"):  # the ballot tables keep no order of arrival
+        assert {"poll_voters", "secret_ballots"} <= set(created["(without rowid)"])
