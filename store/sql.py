@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from phonghop.store.accounts_sql import AccountsSql
+from phonghop.store.audit import GENESIS as AUDIT_GENESIS
 from phonghop.store.audit_sql import AuditLogStore
 from phonghop.store.ballot_box import BallotBoxStore
 from phonghop.store.base import StoreUnavailable
@@ -30,7 +31,7 @@ from phonghop.store.credentials_sql import CredentialsSql
 from phonghop.store.files_sql import FilesSql
 from phonghop.store.log_store import LogStore
 from phonghop.store.room_log_sql import RoomLogSql
-from phonghop.store.schema import metadata
+from phonghop.store.schema import audit_head, metadata
 
 T = TypeVar("T")
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -242,6 +243,9 @@ def _create_at_head(sync_conn: sa.Connection) -> None:
     what the migrations would build (tests/store/test_schema.py compares the two on both
     engines), without importing Alembic and replaying every migration on a first start."""
     metadata.create_all(sync_conn)
+    # The rows the migrations put in: the audit log's head at its genesis (0009).
+    sync_conn.execute(audit_head.insert().values(id=1, seq=0, hash=AUDIT_GENESIS, base_seq=0,
+                                                 base_hash=AUDIT_GENESIS))
     _alembic_version.create(sync_conn)
     sync_conn.execute(_alembic_version.insert().values(version_num=SCHEMA_HEAD))
 

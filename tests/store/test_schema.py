@@ -3,7 +3,8 @@
 A fresh database is not migrated from 0001 on (that is most of a first start's work): it
 gets `store/schema.py`'s tables, stamped at `SCHEMA_HEAD`. An existing database is still
 migrated by Alembic, so both roads must end at the same schema, on both engines, down to
-the indexes, the foreign keys' ON DELETE and SQLite's WITHOUT ROWID tables.
+the indexes, the foreign keys' ON DELETE, SQLite's WITHOUT ROWID tables and the rows a
+migration inserts.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def _schema(conn: sa.Connection) -> dict[str, Any]:
             "unique": sorted(tuple(u["column_names"])
                              for u in inspect.get_unique_constraints(name)),
             "checks": sorted(str(c["sqltext"]) for c in inspect.get_check_constraints(name)),
+            # and what they hold: the rows a migration puts in (the audit log's genesis)
+            "rows": sorted(map(tuple, conn.execute(sa.text(f'SELECT * FROM "{name}"')))),
         }
     if conn.dialect.name == "sqlite":
         rows = conn.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
