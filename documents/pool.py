@@ -76,6 +76,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.job: _Job | None = None
+        self.ready = False  # said ("ready",): it imported its jobs and serves them
         self.killed = False
         self.idle_since = 0.0  # loop time when it last became idle
 
@@ -211,12 +212,7 @@ class WorkerPool:
             worker = await asyncio.to_thread(self._new_worker)
         except Exception as exc:  # no process to be had (out of memory or descriptors)
             self._starting -= 1
-            if not self._all and not self._starting:  # nobody left to serve what waits
-                for job in self._queue:
-                    if not job.future.done():
-                        job.future.set_exception(JobFailed("render_failed",
-                                                           f"no worker: {exc}"[:200]))
-                self._queue.clear()
+            self._fail_waiting(f"no worker: {exc}")
             return
         self._starting -= 1
         self.started += 1
@@ -246,18 +242,44 @@ class WorkerPool:
             due = min(w.idle_since for w in self._idle) + self.idle_seconds
             self._retiring = self._loop.call_at(due, self._retire_idle)
 
+    def _fail_waiting(self, detail: str) -> None:
+        """When no worker runs or starts, fail the jobs that wait: nobody would serve them."""
+        if self._all or self._starting:
+            return
+        for job in self._queue:
+            if not job.future.done():
+                job.future.set_exception(JobFailed("render_failed", detail[:200]))
+        self._queue.clear()
+
+    def _failed_start(self, worker: _Worker, detail: str) -> None:
+        """A worker that died before it was ready (it cannot import its jobs, say): the jobs
+        that wait fail rather than wait on a worker started again and again; the next job
+        tries a fresh one."""
+        self._remove(worker)
+        worker.kill()
+        self.crashes += 1
+        self._fail_waiting(f"worker could not start: {detail}")
+
     def _on_readable(self, worker: _Worker) -> None:
         job = worker.job
         try:
             result = worker.conn.recv()
         except (EOFError, OSError):
-            self._remove(worker)
+            self._remove(worker)  # before its pipe closes: the loop must forget the fd
+            if not worker.ready:
+                self._failed_start(worker, f"exit code {self._exit_code(worker)}")
+                return
             self._replace(worker, self._died(worker))
+            return
+        if result[0] == "fatal" and not worker.ready:  # it says why it cannot serve
+            self._failed_start(worker, result[2])
             return
         if result[0] == "fatal":  # the worker reported and exits (out of memory)
             self.exhausted += 1
             self._replace(worker, JobFailed(result[1], result[2]))
             return
+        if result[0] == "ready":
+            worker.ready = True
         worker.job = None
         self._became_idle(worker)
         if result[0] != "ready" and job is not None and not job.future.done():
@@ -271,6 +293,11 @@ class WorkerPool:
         if worker.job is job and worker in self._all:
             self.timeouts += 1
             self._replace(worker, JobFailed("render_timeout", f"{job.timeout:g} s"))
+
+    @staticmethod
+    def _exit_code(worker: _Worker) -> int | None:
+        worker.kill()  # reaps it: its exit code is known
+        return worker.process.exitcode
 
     def _died(self, worker: _Worker) -> JobFailed:
         """Why a worker's pipe closed: killed by its CPU limit (a timeout), or a crash."""

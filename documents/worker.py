@@ -94,11 +94,17 @@ def main(conn: Connection, memory_bytes: int = 0, jobs: str = __name__) -> None:
         os.nice(5)  # page rendering yields the CPU to the event loop serving the room
     except OSError:
         pass
-    import pymupdf
+    try:
+        import pymupdf
 
-    pymupdf.TOOLS.mupdf_display_errors(False)
-    pymupdf.TOOLS.mupdf_display_warnings(False)
-    served: dict[str, Any] = importlib.import_module(jobs).JOBS
+        pymupdf.TOOLS.mupdf_display_errors(False)
+        pymupdf.TOOLS.mupdf_display_warnings(False)
+        served: dict[str, Any] = importlib.import_module(jobs).JOBS
+    except Exception as exc:  # the pool fails what waits, instead of starting us again
+        with contextlib.suppress(BrokenPipeError, OSError):
+            conn.send(("fatal", "render_failed",
+                       f"cannot load {jobs}: {type(exc).__name__}: {exc}"[:200]))
+        return
     try:
         conn.send(("ready",))
     except (BrokenPipeError, OSError):

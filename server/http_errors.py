@@ -35,7 +35,7 @@ STATUS = {
     "verify_timeout": 503,
     "too_large": 413,
     "rate_limited": 429, "too_many_attempts": 429, "busy": 503, "too_many_connections": 429,
-    "store_unavailable": 503,
+    "store_unavailable": 503, "outcome_unknown": 503,
     "log_broken": 503, "count_mismatch": 503,
 }
 

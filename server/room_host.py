@@ -142,6 +142,9 @@ class RoomHost:
         self._owner = f"{node_id}:{secrets.token_hex(4)}"
         self._lease: asyncio.Task[None] | None = None
         self._forwarded: dict[str, asyncio.Future[Outcome]] = {}  # forward id -> answer
+        # Forwards whose client gave no command id: if this host stops before the writer
+        # answers, a retry could not be matched to the first try.
+        self._unnamed: set[str] = set()
         self._unsubscribe_replies: Callable[[], None] | None = None
         self._publishing: set[asyncio.Task[Any]] = set()  # events being published
         # Forwarded commands and their answers travel in batches: one bus message a turn.
@@ -202,9 +205,13 @@ class RoomHost:
         self._stopped = True
         if self._unsubscribe_replies:
             self._unsubscribe_replies()
-        for future in self._forwarded.values():
+        # The writer may have applied a forward in flight: one with the client's command id
+        # can be sent again (the writer answers the retry as a duplicate); one without
+        # cannot be told from a new command, so its sender hears that nobody knows.
+        for forward, future in self._forwarded.items():
             if not future.done():
-                future.set_result(Rejection("store_unavailable"))
+                future.set_result(Rejection(
+                    "outcome_unknown" if forward in self._unnamed else "store_unavailable"))
         self._forwards_failed(self._forwards_out.stop(), asyncio.CancelledError())
         self._replies_out.stop()
         if self._lease:
@@ -277,6 +284,8 @@ class RoomHost:
         none comes (the writer died, the bus failed), decide it here: an id makes the
         second try the same command, applied once whichever node wrote it."""
         forward = secrets.token_hex(8)
+        if command_id is None:
+            self._unnamed.add(forward)
         command_id = command_id or f"forwarded:{forward}"
         message = {"id": forward, "node": self.node_id, "user": actor.user_id,
                    "admin": actor.is_admin, "name": command.NAME,
@@ -298,6 +307,7 @@ class RoomHost:
             return outcome
         finally:
             self._forwarded.pop(forward, None)
+            self._unnamed.discard(forward)
 
     async def _send_forwards(self, batch: list[dict[str, Any]]) -> None:
         await self.bus.publish(self.channel, self._origin + orjson.dumps({"forward": batch}))

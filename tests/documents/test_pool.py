@@ -121,3 +121,25 @@ async def test_workers_start_with_the_first_jobs_and_retire_when_idle(tmp_path: 
         assert workers.started == 3
     finally:
         await workers.stop()
+
+
+@pytest.mark.parametrize(("jobs", "why"), [
+    ("tests.documents.no_such_jobs", "cannot load tests.documents.no_such_jobs"),
+    ("tests.documents.dying_jobs", "exit code "),
+])
+async def test_a_worker_that_cannot_start_fails_the_job_instead_of_starting_again(
+    jobs: str, why: str,
+) -> None:
+    """A broken install (the jobs' module missing, or killing the worker as it loads): the
+    caller gets a typed failure that says why, not a wait on workers started in a loop."""
+    workers = WorkerPool(1, memory_bytes=GIB, jobs=jobs)
+    await workers.start()
+    try:
+        for attempt in (1, 2):  # the next job tries a fresh worker, and fails the same way
+            with pytest.raises(JobFailed) as failed:
+                await asyncio.wait_for(workers.run("whoami", limit=60.0), 60)
+            assert failed.value.code == "render_failed"
+            assert why in failed.value.detail, failed.value.detail
+            assert workers.started == attempt and workers.pids() == []
+    finally:
+        await workers.stop()

@@ -1,29 +1,35 @@
 """The room's writer on one node, with its real store: a forwarded command taken up after
 its deadline is not decided (its sender decides it, under the same id), one in time is,
-once."""
+once; a forward still unanswered when its node stops tells its sender whether a retry is
+safe."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from phonghop.bus.local import LocalBus
+from phonghop.bus.redis import RedisBus
 from phonghop.meeting_room import parse_command, summary
 from phonghop.rooms import Actor, Rejection
 from phonghop.server.room_host import EXPIRED, Ack, RoomHost
 from phonghop.store import SqlStore, sqlite_url
+from tests.conftest import REDIS
 from tests.rooms.world import ADMIN, Room
 
 
-async def hosted(tmp_path: Path) -> tuple[SqlStore, RoomHost]:
+async def hosted(tmp_path: Path, bus: object = None) -> tuple[SqlStore, RoomHost]:
     store = SqlStore(sqlite_url(tmp_path))
     await store.open()
     room = Room()
     room.ok(ADMIN, "meeting.create", title="Phiên họp thường kỳ",
             starts_at="2026-12-07T08:00:00+07:00")
     room_id = await store.create_meeting(room.events, summary(room.state))
-    host = RoomHost(room_id, store, LocalBus(), lambda: datetime.now(UTC), "node-a")
+    host = RoomHost(room_id, store, bus or LocalBus(), lambda: datetime.now(UTC),  # type: ignore[arg-type]
+                    "node-a")
     await host.start()
     return store, host
 
@@ -57,3 +63,35 @@ async def test_a_forward_taken_up_after_its_deadline_is_left_to_its_sender(
     finally:
         await host.stop()
         await store.close()
+
+
+async def test_a_forward_unanswered_when_its_node_stops_is_retryable_only_with_an_id(
+    tmp_path: Path,
+) -> None:
+    """Another node holds the room's lease and has not answered yet when this node stops.
+    The writer may have applied both commands: the one sent with the client's id can be
+    sent again (a duplicate is answered as such), the one without cannot be told from a
+    new command, so its sender hears `outcome_unknown`, which is not retryable."""
+    bus = RedisBus(REDIS, f"test-writer-{secrets.token_hex(4)}", secret=b"s" * 32)
+    await bus.open()
+    store, host = None, None
+    try:
+        room_channel = "room:1"  # the first meeting of a fresh store is room 1
+        assert await bus.claim(room_channel, "node-z", 60_000)  # a writer that never answers
+        store, host = await hosted(tmp_path, bus)
+        assert host.channel == room_channel and host.writes is False
+        actor = Actor(ADMIN, is_admin=True)
+        named = asyncio.create_task(host.submit(actor, site("Điểm cầu A"), "c-named"))
+        unnamed = asyncio.create_task(host.submit(actor, site("Điểm cầu B")))
+        await asyncio.sleep(0.3)  # both forwarded, neither answered
+        assert not named.done() and not unnamed.done()
+        await host.stop()
+        first, second = await named, await unnamed
+        assert first == Rejection("store_unavailable") and first.retryable
+        assert second == Rejection("outcome_unknown") and not second.retryable
+    finally:
+        if host is not None:
+            await host.stop()
+        if store is not None:
+            await store.close()
+        await bus.close()
