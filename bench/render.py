@@ -608,7 +608,7 @@ async def start_demo(opts: argparse.Namespace, children: Children, tmp: Path) ->
             [
                 sys.executable,
                 "-m",
-                "server",
+                c.entry_module(opts.server_root),
                 "demo",
                 "--data",
                 str(data),

@@ -896,7 +896,7 @@ async def run_seed(
             [
                 sys.executable,
                 "-m",
-                "server",
+                c.entry_module(opts.server_root),
                 "bench-seed",
                 "--data",
                 str(data),
