@@ -35,7 +35,9 @@ STATUS = {
     "verify_timeout": 503,
     "too_large": 413,
     "rate_limited": 429, "too_many_attempts": 429, "busy": 503, "too_many_connections": 429,
-    "store_unavailable": 503, "outcome_unknown": 503,
+    "store_unavailable": 503,
+    # not 503: an HTTP client may resend a 503 by itself, which is the one thing not to do
+    "outcome_unknown": 500,
     "log_broken": 503, "count_mismatch": 503,
 }
 

@@ -301,7 +301,13 @@ class RoomHost:
             log.info("room %s: forwarded command unanswered (%s): deciding it here",
                      self.room_id, type(exc).__name__)
             metrics.FORWARDED_DECIDED_HERE.inc()
-            return await self._decide_here(actor, command, command_id)
+            here = await self._decide_here(actor, command, command_id)
+            # Deciding it here under the forward's id is safe (were it applied there, this
+            # is its duplicate); if that fails too, the writer may still have applied it,
+            # and a client without an id cannot retry it as the same command.
+            if here == Rejection("store_unavailable") and forward in self._unnamed:
+                return Rejection("outcome_unknown")
+            return here
         else:
             metrics.FORWARDED_ANSWERED.inc()
             return outcome

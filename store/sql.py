@@ -215,9 +215,19 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
+# PostgreSQL advisory lock taken while the schema is created or migrated ("phonghop").
+SCHEMA_LOCK = 0x70686F6E67686F70
+
+
 def _upgrade(sync_conn: sa.Connection) -> None:
     if _at_head(sync_conn):
         return
+    if sync_conn.dialect.name == "postgresql":
+        # Nodes starting together on one database: one creates or migrates the schema (the
+        # lock lasts until this transaction ends), the others then find it done.
+        sync_conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        if _at_head(sync_conn):
+            return
     if not sa.inspect(sync_conn).get_table_names():
         _create_at_head(sync_conn)
         return

@@ -11,10 +11,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from phonghop.bus.local import LocalBus
 from phonghop.bus.redis import RedisBus
 from phonghop.meeting_room import parse_command, summary
 from phonghop.rooms import Actor, Rejection
+from phonghop.server import room_host
 from phonghop.server.room_host import EXPIRED, Ack, RoomHost
 from phonghop.store import SqlStore, sqlite_url
 from tests.conftest import REDIS
@@ -89,6 +92,35 @@ async def test_a_forward_unanswered_when_its_node_stops_is_retryable_only_with_a
         first, second = await named, await unnamed
         assert first == Rejection("store_unavailable") and first.retryable
         assert second == Rejection("outcome_unknown") and not second.retryable
+    finally:
+        if host is not None:
+            await host.stop()
+        if store is not None:
+            await store.close()
+        await bus.close()
+
+
+async def test_a_forward_unanswered_and_undecidable_here_is_outcome_unknown_without_an_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The writer never answers, so this node decides the commands itself under the same
+    ids, and cannot store them either: the one with the client's id may be sent again, the
+    one without may have been applied by the silent writer, and is `outcome_unknown`."""
+    monkeypatch.setattr(room_host, "FORWARD_TIMEOUT", 0.3)
+    bus = RedisBus(REDIS, f"test-writer-{secrets.token_hex(4)}", secret=b"s" * 32)
+    await bus.open()
+    store, host = None, None
+    try:
+        assert await bus.claim("room:1", "node-z", 60_000)  # a writer that never answers
+        store, host = await hosted(tmp_path, bus)
+        assert host.writes is False
+        host._writer.stop()  # and this node's own writing is down
+        actor = Actor(ADMIN, is_admin=True)
+        named, unnamed = await asyncio.gather(
+            host.submit(actor, site("Điểm cầu A"), "c-named"),
+            host.submit(actor, site("Điểm cầu B")))
+        assert named == Rejection("store_unavailable") and named.retryable
+        assert unnamed == Rejection("outcome_unknown") and not unnamed.retryable
     finally:
         if host is not None:
             await host.stop()

@@ -9,15 +9,17 @@ migration inserts.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from phonghop.store import SqlStore
+from phonghop.store import SqlStore, sql
 from phonghop.store.sql import MIGRATIONS, SCHEMA_HEAD
 from tests.store.conftest import _admin
 
@@ -71,11 +73,17 @@ async def _read(url: str) -> dict[str, Any]:
 
 
 async def test_a_first_start_creates_the_schema_the_migrations_build(
-    store_url: str, open_store: Opener, tmp_path: Any,
+    store_url: str, open_store: Opener, tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The first start: an empty database, opened as `phonghop serve` opens it.
+    # The first start: an empty database, opened as `phonghop serve` opens it, which
+    # creates the schema in one step (not through the migrations).
+    created_in_one_step: list[bool] = []
+    create = sql._create_at_head
+    monkeypatch.setattr(sql, "_create_at_head",
+                        lambda conn: (created_in_one_step.append(True), create(conn)))
     store = await open_store()
     await store.close()
+    assert created_in_one_step == [True]
     created = await _read(store_url)
     assert created["(version)"] == [SCHEMA_HEAD]
     assert "room_events" in created and "audit_log" in created
@@ -98,3 +106,16 @@ async def test_a_first_start_creates_the_schema_the_migrations_build(
     assert created == migrated
     if store_url.startswith("sqlite"):  # the ballot tables keep no order of arrival
         assert {"poll_voters", "secret_ballots"} <= set(created["(without rowid)"])
+
+
+async def test_nodes_starting_together_on_an_empty_database_all_start(
+    store_url: str, open_store: Opener,
+) -> None:
+    """Several nodes started at once on one fresh PostgreSQL database: one creates the
+    schema, the others wait for it and find it done (an advisory lock)."""
+    if not store_url.startswith("postgresql"):
+        pytest.skip("one process opens an embedded SQLite database")
+    stores = await asyncio.gather(*(open_store() for _ in range(4)))
+    for store in stores:
+        assert await store.user_by_name("nobody") is None
+    assert (await _read(store_url))["(version)"] == [SCHEMA_HEAD]
