@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,30 +69,18 @@ async def test_a_forward_taken_up_after_its_deadline_is_left_to_its_sender(
         await store.close()
 
 
-async def test_a_forward_unanswered_when_its_node_stops_is_retryable_only_with_an_id(
-    tmp_path: Path,
-) -> None:
-    """Another node holds the room's lease and has not answered yet when this node stops.
-    The writer may have applied both commands: the one sent with the client's id can be
-    sent again (a duplicate is answered as such), the one without cannot be told from a
-    new command, so its sender hears `outcome_unknown`, which is not retryable."""
+@pytest.fixture
+async def led_elsewhere(tmp_path: Path) -> AsyncIterator[RoomHost]:
+    """A room hosted on this node while another node, which never answers, holds its lease
+    (on a real Redis bus): every command here is forwarded and waits."""
     bus = RedisBus(REDIS, f"test-writer-{secrets.token_hex(4)}", secret=b"s" * 32)
     await bus.open()
     store, host = None, None
     try:
-        room_channel = "room:1"  # the first meeting of a fresh store is room 1
-        assert await bus.claim(room_channel, "node-z", 60_000)  # a writer that never answers
+        assert await bus.claim("room:1", "node-z", 60_000)  # a fresh store's first room
         store, host = await hosted(tmp_path, bus)
-        assert host.channel == room_channel and host.writes is False
-        actor = Actor(ADMIN, is_admin=True)
-        named = asyncio.create_task(host.submit(actor, site("Điểm cầu A"), "c-named"))
-        unnamed = asyncio.create_task(host.submit(actor, site("Điểm cầu B")))
-        await asyncio.sleep(0.3)  # both forwarded, neither answered
-        assert not named.done() and not unnamed.done()
-        await host.stop()
-        first, second = await named, await unnamed
-        assert first == Rejection("store_unavailable") and first.retryable
-        assert second == Rejection("outcome_unknown") and not second.retryable
+        assert host.channel == "room:1" and host.writes is False
+        yield host
     finally:
         if host is not None:
             await host.stop()
@@ -100,30 +89,36 @@ async def test_a_forward_unanswered_when_its_node_stops_is_retryable_only_with_a
         await bus.close()
 
 
+async def test_a_forward_unanswered_when_its_node_stops_is_retryable_only_with_an_id(
+    led_elsewhere: RoomHost,
+) -> None:
+    """The writer may have applied both commands: the one sent with the client's id can be
+    sent again (a duplicate is answered as such), the one without cannot be told from a
+    new command, so its sender hears `outcome_unknown`, which is not retryable."""
+    host = led_elsewhere
+    actor = Actor(ADMIN, is_admin=True)
+    named = asyncio.create_task(host.submit(actor, site("Điểm cầu A"), "c-named"))
+    unnamed = asyncio.create_task(host.submit(actor, site("Điểm cầu B")))
+    await asyncio.sleep(0.3)  # both forwarded, neither answered
+    assert not named.done() and not unnamed.done()
+    await host.stop()
+    first, second = await named, await unnamed
+    assert first == Rejection("store_unavailable") and first.retryable
+    assert second == Rejection("outcome_unknown") and not second.retryable
+
+
 async def test_a_forward_unanswered_and_undecidable_here_is_outcome_unknown_without_an_id(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    led_elsewhere: RoomHost, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The writer never answers, so this node decides the commands itself under the same
     ids, and cannot store them either: the one with the client's id may be sent again, the
     one without may have been applied by the silent writer, and is `outcome_unknown`."""
     monkeypatch.setattr(room_host, "FORWARD_TIMEOUT", 0.3)
-    bus = RedisBus(REDIS, f"test-writer-{secrets.token_hex(4)}", secret=b"s" * 32)
-    await bus.open()
-    store, host = None, None
-    try:
-        assert await bus.claim("room:1", "node-z", 60_000)  # a writer that never answers
-        store, host = await hosted(tmp_path, bus)
-        assert host.writes is False
-        host._writer.stop()  # and this node's own writing is down
-        actor = Actor(ADMIN, is_admin=True)
-        named, unnamed = await asyncio.gather(
-            host.submit(actor, site("Điểm cầu A"), "c-named"),
-            host.submit(actor, site("Điểm cầu B")))
-        assert named == Rejection("store_unavailable") and named.retryable
-        assert unnamed == Rejection("outcome_unknown") and not unnamed.retryable
-    finally:
-        if host is not None:
-            await host.stop()
-        if store is not None:
-            await store.close()
-        await bus.close()
+    host = led_elsewhere
+    host._writer.stop()  # and this node's own writing is down
+    actor = Actor(ADMIN, is_admin=True)
+    named, unnamed = await asyncio.gather(
+        host.submit(actor, site("Điểm cầu A"), "c-named"),
+        host.submit(actor, site("Điểm cầu B")))
+    assert named == Rejection("store_unavailable") and named.retryable
+    assert unnamed == Rejection("outcome_unknown") and not unnamed.retryable
