@@ -296,13 +296,13 @@ class WorkerPool:
 
     @staticmethod
     def _exit_code(worker: _Worker) -> int | None:
+        """The worker's exit code (killed and reaped first, if it still runs)."""
         worker.kill()  # reaps it: its exit code is known
         return worker.process.exitcode
 
     def _died(self, worker: _Worker) -> JobFailed:
         """Why a worker's pipe closed: killed by its CPU limit (a timeout), or a crash."""
-        worker.kill()  # reaps it: its exit code is known
-        if worker.process.exitcode == -signal.SIGXCPU:
+        if self._exit_code(worker) == -signal.SIGXCPU:
             self.timeouts += 1
             limit = worker.job.timeout if worker.job is not None else 0
             return JobFailed("render_timeout", f"CPU time past {limit:g} s")

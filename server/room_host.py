@@ -142,9 +142,6 @@ class RoomHost:
         self._owner = f"{node_id}:{secrets.token_hex(4)}"
         self._lease: asyncio.Task[None] | None = None
         self._forwarded: dict[str, asyncio.Future[Outcome]] = {}  # forward id -> answer
-        # Forwards whose client gave no command id: if this host stops before the writer
-        # answers, a retry could not be matched to the first try.
-        self._unnamed: set[str] = set()
         self._unsubscribe_replies: Callable[[], None] | None = None
         self._publishing: set[asyncio.Task[Any]] = set()  # events being published
         # Forwarded commands and their answers travel in batches: one bus message a turn.
@@ -205,13 +202,11 @@ class RoomHost:
         self._stopped = True
         if self._unsubscribe_replies:
             self._unsubscribe_replies()
-        # The writer may have applied a forward in flight: one with the client's command id
-        # can be sent again (the writer answers the retry as a duplicate); one without
-        # cannot be told from a new command, so its sender hears that nobody knows.
-        for forward, future in self._forwarded.items():
+        # Forwards in flight go the way of any unanswered one (`_forward`): decided here,
+        # which a stopping room refuses.
+        for future in self._forwarded.values():
             if not future.done():
-                future.set_result(Rejection(
-                    "outcome_unknown" if forward in self._unnamed else "store_unavailable"))
+                future.set_exception(ConnectionError("the room stops here"))
         self._forwards_failed(self._forwards_out.stop(), asyncio.CancelledError())
         self._replies_out.stop()
         if self._lease:
@@ -284,8 +279,7 @@ class RoomHost:
         none comes (the writer died, the bus failed), decide it here: an id makes the
         second try the same command, applied once whichever node wrote it."""
         forward = secrets.token_hex(8)
-        if command_id is None:
-            self._unnamed.add(forward)
+        named = command_id is not None
         command_id = command_id or f"forwarded:{forward}"
         message = {"id": forward, "node": self.node_id, "user": actor.user_id,
                    "admin": actor.is_admin, "name": command.NAME,
@@ -303,9 +297,11 @@ class RoomHost:
             metrics.FORWARDED_DECIDED_HERE.inc()
             here = await self._decide_here(actor, command, command_id)
             # Deciding it here under the forward's id is safe (were it applied there, this
-            # is its duplicate); if that fails too, the writer may still have applied it,
-            # and a client without an id cannot retry it as the same command.
-            if here == Rejection("store_unavailable") and forward in self._unnamed:
+            # is its duplicate). If that fails too (the database, or the room stopping
+            # here), the writer may still have applied it: a client that gave the command
+            # id can send it again (a duplicate is answered as such); one that gave none
+            # cannot be told from a new command, so it hears that nobody knows.
+            if here == Rejection("store_unavailable") and not named:
                 return Rejection("outcome_unknown")
             return here
         else:
@@ -313,7 +309,6 @@ class RoomHost:
             return outcome
         finally:
             self._forwarded.pop(forward, None)
-            self._unnamed.discard(forward)
 
     async def _send_forwards(self, batch: list[dict[str, Any]]) -> None:
         await self.bus.publish(self.channel, self._origin + orjson.dumps({"forward": batch}))

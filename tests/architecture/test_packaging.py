@@ -85,7 +85,8 @@ def test_the_installed_wheel_runs_outside_the_checkout(wheel: Path, tmp_path: Pa
         "    finally:\n"
         "        await pool.stop()\n"
         "asyncio.run(main())\n")
-    # (A worker that cannot import its jobs never answers: the bound makes that a failure.)
+    # (A worker that cannot import its jobs fails the job, `render_failed`; the bound is
+    # for anything else that would keep it from answering.)
     assert "Phong hop" in _run(sys.executable, "-c", pdf, cwd=tmp_path, env=env,
                                timeout=120).stdout
     # The console script and `python -m phonghop` are the same command line.

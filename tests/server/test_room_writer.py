@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from phonghop.bus.base import Bus
 from phonghop.bus.local import LocalBus
 from phonghop.bus.redis import RedisBus
 from phonghop.meeting_room import parse_command, summary
@@ -25,15 +26,14 @@ from tests.conftest import REDIS
 from tests.rooms.world import ADMIN, Room
 
 
-async def hosted(tmp_path: Path, bus: object = None) -> tuple[SqlStore, RoomHost]:
+async def hosted(tmp_path: Path, bus: Bus | None = None) -> tuple[SqlStore, RoomHost]:
     store = SqlStore(sqlite_url(tmp_path))
     await store.open()
     room = Room()
     room.ok(ADMIN, "meeting.create", title="Phiên họp thường kỳ",
             starts_at="2026-12-07T08:00:00+07:00")
     room_id = await store.create_meeting(room.events, summary(room.state))
-    host = RoomHost(room_id, store, bus or LocalBus(), lambda: datetime.now(UTC),  # type: ignore[arg-type]
-                    "node-a")
+    host = RoomHost(room_id, store, bus or LocalBus(), lambda: datetime.now(UTC), "node-a")
     await host.start()
     return store, host
 
