@@ -108,14 +108,18 @@ async def test_a_first_start_creates_the_schema_the_migrations_build(
         assert {"poll_voters", "secret_ballots"} <= set(created["(without rowid)"])
 
 
-async def test_nodes_starting_together_on_an_empty_database_all_start(
-    store_url: str, open_store: Opener,
-) -> None:
+async def test_nodes_starting_together_on_an_empty_database_all_start(pg_database: str) -> None:
     """Several nodes started at once on one fresh PostgreSQL database: one creates the
-    schema, the others wait for it and find it done (an advisory lock)."""
-    if not store_url.startswith("postgresql"):
-        pytest.skip("one process opens an embedded SQLite database")
-    stores = await asyncio.gather(*(open_store() for _ in range(4)))
-    for store in stores:
-        assert await store.user_by_name("nobody") is None
-    assert (await _read(store_url))["(version)"] == [SCHEMA_HEAD]
+    schema, the others wait for it and find it done (an advisory lock). PostgreSQL only:
+    an embedded SQLite database is opened by one process."""
+    await _admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public",
+                 pg_database.rsplit("/", 1)[-1])
+    stores = [SqlStore(pg_database) for _ in range(4)]
+    try:
+        await asyncio.gather(*(store.open() for store in stores))
+        for store in stores:
+            assert await store.user_by_name("nobody") is None
+    finally:
+        for store in stores:
+            await store.close()
+    assert (await _read(pg_database))["(version)"] == [SCHEMA_HEAD]
