@@ -80,6 +80,9 @@ class Library:
         self._inflight: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
         self._prerendering: dict[str, asyncio.Task[None]] = {}
         self._sealed: set[str] = set()  # known sealed here (the marker is the authority)
+        # Page images being written to the disk cache, by file: a seal waits for them, since
+        # a write runs in a thread that cancelling its task does not stop.
+        self._writing: dict[str, set[asyncio.Future[None]]] = {}
 
     def path(self, sha256: str) -> Path:
         return self.files / sha256[:2] / f"{sha256}.pdf"
@@ -109,9 +112,12 @@ class Library:
         return False
 
     async def seal(self, sha256: str) -> None:
-        """Mark `sha256` confidential for good and delete every unstamped image of it."""
+        """Mark `sha256` confidential for good and delete every unstamped image of it.
+
+        When it returns, no unstamped image of the file is on this node's disk or in its
+        memory, and none will be written by this node later."""
         if sha256 not in self._sealed:
-            self._sealed.add(sha256)
+            self._sealed.add(sha256)  # from here no write of its pages starts on this node
             marker = self.sealed_dir / sha256
             if not marker.exists():
                 await asyncio.to_thread(_write_atomically, marker, b"")
@@ -119,6 +125,10 @@ class Library:
         task = self._prerendering.pop(sha256, None)
         if task is not None:
             task.cancel()
+        # Writes that started before the seal finish (their threads cannot be stopped), then
+        # the folder goes with everything they wrote.
+        if writing := self._writing.get(sha256):
+            await asyncio.wait(set(writing))  # not gather: a cancelled seal cancels no write
         await asyncio.to_thread(shutil.rmtree, self._page_dir(sha256), True)
 
     def _forget(self, sha256: str) -> None:
@@ -246,10 +256,32 @@ class Library:
         image = await self._job("render", str(self.path(sha256)), page, WIDTHS[size], fmt,
                                 label, priority=priority)
         if keep:  # a stamped page belongs to one viewer, a sealed file to nobody: never kept
-            await asyncio.to_thread(_write_atomically, cached, image)
-            if self.sealed(sha256):  # sealed while it rendered: take it back
-                await asyncio.to_thread(shutil.rmtree, self._page_dir(sha256), True)
+            await self._cache(sha256, cached, image)
         return image
+
+    async def _cache(self, sha256: str, path: Path, image: bytes) -> None:
+        """Write an unstamped page image to the disk cache, unless its file is sealed."""
+        if self.sealed(sha256):  # sealed while it rendered
+            return
+        # Checked and registered with no await between: a seal either sees this write and
+        # waits for it, or came first and this write never starts.
+        write = asyncio.ensure_future(asyncio.to_thread(_write_atomically, path, image))
+        self._writing.setdefault(sha256, set()).add(write)
+        # Forgotten when the thread is done, not when this task is: a cancelled request's
+        # write goes on, and a seal must still find it.
+        write.add_done_callback(lambda done: self._written(sha256, done))
+        await asyncio.shield(write)
+        if self.sealed(sha256):  # sealed by another node while this one wrote: take it back
+            await asyncio.to_thread(shutil.rmtree, self._page_dir(sha256), True)
+
+    def _written(self, sha256: str, write: asyncio.Future[None]) -> None:
+        writing = self._writing.get(sha256)
+        if writing is not None:
+            writing.discard(write)
+            if not writing:
+                del self._writing[sha256]
+        if not write.cancelled():
+            write.exception()  # retrieved: the request that waited for it has raised it
 
     def _remember(self, key: tuple[Any, ...], image: bytes) -> None:
         self._memory[key] = image

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
+import time
 from pathlib import Path
 
 import pymupdf
 import pytest
 from PIL import Image
 
+from phonghop.documents import library as library_module
 from phonghop.documents.ingest import IngestError
 from phonghop.documents.library import Library, Limits
 from phonghop.documents.pool import WorkerPool
@@ -132,3 +135,35 @@ async def test_a_sealed_file_loses_its_cached_pages_and_is_never_cached_again(
     # Another node (another Library on the same volume) sees the seal too.
     other = Library(library.files.parent, library.pool)
     assert other.sealed(sha)
+
+
+async def test_a_seal_during_a_slow_write_leaves_no_page_behind(
+    library: Library, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Attack, with the data directory of a node on a slow shared volume (NFS: a write takes
+    tens of milliseconds): seal a file while its pages are being written, then look for them.
+
+    The write is the real one, made slow; cancelling the task that waits for it does not stop
+    its thread, so a seal that does not wait for it finds the folder empty and the page lands
+    after (this happened in CI on a local disk)."""
+    started, finished = threading.Event(), threading.Event()
+    write = library_module._write_atomically
+
+    def slow_write(path: Path, data: bytes) -> None:
+        if path.is_relative_to(library.pages):
+            started.set()
+            time.sleep(0.05)
+        write(path, data)
+        if path.is_relative_to(library.pages):
+            finished.set()
+
+    monkeypatch.setattr(library_module, "_write_atomically", slow_write)
+    stored = await store(library, report(6, image=False))
+    sha = stored.sha256
+    library.prerender(sha, 6)
+    assert await asyncio.to_thread(started.wait, 30)  # a page is being written now
+    await library.seal(sha)
+    assert await asyncio.to_thread(finished.wait, 30)  # and has been written
+    folder = library.pages / sha[:2] / sha
+    assert not folder.exists(), sorted(p.name for p in folder.iterdir())
+    assert not [k for k in library._memory if k[0] == sha] and sha not in library._writing
