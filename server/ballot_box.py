@@ -10,7 +10,10 @@ refused with `poll_closed`.
 Encrypted ballots (secret polls) enter the box as soon as they parse (their tracker is
 the receipt) and are acknowledged when committed, like any ballot; their proofs are
 checked right after, off the event loop (`server/ballot_checks.py`), and only a checked
-ballot counts. A ballot whose proofs fail is taken out of the box again and its voter's
+ballot counts. While a burst pours in, the checks go one group at a time and the rest wait
+until it has passed (two seconds at most; a close starts them at once): the processes
+checking them would otherwise take the CPU the event loop needs to take ballots in
+(`server/intake.py`). A ballot whose proofs fail is taken out of the box again and its voter's
 connection told (`ballot_refused`; the device makes a fresh ballot): only a faulty or
 dishonest device sends one. Checking after the ack keeps the ack as quick as a named
 poll's (a proof check costs ≈ 1 ms of CPU a ballot: 6,300 of them are seconds on two
@@ -41,6 +44,7 @@ from phonghop.rooms.rejections import invalid, not_found
 from phonghop.server import ballot_checks, metrics
 from phonghop.server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
 from phonghop.server.group_commit import GroupCommit
+from phonghop.server.intake import BUCKET, MAX_HOLD, TRICKLE, Intake
 from phonghop.store.base import Duplicate, StoreError
 from phonghop.store.ports import Ballots
 from phonghop.store.records import (
@@ -69,6 +73,7 @@ BATCH_MAX = 2000  # ballots committed together
 # which in a burst take hundreds of milliseconds each: the ballots that arrive meanwhile
 # go to the store at once, not after it (docs/PERFORMANCE.md, "One hand-over a batch").
 COMMITS_IN_FLIGHT = 3
+CHECK_GROUP = 512  # ballots whose verdicts are recorded in one transaction
 CHECKS_TIMEOUT = 30.0  # seconds the seal waits for this node's checks before doing them
 PROGRESS_EVERY = 0.25  # seconds between progress reports while ballots arrive
 SYSTEM = Actor(user_id=0, is_admin=True)  # the server itself: timers, progress reports
@@ -140,11 +145,15 @@ class BallotBox:
         self._reporting_task: dict[int, asyncio.Task[object]] = {}  # poll -> that report
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Encrypted ballots committed in this turn of the event loop, to check as one group
-        # per poll; how many of each poll are being checked, and an event set when none is
-        # (the seal waits for it rather than check them a second time).
+        # Encrypted ballots committed and not yet sent to be checked (held back while a
+        # burst arrives: `server/intake.py`), to check as one group per poll; how many of
+        # each poll are being checked, and an event set when none is (the seal waits for it
+        # rather than check them a second time).
+        self._intake = Intake()
         self._to_check: list[tuple[int, _Unchecked]] = []
-        self._check_soon = False
+        self._held_since: float | None = None  # when the oldest of `_to_check` came
+        self._check_call: asyncio.Handle | None = None  # `_start_checks`, when scheduled
+        self._trickling = 0  # groups checked while a burst arrives, being checked
         self._checking: dict[int, int] = {}
         self._checked: dict[int, asyncio.Event] = {}
         self._verifiers: dict[int, tuple[str | None, PollVerifier]] = {}  # poll -> (key, …)
@@ -154,7 +163,7 @@ class BallotBox:
         self.arm_timers()
 
     def stop(self) -> None:
-        for handle in [self._reporting, *self._timers.values()]:
+        for handle in [self._reporting, self._check_call, *self._timers.values()]:
             if handle is not None:
                 handle.cancel()
         for task in list(self._tasks):
@@ -171,6 +180,7 @@ class BallotBox:
         at once when refused, else once its batch committed (from the batch's own turn of
         the event loop: thousands of ballots a second wake no task each). `refused` is
         called if an acknowledged encrypted ballot's proofs fail (it is taken out)."""
+        self._intake.arrived(asyncio.get_running_loop().time())
         state = self.host.state
         member = check_ballot(state, ballot, actor.user_id, actor.is_admin, self.clock())
         if isinstance(member, Rejection):
@@ -239,25 +249,52 @@ class BallotBox:
         return cached[1]
 
     def _to_checks(self, poll_id: int, unchecked: list[_Unchecked]) -> None:
-        """Check these ballots, just committed, with the others of this turn."""
+        """Check these ballots, just committed, with the others of this turn (or, while a
+        burst arrives, with those held back since)."""
         self._checking[poll_id] = self._checking.get(poll_id, 0) + len(unchecked)
         self._checked.setdefault(poll_id, asyncio.Event()).clear()
         self._to_check += [(poll_id, u) for u in unchecked]
-        if not self._check_soon:
-            self._check_soon = True
-            asyncio.get_running_loop().call_soon(self._start_checks)
+        loop = asyncio.get_running_loop()
+        if self._held_since is None:
+            self._held_since = loop.time()
+        if self._check_call is None:
+            self._check_call = loop.call_soon(self._start_checks)
 
-    def _start_checks(self) -> None:
-        """Check the encrypted ballots of this turn: one group per poll, one task each."""
-        self._check_soon = False
+    def _start_checks(self, now: bool = False) -> None:
+        """Check the encrypted ballots waiting: one group per poll, one task each. Held
+        back while ballots pour in, for `MAX_HOLD` at most, unless `now` (a seal)."""
+        loop = asyncio.get_running_loop()
+        if self._check_call is not None:
+            self._check_call.cancel()
+            self._check_call = None
+        if not self._to_check:
+            return
+        t = loop.time()
+        held = self._held_since if self._held_since is not None else t
+        if not now and self._intake.busy(t) and t - held < MAX_HOLD:
+            if not self._trickling:  # one group at a time goes on: one process's worth
+                # (the other core takes ballots in), and the close has less left to wait for
+                self._release(self._to_check[:TRICKLE], trickle=True)
+                del self._to_check[:TRICKLE]
+            self._check_call = loop.call_later(BUCKET / 2, self._start_checks)
+            return
+        self._held_since = None
         arrived, self._to_check = self._to_check, []
+        self._release(arrived)
+
+    def _release(self, arrived: list[tuple[int, _Unchecked]], trickle: bool = False) -> None:
         by_poll: dict[int, list[_Unchecked]] = {}
         for poll_id, u in arrived:
             by_poll.setdefault(poll_id, []).append(u)
-        for poll_id, group in by_poll.items():
-            self._spawn(self._check(poll_id, group))
+        for poll_id, ballots in by_poll.items():
+            # In groups: each group's verdicts are recorded while the next ones are checked,
+            # so a close waits for one group's record, not for all of them after the checks.
+            for start in range(0, len(ballots), CHECK_GROUP):
+                self._trickling += trickle
+                self._spawn(self._check(poll_id, ballots[start:start + CHECK_GROUP], trickle))
 
-    async def _check(self, poll_id: int, group: list[_Unchecked]) -> None:
+    async def _check(self, poll_id: int, group: list[_Unchecked], trickle: bool = False
+                     ) -> None:
         """Every proof of these ballots, off the loop; then, in one transaction, the valid
         ones marked checked and the others taken out, their voters told."""
         try:
@@ -285,6 +322,7 @@ class BallotBox:
                 if u.refused is not None:
                     _tell(u.refused, poll_id, u.tracker, _invalid_ballot(verdict))
         finally:
+            self._trickling -= trickle
             left = self._checking.get(poll_id, 0) - len(group)
             if left > 0:
                 self._checking[poll_id] = left
@@ -450,6 +488,7 @@ class BallotBox:
     async def _seal_encrypted(self, poll: Poll, command: v.PollClose | v.PollCancel
                               ) -> Command:
         cancel = isinstance(command, v.PollCancel)
+        self._start_checks(now=True)  # no more holding back: the count waits for them
         if not cancel and poll.id in self._checked:
             # This node's checks of ballots already in the box finish first (checking them
             # again below would cost as much); one that takes too long is checked again.

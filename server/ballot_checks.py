@@ -15,9 +15,10 @@ import logging
 import os
 from collections.abc import Sequence
 
+from phonghop.voting.secret import decaf, fast
 from phonghop.voting.secret.ballot import BallotRefusal, BallotRules
 from phonghop.voting.secret.batch import BatchVerifier, VerifierFailed, VerifyTimeout
-from phonghop.voting.secret.fast import add_sums, sum_choices
+from phonghop.voting.secret.fast import add_sums
 
 log = logging.getLogger("phonghop.ballots")
 
@@ -74,7 +75,9 @@ async def close() -> None:
 
 async def aggregate_ballots(rules: BallotRules, stored: Sequence[str]) -> list[dict[str, str]]:
     """The aggregate `(Σ αₘ, Σ βₘ)` of a sealed box's checked ballots (their JSON), per
-    option: two threads, each adding up half (libsodium runs without the GIL)."""
+    option: two threads, each adding up half (libdecaf and libsodium run without the
+    GIL), on the engine the checks use."""
+    sum_choices = decaf.sum_choices if fast.engine() == "libdecaf" else fast.sum_choices
     half = len(stored) // 2
     first, second = await asyncio.gather(
         asyncio.to_thread(sum_choices, stored[:half], rules.options),

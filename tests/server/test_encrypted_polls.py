@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from phonghop.server.intake import TRICKLE
 from phonghop.store.records import EncryptedIn
 from phonghop.voting.secret.ballot import Ballot, parse_ballot, tracker
 from phonghop.voting.secret.board import BoardStatus, verify_board
@@ -432,3 +433,40 @@ async def test_ballots_a_node_acknowledged_but_never_checked_are_checked_at_the_
         [checked["receipt"], tracker_of(poll, good)])
     report = verify_board(doc)
     assert report.status == BoardStatus.VERIFIED and report.counts == [1, 1, 0]
+
+
+async def test_a_burst_is_checked_once_it_has_passed_without_waiting_for_the_close(
+    server: ServerProcess, open_ws: Any
+) -> None:
+    """A hundred ballots at once, one forged: while they pour in the box checks one group
+    of them at a time (server/intake.py), the rest once they have passed, without a close:
+    the board lists every valid one, the forged one's voter is told, and the close counts
+    the valid ones."""
+    N = 100
+    assert N > TRICKLE  # more than one group is held back
+    m = await make_meeting(server.base_url, delegates=N, invitees=0)
+    draft = await create_secret(m, ("d1", "d2"), 2, eligibility="members")
+    devices = await ceremony(m, draft)
+    await poll_cmd(m, "chair", draft, "open")
+    poll = await poll_as(m, "d1", draft["id"])
+    voters = [f"d{i}" for i in range(1, N + 1)]
+    sockets = await asyncio.gather(*(open_ws(m[w]) for w in voters))
+    await asyncio.gather(*(ws.join(m.id) for ws in sockets))
+    ballots = [ballot(poll, uid(m, w), FOR if i % 3 else AGAINST) for i, w in enumerate(voters)]
+    forged = 77
+    ballots[forged]["choices"][0]["proof"][0] = ballots[forged]["choices"][0]["proof"][1]
+    answers = await asyncio.gather(*(
+        ws.command(m.id, "vote.cast", f"burst-{i}", poll_id=poll["id"], ballot=b)
+        for i, (ws, b) in enumerate(zip(sockets, ballots, strict=True))))
+    assert [a["type"] for a in answers] == ["ack"] * N  # acknowledged before any check
+    out = await sockets[forged].until(
+        lambda e: e["type"] == "ballot_refused" and e["id"] == f"burst-{forged}")
+    assert_refusal(out, "invalid_ballot")
+    valid = [a["receipt"] for i, a in enumerate(answers) if i != forged]
+    await board_listing(m, "d3", poll["id"], valid)
+    closed = await poll_cmd(m, "chair", poll, "close")
+    assert closed["board"]["cast"] == N - 1
+    await decrypt(m, poll["id"], devices, "d1", "d2")
+    report = verify_board(await board_json(m, "d2", poll["id"]))
+    against = len([i for i in range(N) if i % 3 == 0 and i != forged])
+    assert report.status == BoardStatus.VERIFIED and report.counts == [N - 1 - against, against, 0]

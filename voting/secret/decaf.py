@@ -36,6 +36,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
+from collections.abc import Sequence
+
+import orjson
 
 from phonghop.voting.secret.ballot import (
     BallotProblem,
@@ -44,6 +47,7 @@ from phonghop.voting.secret.ballot import (
     verify_ballot_reference,
 )
 from phonghop.voting.secret.fast import PollVerifier, _Pair
+from phonghop.voting.secret.fast import sum_choices as _sum_choices_libsodium
 from phonghop.voting.secret.group import ORDER, G, frame
 
 _POINT = 256  # sizeof(decaf_255_point_t): 4 coordinates of 64 bytes, aligned 32
@@ -238,3 +242,42 @@ class DecafPollVerifier(PollVerifier):
                       _F32, data[e + 64 * i + 32:e + 64 * i + 64])
         digest = hashlib.sha512(b"".join(parts)).digest()
         return int.from_bytes(digest, "little") % ORDER == total % ORDER
+
+
+def sum_choices(stored: Sequence[str | bytes], options: int) -> list[tuple[bytes, bytes]]:
+    """`fast.sum_choices` on libdecaf: each α and β decoded once and added in memory, the
+    sums encoded once (≈ 2.5× less CPU: libsodium decodes and encodes at every addition).
+    Releases the GIL in its C calls, like libsodium, so threads can share the work.
+
+    Stored ballots were checked, so every point decodes alike in both libraries; a value
+    that does not decode here is left to libsodium, whose answer (or error) it is."""
+    lib = _lib
+    if lib is None:
+        raise RuntimeError("libdecaf0 is not available")
+    arena = _Arena((2 * options + 1) * _POINT)
+    at = arena.base
+    decode, add = lib.decaf_255_point_decode, lib.decaf_255_point_add
+    for i in range(2 * options):  # the sums start at the identity (its encoding: zeros)
+        decode(at + i * _POINT, _ZERO, _YES)
+    point = at + 2 * options * _POINT
+    for raw in stored:
+        items = orjson.loads(raw)["choices"]
+        if len(items) != options:
+            raise ValueError("a stored ballot with another number of options")
+        for m, item in enumerate(items):
+            for j, value in enumerate((item["alpha"], item["beta"])):
+                encoding = bytes.fromhex(value)
+                if (len(encoding) != 32 or encoding[31] & 0x80
+                        or decode(point, encoding, _YES) != _SUCCESS):
+                    return _sum_choices_libsodium(stored, options)
+                total = at + (2 * m + j) * _POINT
+                add(total, total, point)
+    out = ctypes.create_string_buffer(32)
+    sums = []
+    for m in range(options):
+        pair = []
+        for j in range(2):
+            lib.decaf_255_point_encode(out, at + (2 * m + j) * _POINT)
+            pair.append(out.raw)
+        sums.append((pair[0], pair[1]))
+    return sums

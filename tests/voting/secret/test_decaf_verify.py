@@ -10,12 +10,13 @@ import asyncio
 import copy
 import os
 
+import orjson
 import pysodium
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from phonghop.voting.secret import decaf
+from phonghop.voting.secret import decaf, fast
 from phonghop.voting.secret.ballot import (
     BallotProblem,
     BallotRefusal,
@@ -97,6 +98,26 @@ def test_libdecaf_decodes_what_libsodium_does_except_the_top_bit(data: bytes) ->
         out = decaf._Arena(32)
         lib.decaf_255_point_encode(out.base, point.base)
         assert bytes(out.data[out.offset:out.offset + 32]) == data
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polls(), st.integers(0, 5), st.data())
+def test_the_aggregate_on_libdecaf_is_libsodiums(poll, n: int, data) -> None:  # type: ignore[no-untyped-def]
+    """What the seal counts: the sums of the box's ballots, the same on both engines, and
+    a value libdecaf does not decode (a set top bit) gets libsodium's sum or error."""
+    rules, choices, voter = poll
+    stored = [orjson.dumps(encrypt_ballot(rules, str(int(voter) + i), choices).to_json())
+              for i in range(n)]
+    assert decaf.sum_choices(stored, rules.options) == fast.sum_choices(stored, rules.options)
+    odd = copy.deepcopy(orjson.loads(stored[0])) if stored else None
+    if odd is not None:
+        m = data.draw(st.integers(0, rules.options - 1))
+        key = data.draw(st.sampled_from(["alpha", "beta"]))
+        odd["choices"][m][key] = _point_text(data.draw) if data.draw(st.booleans()) else \
+            _HIGH_G.hex()
+        mixed = [orjson.dumps(odd), *stored[1:]]
+        assert _answer(lambda _, d: decaf.sum_choices(d, rules.options), rules, mixed) == \
+            _answer(lambda _, d: fast.sum_choices(d, rules.options), rules, mixed)
 
 
 def test_identity_points_keys_and_top_bits() -> None:
