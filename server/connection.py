@@ -13,6 +13,10 @@ from phonghop.server.wire import WireProtocol, text_frame
 
 # A client whose unsent backlog passes this is disconnected instead of growing our memory.
 MAX_BACKLOG = 4 * 1024 * 1024
+# A snapshot (or replay) is what a client asked for to get in: its size is the room's, not a
+# sign of a slow reader, so it is not counted as backlog; what is written after it is, from
+# its end. Whatever is being delivered, more than this waiting for one client is cut off.
+MAX_BUFFERED = 64 * 1024 * 1024
 CLOSE_SLOW = 4409
 CLOSE_POLICY = 1008
 
@@ -39,7 +43,8 @@ class RateLimit:
 class Connection:
     """A joined (or joining) client: who it is and how to reach it."""
 
-    __slots__ = ("alive", "is_admin", "meeting", "rate", "role", "session", "user_id", "wire")
+    __slots__ = ("_after", "alive", "is_admin", "meeting", "rate", "role", "session", "user_id",
+                 "wire")
 
     def __init__(self, wire: WireProtocol, user_id: int, is_admin: bool, session: str) -> None:
         self.wire = wire
@@ -50,16 +55,31 @@ class Connection:
         self.role: str | None = None
         self.rate = RateLimit()
         self.alive = True
+        # Bytes written after the last catch-up while it is still being delivered (None when
+        # it has gone): the buffer is first in, first out, so none of them has left yet.
+        self._after: int | None = None
 
-    def send_frame(self, frame: bytes) -> None:
-        """Write a pre-built frame; a client too far behind is disconnected (4409)."""
+    def send_frame(self, frame: bytes, catch_up: bool = False) -> None:
+        """Write a pre-built frame; a client too far behind is disconnected (4409).
+
+        `catch_up`: a snapshot or a replay frame, which does not count as backlog (the
+        frames written after it do, from its end): a slow client joining a large room gets
+        in instead of being cut off while its snapshot is on the way."""
         if not self.alive:
             return
-        if self.wire.buffered() > MAX_BACKLOG:
+        buffered = self.wire.buffered()
+        if self._after is not None and buffered <= self._after:
+            self._after = None  # the catch-up has gone: count everything again
+        backlog = buffered if self._after is None else self._after
+        if backlog > MAX_BACKLOG or buffered > MAX_BUFFERED:
             self.close(CLOSE_SLOW, "slow consumer")
             return
         if not self.wire.write_frame(frame):
             self.alive = False
+        elif catch_up:
+            self._after = 0
+        elif self._after is not None:
+            self._after += len(frame)
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_frame(text_frame(orjson.dumps(message)))

@@ -76,7 +76,7 @@ class Fanout:
         missed = [e for e in events
                   if e.seq > since and e.audience.admits(conn.user_id, conn.role, conn.is_admin)]
         for start in range(0, len(missed), REPLAY_CHUNK):
-            conn.send_frame(self.frame(missed[start:start + REPLAY_CHUNK]))
+            conn.send_frame(self.frame(missed[start:start + REPLAY_CHUNK]), catch_up=True)
         conn.send({"type": "resumed", "meeting": self.room_id, "seq": seq,
                    "replayed": len(missed)})
 

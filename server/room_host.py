@@ -583,7 +583,7 @@ class RoomHost:
         for conn in refresh:
             if conn in self.conns and conn.alive:
                 conn.role = self.state.role_of(conn.user_id)
-                conn.send_frame(text_frame(self.snapshot_message(conn)))
+                conn.send_frame(text_frame(self.snapshot_message(conn)), catch_up=True)
 
     def _on_bus(self, payload: bytes) -> None:
         # Our own messages: events are integrated and volatile relayed before publishing.
@@ -664,7 +664,7 @@ class RoomHost:
         if since is not None and 0 <= since <= state.seq and self._can_replay(since):
             self.fanout.replay(conn, self.recent, since, state.seq)
         else:
-            conn.send_frame(text_frame(self.snapshot_message(conn)))
+            conn.send_frame(text_frame(self.snapshot_message(conn)), catch_up=True)
         self.conns.add(conn)
         self.presence.add(conn.user_id)
         self._presence_soon()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import itertools
+import random
 import socket
 import struct
 import termios
@@ -24,8 +26,9 @@ from websockets.client import ClientProtocol
 from websockets.frames import Opcode
 from websockets.uri import parse_uri
 
-from tests.conftest import TLS, Meeting, ServerProcess
+from tests.conftest import TLS, Meeting, ServerProcess, WsClient, make_meeting
 from tests.server.conftest import loads, uid
+from tests.server.test_documents import attach
 
 MAX_BACKLOG = 4 * 1024 * 1024  # server/connection.py
 TEXT = "ệ" * 2000  # the longest notice: about 6 KB of UTF-8
@@ -186,5 +189,74 @@ async def test_a_client_that_stops_reading_is_cut_off_and_others_carry_on(
             posted += 1
             await reader_has(posted)
         following.cancel()
+    finally:
+        raw.close()
+
+
+async def test_a_slow_client_joining_a_large_room_gets_in(
+    server: ServerProcess, open_ws: Any,
+) -> None:
+    """A room whose snapshot is larger than the backlog a client may have (shared marks
+    of a long meeting), a tablet that joins it and reads slowly while the room goes on: the
+    snapshot is what it asked for, not a backlog, so it gets in and then receives every
+    live event (it used to be cut off with 4409 at the first event after its snapshot,
+    and a reload asked for the same snapshot again)."""
+    m = await make_meeting(server.base_url, extra={"p1": "presenter"})
+    doc = await attach(m["chair"], m.id, classification="public")
+    # Those who draw shared marks, each on a tablet of their own (a user may send 60
+    # commands at once, then 20 a second: a refused one is sent again, as a tablet does).
+    pens = [await open_ws(m[who]) for who in ("chair", "secretary", "p1")]
+    for pen in pens:
+        await pen.join(m.id)
+    chair = pens[0]
+    draw = random.Random(7)
+    # ≈ 52 KB of JSON (a command may have 64 KB): a long, fine stroke
+    stroke = [round(draw.random(), 10) for _ in range(4000)]
+
+    strokes = itertools.count()
+
+    async def add(pen: WsClient, n: int) -> None:
+        for i in range(n):
+            while True:
+                cid = f"ink-{next(strokes)}"
+                await pen.send({"type": "command", "id": cid, "meeting": m.id,
+                                "name": "annotation.add", "args": {
+                                    "document_id": doc["id"], "page": 1 + i % 3,
+                                    "kind": "ink", "points": stroke}})
+                answer = await pen.until(lambda e, cid=cid: e.get("id") == cid or (
+                    e["type"] == "error" and e["code"] == "rate_limited"))
+                if answer["type"] == "ack":
+                    break
+                assert answer.get("code") == "rate_limited", answer
+                await asyncio.sleep(0.25)  # sent too fast: again, as a tablet does
+
+    view = b""
+    # More than the backlog limit plus what the kernel's buffers can take (4 MB here).
+    while len(view) < MAX_BACKLOG + 4_500_000:
+        await asyncio.gather(*(add(pen, 15) for pen in pens))
+        view = (await m["d1"].call("GET", f"/api/meetings/{m.id}")).content
+    raw = RawClient(server, m["d1"].token)
+    await raw.connect()
+    try:
+        await raw.read_until(lambda msg: msg["type"] == "hello")
+        await raw.send(f'{{"type": "join", "meeting": {m.id}}}')
+        await chair.until(lambda msg: msg["type"] == "presence"
+                          and uid(m, "d1") in msg.get("online", []))
+        # The server holds more than the backlog limit of the snapshot for this client.
+        assert len(view) - raw.bytes_read - raw.waiting_in_kernel() > MAX_BACKLOG
+        for n in range(3):  # the room goes on while the snapshot is on the way
+            ack = await chair.command(m.id, "notice.post", text=f"Thông báo {n}")
+            assert ack["type"] == "ack", ack
+        # Then it reads at a tablet's pace on a good network (its 4 KB window alone would
+        # make reading 9 MB take a while on a busy box: that is not what is tested here).
+        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        last = await raw.read_until(lambda msg: msg.get("kind") == "notice.posted"
+                                    and msg["data"]["notice"]["text"] == "Thông báo 2",
+                                    timeout=60)
+        assert last is not None and raw.protocol.close_rcvd is None
+        kinds = [msg["type"] for msg in raw.messages]
+        assert kinds.index("snapshot") < kinds.index("event")
+        snapshot = next(msg for msg in raw.messages if msg["type"] == "snapshot")
+        assert len(snapshot["room"]["annotations"]) >= (MAX_BACKLOG + 4_500_000) // 60_000
     finally:
         raw.close()
