@@ -83,6 +83,7 @@ class Library:
         # Page images being written to the disk cache, by file: a seal waits for them, since
         # a write runs in a thread that cancelling its task does not stop.
         self._writing: dict[str, set[asyncio.Future[None]]] = {}
+        self._clearing: set[asyncio.Future[None]] = set()  # seals' deletions under way
 
     def path(self, sha256: str) -> Path:
         return self.files / sha256[:2] / f"{sha256}.pdf"
@@ -115,20 +116,28 @@ class Library:
         """Mark `sha256` confidential for good and delete every unstamped image of it.
 
         When it returns, no unstamped image of the file is on this node's disk or in its
-        memory, and none will be written by this node later."""
-        if sha256 not in self._sealed:
-            self._sealed.add(sha256)  # from here no write of its pages starts on this node
-            marker = self.sealed_dir / sha256
-            if not marker.exists():
-                await asyncio.to_thread(_write_atomically, marker, b"")
+        memory, and none will be written by this node later. Cancelling it (a dropped
+        request) stops only the waiting: the marker and the deletion go on."""
+        new = sha256 not in self._sealed
+        self._sealed.add(sha256)  # from here no write of its pages starts on this node
         self._forget(sha256)
         task = self._prerendering.pop(sha256, None)
         if task is not None:
             task.cancel()
+        clearing = asyncio.ensure_future(self._clear(sha256, new))
+        self._clearing.add(clearing)
+        clearing.add_done_callback(self._clearing.discard)
+        await asyncio.shield(clearing)
+
+    async def _clear(self, sha256: str, new: bool) -> None:
+        """The marker, then the folder of cached images, once the writes in flight ended."""
+        marker = self.sealed_dir / sha256
+        if new and not marker.exists():
+            await asyncio.to_thread(_write_atomically, marker, b"")
         # Writes that started before the seal finish (their threads cannot be stopped), then
         # the folder goes with everything they wrote.
         if writing := self._writing.get(sha256):
-            await asyncio.wait(set(writing))  # not gather: a cancelled seal cancels no write
+            await asyncio.wait(set(writing))
         await asyncio.to_thread(shutil.rmtree, self._page_dir(sha256), True)
 
     def _forget(self, sha256: str) -> None:
@@ -265,12 +274,15 @@ class Library:
             return
         # Checked and registered with no await between: a seal either sees this write and
         # waits for it, or came first and this write never starts.
-        write = asyncio.ensure_future(asyncio.to_thread(_write_atomically, path, image))
+        write = asyncio.ensure_future(self._write(sha256, path, image))
         self._writing.setdefault(sha256, set()).add(write)
-        # Forgotten when the thread is done, not when this task is: a cancelled request's
-        # write goes on, and a seal must still find it.
+        # Forgotten when it is done, not when this task is: a cancelled request's write goes
+        # on (with its check below), and a seal must still find it.
         write.add_done_callback(lambda done: self._written(sha256, done))
         await asyncio.shield(write)
+
+    async def _write(self, sha256: str, path: Path, image: bytes) -> None:
+        await asyncio.to_thread(_write_atomically, path, image)
         if self.sealed(sha256):  # sealed by another node while this one wrote: take it back
             await asyncio.to_thread(shutil.rmtree, self._page_dir(sha256), True)
 

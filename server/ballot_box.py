@@ -154,6 +154,7 @@ class BallotBox:
         self._held_since: float | None = None  # when the oldest of `_to_check` came
         self._check_call: asyncio.Handle | None = None  # `_start_checks`, when scheduled
         self._trickling = 0  # groups checked while a burst arrives, being checked
+        self._sealing = 0  # seals waiting for this node's checks: nothing is held back
         self._checking: dict[int, int] = {}
         self._checked: dict[int, asyncio.Event] = {}
         self._verifiers: dict[int, tuple[str | None, PollVerifier]] = {}  # poll -> (key, …)
@@ -170,7 +171,15 @@ class BallotBox:
             task.cancel()
         left = self._writer.stop()
         _settle(left, [Rejection("store_unavailable")] * len(left))
-        self._to_check.clear()  # in the box, unchecked: the sealer checks them
+        self._check_call = None
+        self._held_since = None
+        self._trickling = 0
+        # In the box, unchecked: the sealer checks them; nobody waits for these checks.
+        self._to_check.clear()
+        self._checking.clear()
+        for event in self._checked.values():
+            event.set()
+        self._checked.clear()
 
     # ---- ballots ----
 
@@ -261,22 +270,27 @@ class BallotBox:
             self._check_call = loop.call_soon(self._start_checks)
 
     def _start_checks(self, now: bool = False) -> None:
-        """Check the encrypted ballots waiting: one group per poll, one task each. Held
-        back while ballots pour in, for `MAX_HOLD` at most, unless `now` (a seal)."""
+        """Check the encrypted ballots waiting, in groups of `CHECK_GROUP` per poll, a task
+        each. While ballots pour in, one group of `TRICKLE` at a time and the rest held
+        back, for `MAX_HOLD` at most, unless `now` or a seal waits for them."""
         loop = asyncio.get_running_loop()
         if self._check_call is not None:
             self._check_call.cancel()
             self._check_call = None
         if not self._to_check:
+            self._held_since = None
             return
         t = loop.time()
         held = self._held_since if self._held_since is not None else t
-        if not now and self._intake.busy(t) and t - held < MAX_HOLD:
-            if not self._trickling:  # one group at a time goes on: one process's worth
-                # (the other core takes ballots in), and the close has less left to wait for
+        if not now and not self._sealing and self._intake.busy(t) and t - held < MAX_HOLD:
+            if not self._trickling:  # one group at a time goes on (about one core's worth:
+                # the loop keeps the rest), and the close has less left to wait for
                 self._release(self._to_check[:TRICKLE], trickle=True)
                 del self._to_check[:TRICKLE]
-            self._check_call = loop.call_later(BUCKET / 2, self._start_checks)
+            if self._to_check:
+                self._check_call = loop.call_later(BUCKET / 2, self._start_checks)
+            else:
+                self._held_since = None
             return
         self._held_since = None
         arrived, self._to_check = self._to_check, []
@@ -322,7 +336,7 @@ class BallotBox:
                 if u.refused is not None:
                     _tell(u.refused, poll_id, u.tracker, _invalid_ballot(verdict))
         finally:
-            self._trickling -= trickle
+            self._trickling = max(0, self._trickling - trickle)  # 0 after a stop
             left = self._checking.get(poll_id, 0) - len(group)
             if left > 0:
                 self._checking[poll_id] = left
@@ -488,12 +502,18 @@ class BallotBox:
     async def _seal_encrypted(self, poll: Poll, command: v.PollClose | v.PollCancel
                               ) -> Command:
         cancel = isinstance(command, v.PollCancel)
-        self._start_checks(now=True)  # no more holding back: the count waits for them
         if not cancel and poll.id in self._checked:
             # This node's checks of ballots already in the box finish first (checking them
             # again below would cost as much); one that takes too long is checked again.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._checked[poll.id].wait(), CHECKS_TIMEOUT)
+            # Nothing is held back meanwhile, even if ballots still pour in: the count
+            # waits for them.
+            self._sealing += 1
+            try:
+                self._start_checks(now=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._checked[poll.id].wait(), CHECKS_TIMEOUT)
+            finally:
+                self._sealing -= 1
         sealed = await self.store.seal_encrypted(self.host.room_id, poll.id, discard=cancel)
         if cancel:
             return command

@@ -15,8 +15,7 @@ from phonghop.server.wire import WireProtocol, text_frame
 MAX_BACKLOG = 4 * 1024 * 1024
 # A snapshot (or replay) is what a client asked for to get in: its size is the room's, not a
 # sign of a slow reader, so it is not counted as backlog; what is written after it is, from
-# its end. Whatever is being delivered, more than this waiting for one client is cut off.
-MAX_BUFFERED = 64 * 1024 * 1024
+# its end. What waits for a client is thus at most the backlog plus its latest catch-up.
 CLOSE_SLOW = 4409
 CLOSE_POLICY = 1008
 
@@ -43,8 +42,8 @@ class RateLimit:
 class Connection:
     """A joined (or joining) client: who it is and how to reach it."""
 
-    __slots__ = ("_after", "alive", "is_admin", "meeting", "rate", "role", "session", "user_id",
-                 "wire")
+    __slots__ = ("_after", "_allowance", "alive", "is_admin", "meeting", "rate", "role",
+                 "session", "user_id", "wire")
 
     def __init__(self, wire: WireProtocol, user_id: int, is_admin: bool, session: str) -> None:
         self.wire = wire
@@ -58,6 +57,7 @@ class Connection:
         # Bytes written after the last catch-up while it is still being delivered (None when
         # it has gone): the buffer is first in, first out, so none of them has left yet.
         self._after: int | None = None
+        self._allowance = 0  # bytes of the latest catch-up, not counted as backlog
 
     def send_frame(self, frame: bytes, catch_up: bool = False) -> None:
         """Write a pre-built frame; a client too far behind is disconnected (4409).
@@ -70,13 +70,19 @@ class Connection:
         buffered = self.wire.buffered()
         if self._after is not None and buffered <= self._after:
             self._after = None  # the catch-up has gone: count everything again
+            self._allowance = 0
         backlog = buffered if self._after is None else self._after
-        if backlog > MAX_BACKLOG or buffered > MAX_BUFFERED:
+        # The second test counts what waited before the catch-up too (an earlier catch-up
+        # the client had not read, say): only the latest one is allowed for.
+        if backlog > MAX_BACKLOG or buffered > MAX_BACKLOG + self._allowance:
             self.close(CLOSE_SLOW, "slow consumer")
             return
         if not self.wire.write_frame(frame):
             self.alive = False
         elif catch_up:
+            if self._after:  # live frames since the last catch-up: a new one starts
+                self._allowance = 0
+            self._allowance += len(frame)
             self._after = 0
         elif self._after is not None:
             self._after += len(frame)

@@ -16,11 +16,15 @@ from __future__ import annotations
 BUCKET = 0.1  # seconds a counter covers
 BUSY = 30  # ballots in the last two buckets (≥ 150 a second) that make the box busy
 MAX_HOLD = 2.0  # seconds a ballot's checks may be held back at most
-TRICKLE = 64  # ballots checked at a time while held back (one process's chunk)
+# Ballots checked at a time while held back: split between the checking processes, a few
+# tens of milliseconds of work, then the next group; about one core's worth in all.
+TRICKLE = 64
 
 
 class Intake:
     """Arrivals at one box in the current and the previous `BUCKET` of time."""
+
+    __slots__ = ("_current", "_previous", "_start", "bucket", "threshold")
 
     def __init__(self, bucket: float = BUCKET, busy: int = BUSY) -> None:
         self.bucket = bucket

@@ -246,7 +246,7 @@ class DecafPollVerifier(PollVerifier):
 
 def sum_choices(stored: Sequence[str | bytes], options: int) -> list[tuple[bytes, bytes]]:
     """`fast.sum_choices` on libdecaf: each α and β decoded once and added in memory, the
-    sums encoded once (≈ 2.5× less CPU: libsodium decodes and encodes at every addition).
+    sums encoded once (≈ 2.4× less CPU: libsodium decodes and encodes at every addition).
     Releases the GIL in its C calls, like libsodium, so threads can share the work.
 
     Stored ballots were checked, so every point decodes alike in both libraries; a value
