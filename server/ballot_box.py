@@ -269,10 +269,10 @@ class BallotBox:
         if self._check_call is None:
             self._check_call = loop.call_soon(self._start_checks)
 
-    def _start_checks(self, now: bool = False) -> None:
+    def _start_checks(self) -> None:
         """Check the encrypted ballots waiting, in groups of `CHECK_GROUP` per poll, a task
         each. While ballots pour in, one group of `TRICKLE` at a time and the rest held
-        back, for `MAX_HOLD` at most, unless `now` or a seal waits for them."""
+        back, for `MAX_HOLD` at most, unless a seal waits for them."""
         loop = asyncio.get_running_loop()
         if self._check_call is not None:
             self._check_call.cancel()
@@ -282,7 +282,7 @@ class BallotBox:
             return
         t = loop.time()
         held = self._held_since if self._held_since is not None else t
-        if not now and not self._sealing and self._intake.busy(t) and t - held < MAX_HOLD:
+        if not self._sealing and self._intake.busy(t) and t - held < MAX_HOLD:
             if not self._trickling:  # one group at a time goes on (about one core's worth:
                 # the loop keeps the rest), and the close has less left to wait for
                 self._release(self._to_check[:TRICKLE], trickle=True)
@@ -509,7 +509,7 @@ class BallotBox:
             # waits for them.
             self._sealing += 1
             try:
-                self._start_checks(now=True)
+                self._start_checks()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._checked[poll.id].wait(), CHECKS_TIMEOUT)
             finally:
