@@ -55,10 +55,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The server cannot store data right now; please retry.",
     ),
     "outcome_unknown": (
-        "Máy chủ đang chuyển phòng họp nên không rõ lệnh đã được ghi nhận hay chưa: vui lòng "
-        "xem lại phòng họp trước khi gửi lại.",
-        "The server was handing the room over, so it is not known whether the command was "
-        "applied: check the room before sending it again.",
+        "Máy chủ bị gián đoạn khi đang ghi lệnh nên không rõ lệnh đã được ghi nhận hay chưa: "
+        "vui lòng xem lại phòng họp trước khi gửi lại.",
+        "The server was interrupted while recording the command, so it is not known whether "
+        "it was applied: check the room before sending it again.",
     ),
     "malformed_json": ("Thông điệp không phải JSON hợp lệ.", "The message is not valid JSON."),
     "unknown_type": (

@@ -96,6 +96,17 @@ class _Pending:
     future: asyncio.Future[Outcome]
     committed: Outcome | None = None  # its answer, once its batch is in the store
     until: float | None = None  # a forwarded command's deadline (time.time())
+    # Its events are in an append whose outcome is not known yet (cleared when the store
+    # said no): if the append fails or is cancelled now, they may be in the store.
+    in_doubt: bool = False
+
+    def unsettled(self) -> Rejection:
+        """The answer when its batch fails before the store said yes: retryable unless its
+        events may be in the store and it has no command id (a retry could not be told
+        from a second command, so it would be applied twice)."""
+        if self.in_doubt and self.command_id is None:
+            return Rejection("outcome_unknown")
+        return Rejection("store_unavailable")
 
 
 class RoomNotFound(Exception):
@@ -291,6 +302,11 @@ class RoomHost:
         self._forwards_out.put(message)
         try:
             outcome = await asyncio.wait_for(asyncio.shield(future), FORWARD_TIMEOUT)
+            if outcome == Rejection("store_unavailable") and not named:
+                # The writer's store failed, perhaps after committing it: relayed, a retry
+                # without an id would be a second command. Deciding it here under the
+                # forward's id tells which (as for a forward nobody answered).
+                raise ConnectionError("the writer could not store it")
         except Exception as exc:
             log.info("room %s: forwarded command unanswered (%s): deciding it here",
                      self.room_id, type(exc).__name__)
@@ -399,9 +415,10 @@ class RoomHost:
     def _batch_failed(self, batch: list[_Pending], exc: BaseException) -> None:
         if not isinstance(exc, asyncio.CancelledError):  # cancelled: the room is stopping
             log.error("room %s: batch failed", self.room_id, exc_info=exc)
-        # A batch already in the store is answered as committed (a retry of a command sent
-        # without an id would otherwise apply it twice); the rest may be tried again.
-        self._settle(batch, [p.committed or Rejection("store_unavailable") for p in batch])
+        # A batch already in the store is answered as committed, one cancelled or failed
+        # mid-append as unknown when it has no command id (a retry without an id would
+        # otherwise apply it twice); the rest may be tried again.
+        self._settle(batch, [p.committed or p.unsettled() for p in batch])
 
     async def _commit(self, batch: list[_Pending]) -> None:
         # Command ids this node has not seen are looked up in the store only after a failed
@@ -457,6 +474,10 @@ class RoomHost:
                     continue
             if placed:
                 started = time.perf_counter()
+                applied = [p for p, r in zip(batch, results, strict=True)
+                           if type(r) is Ack and not r.duplicate]
+                for p in applied:
+                    p.in_doubt = True
                 try:
                     await self.store.append(
                         self.room_id, base.seq, placed, marks,
@@ -466,8 +487,11 @@ class RoomHost:
                         else None,
                     )
                 except SeqConflict:
-                    # Another node wrote first, or a command id was already applied. A
-                    # little jitter keeps two busy nodes from colliding again in step.
+                    # Another node wrote first, or a command id was already applied: the
+                    # transaction wrote nothing. A little jitter keeps two busy nodes from
+                    # colliding again in step.
+                    for p in applied:
+                        p.in_doubt = False
                     await asyncio.sleep(random.uniform(0, 0.002 * min(_attempt + 1, 5)))
                     await self._catch_up()
                     looked_up = True
@@ -478,8 +502,10 @@ class RoomHost:
                         return
                     continue
                 except StoreError as exc:
+                    # Perhaps before anything was written, perhaps after the commit (the
+                    # connection lost as it answered): the store cannot say which.
                     log.warning("room %s: store unavailable: %s", self.room_id, exc)
-                    self._refuse_all(batch, "store_unavailable")
+                    self._settle(batch, [p.unsettled() for p in batch])
                     return
                 metrics.COMMIT_EVENTS.observe(time.perf_counter() - started)
                 for p, result in zip(batch, results, strict=True):

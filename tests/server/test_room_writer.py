@@ -1,7 +1,9 @@
 """The room's writer on one node, with its real store: a forwarded command taken up after
 its deadline is not decided (its sender decides it, under the same id), one in time is,
-once; a forward still unanswered when its node stops tells its sender whether a retry is
-safe."""
+once; a forward still unanswered when its node stops, or a commit whose outcome the store
+could not tell (it failed or was cancelled after the database wrote it), tells its sender
+whether a retry is safe: never `store_unavailable` for a command without an id that may
+have been applied."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,18 +25,24 @@ from phonghop.rooms import Actor, Rejection
 from phonghop.server import room_host
 from phonghop.server.room_host import EXPIRED, Ack, RoomHost
 from phonghop.store import SqlStore, sqlite_url
+from phonghop.store.base import StoreError
 from tests.conftest import REDIS
 from tests.rooms.world import ADMIN, Room
 
 
-async def hosted(tmp_path: Path, bus: Bus | None = None) -> tuple[SqlStore, RoomHost]:
-    store = SqlStore(sqlite_url(tmp_path))
+async def hosted(tmp_path: Path, bus: Bus | None = None, store: SqlStore | None = None,
+                 node: str = "node-a", create: bool = True) -> tuple[SqlStore, RoomHost]:
+    """A host of room 1 in the SQLite file under tmp_path (created first, unless another
+    node already did)."""
+    store = store or SqlStore(sqlite_url(tmp_path))
     await store.open()
-    room = Room()
-    room.ok(ADMIN, "meeting.create", title="Phiên họp thường kỳ",
-            starts_at="2026-12-07T08:00:00+07:00")
-    room_id = await store.create_meeting(room.events, summary(room.state))
-    host = RoomHost(room_id, store, bus or LocalBus(), lambda: datetime.now(UTC), "node-a")
+    room_id = 1
+    if create:
+        room = Room()
+        room.ok(ADMIN, "meeting.create", title="Phiên họp thường kỳ",
+                starts_at="2026-12-07T08:00:00+07:00")
+        room_id = await store.create_meeting(room.events, summary(room.state))
+    host = RoomHost(room_id, store, bus or LocalBus(), lambda: datetime.now(UTC), node)
     await host.start()
     return store, host
 
@@ -122,3 +131,126 @@ async def test_a_forward_unanswered_and_undecidable_here_is_outcome_unknown_with
         host.submit(actor, site("Điểm cầu B")))
     assert named == Rejection("store_unavailable") and named.retryable
     assert unnamed == Rejection("outcome_unknown") and not unnamed.retryable
+
+
+class CommitsThenFails(SqlStore):
+    """A store whose next appends are written, then reported failed (the connection lost
+    as the database answered the commit): `fail` many, or held open for ever after the
+    commit with `hang` (a node stopping then cancels them mid-append)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.fail = 0
+        self.hang = False
+
+    async def append(self, *args: Any, **kwargs: Any) -> None:
+        await super().append(*args, **kwargs)
+        if self.hang:
+            await asyncio.Event().wait()
+        if self.fail:
+            self.fail -= 1
+            raise StoreError("connection lost during COMMIT")
+
+
+async def sites(store: SqlStore) -> list[str]:
+    return [e.data["site"]["name"] for e in await store.events_after(1, 0)
+            if e.kind == "site.added"]
+
+
+async def test_a_commit_that_fails_after_the_database_wrote_it_is_retryable_only_with_an_id(
+    tmp_path: Path,
+) -> None:
+    """The database wrote both commands and the node heard a failure: the one sent without
+    an id cannot be retried safely (`outcome_unknown`); the one with an id can, and its
+    retry is answered as the duplicate it is, the site added once."""
+    store, host = await hosted(tmp_path, store=CommitsThenFails(sqlite_url(tmp_path)))
+    assert isinstance(store, CommitsThenFails)
+    actor = Actor(ADMIN, is_admin=True)
+    try:
+        store.fail = 1
+        unnamed = await host.submit(actor, site("Điểm cầu A"))
+        assert unnamed == Rejection("outcome_unknown") and not unnamed.retryable
+        store.fail = 1
+        named = await host.submit(actor, site("Điểm cầu B"), "c-1")
+        assert named == Rejection("store_unavailable") and named.retryable
+        retry = await host.submit(actor, site("Điểm cầu B"), "c-1")
+        assert retry == Ack(3, duplicate=True)
+        assert await sites(store) == ["Điểm cầu A", "Điểm cầu B"]
+        # The next command without an id, written and heard, is acknowledged as usual.
+        assert await host.submit(actor, site("Điểm cầu C")) == Ack(4)
+    finally:
+        await host.stop()
+        await store.close()
+
+
+async def test_a_commit_in_flight_when_the_room_stops_is_retryable_only_with_an_id(
+    tmp_path: Path,
+) -> None:
+    """The node stops while the database has written a batch but not yet answered: the
+    command without an id hears `outcome_unknown`; the one with an id is retried with it on
+    the room loaded again and answered as a duplicate, applied once. A command still
+    queued behind the batch was never written: `store_unavailable`, retryable even
+    without an id."""
+    store, host = await hosted(tmp_path, store=CommitsThenFails(sqlite_url(tmp_path)))
+    assert isinstance(store, CommitsThenFails)
+    actor = Actor(ADMIN, is_admin=True)
+    store.hang = True
+    named = asyncio.create_task(host.submit(actor, site("Điểm cầu A"), "c-1"))
+    unnamed = asyncio.create_task(host.submit(actor, site("Điểm cầu B")))
+    for _ in range(100):  # both in one batch, its append written and held
+        await asyncio.sleep(0.02)
+        if len(await sites(store)) == 2:
+            break
+    queued = asyncio.create_task(host.submit(actor, site("Điểm cầu C")))
+    await asyncio.sleep(0.05)
+    await host.stop()
+    assert await named == Rejection("store_unavailable")
+    assert await unnamed == Rejection("outcome_unknown")
+    late = await queued
+    assert late == Rejection("store_unavailable") and late.retryable
+    store.hang = False
+    again = RoomHost(1, store, LocalBus(), lambda: datetime.now(UTC), "node-a")
+    await again.start()
+    try:
+        assert await again.submit(actor, site("Điểm cầu A"), "c-1") == Ack(2, duplicate=True)
+        assert await again.submit(actor, site("Điểm cầu C")) == Ack(4)
+        assert await sites(store) == ["Điểm cầu A", "Điểm cầu B", "Điểm cầu C"]
+    finally:
+        await again.stop()
+        await store.close()
+
+
+async def test_a_forward_the_writer_wrote_then_heard_fail_is_settled_by_its_sender(
+    tmp_path: Path,
+) -> None:
+    """Two nodes on one database and a real Redis bus; the writer's database writes each
+    forwarded command and reports a failure. The writer answers `store_unavailable`, which
+    relayed as such would let a client without an id send it again, applied twice: its
+    sender decides it under the forward's id instead, finds it written, and acknowledges
+    it. A client with an id hears `store_unavailable` and its retry is the duplicate."""
+    prefix = f"test-writer-{secrets.token_hex(4)}"
+    buses = [RedisBus(REDIS, prefix, secret=b"s" * 32) for _ in range(2)]
+    for bus in buses:
+        await bus.open()
+    writer_store, writer = await hosted(
+        tmp_path, buses[0], store=CommitsThenFails(sqlite_url(tmp_path)), node="node-w")
+    store, sender = await hosted(tmp_path, buses[1], node="node-s", create=False)
+    assert isinstance(writer_store, CommitsThenFails)
+    actor = Actor(ADMIN, is_admin=True)
+    try:
+        assert writer.writes and not sender.writes
+        writer_store.fail = 1
+        unnamed = await sender.submit(actor, site("Điểm cầu A"))
+        assert unnamed == Ack(2, duplicate=True)  # it was applied: the sender says so
+        writer_store.fail = 1
+        named = await sender.submit(actor, site("Điểm cầu B"), "c-1")
+        assert named == Rejection("store_unavailable") and named.retryable
+        assert await sender.submit(actor, site("Điểm cầu B"), "c-1") == Ack(3, duplicate=True)
+        assert await sites(store) == ["Điểm cầu A", "Điểm cầu B"]
+    finally:
+        await sender.stop()
+        await writer.stop()
+        await store.close()
+        await writer_store.close()
+        for bus in buses:
+            await bus.close()
