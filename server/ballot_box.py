@@ -32,14 +32,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
 
-from phonghop.rooms import Actor, Command, Rejection, RoomState
+from phonghop.rooms import Actor, Command, Event, Rejection, RoomState
 from phonghop.rooms.rejections import invalid, not_found
 from phonghop.server import ballot_checks, metrics
 from phonghop.server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
@@ -127,8 +127,28 @@ class BallotRoom(Protocol):
                      command_id: str | None = None) -> object: ...
 
 
+class HasParts(Protocol):
+    """A room host with its parts (server/room_host.py, `RoomHost.parts`)."""
+
+    @property
+    def parts(self) -> Sequence[object]: ...
+
+
+# Events after which the polls' timers are armed again.
+POLL_TIMING = frozenset({"poll.opened", "poll.closed", "poll.cancelled"})
+
+
 class BallotBox:
-    """The ballot writer, progress reporter and poll timer of one room on this node."""
+    """The ballot writer, progress reporter and poll timer of one room on this node: one
+    of the room's parts (`RoomHost.parts`; server/node.py, `ROOM_PARTS`)."""
+
+    @staticmethod
+    def of(host: HasParts) -> BallotBox:
+        """The room's ballot box."""
+        for part in host.parts:
+            if isinstance(part, BallotBox):
+                return part
+        raise LookupError("this room has no ballot box")
 
     def __init__(self, host: BallotRoom, store: Ballots,
                  clock: Callable[[], datetime]) -> None:
@@ -541,6 +561,12 @@ class BallotBox:
         metrics.BALLOTS_TAKEN_OUT.inc(len(removed))
         bad = {i for i, c in zip(unchecked, checks, strict=True) if not c.valid}
         return [b for i, b in enumerate(sealed.ballots) if i not in bad]
+
+    def integrated(self, events: list[Event]) -> None:
+        """The room integrated these events: a poll opened, closed or cancelled re-arms
+        the timers."""
+        if any(e.kind in POLL_TIMING for e in events):
+            self.arm_timers()
 
     def arm_timers(self) -> None:
         """Close each open poll when its time is up (every node arms it; the first close

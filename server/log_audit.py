@@ -19,20 +19,18 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from phonghop.meeting_room import apply
+from phonghop.meeting_room import (
+    Poll,
+    apply,
+    box_problem,
+    encrypted_recount,
+    plain_mismatch,
+    recounted,
+)
 from phonghop.rooms import RoomState
 from phonghop.rooms.rejections import Rejection
 from phonghop.store.base import Store
 from phonghop.store.chain import ChainBreak, ChainCheck
-from phonghop.voting.counting_board import ballot_rules
-from phonghop.voting.model import Poll
-from phonghop.voting.recount import (
-    box_problem,
-    encrypted_mismatch,
-    plain_mismatch,
-    recounted,
-    sum_ballots,
-)
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +116,6 @@ async def check_chain(store: Store, room_id: int) -> ChainCheck:
 # ---- the ballot boxes ----
 
 
-def _recount_encrypted(poll: Poll, ballots: list[str]) -> str | None:
-    return encrypted_mismatch(poll, sum_ballots(ballot_rules(poll), ballots), len(ballots))
-
-
 async def box_mismatch(store: Store, room_id: int, poll: Poll) -> str | None:
     """Why a closed poll's result does not follow from its ballot box, or None."""
     kind = recounted(poll)
@@ -131,7 +125,7 @@ async def box_mismatch(store: Store, room_id: int, poll: Poll) -> str | None:
     if problem := box_problem(status):
         return problem
     if kind == "encrypted":  # thousands of points to add up, and proofs: off the loop
-        return await asyncio.to_thread(_recount_encrypted, poll, box.ballots)
+        return await asyncio.to_thread(encrypted_recount, poll, box.ballots)
     return plain_mismatch(poll, box.choices, len(box.receipts))
 
 

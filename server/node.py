@@ -32,10 +32,18 @@ from phonghop.rooms.state import Profile, RoomState
 from phonghop.server import ballot_checks
 from phonghop.server.audit import AuditTrail
 from phonghop.server.auth import Accounts
+from phonghop.server.ballot_box import BallotBox
 from phonghop.server.connection import Connection
 from phonghop.server.log_audit import RoomRefused
 from phonghop.server.log_head import LogHeads
-from phonghop.server.room_host import Ack, Outcome, RoomHost, RoomNotFound, room_not_found
+from phonghop.server.room_host import (
+    Ack,
+    Outcome,
+    PartFactory,
+    RoomHost,
+    RoomNotFound,
+    room_not_found,
+)
 from phonghop.server.sessions import SessionKeeper
 from phonghop.server.user_limits import UserLimits
 from phonghop.store.base import Store, StoreError
@@ -150,7 +158,8 @@ class Node:
         async with lock:
             host = self._rooms.get(room_id)
             if host is None:
-                host = RoomHost(room_id, self.store, self.bus, self.clock, self.id)
+                host = RoomHost(room_id, self.store, self.bus, self.clock, self.id,
+                                ROOM_PARTS)
                 try:
                     # In a context of its own: the room's tasks outlive the request or
                     # connection that loaded it and must not log under its id.
@@ -269,7 +278,7 @@ class Node:
                                lookup: Lookup) -> Command:
         """The poll's ballot box, sealed before the poll closes (its contents filled in)
         or is cancelled."""
-        return await host.ballots.prepare(actor, command)
+        return await BallotBox.of(host).prepare(actor, command)
 
 
 # The edge's services by the kind of lookup a plugin declares (rooms.plugin.Lookup): the
@@ -278,6 +287,9 @@ FILLS: dict[str, Fill] = {"user": Node._fill_user, "room_file": Node._fill_file,
                           "fresh": Node._fill_fresh, "ballot_box": Node._fill_ballot_box}
 if _missing := LOOKUP_KINDS - FILLS.keys():
     raise RuntimeError(f"no service for the lookups {sorted(_missing)}")
+# What the features' edges keep beside each room's log on this node, started and stopped
+# with the room (server/room_host.py, `RoomPart`): the ballot box of its polls.
+ROOM_PARTS: tuple[PartFactory, ...] = (BallotBox,)
 
 
 def profile(user: User) -> Profile:

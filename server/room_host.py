@@ -5,8 +5,9 @@ state; everything decided in one pass is appended to the store in one transactio
 commit under bursts) and only then acknowledged. Committed events, from this node or any
 other, are integrated strictly in seq order: a gap means the bus dropped something, and the
 store fills it. What reaches the room's connections is framed by its fan-out
-(server/fanout.py); its ballots go through its ballot box (server/ballot_box.py), which
-sees the room only through `BallotRoom`.
+(server/fanout.py). What a feature's edge keeps beside the log (the ballot box,
+server/ballot_box.py, which sees the room only through `BallotRoom`) is one of the room's
+`parts`, given by the node (server/node.py, `ROOM_PARTS`): the host names no feature.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import random
 import secrets
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -39,7 +40,6 @@ from phonghop.rooms.events import Audience
 from phonghop.rooms.rejections import not_found
 from phonghop.rooms.roles import ORGANISERS
 from phonghop.server import metrics
-from phonghop.server.ballot_box import BallotBox
 from phonghop.server.connection import Connection
 from phonghop.server.fanout import Fanout
 from phonghop.server.group_commit import GroupCommit
@@ -68,7 +68,6 @@ FORWARD_TIMEOUT = 5.0  # seconds a forwarded command waits for the writer's answ
 # has given up on and decided itself: two different answers to one command.
 FORWARD_DEADLINE = 3.0
 CLOSE_REMOVED = 4403
-_POLL_TIMING = frozenset({"poll.opened", "poll.closed", "poll.cancelled"})
 
 
 @dataclass(frozen=True)
@@ -113,11 +112,28 @@ class RoomNotFound(Exception):
     pass
 
 
+class RoomPart(Protocol):
+    """What a feature's edge keeps per room on this node beside the log (the ballot box):
+    started once the room is loaded, stopped with it, and told of the events the room
+    integrates (after they are fanned out), to act on the ones it cares about."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def integrated(self, events: list[Event]) -> None: ...
+
+
+# How a part is made for a room: (host, store, clock).
+PartFactory = Callable[["RoomHost", Store, Callable[[], datetime]], RoomPart]
+
+
 class RoomHost:
     """One meeting room on this node."""
 
     def __init__(
-        self, room_id: int, store: Store, bus: Bus, clock: Callable[[], datetime], node_id: str
+        self, room_id: int, store: Store, bus: Bus, clock: Callable[[], datetime], node_id: str,
+        parts: Sequence[PartFactory] = (),
     ) -> None:
         self.room_id = room_id
         self.store = store
@@ -143,7 +159,7 @@ class RoomHost:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
         self.last_used = time.monotonic()
-        self.ballots = BallotBox(self, store, clock)
+        self.parts: tuple[RoomPart, ...] = tuple(make(self, store, clock) for make in parts)
         # Whether this node writes the room's log: always alone on an in-process bus; with
         # other nodes, while it holds the room's lease (or when the bus cannot say).
         self.writes = bus.name == "local"  # with other nodes: once the lease says so
@@ -196,7 +212,8 @@ class RoomHost:
         self.recent.extend(e for e in window if e.seq <= state.seq)
         self._ready = True
         self._writer.start()
-        self.ballots.start()
+        for part in self.parts:
+            part.start()
         if self.bus.name != "local":  # alone on an in-process bus, there is nobody to tell
             self._heartbeat = asyncio.create_task(self._presence_heartbeat())
             self._unsubscribe_replies = self.bus.subscribe(self._reply_channel(self.node_id),
@@ -227,7 +244,8 @@ class RoomHost:
                 with contextlib.suppress(Exception):
                     await self.bus.release(self.channel, self._owner)
         self._refuse_all(self._writer.stop(), "store_unavailable")
-        self.ballots.stop()
+        for part in self.parts:
+            part.stop()
         if self._heartbeat:
             self._heartbeat.cancel()
         if self._presence_timer:
@@ -480,9 +498,7 @@ class RoomHost:
                     p.in_doubt = True
                 try:
                     await self.store.append(
-                        self.room_id, base.seq, placed, marks,
-                        summary(working) if working.meeting is not base.meeting
-                        or working.minutes.status != base.minutes.status else None,
+                        self.room_id, base.seq, placed, marks, _changed_summary(base, working),
                         _members(working) if working.participants is not base.participants
                         else None,
                     )
@@ -586,9 +602,10 @@ class RoomHost:
         self._after_fanout(events)
 
     def _after_fanout(self, events: list[Event]) -> None:
-        """Consequences for live connections: removals close, changed views are re-sent."""
-        if any(e.kind in _POLL_TIMING for e in events):
-            self.ballots.arm_timers()
+        """Consequences for live connections: removals close, changed views are re-sent;
+        the room's parts hear of the events."""
+        for part in self.parts:
+            part.integrated(events)
         refresh: set[Connection] = set()
         roster = self.state.meeting.roster if self.state.meeting else "all"
         if roster != self._roster:
@@ -772,6 +789,13 @@ class RoomHost:
     def _relay(self, message: dict[str, Any], audience: Audience,
                sender: Connection | None = None) -> None:
         self.fanout.relay(message, audience, self.state, sender)
+
+
+def _changed_summary(base: RoomState, working: RoomState) -> dict[str, Any] | None:
+    """The catalogue row after a batch, if the batch changed it (the meeting's own fields,
+    or what a feature says of its status, e.g. signed minutes); else None."""
+    row = summary(working)
+    return row if row != summary(base) else None
 
 
 def _members(state: RoomState) -> list[tuple[int, str]]:

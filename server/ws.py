@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 from starlette.websockets import WebSocket
 
-from phonghop.meeting_room import parse_command, volatile_audience
+from phonghop.meeting_room import VOTE, parse_command, parse_vote, volatile_audience
 from phonghop.rooms import Actor, Rejection
 from phonghop.server.api import address_of
 from phonghop.server.auth import session_cookie, token_hash
-from phonghop.server.ballot_box import Voted
+from phonghop.server.ballot_box import BallotBox, Voted
 from phonghop.server.connection import CLOSE_POLICY, Connection
 from phonghop.server.http_errors import refuse
 from phonghop.server.log_audit import RoomRefused
@@ -23,7 +23,6 @@ from phonghop.server.room_host import Ack, RoomHost
 from phonghop.server.sessions import CLOSE_UNAUTHENTICATED
 from phonghop.server.wire import WIRE_KEY
 from phonghop.store.base import StoreError
-from phonghop.voting.commands import VoteCast, parse_vote
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +200,7 @@ class _Session:
             self._reject(cid, Rejection("rate_limited"))
             return
         actor = Actor(conn.user_id, conn.is_admin)
-        if data.get("name") == VoteCast.NAME:
+        if data.get("name") == VOTE:
             await self._vote(host, actor, cid, data.get("args"))
             return
         command = parse_command(data.get("name"), data.get("args"))
@@ -224,9 +223,9 @@ class _Session:
             self._reject(cid, ballot)
             return
         # Not awaited: the connection reads on while the ballot waits for its batch.
-        host.ballots.cast(actor, ballot, lambda outcome: self._voted(cid, outcome),
-                          lambda poll_id, tracker, why: self._unvoted(cid, poll_id, tracker,
-                                                                       why))
+        BallotBox.of(host).cast(
+            actor, ballot, lambda outcome: self._voted(cid, outcome),
+            lambda poll_id, tracker, why: self._unvoted(cid, poll_id, tracker, why))
 
     def _voted(self, cid: str, outcome: Voted | Rejection) -> None:
         if isinstance(outcome, Rejection):

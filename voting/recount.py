@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from phonghop.voting.counting_board import ballot_rules
 from phonghop.voting.model import Poll
 from phonghop.voting.secret.ballot import Ballot, BallotRules, parse_ballot
 from phonghop.voting.secret.count import Partial, aggregate, counts, verify_partials
@@ -69,6 +70,13 @@ def sum_ballots(rules: BallotRules, stored: Sequence[str | dict[str, object]]
             return None
         ballots.append(parsed)
     return [c.to_json() for c in aggregate(ballots, rules.options)]
+
+
+def encrypted_recount(poll: Poll, stored: Sequence[str | dict[str, object]]) -> str | None:
+    """Why an encrypted poll's close (and result) does not follow from the ballots stored
+    in its box, or None: `sum_ballots` then `encrypted_mismatch`. CPU-bound: run it off
+    the event loop."""
+    return encrypted_mismatch(poll, sum_ballots(ballot_rules(poll), stored), len(stored))
 
 
 def encrypted_mismatch(poll: Poll, totals: list[dict[str, str]] | None, cast: int

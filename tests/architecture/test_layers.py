@@ -3,6 +3,10 @@
     rooms/ (the kernel)  <-  documents/, voting/, minutes/ (features: one plugin each)
                          <-  phonghop/meeting_room.py (the assembly)  <-  server/ (the I/O shell)
 
+with, in server/, each feature's own edge (its endpoints, the ballot box) beside the
+generic shell, which takes no room behaviour but from the assembly (FEATURE_IMPORTS,
+EDGE_USERS).
+
 Module names are given inside the `phonghop` package (tests/architecture/modules.py).
 """
 
@@ -22,13 +26,37 @@ KERNEL_INSIDE = {"rooms.apply", "rooms.constitution", "rooms.decide", "rooms.ker
                  "rooms.room", "rooms.substitutes", "rooms.view"}
 # The features' state is held as fields of RoomState (docs/ARCHITECTURE.md, "The assembly").
 STATE_MODELS = {"documents.model", "voting.model", "minutes.model"}
-# A feature's own edge in server/ calls its feature's public functions (may_read,
-# check_ballot, may_sign); every other server module gets room behaviour from meeting_room.
-FEATURE_EDGES = {
-    "documents.room": {"server.documents_api"},
-    "voting.room": {"server.polls_api", "server.ballot_box"},
-    "minutes.room": {"server.minutes_api"},
+# The feature modules each server module imports, exactly (a package name covers its
+# submodules). A feature's own edge (its HTTP endpoints, the ballot box and its checks)
+# uses its feature directly; the node runs the documents feature's file library and PDF
+# workers; the seed and the CLI use a sample document and the board's verifier. No other
+# server module imports a feature: the generic shell (the room host, the websocket, the
+# log audit, ...) takes room behaviour from meeting_room only.
+FEATURE_IMPORTS = {
+    "server.documents_api": {"documents"},
+    "server.polls_api": {"voting"},
+    "server.ballot_box": {"voting"},
+    "server.ballot_checks": {"voting.secret"},
+    "server.minutes_api": {"minutes", "documents.pool"},
+    "server.app": {"documents.library", "documents.pool"},
+    "server.node": {"documents.library", "documents.model"},
+    "server.seed": {"documents.sample"},
+    "server.cli": {"voting.secret.board"},
 }
+# The features' edges in server/ and the server modules that use each, exactly: the app
+# mounts the endpoints, the node makes each room's ballot box (`ROOM_PARTS`) and fills
+# commands from it, the websocket takes ballots to it. The room host sees it only as one
+# of the room's parts (`RoomPart`).
+EDGE_USERS = {
+    "server.documents_api": {"server.app", "server.minutes_api"},
+    "server.polls_api": {"server.app"},
+    "server.minutes_api": {"server.app", "server.cli"},
+    "server.ballot_box": {"server.node", "server.ws"},
+    "server.ballot_checks": {"server.ballot_box", "server.node"},
+}
+# Modules of the generic shell that name no feature and no feature's edge.
+GENERIC_SHELL = {"server.room_host", "server.log_audit", "server.fanout", "server.connection",
+                 "server.group_commit", "server.api"}
 
 
 @cache
@@ -88,17 +116,43 @@ def test_no_private_name_crosses_a_package() -> None:
 
 
 def test_the_server_takes_room_behaviour_from_the_assembly_only() -> None:
-    wrong = []
+    wrong = [(m, imported) for m in _modules() if _top(m) == "server"
+             for imported, _ in _imports(m) if imported in KERNEL_INSIDE]
+    assert wrong == []
+    uses = {m for m in _modules() for imported, _ in _imports(m) if imported == "meeting_room"}
+    assert {"server.node", "server.room_host", "server.ws", "server.api",
+            "server.log_audit"} <= uses
+
+
+def _covered(module: str, packages: set[str]) -> str | None:
+    return next((p for p in packages if module == p or module.startswith(p + ".")), None)
+
+
+def test_only_the_declared_server_modules_import_a_feature() -> None:
+    """Each server module imports exactly the features FEATURE_IMPORTS gives it: nothing
+    outside them, and no entry left over from code that is gone."""
+    wrong, used = [], {m: set() for m in FEATURE_IMPORTS}
     for m in _modules():
         if _top(m) != "server":
             continue
         for imported, _ in _imports(m):
-            others_edge = m not in FEATURE_EDGES.get(imported, {m})
-            if imported in KERNEL_INSIDE or others_edge:
+            if _top(imported) not in FEATURES:
+                continue
+            if (allowed := _covered(imported, FEATURE_IMPORTS.get(m, set()))) is None:
                 wrong.append((m, imported))
+            else:
+                used[m].add(allowed)
     assert wrong == []
-    uses = {m for m in _modules() for imported, _ in _imports(m) if imported == "meeting_room"}
-    assert {"server.node", "server.room_host", "server.ws", "server.api"} <= uses
+    assert used == FEATURE_IMPORTS
+
+
+def test_the_features_edges_are_used_only_where_declared() -> None:
+    users = {edge: {m for m in _modules() for imported, _ in _imports(m)
+                    if imported == edge and m != edge} for edge in EDGE_USERS}
+    assert users == EDGE_USERS
+    shell = {(m, imported) for m in GENERIC_SHELL for imported, _ in _imports(m)
+             if _top(imported) in FEATURES or imported in EDGE_USERS}
+    assert shell == set()
 
 
 def test_importing_a_module_changes_no_other_module() -> None:
