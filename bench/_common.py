@@ -354,6 +354,24 @@ class CpuMeter:
         return self.result
 
 
+def process_rss_mb(pid: int) -> float | None:
+    """VmRSS (MiB) of one process alone (not its children)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def max_main_rss_mb(pids: Sequence[int]) -> float | None:
+    """The largest VmRSS (MiB) among the given processes alone: each node's main process,
+    without its PDF workers."""
+    values = [v for v in (process_rss_mb(pid) for pid in pids) if v is not None]
+    return max(values) if values else None
+
+
 def max_node_rss_mb(pids: Sequence[int]) -> float | None:
     """The largest process-tree VmRSS (MiB) among the given nodes."""
     values = [v for v in (tree_rss_mb([pid]) for pid in pids) if v is not None]

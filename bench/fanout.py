@@ -7,7 +7,9 @@ event. The same clients and rounds are then run against bench/baseline_server.py
 `websockets.broadcast()` server. The last line on stdout is one JSON object:
 
     {"clients", "rounds", "p50_ms", "p99_ms", "last_delivery_median_ms",
-     "baseline_last_delivery_median_ms", "server_rss_mb", "baseline_p50_ms", "ratio"}
+     "baseline_last_delivery_median_ms", "server_rss_mb" (the process tree: the server and
+     its PDF workers), "server_main_rss_mb" (the server's main process alone),
+     "baseline_p50_ms", "ratio"}
 
 With `--nodes 2` it measures scale-out instead: a fresh PostgreSQL database and Redis, the
 same clients and rounds first against 1 node, then against 2 nodes (clients split evenly,
@@ -16,7 +18,8 @@ the chair on node 1); no baseline. The result line is then:
     {"clients", "rounds", "one_node_last_delivery_median_ms",
      "two_nodes_last_delivery_median_ms", "ratio" (two/one), "one_node_p50_ms",
      "one_node_p99_ms", "two_nodes_p50_ms", "two_nodes_p99_ms", "server_rss_mb" (largest
-     node), "one_node_rss_mb", "two_nodes_rss_mb" (largest of the two), "server_errors"}
+     node's tree), "server_main_rss_mb" (largest node's main process), "one_node_rss_mb",
+     "two_nodes_rss_mb" (largest of the two), "server_errors"}
 
 Usage: python bench/fanout.py --clients 6300 [--rounds 20] [--only phonghop|baseline]
        python bench/fanout.py --clients 6300 --nodes 2
@@ -73,9 +76,14 @@ class Target:
     per_node: bool = False  # RSS: the largest node's, not the sum of all
 
     def rss_mb(self) -> float | None:
+        """The process tree's RSS (the server and its PDF workers)."""
         if self.per_node:
             return c.max_node_rss_mb(self.pids())
         return c.tree_rss_mb(self.pids())
+
+    def main_rss_mb(self) -> float | None:
+        """The main process's RSS alone (the largest node's, with several)."""
+        return c.max_main_rss_mb(self.pids())
 
 
 @dataclass
@@ -84,7 +92,8 @@ class Result:
 
     latencies: list[float] = field(default_factory=list)
     last_delivery: list[float] = field(default_factory=list)
-    rss_mb: float | None = None
+    rss_mb: float | None = None  # the process tree, at its largest
+    main_rss_mb: float | None = None  # the main process alone, at its largest
     missing: int = 0
     # With several nodes: each round's last delivery among the clients of each node.
     per_node_last: dict[int, list[float]] = field(default_factory=dict)
@@ -109,10 +118,12 @@ async def measure(
     result = Result()
 
     def sample_rss() -> None:
-        rss = target.rss_mb()
+        rss, main = target.rss_mb(), target.main_rss_mb()
         if rss is not None:
             result.rss_mb = max(result.rss_mb or 0.0, rss)
-        log(f"{target.name}: server RSS {fmt(rss)} MiB")
+        if main is not None:
+            result.main_rss_mb = max(result.main_rss_mb or 0.0, main)
+        log(f"{target.name}: server RSS {fmt(rss)} MiB (tree), {fmt(main)} MiB (main process)")
 
     try:
         for k in range(procs):
@@ -335,6 +346,7 @@ def scaled_summary(
     one, two = results["one-node"], results["two-nodes"]
     o_last, t_last = one.last_median, two.last_median
     rss = [r for r in (one.rss_mb, two.rss_mb) if r is not None]
+    main = [r for r in (one.main_rss_mb, two.main_rss_mb) if r is not None]
     return {
         "clients": opts.clients,
         "rounds": opts.rounds,
@@ -347,6 +359,7 @@ def scaled_summary(
         "two_nodes_p50_ms": rounded(two.p(50)),
         "two_nodes_p99_ms": rounded(two.p(99)),
         "server_rss_mb": rounded(max(rss), 1) if rss else None,
+        "server_main_rss_mb": rounded(max(main), 1) if main else None,
         "one_node_rss_mb": rounded(one.rss_mb, 1),
         "two_nodes_rss_mb": rounded(two.rss_mb, 1),
         "two_nodes_last_delivery_median_ms_by_node": [
@@ -422,6 +435,7 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
         "last_delivery_median_ms": rounded(p_last),
         "baseline_last_delivery_median_ms": rounded(b_last),
         "server_rss_mb": rounded(phonghop.rss_mb, 1) if phonghop else None,
+        "server_main_rss_mb": rounded(phonghop.main_rss_mb, 1) if phonghop else None,
         "baseline_p50_ms": rounded(baseline.p(50)) if baseline else None,
         "ratio": rounded(p_last / b_last) if p_last is not None and b_last else None,
     }
