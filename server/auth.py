@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -99,6 +100,12 @@ def password_problem(password: str, username: str) -> str | None:
     return None
 
 
+class SignInStore(ports.Sessions, Protocol):
+    """What sign-in uses of the store: the sessions, and finding an account by its name."""
+
+    async def user_by_name(self, username: str) -> User | None: ...
+
+
 class Accounts:
     """Sign-in, sessions and token lookup over the store.
 
@@ -107,7 +114,7 @@ class Accounts:
     Revocations (server/sessions.py) evict cache entries on every node.
     """
 
-    def __init__(self, store: ports.Accounts) -> None:
+    def __init__(self, store: SignInStore) -> None:
         self.store = store
         self.limits: LoginLimits = MemoryLimits()  # RedisLimits when nodes share a Redis
         self.hashing = PasswordHashing()

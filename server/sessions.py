@@ -22,6 +22,7 @@ import orjson
 
 from phonghop.rooms.rejections import Rejection
 from phonghop.store.base import StoreError
+from phonghop.store.ports import Sessions
 
 if TYPE_CHECKING:
     from phonghop.server.node import Node
@@ -43,6 +44,7 @@ class SessionKeeper:
 
     def __init__(self, node: Node) -> None:
         self.node = node
+        self.sessions: Sessions = node.store  # ends and purges sessions, nothing else
         self._unsubscribe: Callable[[], None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._purged = 0.0
@@ -63,7 +65,7 @@ class SessionKeeper:
 
     async def end_session(self, key: str) -> None:
         """Sign one session out (by its token hash) on every node."""
-        await self.node.store.delete_session(key)
+        await self.sessions.delete_session(key)
         await self._announce({"session": key})
 
     async def ended_for_user(self, user_id: int, keep: str | None = None) -> None:
@@ -148,4 +150,4 @@ class SessionKeeper:
         if time.monotonic() - self._purged > min(PURGE_SECONDS, accounts.idle.total_seconds()):
             self._purged = time.monotonic()
             now = datetime.now(UTC)
-            await self.node.store.purge_sessions(now, accounts.idle_since(now))
+            await self.sessions.purge_sessions(now, accounts.idle_since(now))

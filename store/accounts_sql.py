@@ -1,4 +1,5 @@
-"""Accounts and sessions in SQL (mixed into `SqlStore`; the port: `store.ports.Accounts`)."""
+"""Accounts and sessions in SQL (mixed into `SqlStore`; the ports: `store.ports.Accounts` and
+`store.ports.Sessions`)."""
 
 from __future__ import annotations
 

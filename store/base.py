@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from phonghop.store.audit import AuditLog
-from phonghop.store.ports import Accounts, Ballots, Credentials, Files, RoomLog
+from phonghop.store.ports import Accounts, Ballots, Credentials, Files, RoomLog, Sessions
 
 
 class StoreError(Exception):
@@ -34,7 +34,7 @@ class LogGap(StoreError):
     events cannot be chained to it. Nothing was written."""
 
 
-class Store(Accounts, RoomLog, Files, Ballots, Credentials, AuditLog, Protocol):
+class Store(Accounts, Sessions, RoomLog, Files, Ballots, Credentials, AuditLog, Protocol):
     """Everything the server keeps: every port (store/ports.py, store/audit.py)."""
 
     name: str

@@ -2,7 +2,7 @@
 (tests/store/) on SQLite and PostgreSQL.
 
 A part of the server takes the narrowest port it needs (the ballot box `Ballots`, the
-room host `RoomLog`, the sign-in `Accounts`, …); `store.base.Store` is all of them, which
+room host `RoomLog`, session revocation `Sessions`, …); `store.base.Store` is all of them, which
 `SqlStore` implements, one part per port (`store/*_sql.py`, `store/ballot_box.py`).
 The audit log's port is `store.audit.AuditLog`.
 """
@@ -20,7 +20,8 @@ from phonghop.store.records import BallotCheck, BallotIn, CommandMark, Encrypted
 
 
 class Accounts(Protocol):
-    """Accounts (username, password hash, profile, disabled) and sign-in sessions."""
+    """Accounts: username, password hash, profile, administrator, disabled. Changing the
+    password ends the account's other sessions (`keep`), in the same transaction."""
 
     async def create_user(
         self, username: str, password_hash: str, full_name: str, position: str = "",
@@ -37,6 +38,13 @@ class Accounts(Protocol):
     async def set_password(self, user_id: int, password_hash: str, at: datetime,
                            keep: str | None = None) -> bool: ...
     async def set_disabled(self, user_id: int, at: datetime | None) -> User | None: ...
+
+
+class Sessions(Protocol):
+    """Sign-in sessions by the hash of their token: each with its account, an absolute
+    expiry and its last use (the idle timeout), ended one by one, per account, or purged
+    once expired or idle."""
+
     async def create_session(self, token_hash: str, user_id: int, expires_at: datetime,
                              now: datetime | None = None) -> None: ...
     async def create_sessions(self, rows: Sequence[tuple[str, int, datetime]],

@@ -1,6 +1,6 @@
 """The store's ports: each role its own protocol, every method in exactly one of them, and
 `SqlStore` implementing all of them (the contract tests of each port are beside this:
-test_contract.py for the room log and accounts, test_files.py, test_credentials.py,
+test_contract.py for the room log, accounts and sessions, test_files.py, test_credentials.py,
 test_encrypted_box.py and test_recount.py for ballots, test_audit.py for the access log)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import inspect
 from phonghop.store import SqlStore
 from phonghop.store.audit import AuditLog
 from phonghop.store.base import Store
-from phonghop.store.ports import Accounts, Ballots, Credentials, Files, RoomLog
+from phonghop.store.ports import Accounts, Ballots, Credentials, Files, RoomLog, Sessions
 
-PORTS = (Accounts, RoomLog, Files, Ballots, Credentials, AuditLog)
+PORTS = (Accounts, Sessions, RoomLog, Files, Ballots, Credentials, AuditLog)
 
 
 def _methods(protocol: type) -> set[str]:
