@@ -32,7 +32,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from phonghop.documents import commands as c
+from phonghop.documents.marks import (
+    DocumentMarksRemoved,
+    MarkAdded,
+    MarksRemoved,
+    MarkWrite,
+    PageCleared,
+    PageKey,
+    page_view,
+)
 from phonghop.documents.model import Annotation, Document, DocumentVersion, Presentation
 from phonghop.rooms.commands import Command
 from phonghop.rooms.events import EVERYONE, Audience, Event, organisers_and
@@ -175,9 +186,8 @@ def _put(ctx: Context, kind: str, before: Document | None, after: Document) -> l
         events.append(ctx.event(kind, _ORGANISERS, document=sealed(after)))
     data: dict[str, Any] = {"document": dump(after)}
     if moved:
-        # New readers learn the shared marks with the document (a revocation dropped them).
-        data["annotations"] = [dump(a) for a in ctx.state.annotations.values()
-                               if a.document_id == after.id]
+        # New readers learn which pages have shared marks (a revocation dropped them).
+        data["marks"] = [page_view(key, page) for key, page in ctx.state.marks.pages([after.id])]
     events.append(ctx.event(kind, readers(after), **data))
     return events
 
@@ -418,8 +428,7 @@ def _annotate(ctx: Context, cmd: c.AnnotationAdd) -> Outcome:
         return doc
     if refusal := _page_in(doc, cmd.page) or check_marks(cmd):
         return refusal
-    count = sum(1 for a in ctx.state.annotations.values() if a.document_id == doc.id)
-    if count >= MAX_SHARED_PER_DOCUMENT:
+    if ctx.state.marks.on_document(doc.id) >= MAX_SHARED_PER_DOCUMENT:
         return Rejection("too_large")
     ann = Annotation(
         id=ctx.state.next_id, document_id=doc.id, version=doc.version, page=cmd.page,
@@ -431,15 +440,17 @@ def _annotate(ctx: Context, cmd: c.AnnotationAdd) -> Outcome:
 
 @RULES.rule(c.AnnotationRemove)
 def _unannotate(ctx: Context, cmd: c.AnnotationRemove) -> Outcome:
-    ann = ctx.state.annotations.get(cmd.annotation_id)
-    doc = ctx.state.documents.get(ann.document_id) if ann else None
-    if ann is None or doc is None or not may_read(ctx.state, doc, ctx.actor.user_id,
-                                                  ctx.actor.is_admin):
+    found = ctx.state.marks.find(cmd.annotation_id)
+    doc = ctx.state.documents.get(found[0][0]) if found else None
+    if found is None or doc is None or not may_read(ctx.state, doc, ctx.actor.user_id,
+                                                    ctx.actor.is_admin):
         return not_found("annotation")
-    if ann.owner != ctx.actor.user_id and not ctx.organiser:
+    (document_id, version, page), owner = found
+    if owner != ctx.actor.user_id and not ctx.organiser:
         return Rejection("forbidden")
-    return [ctx.event("annotation.removed", readers(doc), annotation_id=ann.id,
-                      document_id=doc.id)]
+    # Where it was, so that a client that has not fetched that page keeps its count.
+    return [ctx.event("annotation.removed", readers(doc), annotation_id=cmd.annotation_id,
+                      document_id=document_id, version=version, page=page)]
 
 
 @RULES.rule(c.AnnotationClear)
@@ -450,15 +461,12 @@ def _clear(ctx: Context, cmd: c.AnnotationClear) -> Outcome:
     if cmd.everyone and not ctx.organiser:
         return Rejection("forbidden")
     owner = None if cmd.everyone else ctx.actor.user_id
-    if not any(_cleared(a, doc, cmd.page, owner) for a in ctx.state.annotations.values()):
+    page = ctx.state.marks.page((doc.id, doc.version, cmd.page))
+    removed = page.of(owner) if page is not None else []
+    if not removed:
         return []
     return [ctx.event("annotation.cleared", readers(doc), document_id=doc.id,
-                      version=doc.version, page=cmd.page, owner=owner)]
-
-
-def _cleared(a: Annotation, doc: Document, page: int, owner: int | None) -> bool:
-    return (a.document_id == doc.id and a.version == doc.version and a.page == page
-            and (owner is None or a.owner == owner))
+                      version=doc.version, page=cmd.page, owner=owner, removed=len(removed))]
 
 
 # ---- apply ----
@@ -483,7 +491,7 @@ def _document_removed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     did = data["document_id"]
     return {
         "documents": without_key(state.documents, did),
-        "annotations": {k: a for k, a in state.annotations.items() if a.document_id != did},
+        "marks": state.marks.without_document(did, state.seq + 1),
     }
 
 
@@ -497,25 +505,44 @@ def _presentation_stopped(state: RoomState, data: dict[str, Any]) -> dict[str, A
     return {"presentation": None}
 
 
+# A handler's event takes the next seq (`Room.apply`): a page's revision is that seq.
+
+
 @HANDLERS.on("annotation.added")
 def _annotation(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    ann = Annotation.model_validate(data["annotation"])
-    return {"annotations": with_key(state.annotations, ann.id, ann),
-            "next_id": max(state.next_id, ann.id + 1)}
+    a = data["annotation"]
+    return {"marks": state.marks.added(a["id"], _key(a), a["owner"], state.seq + 1),
+            "next_id": max(state.next_id, a["id"] + 1)}
 
 
 @HANDLERS.on("annotation.removed")
 def _annotation_removed(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return {"annotations": without_key(state.annotations, data["annotation_id"])}
+    return {"marks": state.marks.removed((data["annotation_id"],), state.seq + 1)}
 
 
 @HANDLERS.on("annotation.cleared")
 def _annotations_cleared(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    doc = state.documents[data["document_id"]]
-    return {"annotations": {
-        k: a for k, a in state.annotations.items()
-        if not _cleared(a, doc, data["page"], data["owner"])
-    }}
+    return {"marks": state.marks.cleared(_key(data), data["owner"], state.seq + 1)}
+
+
+def _key(data: dict[str, Any]) -> PageKey:
+    return (data["document_id"], data["version"], data["page"])
+
+
+def stored_marks(event: Event) -> list[MarkWrite]:
+    """What the room's writer stores beside `event`, in the same transaction: the shared
+    marks themselves, which a client fetches per page (`page_marks`)."""
+    data = event.data
+    if event.kind == "annotation.added":
+        a = data["annotation"]
+        return [MarkAdded(a["id"], _key(a), a["owner"], orjson.dumps(a))]
+    if event.kind == "annotation.removed":
+        return [MarksRemoved((data["annotation_id"],))]
+    if event.kind == "annotation.cleared":
+        return [PageCleared(_key(data), data["owner"])]
+    if event.kind == "document.removed":
+        return [DocumentMarksRemoved(data["document_id"])]
+    return []
 
 
 # ---- view ----
@@ -538,7 +565,7 @@ def documents_view(state: RoomState, user_id: int, is_admin: bool) -> dict[str, 
     follows = presented is not None and _shown_to(presented).admits(user_id, role, is_admin)
     return {
         "documents": entries,
-        "annotations": [dump(a) for a in state.annotations.values() if a.document_id in read],
+        "marks": [page_view(key, page) for key, page in state.marks.pages(read)],
         "presentation": dump(shown) if follows else None,
     }
 
@@ -630,6 +657,7 @@ PLUGIN = Plugin(
     lookups={cmd: (Lookup("room_file", key="sha256", into="file"),)
              for cmd in (c.DocumentAttach, c.DocumentNewVersion)},
     volatile={"pointer": _pointer_audience, "ink": _ink_audience},
+    stored=stored_marks,
     files=FileRules(confidential=confidential_files, to_seal=files_to_seal,
                     to_prerender=files_to_prerender),
 )

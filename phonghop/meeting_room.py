@@ -42,6 +42,7 @@ volatile_audience = ROOM.volatile_audience
 confidential_files = ROOM.confidential_files
 files_to_seal = ROOM.files_to_seal
 files_to_prerender = ROOM.files_to_prerender
+stored_with = ROOM.stored_with
 
 # Ballots, which do not go through the log: the command a client casts one with (taken to
 # the room's ballot box by the websocket edge, server/ws.py) and its parser.

@@ -216,3 +216,6 @@ class Plugin:
     lookups: Mapping[type[Command], tuple[Lookup, ...]] = field(default_factory=dict)
     volatile: Mapping[str, VolatileRule] = field(default_factory=dict)
     files: FileRules | None = None
+    # What the room's writer stores beside an event, in the same transaction, for the
+    # edge to serve without the room state (documents: the shared marks of each page).
+    stored: Callable[[Event], Iterable[Any]] | None = None

@@ -63,6 +63,7 @@ class Room:
         self._me = tuple(p.me for p in self.plugins if p.me)
         self._status = tuple(p.status for p in self.plugins if p.status)
         self._files = tuple(p.files for p in self.plugins if p.files)
+        self._stored = tuple(p.stored for p in self.plugins if p.stored)
         found = [lookup for found in lookups.values() for lookup in found]
         # Fields only the edge fills: a client that sends one is refused.
         self.edge_only = frozenset(lookup.into for lookup in found if lookup.into)
@@ -180,6 +181,10 @@ class Room:
     def files_to_seal(self, state: RoomState, command: Command) -> set[str]:
         """Files `command` may make confidential: sealed before it is decided."""
         return {sha for files in self._files for sha in files.to_seal(state, command)}
+
+    def stored_with(self, events: Iterable[Event]) -> list[Any]:
+        """What the room's writer stores beside `events`, in the same transaction."""
+        return [write for event in events for part in self._stored for write in part(event)]
 
     def files_to_prerender(self, state: RoomState, command: Command
                            ) -> list[tuple[str, int]]:

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from phonghop.documents.model import Annotation, Document, Presentation
+from phonghop.documents.marks import NO_MARKS, SharedMarks
+from phonghop.documents.model import Document, Presentation
 from phonghop.minutes.model import MinutesState
 from phonghop.rooms.roles import Role
 from phonghop.voting.model import Poll
@@ -186,11 +187,24 @@ class RoomState(Frozen):
     # and the kernel's rules never read them (docs/ARCHITECTURE.md, "The assembly").
     documents: dict[int, Document] = {}  # documents/room.py
     presentation: Presentation | None = None  # documents/room.py
-    annotations: dict[int, Annotation] = {}  # shared ones; private ones live in the store
+    # Which shared marks are on which page (documents/marks.py); the marks themselves are
+    # stored beside the events, and private ones in the store alone.
+    marks: SharedMarks = NO_MARKS
     polls: dict[int, Poll] = {}  # voting/room.py; ballots live in the ballot box
     speeches: tuple[Speech, ...] = ()  # the floor's history, for the minutes (not in views)
     minutes: MinutesState = MinutesState()  # minutes/room.py
     next_id: int = 1  # ids of sites, items and notices, and of the features' entities
+
+    @model_validator(mode="before")
+    @classmethod
+    def _marks_are_indexed(cls, data: Any) -> Any:
+        """A snapshot stored when the state held every shared mark whole: keep their index."""
+        if not isinstance(data, dict) or "annotations" not in data:
+            return data
+        rest = {k: v for k, v in data.items() if k != "annotations"}
+        rest["marks"] = SharedMarks.from_annotations(data["annotations"] or {},
+                                                     int(data.get("seq") or 0))
+        return rest
 
     @model_validator(mode="before")
     @classmethod

@@ -18,6 +18,7 @@ import unicodedata
 from datetime import UTC, timedelta, timezone
 from typing import Annotated, Any
 
+import orjson
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -211,6 +212,41 @@ async def page_image(request: Request) -> Response:
     return Response(image, media_type=FORMATS[fmt], headers=headers)
 
 
+async def page_marks(request: Request) -> Response:
+    """The shared marks of one page (`?v=VERSION`, the current one by default), with the
+    room's seq they are at least as new as: a client applies the live `annotation.*`
+    events after that seq over them. The ETag is the page's revision in the room state, so
+    a page unchanged since the client's copy costs neither the store nor the body."""
+    _user, host, doc = await _readable(request)
+    _sha, pages, _pinned = _version_sha(doc, request.query_params.get("v"))
+    version = int(request.query_params.get("v") or doc.version)
+    raw = request.path_params["page"]
+    if not raw.isdigit() or not 1 <= int(raw) <= pages:
+        raise _not_found("trang", "Page")
+    page_number = int(raw)
+    # Read together, with no await between: the store holds at least these events.
+    seq = host.state.seq
+    page = host.state.marks.page((doc.id, version, page_number))
+    rev = page.rev if page is not None else 0
+    etag = f'W/"marks-{host.room_id}-{doc.id}-{version}-{page_number}-{rev}"'
+    headers = {"Vary": "Cookie, Authorization", "ETag": etag,
+               "Cache-Control": PERSONAL if doc.classification == "confidential"
+               else REVALIDATE}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    rows: list[bytes] = []
+    if page is not None:
+        try:
+            rows = await node_of(request).store.shared_marks(host.room_id, doc.id, version,
+                                                             page_number)
+        except StoreError:
+            raise Refused(Rejection("store_unavailable")) from None
+    head = orjson.dumps({"document_id": doc.id, "version": version, "page": page_number,
+                         "rev": rev, "seq": seq})
+    body = head[:-1] + b',"marks":[' + b",".join(rows) + b"]}"
+    return Response(body, media_type="application/json", headers=headers)
+
+
 def _version_of(doc: Document, sha: str) -> int:
     if sha == doc.sha256:
         return doc.version
@@ -268,15 +304,16 @@ async def export(request: Request) -> Response:
     if which not in ("mine", "shared", "all"):
         raise Refused(Rejection("invalid", {"detail": "with: mine|shared|all"}))
     marks: list[dict[str, Any]] = []
-    if which in ("shared", "all"):
-        marks += [a.model_dump(mode="json") for a in host.state.annotations.values()
-                  if a.document_id == doc.id and a.version == doc.version]
-    if which in ("mine", "all"):
-        try:
-            mine = await node_of(request).store.private_annotations(host.room_id, doc.id, user.id)
-        except StoreError:
-            raise Refused(Rejection("store_unavailable")) from None
-        marks += [a for a in mine if a["version"] == doc.version]
+    store = node_of(request).store
+    try:
+        if which in ("shared", "all"):
+            marks += [orjson.loads(a) for a in await store.shared_marks(host.room_id, doc.id,
+                                                                         doc.version)]
+        if which in ("mine", "all"):
+            mine = await store.private_annotations(host.room_id, doc.id, user.id)
+            marks += [a for a in mine if a["version"] == doc.version]
+    except StoreError:
+        raise Refused(Rejection("store_unavailable")) from None
     authors = _authors(host.state, {a["owner"] for a in marks} | {user.id}, user)
     label = (watermark(user, node_of(request).clock())
              if doc.classification == "confidential" else None)
@@ -373,6 +410,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", D + "/pages/{page}",
              audited("document.page_view", page_image, refusals=SEALED),
              "A page image (?size=thumb|tablet|hd&format=webp|png&v=VERSION)"),
+    Endpoint("GET", D + "/pages/{page}/marks", page_marks,
+             "The shared marks of a page (?v=VERSION), as of the room seq it names; ETag"),
     Endpoint("POST", "/api/meetings/{meeting}/files", upload_file,
              "Upload a file (the body is its bytes; ?name=FILE): PDF, or Office converted"),
     Endpoint("POST", "/api/meetings/{meeting}/documents", room_command("document.attach"),

@@ -32,6 +32,7 @@ from phonghop.meeting_room import (
     decide,
     parse_forwarded,
     replay,
+    stored_with,
     summary,
     volatile_audience,
 )
@@ -501,6 +502,7 @@ class RoomHost:
                         self.room_id, base.seq, placed, marks, _changed_summary(base, working),
                         _members(working) if working.participants is not base.participants
                         else None,
+                        stored_with(placed),
                     )
                 except SeqConflict:
                     # Another node wrote first, or a command id was already applied: the

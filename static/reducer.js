@@ -6,6 +6,8 @@
 // kept in the shape of rooms/state.py (maps keyed by id plus the agenda order), built
 // from the snapshot's room view (meeting_room.room_view).
 
+import { documentPages, dropDocument, markEvent, pageSummaries } from "./marks.js";
+
 const NOTICES_KEPT = 50;
 
 /**
@@ -28,7 +30,10 @@ const NOTICES_KEPT = 50;
  * @property {{present: number, total: number, reached: boolean}|null} figures the live
  *   quorum as the server counts it (kept current by `quorum.changed`)
  * @property {Map<number, object>} documents Document by id (those I know of)
- * @property {Map<number, object>} annotations shared Annotation by id (on those documents)
+ * @property {Map<string, {count: number, rev: number}>} marks the pages with shared marks
+ *   (on those documents), by `pageKey` (marks.js)
+ * @property {Map<string, import("./marks.js").PageMarks>} pages the shared marks of the
+ *   pages this device fetched
  * @property {object|null} presentation what is being presented, or null
  * @property {Map<number, object>} polls Poll by id (those I may see: drafts are the
  *   organisers')
@@ -60,7 +65,8 @@ export function fromView(room, seq) {
     notices: [...(room.notices || [])],
     figures: room.quorum || null,
     documents: byKey(room.documents, "id"),
-    annotations: byKey(room.annotations, "id"),
+    marks: pageSummaries(room.marks),
+    pages: new Map(),
     presentation: room.presentation || null,
     polls: byKey(room.polls, "id"),
     minutes: { ...(room.minutes || { status: "draft", signatures: [] }) },
@@ -210,14 +216,13 @@ on(["document.attached", "document.updated"], (s, d) => {
   // ({id, classification, viewers, item_id, added_by, added_at, sealed: true}); its viewers
   // get the whole document after it. A change of readers brings the shared marks along.
   s.documents.set(d.document.id, d.document);
-  for (const a of d.annotations || []) s.annotations.set(a.id, a);
-  return d.annotations ? ["documents", "annotations"] : ["documents"];
+  if (d.marks) documentPages(s, d.marks);
+  return d.marks ? ["documents", "annotations"] : ["documents"];
 });
 
 on(["document.revoked", "document.removed"], (s, d) => {
-  const did = d.document_id;
-  s.documents.delete(did);
-  for (const [id, a] of s.annotations) if (a.document_id === did) s.annotations.delete(id);
+  s.documents.delete(d.document_id);
+  dropDocument(s, d.document_id);
   return ["documents", "annotations"];
 });
 
@@ -231,27 +236,7 @@ on(["presentation.stopped"], (s) => {
   return ["presentation"];
 });
 
-on(["annotation.added"], (s, d) => {
-  s.annotations.set(d.annotation.id, d.annotation);
-  return ["annotations"];
-});
-
-on(["annotation.removed"], (s, d) => {
-  s.annotations.delete(d.annotation_id);
-  return ["annotations"];
-});
-
-on(["annotation.cleared"], (s, d) => {
-  const doc = s.documents.get(d.document_id);
-  if (!doc) return [];
-  for (const [id, a] of s.annotations) {
-    if (a.document_id === doc.id && a.version === doc.version && a.page === d.page &&
-        (d.owner == null || a.owner === d.owner)) {
-      s.annotations.delete(id);
-    }
-  }
-  return ["annotations"];
-});
+on(["annotation.added", "annotation.removed", "annotation.cleared"], markEvent);
 
 // ---- minutes (minutes/): the draft reaches the organisers only; signatures, everyone ----
 
@@ -380,8 +365,9 @@ on(["board.partial"], (s, d) => patchBoard(s, d.poll_id, (b) => ({
  */
 export function applyEvent(state, event) {
   const handler = HANDLERS.get(event.kind);
-  const changed = new Set(handler ? handler(state, event.data || {}) : []);
-  state.seq = event.seq || state.seq + 1;
+  const seq = event.seq || state.seq + 1;
+  const changed = new Set(handler ? handler(state, event.data || {}, seq, event.kind) : []);
+  state.seq = seq;
   return changed;
 }
 

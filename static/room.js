@@ -16,6 +16,7 @@ import { renderPolls } from "./poll-console.js";
 import { createPollScreen } from "./poll-screen.js";
 import { tickCountdowns } from "./polls.js";
 import { fromView, applyEvent } from "./reducer.js";
+import { keepFetched } from "./marks.js";
 import { renderHead } from "./room-head.js";
 import { showConnection, toast } from "./ui.js";
 import { Voting, renderVoteSheet, voterStatus } from "./vote.js";
@@ -137,11 +138,17 @@ export function mountRoom(root, meetingId, app) {
     send: (name, args) => conn.command(name, args),
   });
 
+  /** A new snapshot, with the shared marks of the pages fetched and unchanged since. */
+  function keptFetched(before, after) {
+    keepFetched(before, after);
+    return after;
+  }
+
   function receive(m) {
     switch (m.type) {
       case "snapshot":
         if (m.meeting !== meetingId) return;
-        state = fromView(m.room, m.seq);
+        state = keptFetched(state, fromView(m.room, m.seq));
         me = { ...me, ...m.me };
         online = new Set(m.online || []);
         online.add(me.user_id);

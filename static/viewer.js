@@ -18,6 +18,7 @@ import {
 } from "./ink.js";
 import { docTitle } from "./documents.js";
 import { MyNotes } from "./mynotes.js";
+import { fetchPage, marksOn } from "./marks.js";
 import { mayDrawShared, mayPresent, mayRead, pageCount } from "./reducer.js";
 import { confirmDialog, promptDialog, toast } from "./ui.js";
 
@@ -519,14 +520,21 @@ export function createViewer(env) {
 
   function sharedOnPage(d) {
     const out = [];
-    for (const a of state().annotations.values()) {
-      if (a.document_id === d.id && a.version === d.version && a.page === page &&
-          !hiddenShared.has(a.id)) out.push(a);
+    const fetched = marksOn(state(), d.id, d.version, page);
+    if (fetched) {
+      for (const a of fetched) if (!hiddenShared.has(a.id)) out.push(a);
+    } else {
+      fetchShared(d, page);
     }
     for (const a of pendingShared.values()) {
       if (a.document_id === d.id && a.version === d.version && a.page === page) out.push(a);
     }
     return out;
+  }
+
+  /** Fetch a page's shared marks (when shown); repaint when they come. */
+  function fetchShared(d, n) {
+    fetchPage(state(), meetingId, d, n).then((arrived) => { if (arrived) schedule(); });
   }
 
   function privateOnPage(d) {
@@ -1070,6 +1078,7 @@ export function createViewer(env) {
     if (d.classification === "confidential" || page >= pageCount(d)) return;
     const img = new Image();
     img.src = pageUrl(meetingId, d, page + 1, size);
+    fetchPage(state(), meetingId, d, page + 1); // and its shared marks
   }
 
   function paintMessage() {
@@ -1132,6 +1141,7 @@ export function createViewer(env) {
     els.base.dataset.pending = String(shared.filter((a) => a.pending).length +
       mine.filter((a) => a.pending).length);
     els.base.dataset.notesLoaded = String(!notes.failed(d.id));
+    els.base.dataset.sharedLoaded = String(marksOn(state(), d.id, d.version, page) !== null);
   }
 
   function paintLive() {

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from phonghop.documents.marks import MarkWrite
 from phonghop.rooms.events import Event
 from phonghop.store.chain import LogRow
 from phonghop.store.log_store import LogStamp
@@ -70,7 +71,7 @@ class RoomLog(Protocol):
     async def append(
         self, room_id: int, expected_seq: int, events: Sequence[Event],
         marks: Sequence[CommandMark] = (), summary: dict[str, Any] | None = None,
-        members: Sequence[tuple[int, str]] | None = None,
+        members: Sequence[tuple[int, str]] | None = None, stored: Sequence[MarkWrite] = (),
     ) -> None: ...
     async def events_after(
         self, room_id: int, seq: int, limit: int | None = None
@@ -79,6 +80,9 @@ class RoomLog(Protocol):
         self, room_id: int, keys: Sequence[tuple[int, str]]
     ) -> dict[tuple[int, str], int]: ...
     async def save_snapshot(self, room_id: int, seq: int, state_json: bytes) -> None: ...
+    # the shared marks the room's events left, by document version and page
+    async def shared_marks(self, room_id: int, document_id: int, version: int,
+                           page: int | None = None) -> list[bytes]: ...
     # the hash chain of the room logs (store/chain.py) and the time-stamps of their heads
     async def log_rows(self, room_id: int, after: int, limit: int) -> list[LogRow]: ...
     async def log_rooms(self) -> list[int]: ...

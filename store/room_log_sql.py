@@ -10,6 +10,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from phonghop.documents.marks import MarkAdded, MarksRemoved, MarkWrite, PageCleared
 from phonghop.rooms.events import Audience, Event
 from phonghop.store import schema as t
 from phonghop.store.base import LogGap, SeqConflict
@@ -36,9 +37,11 @@ class RoomLogSql:
     async def append(
         self, room_id: int, expected_seq: int, events: Sequence[Event],
         marks: Sequence[CommandMark] = (), summary: dict[str, Any] | None = None,
-        members: Sequence[tuple[int, str]] | None = None,
+        members: Sequence[tuple[int, str]] | None = None, stored: Sequence[MarkWrite] = (),
     ) -> None:
         """Write events at expected_seq+1… with their projections, or raise SeqConflict.
+
+        `stored`: the shared marks those events add or remove (`documents/marks.py`).
 
         Each event is chained to the one before it (`prev_hash`, `hash`: store/chain.py)
         in the same transaction; LogGap if the event at expected_seq is not in the log."""
@@ -63,6 +66,8 @@ class RoomLogSql:
                         {"room_id": room_id, "user_id": m.user_id, "command_id": m.command_id,
                          "seq": m.seq} for m in marks
                     ])
+                if stored:
+                    await _write_marks(conn, room_id, stored)
                 if summary is not None:
                     await conn.execute(
                         t.meetings.update().where(t.meetings.c.id == room_id).values(**summary)
@@ -147,6 +152,19 @@ class RoomLogSql:
             )).first()
         return (row[0], bytes(row[1])) if row else None
 
+    async def shared_marks(self, room_id: int, document_id: int, version: int,
+                           page: int | None = None) -> list[bytes]:
+        """The shared marks of a document version (of one page), each as its event carried
+        it (JSON), in the order they were drawn."""
+        m = t.room_marks
+        query = sa.select(m.c.body).where(m.c.room_id == room_id, m.c.document_id == document_id,
+                                          m.c.version == version)
+        if page is not None:
+            query = query.where(m.c.page == page)
+        async with self._tx() as conn:
+            rows = (await conn.execute(query.order_by(m.c.id))).scalars().all()
+        return [r.encode() for r in rows]
+
     async def list_meetings(self, user_id: int | None, day: str | None) -> list[dict[str, Any]]:
         """Meetings `user_id` takes part in (all when None), optionally on one day."""
         m, mm = t.meetings, t.meeting_members
@@ -161,6 +179,27 @@ class RoomLogSql:
             # Column names come back as str subclasses, which JSON encoders refuse as keys.
             return [{str(k): v for k, v in r.items()}
                     for r in (await conn.execute(query)).mappings()]
+
+
+async def _write_marks(conn: Any, room_id: int, writes: Sequence[MarkWrite]) -> None:
+    """Apply the shared marks' writes of one append, in order."""
+    m = t.room_marks
+    for w in writes:
+        if isinstance(w, MarkAdded):
+            await conn.execute(m.insert().values(
+                room_id=room_id, id=w.mark_id, document_id=w.key[0], version=w.key[1],
+                page=w.key[2], owner=w.owner, body=w.body.decode()))
+        elif isinstance(w, MarksRemoved):
+            await conn.execute(m.delete().where(m.c.room_id == room_id, m.c.id.in_(w.mark_ids)))
+        elif isinstance(w, PageCleared):
+            query = m.delete().where(m.c.room_id == room_id, m.c.document_id == w.key[0],
+                                     m.c.version == w.key[1], m.c.page == w.key[2])
+            if w.owner is not None:
+                query = query.where(m.c.owner == w.owner)
+            await conn.execute(query)
+        else:
+            await conn.execute(m.delete().where(m.c.room_id == room_id,
+                                                m.c.document_id == w.document_id))
 
 
 _EVERYONE = canonical_json({"all": True})

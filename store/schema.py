@@ -111,6 +111,23 @@ room_commands = Table(
     PrimaryKeyConstraint("room_id", "user_id", "command_id"),
 )
 
+# The shared marks of each room, by page: what `annotation.*` events left (documents/
+# marks.py), written by the room's writer in the same transaction as those events, so that
+# a client fetches one page's marks without the room state carrying them all. `body` is the
+# mark as its event carries it (JSON).
+room_marks = Table(
+    "room_marks", metadata,
+    Column("room_id", Key, nullable=False),
+    Column("id", Key, nullable=False),
+    Column("document_id", Key, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("page", Integer, nullable=False),
+    Column("owner", Key, nullable=False),
+    Column("body", Text, nullable=False),
+    PrimaryKeyConstraint("room_id", "id"),
+    Index("room_marks_page", "room_id", "document_id", "version", "page"),
+)
+
 room_snapshots = Table(
     "room_snapshots", metadata,
     Column("room_id", Key, primary_key=True),

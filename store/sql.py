@@ -39,7 +39,7 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 # skips Alembic altogether, whose import and script directory are a fifth of a start's
 # CPU (docs/PERFORMANCE.md, "Start-up"). tests/store/test_contract.py checks that this is
 # Alembic's head.
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 
 
 def sqlite_url(data_dir: Path) -> str:

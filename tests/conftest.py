@@ -333,7 +333,9 @@ class WsClient:
                 return message
 
     async def send(self, message: dict[str, Any] | str) -> None:
-        await self.conn.send(message if isinstance(message, str) else json.dumps(message))
+        # UTF-8 as a browser sends it (JSON.stringify escapes nothing).
+        await self.conn.send(message if isinstance(message, str)
+                             else json.dumps(message, ensure_ascii=False))
 
     async def join(self, meeting: int, since: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "join", "meeting": meeting}

@@ -25,7 +25,7 @@ KERNEL_PUBLIC = {"rooms", "rooms.commands", "rooms.events", "rooms.plugin", "roo
 KERNEL_INSIDE = {"rooms.apply", "rooms.constitution", "rooms.decide", "rooms.kernel",
                  "rooms.room", "rooms.substitutes", "rooms.view"}
 # The features' state is held as fields of RoomState (docs/ARCHITECTURE.md, "The assembly").
-STATE_MODELS = {"documents.model", "voting.model", "minutes.model"}
+STATE_MODELS = {"documents.model", "documents.marks", "voting.model", "minutes.model"}
 # The feature modules each server module imports, exactly (a package name covers its
 # submodules). A feature's own edge (its HTTP endpoints, the ballot box and its checks)
 # uses its feature directly; the node runs the documents feature's file library and PDF

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
-from tests.conftest import Meeting, make_meeting
+from tests.conftest import Meeting, ServerProcess, WsClient, make_meeting
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -40,7 +41,10 @@ async () => {
   }
   return {
     documents: [...s.documents.values()].sort((a, b) => a.id - b.id),
-    annotations: [...s.annotations.values()].sort((a, b) => a.id - b.id),
+    marks: [...s.marks].map(([k, p]) => {
+      const [document_id, version, page] = k.split(":").map(Number);
+      return { document_id, version, page, ...p };
+    }).sort((a, b) => a.document_id - b.document_id || a.version - b.version || a.page - b.page),
     presentation: s.presentation,
   };
 }
@@ -184,8 +188,10 @@ async def test_presenter_leads_and_the_delegate_follows(
     await expect(follower.get_by_test_id("ink-live")).to_have_attribute("data-live", "0")
     assert await canvas.evaluate(RED_PIXELS) > 50
     await expect(presenter.get_by_test_id("ink-canvas")).to_have_attribute("data-shared", "1")
-    shared = [a for a in (await room_view(m, "d1"))["annotations"]
-              if a["document_id"] == doc_id]
+    assert [(p["page"], p["count"]) for p in (await room_view(m, "d1"))["marks"]
+            if p["document_id"] == doc_id] == [(2, 1)]
+    r = await m["d1"].call("GET", f"/api/meetings/{m.id}/documents/{doc_id}/pages/2/marks")
+    shared = r.json()["marks"]
     assert len(shared) == 1 and shared[0]["page"] == 2 and shared[0]["kind"] == "ink"
     assert all(0 <= v <= 1 for v in shared[0]["points"])
 
@@ -287,7 +293,7 @@ async def test_presenter_leads_and_the_delegate_follows(
     view = await room_view(m, "d1")
     assert rebuilt == {
         "documents": sorted(view["documents"], key=lambda d: d["id"]),
-        "annotations": sorted(view["annotations"], key=lambda a: a["id"]),
+        "marks": view["marks"],
         "presentation": view["presentation"],
     }
     assert errors == []
@@ -355,7 +361,7 @@ async def test_private_notes_stay_private(
     assert await chair_canvas.evaluate(RED_PIXELS) == 0
     r = await m["chair"].call("GET", f"/api/meetings/{m.id}/documents/{doc_id}/my-annotations")
     assert r.json()["annotations"] == []
-    assert (await room_view(m, "chair"))["annotations"] == []
+    assert (await room_view(m, "chair"))["marks"] == []
     received = await chair.evaluate("JSON.stringify(window.__ws.received)")
     assert "Đề nghị làm rõ" not in received
 
@@ -478,3 +484,74 @@ async def test_secretary_uploads_a_confidential_document(
     await expect(doc_row(secretary, notice).get_by_test_id("doc-title")).to_have_text(
         "Tài liệu mật")
     assert errors == []
+
+
+async def test_a_room_with_thousands_of_marks_opens_light_and_shows_each_page_its_own(
+    new_context: Any, tmp_path: Any
+) -> None:
+    """Hour three of a long meeting: 1,100 shared strokes on a 10-page document. The room
+    opens on a snapshot that carries none of them; paging through, the delegate's viewer
+    shows on each page exactly that page's marks, fetched as it shows the page."""
+    # A server of its own, whose presenters may draw as fast as the test sends.
+    fast = {"PHONGHOP_COMMANDS_PER_SECOND": "5000", "PHONGHOP_COMMAND_BURST": "5000"}
+    server = ServerProcess(tmp_path / "long", "demo", env=fast)
+    try:
+        m = await make_meeting(server.base_url)
+        doc_id = await attach(m, await upload(m, make_pdf(10), "Báo cáo.pdf"), title="Báo cáo")
+        per_page = {n: 20 * n for n in range(1, 11)}
+        strokes = [(n, k, count) for n, count in per_page.items() for k in range(count)]
+        # A connection may send 20 messages a second after a burst of 60: the strokes go
+        # over the chair's and the secretary's tablets, 8 each, within that.
+        pens = [await WsClient.open(server.ws_url, m[who].token)
+                for who in ("chair", "secretary") for _ in range(8)]
+        for pen in pens:
+            await pen.join(m.id)
+
+        async def draw_share(pen: WsClient, share: list[tuple[int, int, int]]) -> None:
+            for sent, (n, k, count) in enumerate(share):
+                if sent >= 50 and sent % 15 == 0:
+                    await asyncio.sleep(1)
+                y = (k + 1) / (count + 1)
+                await pen.send({"type": "command", "id": f"s{n}-{k}", "meeting": m.id,
+                                "name": "annotation.add", "args": {
+                                    "document_id": doc_id, "page": n, "kind": "ink",
+                                    "points": [v for i in range(10) for v in (0.1 + i * 0.08, y)],
+                                    "color": "#d32f2f"}})
+            acks = 0
+            while acks < len(share):
+                message = await pen.next(timeout=60)
+                assert message["type"] != "rejected", message
+                acks += message["type"] == "ack"
+            await pen.close()
+
+        await asyncio.gather(*(draw_share(pen, strokes[i::len(pens)])
+                               for i, pen in enumerate(pens)))
+
+        delegate = await (await new_context()).new_page()
+        errors = watch_errors(delegate)
+        fetched: list[Any] = []
+        delegate.on("response", lambda r: fetched.append(r) if "/marks?" in r.url else None)
+        await sign_in(delegate, server.base_url, m["d1"].user["username"])
+        await open_room(delegate, server.base_url, m.id)
+        snapshot = await delegate.evaluate(
+            "JSON.stringify(window.__ws.received.filter((m) => m.type === 'snapshot').at(-1))")
+        assert len(snapshot) < 20_000  # the strokes' points are not in it (~500 KB of them)
+        await doc_row(delegate, doc_id).get_by_test_id("doc-open").click()
+        canvas = delegate.get_by_test_id("ink-canvas")
+        for n, count in per_page.items():
+            await expect(delegate.get_by_test_id("page-number")).to_have_text(f"Trang {n}/10")
+            await expect(canvas).to_have_attribute("data-shared-loaded", "true")
+            await expect(canvas).to_have_attribute("data-shared", str(count))
+            if n < 10:
+                await delegate.get_by_test_id("page-next").click()
+        # Each page's marks came once, with that page's strokes and no other's.
+        served: dict[int, list[int]] = {}
+        for r in fetched:
+            body = await r.json()
+            assert body["page"] not in served, body["page"]
+            served[body["page"]] = [a["id"] for a in body["marks"] if a["page"] == body["page"]]
+            assert len(served[body["page"]]) == len(body["marks"])
+        assert {n: len(ids) for n, ids in served.items()} == per_page
+        assert errors == []
+    finally:
+        server.stop()

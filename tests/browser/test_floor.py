@@ -320,7 +320,11 @@ async () => {
     substitute_requests: Object.fromEntries(
       [...s.substituteRequests].map(([k, v]) => [String(k), v])),
     documents: [...s.documents.values()].sort((a, b) => a.id - b.id),
-    annotations: [...s.annotations.values()], presentation: s.presentation,
+    marks: [...s.marks].map(([k, p]) => {
+      const [document_id, version, page] = k.split(":").map(Number);
+      return { document_id, version, page, ...p };
+    }).sort((a, b) => a.document_id - b.document_id || a.version - b.version || a.page - b.page),
+    presentation: s.presentation,
     polls: [...s.polls.values()].sort((a, b) => a.id - b.id), minutes: s.minutes,
   };
 }

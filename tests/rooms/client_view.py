@@ -7,13 +7,24 @@ for the events the user was allowed to see; clients never compute the quorum the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 NOTICES_KEPT = 50
 
+PageKey = tuple[int, int, int]
+# What the client asks the server for a page's shared marks: (page, room seq) -> marks.
+Fetch = Callable[[PageKey, int], list[dict[str, Any]]]
+
+
+def _key(d: dict[str, Any]) -> PageKey:
+    return (d["document_id"], d["version"], d["page"])
+
 
 class ClientView:
-    def __init__(self, view: dict[str, Any]) -> None:
+    def __init__(self, view: dict[str, Any], seq: int = 0, fetch: Fetch | None = None) -> None:
+        """`fetch`: a page's shared marks from the server, as a browser asks for them
+        when it shows a page; None: the client follows the counts only."""
         self.meeting = view["meeting"]
         self.sites = {s["id"]: s for s in view["sites"]}
         self.participants = {p["user_id"]: p for p in view["participants"]}
@@ -29,12 +40,33 @@ class ClientView:
         self.notices = list(view["notices"])
         self.quorum = view["quorum"]
         self.documents = {d["id"]: d for d in view["documents"]}
-        self.annotations = {a["id"]: a for a in view["annotations"]}
+        # Per page with shared marks: how many and the revision (what the view carries),
+        # and the marks of the pages fetched, kept current by the events.
+        self.pages = {_key(p): {"count": p["count"], "rev": p["rev"]} for p in view["marks"]}
+        self.fetch = fetch
+        self.marks: dict[PageKey, dict[int, dict[str, Any]]] = {}
+        for key in self.pages:
+            self._fetch(key, seq)
         self.presentation = view["presentation"]
         self.polls = {p["id"]: p for p in view["polls"]}
         self.minutes = dict(view["minutes"])
 
-    def on_event(self, kind: str, data: dict[str, Any]) -> None:
+    def _fetch(self, key: PageKey, seq: int) -> None:
+        if self.fetch is not None:
+            self.marks[key] = {a["id"]: a for a in self.fetch(key, seq)}
+
+    def _drop_document(self, did: int) -> None:
+        self.pages = {k: p for k, p in self.pages.items() if k[0] != did}
+        self.marks = {k: m for k, m in self.marks.items() if k[0] != did}
+
+    def _page_changed(self, key: PageKey, delta: int, seq: int) -> None:
+        count = self.pages.get(key, {"count": 0})["count"] + delta
+        if count > 0:
+            self.pages[key] = {"count": count, "rev": seq}
+        else:
+            self.pages.pop(key, None)
+
+    def on_event(self, kind: str, data: dict[str, Any], seq: int = 0) -> None:
         if kind in ("meeting.created", "meeting.updated", "meeting.invited", "session.started"):
             self.meeting = data["meeting"]
         elif kind == "session.ended":
@@ -101,33 +133,29 @@ class ClientView:
             self.notices = [*self.notices, data["notice"]][-NOTICES_KEPT:]
         elif kind in ("document.attached", "document.updated"):
             self.documents[data["document"]["id"]] = data["document"]
-            for a in data.get("annotations", ()):
-                self.annotations[a["id"]] = a
-        elif kind == "document.revoked":
-            did = data["document_id"]
-            self.documents.pop(did, None)
-            self.annotations = {k: a for k, a in self.annotations.items()
-                                if a["document_id"] != did}
-        elif kind == "document.removed":
-            did = data["document_id"]
-            self.documents.pop(did, None)
-            self.annotations = {k: a for k, a in self.annotations.items()
-                                if a["document_id"] != did}
+            for p in data.get("marks", ()):
+                self.pages[_key(p)] = {"count": p["count"], "rev": p["rev"]}
+                self._fetch(_key(p), seq)
+        elif kind in ("document.revoked", "document.removed"):
+            self.documents.pop(data["document_id"], None)
+            self._drop_document(data["document_id"])
         elif kind in ("presentation.started", "presentation.moved"):
             self.presentation = data["presentation"]
         elif kind == "presentation.stopped":
             self.presentation = None
         elif kind == "annotation.added":
-            self.annotations[data["annotation"]["id"]] = data["annotation"]
+            a = data["annotation"]
+            self._page_changed(_key(a), 1, seq)
+            self.marks.setdefault(_key(a), {})[a["id"]] = a
         elif kind == "annotation.removed":
-            self.annotations.pop(data["annotation_id"], None)
+            self._page_changed(_key(data), -1, seq)
+            self.marks.get(_key(data), {}).pop(data["annotation_id"], None)
         elif kind == "annotation.cleared":
-            self.annotations = {
-                k: a for k, a in self.annotations.items()
-                if not (a["document_id"] == data["document_id"]
-                        and a["version"] == data["version"] and a["page"] == data["page"]
-                        and data["owner"] in (None, a["owner"]))
-            }
+            self._page_changed(_key(data), -data["removed"], seq)
+            owner = data["owner"]
+            if (page := self.marks.get(_key(data))) is not None:
+                self.marks[_key(data)] = {k: a for k, a in page.items()
+                                          if owner is not None and a["owner"] != owner}
         elif kind in ("poll.created", "poll.updated", "poll.opened"):
             poll, before = data["poll"], self.polls.get(data["poll"]["id"])
             if (poll.get("board") and before and before.get("board")
@@ -239,7 +267,8 @@ class ClientView:
             "substitute_requests": self.substitute_requests,
             "notices": self.notices,
             "documents": [self.documents[i] for i in sorted(self.documents)],
-            "annotations": list(self.annotations.values()),
+            "marks": [{"document_id": k[0], "version": k[1], "page": k[2], **p}
+                      for k, p in sorted(self.pages.items())],
             "presentation": self.presentation,
             "polls": [self.polls[i] for i in sorted(self.polls)],
             "minutes": self.minutes,

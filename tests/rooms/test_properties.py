@@ -18,7 +18,8 @@ from phonghop.rooms import Event, Rejection, RoomState
 from phonghop.rooms.events import Audience
 from phonghop.rooms.rejections import TEXTS
 from phonghop.rooms.roles import Role
-from tests.rooms.client_view import ClientView
+from tests.rooms.client_view import ClientView, PageKey
+from tests.rooms.mark_table import key_of, page, table_after
 from tests.rooms.world import (
     ADMIN,
     CHAIR,
@@ -46,6 +47,7 @@ quorum = st.fixed_dictionaries({"num": st.integers(0, 4), "den": st.integers(1, 
 seconds = st.sampled_from([10, 60, 180, 7200, 5, 9999])
 shas = st.sampled_from(["a" * 64, "b" * 64, "c" * 64, "d" * 64, "A" * 64])
 fraction = st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5])
+on_page = st.sampled_from([0.25, 0.0, 0.5, 1.0])
 stamp = st.sampled_from(["2026-11-23T08:00:00+07:00", "2026-11-23T14:30Z", "hôm nay"])
 
 
@@ -119,9 +121,12 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "annotation.add": st.fixed_dictionaries(
         {"document_id": small_id, "page": st.integers(1, 13),
          "kind": st.sampled_from(["ink", "highlight", "note", "laser"]),
-         "points": st.lists(fraction, min_size=1, max_size=8)},
-        optional={"color": st.sampled_from(["#1E88E5", "red"]), "text": text,
-                  "width": st.sampled_from([0.003, 0.5])}),
+         # mostly x, y pairs on the page: a stroke that passes, so that marks pile up
+         "points": st.lists(st.tuples(on_page, on_page), min_size=1, max_size=4).map(
+             lambda pairs: [n for pair in pairs for n in pair])
+         | st.lists(fraction, min_size=1, max_size=8)},
+        optional={"color": st.sampled_from(["#1E88E5", "#43a047", "red"]), "text": text,
+                  "width": st.sampled_from([0.003, 0.01, 0.5])}),
     "annotation.remove": st.fixed_dictionaries({"annotation_id": small_id}),
     "poll.create": st.fixed_dictionaries(
         {"title": text},
@@ -172,9 +177,14 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
 WEIGHTS = {name: 3 for name in ARGS} | {
     "session.end": 1, "meeting.invite": 1, "session.start": 1, "agenda.reorder": 2,
     "floor.request": 6, "floor.grant": 5, "attendance.check_in": 5, "rsvp": 5,
-    "notice.post": 4, "agenda.next": 4,
+    "notice.post": 4, "agenda.next": 4, "annotation.add": 10, "annotation.remove": 4,
+    "annotation.clear": 4,
 }
 NAMES_WEIGHTED = [name for name, w in WEIGHTS.items() for _ in range(w)]
+# A meeting where the presenters draw: the shared marks' rules, events and store.
+DRAWING = ["annotation.add"] * 8 + ["annotation.remove"] * 2 + ["annotation.clear"] * 2 + [
+    "document.update", "document.version", "document.remove", "document.attach",
+    "present.start", "participant.update"]
 
 
 ORGANISERS = [CHAIR, SECRETARY, ADMIN]
@@ -198,9 +208,10 @@ LIKELY_ACTORS = {
 
 
 @st.composite
-def command(draw: st.DrawFn, state: RoomState) -> tuple[int, str, dict[str, Any]]:
+def command(draw: st.DrawFn, state: RoomState, names: list[str] = NAMES_WEIGHTED
+            ) -> tuple[int, str, dict[str, Any]]:
     """An actor, a command name and arguments: mostly plausible, sometimes malformed."""
-    name = draw(st.sampled_from(NAMES_WEIGHTED))
+    name = draw(st.sampled_from(names))
     likely = LIKELY_ACTORS.get(name)
     if likely and draw(st.integers(0, 2)) > 0:
         actor = draw(st.sampled_from(likely))
@@ -213,6 +224,18 @@ def command(draw: st.DrawFn, state: RoomState) -> tuple[int, str, dict[str, Any]
         args: dict[str, Any] = {"order": order}
     else:
         args = dict(draw(ARGS[name]))
+    # Mostly a document, page and mark that exist, or the marks' rules are hardly reached.
+    if "document_id" in args and state.documents and draw(st.integers(0, 3)) > 0:
+        args["document_id"] = draw(st.sampled_from(sorted(state.documents)))
+        doc = state.documents[args["document_id"]]
+        if "page" in args and doc.pages and draw(st.booleans()):
+            args["page"] = draw(st.integers(1, doc.pages))
+    drawn = [key for key, _ in state.marks.pages()]
+    if name == "annotation.clear" and drawn and draw(st.booleans()):  # a page with marks
+        args["document_id"], _version, args["page"] = draw(st.sampled_from(drawn))
+    marks = [i for _, page in state.marks.pages() for i in page.owners]
+    if "annotation_id" in args and marks and draw(st.booleans()):
+        args["annotation_id"] = draw(st.sampled_from(marks))
     damage = draw(st.integers(0, 14))
     if damage == 0 and args:  # a wrong type for one field
         key = draw(st.sampled_from(sorted(args)))
@@ -279,18 +302,22 @@ def check_invariants(state: RoomState) -> None:
 
 
 @st.composite
-def scenario(draw: st.DrawFn) -> tuple[Room, list[Rejection], list[RoomState]]:
-    """A room, driven through up to 60 random commands at random times."""
+def scenario(draw: st.DrawFn, names: list[str] = NAMES_WEIGHTED, attach: bool = False
+             ) -> tuple[Room, list[Rejection], list[RoomState]]:
+    """A room, driven through up to 60 random commands at random times (`names`; with a
+    document attached first when `attach`, or half the time)."""
     phase = draw(st.sampled_from(["draft", "invited", "in_session", "in_session"]))
     roster = draw(st.sampled_from(["all", "organisers"]))
     room = standard_room(invite=phase != "draft", start=phase == "in_session", roster=roster)
+    if attach or draw(st.booleans()):  # a document to read, present and draw on
+        room.ok(CHAIR, "document.attach", sha256=draw(st.sampled_from(["a" * 64, "c" * 64])))
     refusals: list[Rejection] = []
     states = [RoomState()]
     for e in room.events:
         states.append(apply(states[-1], e))
     for _ in range(draw(st.integers(0, 60))):
         room.tick(draw(st.integers(0, 600)))
-        actor, name, args = draw(command(room.state))
+        actor, name, args = draw(command(room.state, names))
         before, seen = room.state, len(room.events)
         dumped = before.model_dump_json()
         outcome = room.run(actor, name, **args)
@@ -304,7 +331,8 @@ def scenario(draw: st.DrawFn) -> tuple[Room, list[Rejection], list[RoomState]]:
             refusals.append(outcome)
         else:
             # Accepted with no event only when it asks for what already is (the presenter
-            # "moves" to the page shown, clears a page with none of their marks).
+            # "moves" to the page shown, clears a page with none of their marks, updates a
+            # document to what it is).
             assert outcome or name in IDEMPOTENT, f"{name} accepted but emitted nothing"
             for e in outcome:
                 states.append(apply(states[-1], e))
@@ -312,7 +340,7 @@ def scenario(draw: st.DrawFn) -> tuple[Room, list[Rejection], list[RoomState]]:
     return room, refusals, states
 
 
-IDEMPOTENT = frozenset({"present.move", "annotation.clear"})
+IDEMPOTENT = frozenset({"present.move", "annotation.clear", "document.update"})
 
 PROPERTY = settings(max_examples=int(os.environ.get("PHONGHOP_EXAMPLES", "150")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -351,7 +379,7 @@ def standing(state: RoomState, viewer: int) -> tuple[object, ...]:
 
 
 @PROPERTY
-@given(scenario())
+@given(st.one_of(scenario(), scenario(DRAWING, attach=True)))
 def test_each_user_sees_the_view_their_events_build(
     run: tuple[Room, list[Rejection], list[RoomState]],
 ) -> None:
@@ -365,15 +393,28 @@ def test_each_user_sees_the_view_their_events_build(
                        if standing(states[i], viewer) != standing(states[i - 1], viewer)),
                       default=0)
         start = min((seq for seq in [0, *room.commits] if seq >= changed), default=0)
-        client = ClientView(orjson.loads(orjson.dumps(room_view(states[start], viewer, is_admin))))
+        # It fetches the shared marks of every page the view lists, from the store as
+        # the room's events up to then left it (a browser: of the page it shows).
+        def fetch(key: PageKey, seq: int) -> list[dict[str, Any]]:
+            return page(table_after(room.events[:seq]), key)
+
+        view = orjson.loads(orjson.dumps(room_view(states[start], viewer, is_admin)))
+        client = ClientView(view, start, fetch)
         for event in room.events[start:]:
             if event.audience.admits(viewer, room.state.role_of(viewer), is_admin):
-                client.on_event(event.kind, orjson.loads(orjson.dumps(event.data)))
+                client.on_event(event.kind, orjson.loads(orjson.dumps(event.data)), event.seq)
         # (d) ... and ends up with exactly the server's view for that user
         server = orjson.loads(orjson.dumps(room_view(room.state, viewer, is_admin)))
         mine = client.view()
         for part in server:
             assert mine[part] == server[part], (viewer, part)
+        # (e) and with each page's marks as the store serves them now, for every page
+        # with marks it may read, and no others
+        final = table_after(room.events)
+        listed = {key_of(p) for p in server["marks"]}
+        assert {k for k, m in client.marks.items() if m} == listed, viewer
+        for key in listed:
+            assert sorted(client.marks[key].values(), key=lambda a: a["id"]) == page(final, key)
 
 
 @given(st.sampled_from(sorted(ARGS)).flatmap(lambda n: st.tuples(st.just(n), ARGS[n])))

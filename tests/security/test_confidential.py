@@ -271,7 +271,8 @@ async def test_a_presented_confidential_document_reaches_its_viewers_only(
 
 async def test_pages_text_file_and_exports_are_refused_to_non_viewers(world: World) -> None:
     """Attack: fetch its pages (any page number: the answer must not give the page count
-    away), text, file, annotated export and annotations as an organiser; as a delegate."""
+    away), text, file, annotated export, shared marks of a page and annotations as an
+    organiser; as a delegate."""
     m = world.m
     outsiders = {**world.attackers(), "d2": m["d2"], "i1": m["i1"]}
     for who, api in outsiders.items():
@@ -279,7 +280,8 @@ async def test_pages_text_file_and_exports_are_refused_to_non_viewers(world: Wor
         async with api.client() as c:
             for tail in ("/pages/1", "/pages/2?v=1&format=png", f"/pages/{PAGES + 1}",
                          "/pages/999", "/text", "/text?page=1", "/file",
-                         "/export?with=all", "/export?with=shared", "/my-annotations"):
+                         "/export?with=all", "/export?with=shared", "/my-annotations",
+                         "/pages/1/marks", "/pages/999/marks", "/pages/1/marks?v=1"):
                 r = await c.get(world.path(world.a) + tail)
                 expected = 404 if who in ("d2", "i1") else 403
                 assert r.status_code == expected, (who, tail, r.text)
@@ -302,6 +304,8 @@ async def test_a_viewer_gets_stamped_pictures_only_and_nothing_cacheable(world: 
         assert page.status_code == 200
         assert page.headers["cache-control"] == "private, no-store"
         assert "etag" not in page.headers and "immutable" not in page.headers["cache-control"]
+        marks = await c.get(base + "/pages/1/marks")  # its shared marks: not kept either
+        assert marks.status_code == 200 and marks.headers["cache-control"] == "private, no-store"
         text = await c.get(base + "/text")
         assert text.status_code == 403
         assert_refusal(text.json(), "confidential_text")
@@ -409,7 +413,7 @@ def test_core_only_viewer_organisers_reclassify_and_new_readers_get_the_marks() 
     for user in (SECRETARY, D2, D1):
         assert _client_of(room, user, mark) == \
             json.loads(json.dumps(room_view(room.state, user))), user
-    assert _client_of(room, SECRETARY, mark)["annotations"]
+    assert _client_of(room, SECRETARY, mark)["marks"]
     # And back to confidential for D1 only: the secretary keeps a sealed entry, D2 nothing.
     mark = room.state, len(room.events)
     room.ok(CHAIR, "document.update", document_id=doc, classification="confidential",
@@ -419,7 +423,7 @@ def test_core_only_viewer_organisers_reclassify_and_new_readers_get_the_marks() 
             json.loads(json.dumps(room_view(room.state, user))), user
     secretary = _client_of(room, SECRETARY, mark)
     assert [d.get("sealed") for d in secretary["documents"]] == [True]
-    assert secretary["annotations"] == []
+    assert secretary["marks"] == []
     assert _client_of(room, D2, mark)["documents"] == []
     # The chair is no longer a viewer: it cannot undo that.
     assert room.refused(CHAIR, "document.update", document_id=doc,

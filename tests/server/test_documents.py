@@ -181,7 +181,7 @@ async def test_private_annotations_never_reach_another_user(
     assert (await m["d2"].call("GET", base)).json() == {"annotations": []}
     assert (await m["chair"].call("GET", base)).json() == {"annotations": []}
     room = (await m["chair"].call("GET", f"/api/meetings/{m.id}")).json()["room"]
-    assert room["annotations"] == []
+    assert room["marks"] == []
     assert_refusal((await m["d2"].call("DELETE", f"{base}/{saved['id']}")).json(), "not_found")
     # kept for the owner, and in the owner's annotated copy only
     mine = (await m["d1"].call("GET", base)).json()["annotations"]
@@ -261,7 +261,18 @@ async def test_the_presenter_drives_and_followers_see_page_zoom_pointer_and_ink(
     # a late follower starts from the same page and marks; the chair may take over
     late = await joined(m, "d2")
     room = late.seen[-1]["room"]
-    assert room["presentation"]["page"] == 3 and len(room["annotations"]) == 1
+    assert room["presentation"]["page"] == 3
+    # The snapshot says which pages have marks; the page's marks come when it is shown.
+    assert room["marks"] == [{"document_id": doc["id"], "version": 1, "page": 3, "count": 1,
+                              "rev": ack["seq"]}]
+    page3 = f"{docs_path(m, doc)}/pages/3/marks"
+    r = await m["d2"].call("GET", page3)
+    assert r.status_code == 200 and r.json()["seq"] >= ack["seq"]
+    assert r.json()["marks"] == [added["data"]["annotation"]]
+    async with m["d2"].client() as c:  # unchanged since: neither the store nor a body
+        again = await c.get(page3, headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert (await m["d2"].call("GET", f"{docs_path(m, doc)}/pages/2/marks")).json()["marks"] == []
     assert (await chair.command(m.id, "present.start", document_id=doc["id"]))["type"] == "ack"
     assert (await pres.command(m.id, "present.move", page=2))["code"] == "forbidden"
     assert (await chair.command(m.id, "present.stop"))["type"] == "ack"

@@ -1,0 +1,160 @@
+// Shared marks, page by page (documents/marks.py on the server).
+//
+// The room view says only which pages have shared marks: how many, and the page's
+// revision (the seq of its last change). A page's marks are fetched when it is shown, then
+// kept current by the `annotation.*` events; a page fetched once is not fetched again while
+// its revision stands. So a device holds the marks of the pages it showed, never the
+// whole meeting's ink, and a long meeting's snapshot stays small.
+
+import { documentPath } from "./api.js";
+
+/**
+ * @typedef {Object} PageMarks the marks of one page on this device
+ * @property {number} rev the page's revision these marks are at
+ * @property {Map<number, object>|null} marks Annotation by id; null while being fetched
+ * @property {Array<[number, string, object]>|null} held events that arrived during the
+ *   fetch ([seq, kind, data]), applied over its answer
+ */
+
+/** The key of a page: document id, version and page number. */
+export const pageKey = (documentId, version, page) => `${documentId}:${version}:${page}`;
+
+const keyOf = (d) => pageKey(d.document_id, d.version, d.page);
+
+/**
+ * The pages with marks, from the room view's `marks`.
+ * @param {object[]} list [{document_id, version, page, count, rev}]
+ * @returns {Map<string, {count: number, rev: number}>}
+ */
+export function pageSummaries(list) {
+  return new Map((list || []).map((p) => [keyOf(p), { count: p.count, rev: p.rev }]));
+}
+
+/**
+ * Keep what this device fetched before a new snapshot, for the pages unchanged since.
+ * @param {{pages: Map<string, PageMarks>}|null} before the state the snapshot replaces
+ * @param {{marks: Map, pages: Map<string, PageMarks>}} after
+ */
+export function keepFetched(before, after) {
+  if (!before) return;
+  for (const [key, entry] of before.pages) {
+    const now = after.marks.get(key);
+    if (entry.marks && (now ? now.rev === entry.rev : entry.marks.size === 0)) {
+      after.pages.set(key, entry);
+    }
+  }
+}
+
+// ---- the reducer's part: each event changes the counts, and the page if fetched ----
+
+function counted(s, key, delta, seq) {
+  const count = (s.marks.get(key)?.count || 0) + delta;
+  if (count > 0) s.marks.set(key, { count, rev: seq });
+  else s.marks.delete(key);
+}
+
+function onPage(s, key, seq, kind, data, change) {
+  const entry = s.pages.get(key);
+  if (!entry) return;
+  if (entry.marks) {
+    change(entry.marks);
+    entry.rev = s.marks.get(key)?.rev || 0;
+  } else {
+    entry.held.push([seq, kind, data]);
+  }
+}
+
+const CHANGES = {
+  "annotation.added": (d) => (marks) => marks.set(d.annotation.id, d.annotation),
+  "annotation.removed": (d) => (marks) => marks.delete(d.annotation_id),
+  "annotation.cleared": (d) => (marks) => {
+    for (const [id, a] of marks) if (d.owner == null || a.owner === d.owner) marks.delete(id);
+  },
+};
+
+/**
+ * Apply an `annotation.*` event to the counts and to the page if this device has it.
+ * @returns {string[]} the parts of the view changed
+ */
+export function markEvent(s, d, seq, kind) {
+  const key = kind === "annotation.added" ? keyOf(d.annotation) : keyOf(d);
+  const delta = kind === "annotation.added" ? 1
+    : kind === "annotation.removed" ? -1 : -(d.removed || 0);
+  counted(s, key, delta, seq);
+  onPage(s, key, seq, kind, d, CHANGES[kind](d));
+  return ["annotations"];
+}
+
+/** A document left this device's view (removed, or no longer readable). */
+export function dropDocument(s, documentId) {
+  const prefix = `${documentId}:`;
+  for (const key of [...s.marks.keys()]) if (key.startsWith(prefix)) s.marks.delete(key);
+  for (const key of [...s.pages.keys()]) if (key.startsWith(prefix)) s.pages.delete(key);
+}
+
+/** A document became readable: which of its pages have marks (fetched when shown). */
+export function documentPages(s, list) {
+  for (const [key, summary] of pageSummaries(list)) {
+    s.marks.set(key, summary);
+    s.pages.delete(key);
+  }
+}
+
+// ---- what the viewer shows ----
+
+/**
+ * The shared marks of a page, or null while they are being fetched.
+ * @returns {Iterable<object>|null}
+ */
+export function marksOn(s, documentId, version, page) {
+  const entry = s.pages.get(pageKey(documentId, version, page));
+  return entry && entry.marks ? entry.marks.values() : null;
+}
+
+/**
+ * Make sure a page's marks are here or on their way; resolves true when they arrived
+ * (repaint), false when there was nothing to fetch or the fetch failed (tried again the
+ * next time the page is shown).
+ * @param {object} s the room state
+ * @param {number} meetingId
+ * @param {{id: number, version: number}} doc
+ * @param {number} page
+ * @returns {Promise<boolean>}
+ */
+export async function fetchPage(s, meetingId, doc, page) {
+  const key = pageKey(doc.id, doc.version, page);
+  const summary = s.marks.get(key);
+  const have = s.pages.get(key);
+  if (have && (!have.marks || have.rev === (summary ? summary.rev : have.rev))) return false;
+  if (!summary) { // no marks on it: nothing to ask
+    s.pages.set(key, { rev: 0, marks: new Map(), held: null });
+    return false;
+  }
+  const entry = { rev: summary.rev, marks: null, held: [] };
+  s.pages.set(key, entry);
+  const from = s.seq;
+  let body;
+  try {
+    // Revalidated with its ETag (the page's revision): unchanged, the cached answer.
+    const r = await fetch(`${documentPath(meetingId, doc.id)}/pages/${page}/marks?v=${doc.version}`,
+      { credentials: "same-origin", cache: "no-cache", headers: { Accept: "application/json" } });
+    if (!r.ok) throw new Error(String(r.status));
+    body = await r.json();
+  } catch {
+    if (s.pages.get(key) === entry) s.pages.delete(key);
+    return false;
+  }
+  // Dropped meanwhile (the document revoked), or answered by a node behind the events this
+  // device had already applied: asked again the next time the page is painted.
+  if (s.pages.get(key) !== entry || body.seq < from) {
+    if (s.pages.get(key) === entry) s.pages.delete(key);
+    return false;
+  }
+  const marks = new Map(body.marks.map((a) => [a.id, a]));
+  // The answer holds every event up to body.seq at least: the later ones go over it.
+  for (const [seq, kind, data] of entry.held) if (seq > body.seq) CHANGES[kind](data)(marks);
+  entry.marks = marks;
+  entry.held = null;
+  entry.rev = s.marks.get(key)?.rev || 0;
+  return true;
+}
