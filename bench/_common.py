@@ -491,8 +491,10 @@ async def seed(
     label: str = "phonghop",
     database: str | None = None,
     log_path: Path | None = None,
+    extra: Sequence[str] = (),
 ) -> tuple[int, Tokens]:
-    """`python -m phonghop bench-seed` into `data` (and `database`); the meeting and tokens."""
+    """`python -m phonghop bench-seed` into `data` (and `database`); the meeting and tokens.
+    `extra`: more bench-seed flags (`--items 20`)."""
     await asyncio.to_thread(data.mkdir, parents=True, exist_ok=True)
     seed_log = log_path or data.parent / "bench-seed.log"
     where = f"{data}" + (f" and {database}" if database else "")
@@ -510,6 +512,7 @@ async def seed(
                 str(data),
                 "--delegates",
                 str(delegates),
+                *extra,
                 *backend_args(database, None),
             ],
             cwd=server_root,
@@ -673,6 +676,21 @@ async def http_json(url: str, token: str, wait_s: float = 10) -> Any:
         return await asyncio.wait_for(asyncio.to_thread(get), wait_s + 1)
     except (OSError, ValueError, TimeoutError, urllib.error.URLError) as exc:
         raise BenchError(f"GET {url}: {exc!r}") from exc
+
+
+def attached_documents(answer: Any) -> list[dict[str, Any]]:
+    """The documents the HTTP answer of `POST /api/meetings/{id}/documents` shows, as the
+    sender may see them (a confidential one is a sealed entry, without its hash, to an
+    organiser who is not one of its viewers). A room command answers with its ack and its
+    events (`{"id", "ack", "events"}`, `events` null for a duplicate): the data of its
+    `document.attached` events. A tree from before that (`--server-root`, a baseline)
+    answered with the whole room: its documents then."""
+    if not isinstance(answer, dict):
+        return []
+    if "events" in answer:
+        return [e["data"]["document"] for e in answer["events"] or []
+                if e.get("kind") == "document.attached"]
+    return list((answer.get("room") or {}).get("documents") or [])
 
 
 async def room_seq(node: ServerNode, meeting: int, token: str) -> int:

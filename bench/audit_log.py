@@ -55,7 +55,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from _common import entry_module, free_port  # noqa: E402
+from _common import attached_documents, entry_module, free_port  # noqa: E402
 
 KINDS = ("signin", "signin_wrong", "page_confidential", "page_public")
 _addresses = itertools.count(1)
@@ -127,9 +127,10 @@ class Server:
             "sha256": r.json()["file"]["sha256"], "classification": "confidential",
             "viewers": [viewer]})
         r.raise_for_status()
-        docs = r.json()["room"]["documents"]
-        secret = max(docs, key=lambda d: d["id"])
-        public = next(d for d in docs if d.get("classification") == "public")
+        # The administrator is not a viewer: the answer's sealed entry is the new one.
+        secret = max(attached_documents(r.json()), key=lambda d: d["id"])
+        room = (await self.client.get(f"/api/meetings/{meeting}", headers=h)).json()["room"]
+        public = next(d for d in room["documents"] if d.get("classification") == "public")
         base = f"/api/meetings/{meeting}/documents"
         self.confidential = f"{base}/{secret['id']}/pages/2?size=tablet"
         self.public = f"{base}/{public['id']}/pages/1?size=tablet"

@@ -688,11 +688,9 @@ async def first_pages(
         attached = time.perf_counter()
         if r.status_code != 200:
             raise BenchError(f"attach: {r.status_code} {r.text[:300]}")
-        docs = [
-            d for d in r.json()["room"].get("documents", []) if d.get("sha256") == file["sha256"]
-        ]
+        docs = [d for d in c.attached_documents(r.json()) if d.get("sha256") == file["sha256"]]
         if not docs:
-            raise BenchError("attach: the document is not in the room view")
+            raise BenchError(f"attach: the document is not in the answer: {r.text[:300]}")
         doc_id = int(docs[-1]["id"])
         r = await api.http.get(
             f"/api/meetings/{meeting}/documents/{doc_id}/pages/1",

@@ -95,6 +95,16 @@ class Failed(Exception):
     """A wait timed out, a connection broke, or an answer was not what the protocol says."""
 
 
+def made(answer: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The data of each `kind` event a room command's HTTP answer carries. The answer is the
+    command's ack and the events it made that this user may see (null for a duplicate),
+    not the whole room: GET the meeting for that."""
+    found = [e["data"] for e in answer.get("events") or [] if e["kind"] == kind]
+    if not found:
+        raise Failed(f"no {kind} event in the answer: {answer}")
+    return found
+
+
 def refusal(step: str, body: dict[str, Any], status: int | None = None) -> Refused:
     message = body.get("message") or {}
     return Refused(step, str(body.get("code", "?")), str(message.get("vi", "")),
@@ -402,40 +412,50 @@ async def prepare_meeting(run: Run) -> None:
         "location": "Phòng họp tầng 2, trụ sở UBND phường Hoàn Kiếm",
     })
     run.meeting = int(created["id"])
-    say(f"meeting #{run.meeting}: {created['room']['meeting']['title']}")
+    say(f"meeting #{run.meeting}: {made(created, 'meeting.created')[0]['meeting']['title']}")
     for name in SITES:
-        view = await admin.json("add a site", "POST", f"{run.m}/sites", json_body={"name": name})
-        run.sites[name] = next(s["id"] for s in view["room"]["sites"] if s["name"] == name)
+        added = await admin.json("add a site", "POST", f"{run.m}/sites", json_body={"name": name})
+        site = made(added, "site.added")[0]["site"]
+        if site["name"] != name:
+            raise Failed(f"the site added is not {name!r}: {site}")
+        run.sites[name] = site["id"]
     roles = {CHAIR: "chair", SECRETARY: "secretary"} | {d: "delegate" for d in DELEGATES}
     roles |= {i: "invitee" for i in INVITEES} | {o: "site_operator" for o in OPERATORS}
     for username, role in roles.items():
         body: dict[str, Any] = {"user_id": run[username].id, "role": role}
         if username in AT_SITE:
             body["site_id"] = run.sites[SITES[AT_SITE[username]]]
-        view = await admin.json(f"add participant {username}", "POST",
-                                f"{run.m}/participants", json_body=body)
+        await admin.json(f"add participant {username}", "POST", f"{run.m}/participants",
+                         json_body=body)
+    view = await admin.json("read the room", "GET", run.m)
     participants = view["room"]["participants"]
     voting = sum(1 for p in participants if p["voting"])
     say(f"{len(SITES)} online sites; {len(participants)} participants "
         f"({len(participants) - len(OPERATORS)} + {len(OPERATORS)} site operators), "
         f"{voting} voting members")
     for title, presenter, minutes in AGENDA:
-        view = await admin.json("add an agenda item", "POST", f"{run.m}/agenda", json_body={
+        added = await admin.json("add an agenda item", "POST", f"{run.m}/agenda", json_body={
             "title": title, "presenter_id": run[presenter].id, "planned_minutes": minutes})
-        run.items.append(view["room"]["agenda"][-1]["id"])
+        run.items.append(made(added, "agenda.added")[0]["item"]["id"])
     say(f"agenda: {len(run.items)} items")
     title = "Báo cáo kinh tế - xã hội tháng 11 năm 2026"
     uploaded = await admin.json("upload the document", "POST", f"{run.m}/files",
                                 params={"name": f"{title}.pdf"}, content=sample_pdf(title),
                                 seconds=max(run.timeout, 60))
     sha = uploaded["file"]["sha256"]
-    view = await admin.json("attach the document", "POST", f"{run.m}/documents", json_body={
-        "sha256": sha, "title": title, "item_id": run.items[0], "classification": "public"})
-    run.document = next(d["id"] for d in view["room"]["documents"] if d["sha256"] == sha)
+    attached = await admin.json("attach the document", "POST", f"{run.m}/documents",
+                                json_body={"sha256": sha, "title": title,
+                                           "item_id": run.items[0], "classification": "public"})
+    # The last entry is the whole document when the attacher reads it (a confidential one
+    # comes to organisers who do not as a sealed entry first, or only).
+    document = made(attached, "document.attached")[-1]["document"]
+    if document.get("sha256") != sha:
+        raise Failed(f"the document attached is not the file uploaded: {document}")
+    run.document = document["id"]
     say(f"document #{run.document} ({uploaded['file']['pages']} pages, {sha[:12]}…) "
         f"attached to item 1, public")
-    view = await admin.json("invite", "POST", f"{run.m}/invite")
-    say(f"invitations sent: status {view['room']['meeting']['status']}")
+    invited = await admin.json("invite", "POST", f"{run.m}/invite")
+    say(f"invitations sent: status {made(invited, 'meeting.invited')[0]['meeting']['status']}")
 
 
 # ---- 2. invitations ----

@@ -597,9 +597,12 @@ async def _room_response(
         raise Refused(outcome)
     host = await node_of(request).room(room_id)
     assert host is not None
-    body = _view(host.state, user, room_id)
-    body["ack"] = {"seq": outcome.seq, "duplicate": outcome.duplicate}
-    return JSONResponse(body, status_code=status)
+    # What the command changed, as the websocket tells it: its events this user may see
+    # (null when no longer at hand: a duplicate; GET the room then), not the whole room.
+    return JSONResponse({
+        "id": room_id, "ack": {"seq": outcome.seq, "duplicate": outcome.duplicate},
+        "events": host.events_of(outcome, user.id, user.is_admin),
+    }, status_code=status)
 
 
 def room_command(name: str, path_args: dict[str, str] | None = None, body: bool = True):

@@ -164,12 +164,23 @@ def _filename(raw: str) -> str:
 # ---- pages, text, files ----
 
 
+def _is_number(raw: str) -> bool:
+    """ASCII digits only, and short (str.isdigit admits '²', which int() refuses)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= 9
+
+
+def _page_number(raw: str, pages: int) -> int:
+    if not _is_number(raw) or not 1 <= int(raw) <= pages:
+        raise _not_found("trang", "Page")
+    return int(raw)
+
+
 def _version_sha(doc: Document, version: str | None) -> tuple[str, int, bool]:
     """The file of the version asked for (current by default), its page count, and whether
     the URL pinned that version (then the image may be cached for good)."""
     if version is None:
         return doc.sha256, doc.pages, False
-    if not version.isdigit():
+    if not _is_number(version):
         raise Refused(Rejection("invalid", {"detail": "v: a version number"}))
     v = int(version)
     if v == doc.version:
@@ -183,10 +194,7 @@ def _version_sha(doc: Document, version: str | None) -> tuple[str, int, bool]:
 async def page_image(request: Request) -> Response:
     user, host, doc = await _readable(request)
     sha, pages, pinned = _version_sha(doc, request.query_params.get("v"))
-    raw = request.path_params["page"]
-    if not raw.isdigit() or not 1 <= int(raw) <= pages:
-        raise _not_found("trang", "Page")
-    page = int(raw)
+    page = _page_number(request.path_params["page"], pages)
     size = request.query_params.get("size", "tablet")
     fmt = request.query_params.get("format", "webp")
     if size not in WIDTHS or fmt not in FORMATS:
@@ -220,10 +228,7 @@ async def page_marks(request: Request) -> Response:
     _user, host, doc = await _readable(request)
     _sha, pages, _pinned = _version_sha(doc, request.query_params.get("v"))
     version = int(request.query_params.get("v") or doc.version)
-    raw = request.path_params["page"]
-    if not raw.isdigit() or not 1 <= int(raw) <= pages:
-        raise _not_found("trang", "Page")
-    page_number = int(raw)
+    page_number = _page_number(request.path_params["page"], pages)
     # Read together, with no await between: the store holds at least these events.
     seq = host.state.seq
     page = host.state.marks.page((doc.id, version, page_number))
@@ -241,6 +246,9 @@ async def page_marks(request: Request) -> Response:
                                                              page_number)
         except StoreError:
             raise Refused(Rejection("store_unavailable")) from None
+    if doc.classification == "confidential":  # its marks are read like its pages
+        audit(request, "document.page_view", meeting=host.room_id, document=doc.id,
+              version=version, page=page_number, marks=True)
     head = orjson.dumps({"document_id": doc.id, "version": version, "page": page_number,
                          "rev": rev, "seq": seq})
     body = head[:-1] + b',"marks":[' + b",".join(rows) + b"]}"
@@ -410,7 +418,8 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("GET", D + "/pages/{page}",
              audited("document.page_view", page_image, refusals=SEALED),
              "A page image (?size=thumb|tablet|hd&format=webp|png&v=VERSION)"),
-    Endpoint("GET", D + "/pages/{page}/marks", page_marks,
+    Endpoint("GET", D + "/pages/{page}/marks",
+             audited("document.page_view", page_marks, refusals=SEALED),
              "The shared marks of a page (?v=VERSION), as of the room seq it names; ETag"),
     Endpoint("POST", "/api/meetings/{meeting}/files", upload_file,
              "Upload a file (the body is its bytes; ?name=FILE): PDF, or Office converted"),

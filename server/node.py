@@ -237,7 +237,7 @@ class Node:
             room_id = await self.store.create_meeting(placed, summary(replay(placed)))
         except StoreError:
             return 0, Rejection("store_unavailable")
-        return room_id, Ack(len(placed))
+        return room_id, Ack(len(placed), first=1)
 
     async def _resolve(self, host: RoomHost, actor: Actor, command: Command) -> Command:
         """Fill in what the core needs before deciding, as the plugins declare it

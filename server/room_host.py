@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import secrets
@@ -75,6 +76,9 @@ CLOSE_REMOVED = 4403
 class Ack:
     seq: int
     duplicate: bool = False
+    # The seq of the command's first event: its events are first..seq (none when first is
+    # past seq: accepted, nothing to change). 0 when unknown (a duplicate).
+    first: int = 0
 
 
 Outcome = Ack | Rejection
@@ -392,7 +396,7 @@ class RoomHost:
                                               until=float(forward["until"]))
         answer: dict[str, Any]
         if isinstance(outcome, Ack):
-            answer = {"ack": outcome.seq, "duplicate": outcome.duplicate}
+            answer = {"ack": outcome.seq, "duplicate": outcome.duplicate, "first": outcome.first}
         elif isinstance(outcome, Rejection):
             answer = {"refused": outcome.code, "details": outcome.details}
         else:  # expired: its sender decides it (or has)
@@ -416,13 +420,16 @@ class RoomHost:
             future.set_exception(TimeoutError("expired"))
         elif "ack" not in reply:
             future.set_result(Rejection(str(reply["refused"]), dict(reply["details"] or {})))
-        elif reply["ack"] <= self.state.seq:
-            future.set_result(Ack(reply["ack"], reply["duplicate"] is True))
         else:
-            # Its events have not been integrated here yet (a gap being filled): they are
-            # sent to this node's clients before the answer, as on the writer.
-            self._spawn(self._answer_after_catch_up(future, Ack(reply["ack"],
-                                                                reply["duplicate"] is True)))
+            first = reply.get("first")
+            ack = Ack(reply["ack"], reply["duplicate"] is True,
+                      first if isinstance(first, int) else 0)
+            if ack.seq <= self.state.seq:
+                future.set_result(ack)
+            else:
+                # Its events have not been integrated here yet (a gap being filled): they
+                # are sent to this node's clients before the answer, as on the writer.
+                self._spawn(self._answer_after_catch_up(future, ack))
 
     async def _answer_after_catch_up(self, future: asyncio.Future[Outcome], ack: Ack) -> None:
         await self._catch_up()
@@ -468,11 +475,12 @@ class RoomHost:
                 if isinstance(outcome, Rejection):
                     results.append(outcome)
                     continue
+                first = working.seq + 1
                 for event in outcome:
                     event = replace(event, seq=working.seq + 1)
                     working = apply(working, event)
                     placed.append(event)
-                results.append(Ack(working.seq))
+                results.append(Ack(working.seq, first=first))
                 if key is not None:
                     done[key] = working.seq
                     marks.append(CommandMark(key[0], key[1], working.seq))
@@ -718,6 +726,23 @@ class RoomHost:
         if since == self.state.seq:
             return True
         return bool(self.recent) and self.recent[0].seq <= since + 1
+
+    def events_of(self, ack: Ack, user_id: int, is_admin: bool) -> list[dict[str, Any]] | None:
+        """The events of an acknowledged command that `user_id` may see, as the websocket
+        sends them; None when they are no longer in the replay window (or unknown)."""
+        if ack.duplicate or not ack.first:
+            return None
+        if ack.first > ack.seq:
+            return []
+        if not self.recent or self.recent[0].seq > ack.first or self.recent[-1].seq < ack.seq:
+            return None
+        start = ack.first - self.recent[0].seq  # the window holds consecutive seqs
+        events = list(itertools.islice(self.recent, start, start + ack.seq - ack.first + 1))
+        if [e.seq for e in events] != list(range(ack.first, ack.seq + 1)):
+            return None
+        role = self.state.role_of(user_id)
+        return [e.to_message(self.room_id) for e in events
+                if e.audience.admits(user_id, role, is_admin)]
 
     def snapshot_message(self, conn: Connection) -> bytes:
         """The `snapshot` message for this connection."""

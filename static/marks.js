@@ -20,6 +20,8 @@ import { documentPath } from "./api.js";
 export const pageKey = (documentId, version, page) => `${documentId}:${version}:${page}`;
 
 const keyOf = (d) => pageKey(d.document_id, d.version, d.page);
+const FETCH_ATTEMPTS = 4;
+const RETRY_MS = 250; // then 500, 750: a node behind catches up within a heartbeat
 
 /**
  * The pages with marks, from the room view's `marks`.
@@ -132,29 +134,37 @@ export async function fetchPage(s, meetingId, doc, page) {
   }
   const entry = { rev: summary.rev, marks: null, held: [] };
   s.pages.set(key, entry);
-  const from = s.seq;
-  let body;
-  try {
-    // Revalidated with its ETag (the page's revision): unchanged, the cached answer.
-    const r = await fetch(`${documentPath(meetingId, doc.id)}/pages/${page}/marks?v=${doc.version}`,
-      { credentials: "same-origin", cache: "no-cache", headers: { Accept: "application/json" } });
-    if (!r.ok) throw new Error(String(r.status));
-    body = await r.json();
-  } catch {
-    if (s.pages.get(key) === entry) s.pages.delete(key);
-    return false;
+  const url = `${documentPath(meetingId, doc.id)}/pages/${page}/marks?v=${doc.version}`;
+  for (let attempt = 0; attempt < FETCH_ATTEMPTS; attempt += 1) {
+    if (attempt) await new Promise((done) => { setTimeout(done, RETRY_MS * attempt); });
+    if (s.pages.get(key) !== entry) return false; // dropped meanwhile (document revoked)
+    const from = s.seq;
+    const expected = s.marks.get(key)?.rev || 0;
+    let body;
+    try {
+      // Revalidated with its ETag (the page's revision): unchanged, the cached answer.
+      const r = await fetch(url, { credentials: "same-origin", cache: "no-cache",
+        headers: { Accept: "application/json" } });
+      if (!r.ok) throw new Error(String(r.status));
+      body = await r.json();
+    } catch {
+      break;
+    }
+    if (s.pages.get(key) !== entry) return false;
+    // The answer holds the page as of body.seq at least. It is this device's page when it
+    // is that new, or when it is at the revision this device knows (a cached answer: the
+    // page has not changed since); else it came from a node behind the events this
+    // device applied already: asked again.
+    if (body.seq < from && body.rev !== expected) continue;
+    const marks = new Map(body.marks.map((a) => [a.id, a]));
+    for (const [seq, kind, data] of entry.held) {
+      if (seq > Math.max(body.seq, body.rev)) CHANGES[kind](data)(marks);
+    }
+    entry.marks = marks;
+    entry.held = null;
+    entry.rev = s.marks.get(key)?.rev || 0;
+    return true;
   }
-  // Dropped meanwhile (the document revoked), or answered by a node behind the events this
-  // device had already applied: asked again the next time the page is painted.
-  if (s.pages.get(key) !== entry || body.seq < from) {
-    if (s.pages.get(key) === entry) s.pages.delete(key);
-    return false;
-  }
-  const marks = new Map(body.marks.map((a) => [a.id, a]));
-  // The answer holds every event up to body.seq at least: the later ones go over it.
-  for (const [seq, kind, data] of entry.held) if (seq > body.seq) CHANGES[kind](data)(marks);
-  entry.marks = marks;
-  entry.held = null;
-  entry.rev = s.marks.get(key)?.rev || 0;
-  return true;
+  if (s.pages.get(key) === entry) s.pages.delete(key); // tried again when next painted
+  return false;
 }

@@ -184,12 +184,17 @@ class RoomLogSql:
 async def _write_marks(conn: Any, room_id: int, writes: Sequence[MarkWrite]) -> None:
     """Apply the shared marks' writes of one append, in order."""
     m = t.room_marks
+    added: list[dict[str, Any]] = []  # consecutive adds go in one statement
     for w in writes:
         if isinstance(w, MarkAdded):
-            await conn.execute(m.insert().values(
-                room_id=room_id, id=w.mark_id, document_id=w.key[0], version=w.key[1],
-                page=w.key[2], owner=w.owner, body=w.body.decode()))
-        elif isinstance(w, MarksRemoved):
+            added.append({"room_id": room_id, "id": w.mark_id, "document_id": w.key[0],
+                          "version": w.key[1], "page": w.key[2], "owner": w.owner,
+                          "body": w.body.decode()})
+            continue
+        if added:
+            await conn.execute(m.insert(), added)
+            added = []
+        if isinstance(w, MarksRemoved):
             await conn.execute(m.delete().where(m.c.room_id == room_id, m.c.id.in_(w.mark_ids)))
         elif isinstance(w, PageCleared):
             query = m.delete().where(m.c.room_id == room_id, m.c.document_id == w.key[0],
@@ -200,6 +205,8 @@ async def _write_marks(conn: Any, room_id: int, writes: Sequence[MarkWrite]) -> 
         else:
             await conn.execute(m.delete().where(m.c.room_id == room_id,
                                                 m.c.document_id == w.document_id))
+    if added:
+        await conn.execute(m.insert(), added)
 
 
 _EVERYONE = canonical_json({"all": True})

@@ -225,6 +225,19 @@ class Api:
         async with self.client() as c:
             return await c.request(method, path, json=body)
 
+    async def room(self, meeting: int) -> dict[str, Any]:
+        """The room as this user sees it now (GET /api/meetings/ID)."""
+        r = await self.call("GET", f"/api/meetings/{meeting}")
+        assert r.status_code == 200, r.text
+        return r.json()["room"]
+
+
+def changed(answer: httpx.Response, kind: str) -> dict[str, Any]:
+    """The data of the first `kind` event a command's HTTP answer says it made."""
+    assert answer.status_code in (200, 201), answer.text
+    events = answer.json()["events"]
+    return next(e["data"] for e in events if e["kind"] == kind)
+
 
 async def login(base_url: str, username: str, password: str = PASSWORD) -> Api:
     """Sign in as an API client: `"client": "device"` asks for the token in the answer."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from playwright.async_api import Page, expect
@@ -15,7 +16,7 @@ from phonghop.meeting_room import decide, replay, summary
 from phonghop.rooms import Actor, Rejection, RoomState
 from phonghop.rooms.commands import parse_create
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
-from tests.conftest import ServerProcess, login, make_meeting
+from tests.conftest import ServerProcess, changed, login, make_meeting
 from tests.server.encrypted import store_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -348,11 +349,11 @@ async def test_reducer_rebuilds_the_server_view(
     await sign_in(page, server.base_url, d1["username"])
     await open_room(page, server.base_url, m.id)
 
-    async def call(who: Any, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    async def call(who: Any, method: str, path: str, body: Any = None) -> httpx.Response:
         api = m.admin if who == "admin" else m[who]
         r = await api.call(method, path, body)
         assert r.status_code in (200, 201), (path, body, r.text)
-        return r.json()
+        return r
 
     base = f"/api/meetings/{m.id}"
 
@@ -364,24 +365,26 @@ async def test_reducer_rebuilds_the_server_view(
     for who in ("new", "sub", "sub2"):
         user = await call("admin", "POST", "/api/users", {
             "username": f"{who}_{tag}", "password": "mat-khau-dai-du", "full_name": f"Ông {who}"})
-        new_ids.append(user["user"]["id"])
+        new_ids.append(user.json()["user"]["id"])
     newcomer, substitute, substitute2 = new_ids
     ids = {who: m[who].user["id"] for who in ("chair", "secretary", "d1", "d2", "d3", "i1")}
-    view = (await call("admin", "GET", base))["room"]
+    view = await m.admin.room(m.id)
     item1, item2 = (i["id"] for i in view["agenda"])
 
     await do("admin", "meeting.update", location="Hội trường A",
              quorum={"num": 2, "den": 3, "strict": False})
     site = (await call("admin", "POST", base + "/sites", {"name": "Điểm cầu Phường 1"}))
-    site_id = site["room"]["sites"][0]["id"]
+    site_id = changed(site, "site.added")["site"]["id"]
     await call("admin", "POST", base + "/participants",
                {"user_id": newcomer, "role": "delegate", "site_id": site_id})
-    item3 = (await call("admin", "POST", base + "/agenda",
-                        {"title": "Nội dung 3", "planned_minutes": 7}))["room"]["agenda"][-1]["id"]
+    item3 = changed(await call("admin", "POST", base + "/agenda",
+                               {"title": "Nội dung 3", "planned_minutes": 7}),
+                    "agenda.added")["item"]["id"]
     await do("admin", "agenda.update", item_id=item3, title="Nội dung 3 (sửa)")
     await do("admin", "agenda.reorder", order=[item3, item1, item2])
-    item4 = (await call("admin", "POST", base + "/agenda",
-                        {"title": "Nội dung 4", "planned_minutes": 3}))["room"]["agenda"][-1]["id"]
+    item4 = changed(await call("admin", "POST", base + "/agenda",
+                               {"title": "Nội dung 4", "planned_minutes": 3}),
+                    "agenda.added")["item"]["id"]
     await do("admin", "agenda.remove", item_id=item4)
     await call("d2", "POST", base + "/rsvp", {"answer": "substitute",
                                                "substitute_user_id": substitute})
@@ -422,9 +425,8 @@ async def test_reducer_rebuilds_the_server_view(
     # Polls: drafts and their edits stay with the organisers; the page sees them open (with
     # the progress, public here), close and publish, and an open one cancelled.
     async def new_poll(**args: Any) -> int:
-        room = await call("chair", "POST", base + "/commands",
-                          {"name": "poll.create", "args": args})
-        return max(p["id"] for p in room["room"]["polls"])
+        r = await call("chair", "POST", base + "/commands", {"name": "poll.create", "args": args})
+        return int(changed(r, "poll.created")["poll"]["id"])
 
     motion = await new_poll(title="Biểu quyết 1", item_id=item1, eligibility="members",
                             progress_public=True)
@@ -452,7 +454,7 @@ async def test_reducer_rebuilds_the_server_view(
 
     await expect(page.get_by_test_id("meeting-status")).to_have_text("Đã kết thúc")
     rebuilt = await page.evaluate(REPLAY_IN_PAGE)
-    server_view = (await call("d1", "GET", base))["room"]
+    server_view = await m["d1"].room(m.id)
     assert comparable(rebuilt) == comparable(server_view)
     # The page itself shows the same end state.
     await expect(page.get_by_test_id("quorum")).to_have_attribute(

@@ -6,11 +6,12 @@ import json
 import re
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import Locator, Page, expect
 
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
-from tests.conftest import Meeting, make_meeting
+from tests.conftest import Meeting, changed, make_meeting
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -19,10 +20,10 @@ TRACKER = re.compile(r"^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$")  # sh
 MOTION_LABELS = ["Tán thành", "Không tán thành", "Không biểu quyết"]
 
 
-async def command(m: Meeting, who: str, name: str, **args: Any) -> dict[str, Any]:
+async def command(m: Meeting, who: str, name: str, **args: Any) -> httpx.Response:
     r = await m[who].call("POST", f"/api/meetings/{m.id}/commands", {"name": name, "args": args})
     assert r.status_code == 200, r.text
-    return r.json()
+    return r
 
 
 async def room_view(m: Meeting, who: str) -> dict[str, Any]:
@@ -331,7 +332,7 @@ async def test_a_lost_ack_never_casts_a_second_ballot(server: Any, new_context: 
     m = await make_meeting(server.base_url)
     created = await command(m, "chair", "poll.create", title="Thông qua chương trình họp",
                             eligibility="members")
-    poll_id = max(p["id"] for p in created["room"]["polls"])
+    poll_id = changed(created, "poll.created")["poll"]["id"]
     await command(m, "chair", "poll.open", poll_id=poll_id)
     pages = Pages(server, new_context, m)
 

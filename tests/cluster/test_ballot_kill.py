@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from phonghop.voting.receipts import new_receipt
 from tests.cluster.conftest import Cluster, Node, next_id, on
-from tests.conftest import Api, Meeting, ServerProcess, WsClient, make_meeting
+from tests.conftest import Api, Meeting, ServerProcess, WsClient, changed, make_meeting
 from tests.server.conftest import uid
 from tests.server.encrypted import ceremony, create_secret, decrypt, poll_as
 from tests.server.test_encrypted_polls import tracker_of
@@ -59,7 +59,7 @@ async def open_poll(api: Api, m: Meeting) -> int:
     r = await api.call("POST", f"/api/meetings/{m.id}/polls", {
         "title": "Biểu quyết trong sự cố", "eligibility": "members"})
     assert r.status_code == 200, r.text
-    poll = r.json()["room"]["polls"][-1]["id"]
+    poll = changed(r, "poll.created")["poll"]["id"]
     r = await api.call("POST", f"/api/meetings/{m.id}/polls/{poll}/open")
     assert r.status_code == 200, r.text
     return int(poll)
@@ -90,7 +90,7 @@ async def assert_counted_exactly(api: Api, m: Meeting, poll: int, ballots: list[
         assert b.answers[-1]["receipt"] == b.receipt
     r = await api.call("POST", f"/api/meetings/{m.id}/polls/{poll}/close")
     assert r.status_code == 200, r.text
-    result = next(p for p in r.json()["room"]["polls"] if p["id"] == poll)["result"]
+    result = next(p for p in (await api.room(m.id))["polls"] if p["id"] == poll)["result"]
     assert result["cast"] == len(ballots)
     counts = {c["option_id"]: c["votes"] for c in result["counts"]}
     assert counts == {o: sum(b.choice == o for b in ballots) for o in (1, 2, 3)}

@@ -116,7 +116,12 @@ async def attach(api: Api, m: Meeting, pages: int, **args: Any) -> dict[str, Any
         sha = r.json()["file"]["sha256"]
         r = await c.post(f"/api/meetings/{m.id}/documents", json={"sha256": sha, **args})
         assert r.status_code == 200, r.text
-        return next(d for d in r.json()["room"]["documents"] if d["sha256"] == sha)
+        # The last of its events: the whole document (a confidential one's after its
+        # sealed entry), as the attacher reads it.
+        doc = [e["data"]["document"] for e in r.json()["events"]
+               if e["kind"] == "document.attached"][-1]
+        assert doc["sha256"] == sha
+        return doc
 
 
 async def room(node: ServerProcess, api: Api, m: Meeting) -> dict[str, Any]:

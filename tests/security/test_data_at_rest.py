@@ -39,6 +39,7 @@ from tests.conftest import (
     Meeting,
     ServerProcess,
     WsClient,
+    changed,
     credential,
     login,
     make_meeting,
@@ -99,7 +100,8 @@ async def show_document(m: Meeting) -> None:
         sha = r.json()["file"]["sha256"]
         r = await c.post(f"/api/meetings/{m.id}/documents", json={"sha256": sha})
         assert r.status_code == 200, r.text
-        doc = next(d for d in r.json()["room"]["documents"] if d["sha256"] == sha)
+        doc = changed(r, "document.attached")["document"]
+        assert doc["sha256"] == sha
         page = await c.get(f"/api/meetings/{m.id}/documents/{doc['id']}/pages/1")
         assert page.status_code == 200
 

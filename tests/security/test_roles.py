@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from phonghop.voting.receipts import new_receipt
-from tests.conftest import Api, Meeting, ServerProcess, WsClient, make_meeting
+from tests.conftest import Api, Meeting, ServerProcess, WsClient, changed, make_meeting
 from tests.server.conftest import assert_refusal, barrier, joined, outsider, uid  # noqa: F401
 from tests.server.test_minutes import PASSWORD as SIGNING_PASSWORD
 from tests.server.test_minutes import give_credential
@@ -34,7 +34,7 @@ async def open_poll(m: Meeting) -> int:
     base = f"/api/meetings/{m.id}/polls"
     r = await m["chair"].call("POST", base, {"title": "Thông qua Nghị quyết"})
     assert r.status_code == 200, r.text
-    poll = r.json()["room"]["polls"][-1]["id"]
+    poll = changed(r, "poll.created")["poll"]["id"]
     r = await m["chair"].call("POST", f"{base}/{poll}/open")
     assert r.status_code == 200, r.text
     return poll
@@ -143,7 +143,7 @@ async def test_a_named_substitute_takes_no_seat_until_an_organiser_approves(
     r = await m["d1"].call("POST", base + "/rsvp", {"answer": "substitute",
                                                    "substitute_user_id": sid})
     assert r.status_code == 200, r.text
-    assert r.json()["room"]["substitute_requests"][str(uid(m, "d1"))]["substitute"][
+    assert (await m["d1"].room(m.id))["substitute_requests"][str(uid(m, "d1"))]["substitute"][
         "user_id"] == sid  # the member sees their pending request
     assert await roster(m) == before  # ... and nothing else happened
     # the would-be substitute cannot enter, vote or read anything
@@ -238,7 +238,8 @@ async def test_only_the_chair_at_the_end_signs_in_the_chairs_field(
     r = await m["chair"].call("PATCH", f"{base}/participants/{uid(m, 'd1')}", {"role": "chair"})
     assert r.status_code == 200, r.text
     r = await http_cmd(m["d1"], m, "session.end")
-    assert r["room"]["meeting"]["chair_at_end"] == uid(m, "d1")
+    assert r["ack"]["duplicate"] is False, r
+    assert (await m["d1"].room(m.id))["meeting"]["chair_at_end"] == uid(m, "d1")
     for who in ("secretary", "chair", "d1", "d2"):
         assert (await give_credential(server, m, who)).status_code == 201
     # after the end nobody appoints a chair: not the administrator, not the chair

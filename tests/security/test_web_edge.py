@@ -23,7 +23,15 @@ import websockets
 from websockets.exceptions import InvalidStatus
 
 from phonghop.server.edge import normalise_origin, parse_origins
-from tests.conftest import PASSWORD, TLS, Meeting, ServerProcess, free_port, make_meeting
+from tests.conftest import (
+    PASSWORD,
+    TLS,
+    Meeting,
+    ServerProcess,
+    changed,
+    free_port,
+    make_meeting,
+)
 from tests.server.conftest import assert_refusal, close_code, seq_of
 
 FOREIGN = f"http://127.0.0.1:{free_port()}"  # a page on another port of the same host
@@ -236,7 +244,8 @@ async def test_every_answer_carries_the_security_headers(
         sha = up.json()["file"]["sha256"]
         r = await c.post(f"/api/meetings/{m.id}/documents",
                          json={"sha256": sha, "classification": "public"})
-        doc = next(d for d in r.json()["room"]["documents"] if d["sha256"] == sha)
+        doc = changed(r, "document.attached")["document"]
+        assert doc["sha256"] == sha
         answers = [
             await c.get("/"),
             await c.get("/api/me"),

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from phonghop.store.sql import SqlStore, sqlite_url
-from tests.conftest import Meeting, ServerProcess, WsClient
+from tests.conftest import Meeting, ServerProcess, WsClient, changed
 from tests.server.conftest import uid
 from tests.voting.board_kit import BoardDevice, ballot
 
@@ -27,8 +27,7 @@ async def create_secret(m: Meeting, members: tuple[str, ...] = ("d1", "d2", "d3"
         "title": "Bỏ phiếu kín", "secret": True,
         "board": {"members": [uid(m, w) for w in members], "threshold": threshold},
         **settings})
-    assert r.status_code == 200, r.text
-    return r.json()["room"]["polls"][-1]
+    return changed(r, "poll.created")["poll"]
 
 
 async def send(m: Meeting, who: str, name: str, args: dict[str, Any],

@@ -8,7 +8,15 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import PASSWORD, Api, ServerProcess, WsClient, login, make_meeting
+from tests.conftest import (
+    PASSWORD,
+    Api,
+    ServerProcess,
+    WsClient,
+    changed,
+    login,
+    make_meeting,
+)
 from tests.documents.corpus import report
 from tests.security._accounts import new_account, try_login
 from tests.server.conftest import uid
@@ -152,7 +160,7 @@ async def test_exports_and_credential_uploads(server: ServerProcess) -> None:
     m = await make_meeting(server.base_url, delegates=2)
     r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls", {
         "title": "Biểu quyết giơ tay", "kind": "hands"})
-    poll = r.json()["room"]["polls"][-1]
+    poll = changed(r, "poll.created")["poll"]
     p = f"/api/meetings/{m.id}/polls/{poll['id']}"
     assert (await m["chair"].call("POST", p + "/open")).is_success
     assert (await m["secretary"].call("POST", p + "/record", {"counts": [2, 1, 0]})).is_success

@@ -27,6 +27,7 @@ from tests.conftest import (
     Backend,
     ServerProcess,
     WsClient,
+    changed,
     login,
     make_meeting,
 )
@@ -76,7 +77,7 @@ async def test_a_backup_taken_while_the_server_runs_restores_into_a_new_place(
             assert r.status_code == 200, r.text
         r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls",
                                   {"title": "Thông qua Nghị quyết"})
-        poll = r.json()["room"]["polls"][-1]
+        poll = changed(r, "poll.created")["poll"]
         pp = f"/api/meetings/{m.id}/polls/{poll['id']}"
         assert (await m["chair"].call("POST", pp + "/open")).status_code == 200
         clients = {w: await WsClient.open(source.ws_url, m[w].token) for w in ("d1", "d2", "d3")}

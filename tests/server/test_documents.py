@@ -8,7 +8,7 @@ import httpx
 import pymupdf
 
 from phonghop.documents.render import render_page
-from tests.conftest import TLS, Api, Meeting, make_meeting
+from tests.conftest import TLS, Api, Meeting, changed, make_meeting
 from tests.documents.corpus import corpus, report
 from tests.server.conftest import assert_refusal, bare_meeting, barrier, seq_of, uid
 
@@ -28,8 +28,10 @@ async def attach(api: Api, meeting: int, data: bytes = REPORT, **args: Any) -> d
     sha = r.json()["file"]["sha256"]
     r = await api.call("POST", f"/api/meetings/{meeting}/documents", {"sha256": sha, **args})
     assert r.status_code == 200, r.text
-    # The newest entry: whole, or sealed when the attacher is not a confidential one's viewer.
-    doc = max(r.json()["room"]["documents"], key=lambda d: d["id"])
+    # The last of its events: whole, or sealed when the attacher is not a confidential
+    # one's viewer.
+    doc = [e["data"]["document"] for e in r.json()["events"]
+           if e["kind"] == "document.attached"][-1]
     assert doc.get("sha256", sha) == sha
     return doc
 
@@ -288,7 +290,8 @@ async def test_a_new_version_keeps_the_document_and_old_pages_stay_reachable(
     sha = r.json()["file"]["sha256"]
     r = await m["chair"].call("POST", docs_path(m, doc) + "/versions", {"sha256": sha})
     assert r.status_code == 200, r.text
-    new = next(d for d in r.json()["room"]["documents"] if d["id"] == doc["id"])
+    new = changed(r, "document.updated")["document"]
+    assert new["id"] == doc["id"]
     assert new["version"] == 2 and len(new["sizes"]) == 5
     assert new["filename"] == "Báo cáo (sửa).pdf" and new["history"][0]["sha256"] == doc["sha256"]
     assert (await get(m["d1"], docs_path(m, doc) + "/pages/5?v=2")).status_code == 200

@@ -8,8 +8,18 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from tests.conftest import PASSWORD, TLS, Api, Meeting, ServerProcess, login, make_meeting
-from tests.server.conftest import assert_refusal, http_command, outsider, seq_of, uid
+from tests.conftest import (
+    PASSWORD,
+    TLS,
+    Api,
+    Meeting,
+    ServerProcess,
+    changed,
+    login,
+    make_meeting,
+)
+from tests.server.conftest import assert_refusal, barrier, http_command, outsider, seq_of, uid
+from tests.server.test_documents import REPORT, upload
 
 
 async def post_raw(base_url: str, path: str, content: bytes | str, token: str | None = None,
@@ -200,15 +210,77 @@ async def test_refused_commands_over_http(meeting: Meeting, who: str, name: str,
     assert await seq_of(meeting["chair"], meeting.id) == seq
 
 
-async def test_an_accepted_command_answers_with_the_new_view(meeting: Meeting) -> None:
+async def test_an_accepted_command_answers_with_its_events(meeting: Meeting) -> None:
     seq = await seq_of(meeting["chair"], meeting.id)
     r = await http_command(meeting["secretary"], meeting.id, "notice.post",
                            text="Đề nghị các đại biểu tắt chuông điện thoại")
     assert r.status_code == 200, r.text
     body = r.json()
+    assert body["id"] == meeting.id
     assert body["ack"] == {"seq": seq + 1, "duplicate": False}
-    assert body["seq"] >= seq + 1
-    assert body["room"]["notices"][-1]["text"] == "Đề nghị các đại biểu tắt chuông điện thoại"
+    assert [e["seq"] for e in body["events"]] == [seq + 1]
+    notice = changed(r, "notice.posted")["notice"]
+    assert notice["text"] == "Đề nghị các đại biểu tắt chuông điện thoại"
+    assert (await meeting["secretary"].room(meeting.id))["notices"][-1] == notice
+
+
+async def test_a_command_answers_with_exactly_the_events_its_sender_may_see(
+    meeting: Meeting, joined: Any,
+) -> None:
+    """Not the room: the command's ack and its events as the sender's websocket tells
+    them (a sealed entry for an organiser who does not read a confidential document),
+    and a retry with the same key answers as a duplicate, without events."""
+    m = meeting
+    chair, d1, i1 = [await joined(m, who) for who in ("chair", "d1", "i1")]
+    start = await seq_of(m["chair"], m.id)
+
+    # a notice for the delegates: the chair, who posts it, hears of it; an invitee does not
+    r = await http_command(m["chair"], m.id, "notice.post", text="Chỉ dành cho đại biểu",
+                           roles=["delegate"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"id", "ack", "events"}  # small: no room, no seq, no me
+    assert body["ack"] == {"seq": start + 1, "duplicate": False}
+    assert changed(r, "notice.posted")["notice"]["roles"] == ["delegate"]
+    for client in (chair, d1, i1):
+        await barrier(client)
+    assert body["events"] == [e for e in chair.events() if e["seq"] == start + 1]
+    assert [e["kind"] for e in d1.events() if e["seq"] == start + 1] == ["notice.posted"]
+    assert [e for e in i1.events() if e["seq"] == start + 1] == []
+
+    # a confidential document the chair attaches but may not read: its sealed entry only
+    up = await upload(m["chair"], m.id, REPORT)
+    assert up.status_code == 201, up.text
+    sha = up.json()["file"]["sha256"]
+    attach = {"sha256": sha, "title": "Phương án nhân sự", "classification": "confidential",
+              "viewers": [uid(m, "d1")]}
+    async with m["chair"].client() as c:
+        r = await c.post(f"/api/meetings/{m.id}/documents", json=attach,
+                         headers={"Idempotency-Key": "dinh-kem-mat-1"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"id", "ack", "events"}
+    seq = body["ack"]["seq"]
+    assert body["ack"] == {"seq": seq, "duplicate": False} and seq > start + 1
+    await barrier(chair)
+    mine = [e for e in chair.events() if start + 1 < e["seq"] <= seq]
+    assert body["events"] == mine
+    assert [(e["kind"], e["data"]["document"].get("sealed")) for e in mine] == [
+        ("document.attached", True)]
+    assert "sha256" not in mine[0]["data"]["document"]
+    # the viewer's websocket had the whole one, which the chair's answer left out
+    whole = await d1.until(lambda e: e.get("kind") == "document.attached")
+    assert whole["data"]["document"]["sha256"] == sha
+    assert whole["seq"] not in [e["seq"] for e in body["events"]]
+
+    # the same key again: the same ack, a duplicate, no events (they are not at hand)
+    async with m["chair"].client() as c:
+        again = await c.post(f"/api/meetings/{m.id}/documents", json=attach,
+                             headers={"Idempotency-Key": "dinh-kem-mat-1"})
+    assert again.status_code == 200, again.text
+    assert again.json() == {"id": m.id, "ack": {"seq": seq, "duplicate": True},
+                            "events": None}
+    assert await seq_of(m["chair"], m.id) == seq
 
 
 # ---- bad input over HTTP: refused, and nothing changes ----

@@ -36,6 +36,7 @@ from tests.conftest import (
     Meeting,
     ServerProcess,
     WsClient,
+    changed,
     make_meeting,
 )
 from tests.server.conftest import assert_refusal
@@ -60,7 +61,7 @@ async def published_motion(server: ServerProcess, m: Meeting,
     r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls",
                               {"title": "Thông qua dự toán ngân sách"})
     assert r.status_code == 200, r.text
-    poll = r.json()["room"]["polls"][-1]
+    poll = changed(r, "poll.created")["poll"]
     base = f"/api/meetings/{m.id}/polls/{poll['id']}"
     assert (await m["chair"].call("POST", base + "/open")).status_code == 200
     for who, choice in ballots.items():
@@ -72,7 +73,7 @@ async def published_motion(server: ServerProcess, m: Meeting,
         await ws.close()
     r = await m["chair"].call("POST", base + "/close")
     assert r.status_code == 200, r.text
-    closed = next(p for p in r.json()["room"]["polls"] if p["id"] == poll["id"])
+    closed = next(p for p in (await m["chair"].room(m.id))["polls"] if p["id"] == poll["id"])
     assert closed["status"] == "published"
     return closed
 

@@ -19,7 +19,16 @@ from prometheus_client.parser import text_string_to_metric_families
 from phonghop.server.config import Settings
 from phonghop.server.metrics import Metrics, _guarded, metrics_address, metrics_token
 from phonghop.voting.receipts import new_receipt
-from tests.conftest import EMBEDDED, PASSWORD, TLS, ServerProcess, WsClient, free_port, login
+from tests.conftest import (
+    EMBEDDED,
+    PASSWORD,
+    TLS,
+    ServerProcess,
+    WsClient,
+    changed,
+    free_port,
+    login,
+)
 from tests.conftest import make_meeting as _make_meeting
 from tests.server.conftest import assert_refusal
 
@@ -91,7 +100,7 @@ async def make_meeting(base_url: str) -> Any:
 async def open_poll(m: Any) -> dict[str, Any]:
     r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls", {"title": "Biểu quyết"})
     assert r.status_code == 200, r.text
-    poll = r.json()["room"]["polls"][-1]
+    poll = changed(r, "poll.created")["poll"]
     r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls/{poll['id']}/open")
     assert r.status_code == 200, r.text
     return poll

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from phonghop.voting.receipts import new_receipt
-from tests.conftest import Meeting, ServerProcess, WsClient, make_meeting
+from tests.conftest import Meeting, ServerProcess, WsClient, changed, make_meeting
 from tests.server.conftest import assert_refusal, uid
 from tests.server.encrypted import all_rows, cast, ceremony, create_secret, decrypt, poll_as
 
@@ -26,15 +26,14 @@ async def check_in(m: Meeting, *who: str) -> None:
 async def create(m: Meeting, **settings: Any) -> dict[str, Any]:
     r = await m["chair"].call("POST", f"/api/meetings/{m.id}/polls",
                               {"title": "Thông qua Nghị quyết", **settings})
-    assert r.status_code == 200, r.text
-    return r.json()["room"]["polls"][-1]
+    return changed(r, "poll.created")["poll"]
 
 
 async def poll_cmd(m: Meeting, who: str, poll: dict[str, Any], action: str,
                    body: Any = None) -> dict[str, Any]:
     r = await m[who].call("POST", f"/api/meetings/{m.id}/polls/{poll['id']}/{action}", body)
     assert r.status_code == 200, r.text
-    return next(p for p in r.json()["room"]["polls"] if p["id"] == poll["id"])
+    return next(p for p in (await m[who].room(m.id))["polls"] if p["id"] == poll["id"])
 
 
 async def vote(ws: WsClient, m: Meeting, poll: dict[str, Any], *choices: int,

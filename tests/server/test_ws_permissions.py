@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Meeting, ServerProcess, make_meeting
+from tests.conftest import Meeting, ServerProcess, changed, make_meeting
 from tests.server.conftest import assert_refusal, barrier, seq_of, uid
 
 
@@ -18,7 +18,7 @@ async def room(server: ServerProcess) -> dict[str, Any]:
     for name in ("Điểm cầu Tổ dân phố số 1", "Điểm cầu Tổ dân phố số 5"):
         r = await m.admin.call("POST", f"/api/meetings/{m.id}/sites", {"name": name})
         assert r.status_code == 200, r.text
-        sites.append(r.json()["room"]["sites"][-1]["id"])
+        sites.append(changed(r, "site.added")["site"]["id"])
     r = await m.admin.call("PATCH", f"/api/meetings/{m.id}/participants/{uid(m, 'op')}",
                            {"site_id": sites[0]})
     assert r.status_code == 200, r.text

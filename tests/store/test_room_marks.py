@@ -94,16 +94,51 @@ async def test_marks_are_written_with_their_events_or_not_at_all(store: SqlStore
     assert [a["id"] for a in served] == [taken[0].data["annotation"]["id"]]
 
 
+async def test_a_mark_that_cannot_be_stored_takes_its_event_with_it(store: SqlStore) -> None:
+    """The marks and their events are one transaction: a mark refused by the table (a row
+    already there under its id) leaves no event in the log either."""
+    room = standard_room()
+    doc = room.ok(CHAIR, "document.attach", sha256=A)[-1].data["document"]["id"]
+    room_id = await store.create_meeting(room.events, summary(room.state))
+    before = room.state.seq
+    stroke = _stroke(room, CHAIR, doc, 1)
+    assert store.engine is not None
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.text(
+            "INSERT INTO room_marks (room_id, id, document_id, version, page, owner, body) "
+            "VALUES (:r, :i, 1, 1, 1, 1, '{}')"),
+            {"r": room_id, "i": stroke[0].data["annotation"]["id"]})
+    try:
+        await _commit(store, room_id, room, stroke)
+    except SeqConflict:
+        pass
+    else:
+        raise AssertionError("the append was accepted")
+    assert [e.seq for e in await store.events_after(room_id, 0)][-1] == before
+
+
 async def test_a_database_before_the_marks_table_gets_it_filled_from_the_log(
         open_store: Opener) -> None:
     store = await open_store()
     room = standard_room()
     doc = room.ok(CHAIR, "document.attach", sha256=A)[-1].data["document"]["id"]
     room_id = await store.create_meeting(room.events, summary(room.state))
+    attached = room.ok(CHAIR, "document.attach", sha256=C)
+    gone = attached[-1].data["document"]["id"]
+    await _commit(store, room_id, room, attached)
     for events in (_stroke(room, CHAIR, doc, 1), _stroke(room, PRESENTER, doc, 1),
-                   _stroke(room, PRESENTER, doc, 2),
+                   _stroke(room, PRESENTER, doc, 2), _stroke(room, SECRETARY, doc, 3),
+                   _stroke(room, CHAIR, gone, 4),
                    room.ok(PRESENTER, "annotation.clear", document_id=doc, page=1)):
         await _commit(store, room_id, room, events)
+    mark = next(i for i, a in table_after(room.events).items() if a["page"] == 3)
+    await _commit(store, room_id, room, room.ok(CHAIR, "annotation.remove", annotation_id=mark))
+    await _commit(store, room_id, room, room.ok(CHAIR, "document.remove", document_id=gone))
+    # A second room, its marks its own.
+    other = standard_room()
+    other_doc = other.ok(CHAIR, "document.attach", sha256=A)[-1].data["document"]["id"]
+    other_id = await store.create_meeting(other.events, summary(other.state))
+    await _commit(store, other_id, other, _stroke(other, CHAIR, other_doc, 1))
     await store.save_snapshot(room_id, room.state.seq, b'{"annotations": {}}')
     assert store.engine is not None
     async with store.engine.begin() as conn:  # as phonghop left it before migration 0010
@@ -112,5 +147,7 @@ async def test_a_database_before_the_marks_table_gets_it_filled_from_the_log(
     await store.close()
     again = await open_store()
     await _served(again, room_id, room)
+    await _served(again, other_id, other)
+    assert len(table_after(room.events)) == 2 and len(table_after(other.events)) == 1
     # Snapshots of the old shape are gone: the room is rebuilt from its log.
     assert await again.load_snapshot(room_id) is None
