@@ -686,7 +686,9 @@ class RoomHost:
 
     async def _save_snapshot(self, state: RoomState) -> None:
         try:
-            encoded = state.model_dump_json().encode()
+            # Off the room's event loop: the state is immutable, so a thread may read it
+            # while the loop goes on deciding (a large roster's dump takes tens of ms).
+            encoded = (await asyncio.to_thread(state.model_dump_json)).encode()
             await self.store.save_snapshot(self.room_id, state.seq, encoded)
         except StoreError as exc:
             log.warning("room %s: snapshot not saved: %s", self.room_id, exc)

@@ -14,6 +14,7 @@ import { lang, onLangChange, setLang, t } from "./i18n.js";
 import { mountLogin } from "./login.js";
 import { mountMeetings } from "./meetings.js";
 import { changePasswordDialog, signOutEverywhereDialog } from "./my-account.js";
+import { forgetRooms } from "./resume.js";
 import { mountRoom } from "./room.js";
 import { showConnection, toast } from "./ui.js";
 
@@ -41,6 +42,7 @@ function navigate(hash) {
 }
 
 async function signOut() {
+  forgetRooms(); // what this tab kept of the rooms is the signed-out user's
   if (app.page) {
     app.page.destroy(); // close the room's socket first: logout would close it as expired
     app.page = null;
@@ -58,6 +60,7 @@ async function signOut() {
 
 /** Every session of my account has ended (sign out everywhere): back to sign-in. */
 function signedOutEverywhere() {
+  forgetRooms();
   if (app.page) {
     app.page.destroy();
     app.page = null;
@@ -70,6 +73,7 @@ function signedOutEverywhere() {
 
 /** The session ended on the server side (expired, revoked): back to sign-in. */
 function sessionExpired() {
+  forgetRooms();
   app.user = null;
   app.notice = "error.session_expired"; // an i18n key, shown on the sign-in page
   render();

@@ -73,6 +73,30 @@ export function fromView(room, seq) {
   };
 }
 
+/**
+ * The state back in the shape of the room view (`fromView(toView(s), s.seq)` rebuilds it):
+ * what a reloaded page starts from (resume.js).
+ * @param {RoomState} s
+ * @returns {object}
+ */
+export function toView(s) {
+  const byNumberKey = (map) => Object.fromEntries([...map].map(([k, v]) => [String(k), v]));
+  return {
+    meeting: s.meeting, sites: [...s.sites.values()],
+    participants: [...s.participants.values()], attendance: [...s.attendance.values()],
+    rsvp_reasons: byNumberKey(s.rsvpReasons), absence_reasons: byNumberKey(s.absenceReasons),
+    substitute_requests: byNumberKey(s.substituteRequests),
+    agenda: s.order.map((id) => s.items.get(id)), active_item: s.activeItem,
+    queue: s.queue, speaker: s.speaker, notices: s.notices, quorum: s.figures,
+    documents: [...s.documents.values()],
+    marks: [...s.marks].map(([key, p]) => {
+      const [document_id, version, page] = key.split(":").map(Number);
+      return { document_id, version, page, ...p };
+    }),
+    presentation: s.presentation, polls: [...s.polls.values()], minutes: s.minutes,
+  };
+}
+
 /** A map keyed by number from a JSON object keyed by numeric strings. */
 function byNumber(obj) {
   return new Map(Object.entries(obj || {}).map(([k, v]) => [Number(k), v]));

@@ -17,6 +17,7 @@ import { createPollScreen } from "./poll-screen.js";
 import { tickCountdowns } from "./polls.js";
 import { fromView, applyEvent } from "./reducer.js";
 import { keepFetched } from "./marks.js";
+import { keepRoom, takeRoom } from "./resume.js";
 import { renderHead } from "./room-head.js";
 import { showConnection, toast } from "./ui.js";
 import { Voting, renderVoteSheet, voterStatus } from "./vote.js";
@@ -148,7 +149,7 @@ export function mountRoom(root, meetingId, app) {
     switch (m.type) {
       case "snapshot":
         if (m.meeting !== meetingId) return;
-        state = keptFetched(state, fromView(m.room, m.seq));
+        state = m.kept || keptFetched(state, fromView(m.room, m.seq));
         me = { ...me, ...m.me };
         online = new Set(m.online || []);
         online.add(me.user_id);
@@ -380,10 +381,21 @@ export function mountRoom(root, meetingId, app) {
   }
 
   const ticker = setInterval(tick, 1000);
+  // A reload resumes from what this tab had (joining with `since`), not a whole snapshot.
+  const kept = takeRoom(meetingId, app.user.id);
+  if (kept) {
+    receive({ type: "snapshot", meeting: meetingId, seq: kept.state.seq, me: kept.me,
+      online: kept.online, kept: kept.state });
+  }
+  const keep = () => {
+    if (state && !fatal) keepRoom(meetingId, app.user.id, state, me, [...online]);
+  };
+  window.addEventListener("pagehide", keep);
   conn.start();
 
   return {
     destroy() {
+      window.removeEventListener("pagehide", keep);
       viewer.destroy();
       minutesEditor.destroy();
       document.body.classList.remove("is-projector", "has-vote-sheet", "has-poll-screen");

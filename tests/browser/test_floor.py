@@ -229,6 +229,39 @@ async def test_offline_banner_then_replay_since_last_seq(
     assert replayed == ["floor.granted", "notice.posted"], replayed
 
 
+async def test_a_reloaded_tablet_resumes_from_its_last_seq(
+    server: Any, new_context: Any
+) -> None:
+    """A delegate reloads the page (or the tablet's browser brings the tab back): the room
+    comes back as the tab had it and joins with `since`, the server replays what happened
+    meanwhile, and no whole snapshot is asked for. Signing out forgets it."""
+    m = await make_meeting(server.base_url)
+    delegate = m["d1"].user
+    page = await (await new_context()).new_page()
+    await sign_in(page, server.base_url, delegate["username"])
+    await open_room(page, server.base_url, m.id)
+    await command(m, "chair", "notice.post", text="Đề nghị đại biểu tắt chuông điện thoại")
+    await expect(page.get_by_test_id("notice-item")).to_contain_text("tắt chuông")
+    seq = (await m["chair"].call("GET", f"/api/meetings/{m.id}")).json()["seq"]
+
+    await page.reload()  # the recorder starts afresh: what follows is the new page's
+    await expect(page.locator("body")).to_have_attribute("data-connection", "online")
+    await command(m, "chair", "floor.grant", user_id=delegate["id"])
+    await expect(page.get_by_test_id("current-speaker")).to_contain_text(delegate["full_name"])
+    await expect(page.get_by_test_id("notice-item")).to_contain_text("tắt chuông")
+    sent = await page.evaluate("window.__ws.sent")
+    received = await page.evaluate("window.__ws.received")
+    assert [x for x in sent if x["type"] == "join"] == [
+        {"type": "join", "meeting": m.id, "since": seq}]
+    assert "snapshot" not in [x["type"] for x in received], "resumed, not a new snapshot"
+    assert next(x for x in received if x["type"] == "resumed")["seq"] == seq
+
+    # Signed out, the tab keeps nothing of the room for the next user of the tablet.
+    await page.get_by_test_id("logout").click()
+    assert await page.evaluate(
+        "Object.keys(sessionStorage).filter((k) => k.startsWith('phonghop.room.'))") == []
+
+
 async def test_unacknowledged_command_is_resent_with_the_same_id(
     server: Any, new_context: Any
 ) -> None:
