@@ -21,7 +21,7 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -77,8 +77,9 @@ class Ack:
     seq: int
     duplicate: bool = False
     # The seq of the command's first event: its events are first..seq (none when first is
-    # past seq: accepted, nothing to change). 0 when unknown (a duplicate).
-    first: int = 0
+    # past seq: accepted, nothing to change). 0 when unknown (a duplicate). Not part of
+    # what an answer is: two acks of the same seq are the same answer.
+    first: int = field(default=0, compare=False)
 
 
 Outcome = Ack | Rejection
