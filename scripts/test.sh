@@ -41,12 +41,13 @@ trap 'rm -f "$audit_log"' EXIT
 bash scripts/audit.sh >"$audit_log" 2>&1 &
 audit=$!
 
-# Two processes (pytest-xdist): much of a run waits on servers, browsers and timeouts, so
-# a second worker overlaps the waits of one with the work of the other (docs/PERFORMANCE.md,
-# "The test suite"); each worker starts its own shared servers and Chromium. Whole files go
-# to one worker (loadfile), so a module's shared server starts once, not once per worker.
+# Three processes (pytest-xdist) on two cores: much of a run waits on servers, browsers
+# and timeouts (two workers kept 1.2 of the 2 cores busy), so more workers overlap the waits
+# of one with the work of the others (docs/PERFORMANCE.md, "The test suite"); each worker
+# starts its own shared servers and Chromium. Whole files go to one worker (loadfile), so a
+# module's shared server starts once, not once per worker.
 set +e
-python3 -m pytest -n "${PHONGHOP_TEST_WORKERS:-2}" --dist loadfile "$@"
+python3 -m pytest -n "${PHONGHOP_TEST_WORKERS:-3}" --dist loadfile "$@"
 status=$?
 wait "$audit"
 audit_status=$?
