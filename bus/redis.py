@@ -90,6 +90,10 @@ class RedisBus:
         self._connected = asyncio.Event()
         self.reconnects = 0
         self.dropped = 0  # messages refused: no valid tag for their channel
+        # Lease claims waiting for this turn's pipeline, and the pipelines in flight.
+        self._claims: list[tuple[str, str, int, asyncio.Future[bool]]] = []
+        self._claiming: set[asyncio.Task[None]] = set()
+        self.claim_batches = 0
         self._drop_logged = 0.0
 
     async def open(self) -> None:
@@ -128,13 +132,46 @@ class RedisBus:
             await self._client.publish(full, payload)
 
     async def claim(self, lease: str, owner: str, ttl_ms: int) -> bool:
+        """Take or keep `lease` for `owner`. The claims of one turn of the event loop go to
+        Redis in one pipeline: a node's rooms renew their leases together, in one round
+        trip a second, not one call each."""
         assert self._client is not None, "bus not opened"
-        taken = await self._client.eval(  # type: ignore[misc]
-            _CLAIM, 1, f"{self.prefix}lease:{lease}", owner, str(ttl_ms))
-        return bool(taken)
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._claims.append((f"{self.prefix}lease:{lease}", owner, ttl_ms, future))
+        if len(self._claims) == 1:
+            asyncio.get_running_loop().call_soon(self._send_claims)
+        return await future
+
+    def _send_claims(self) -> None:
+        batch = [c for c in self._claims if not c[3].done()]  # a cancelled claim: not sent
+        self._claims = []
+        if batch:
+            task = asyncio.create_task(self._claim_batch(batch))
+            self._claiming.add(task)
+            task.add_done_callback(self._claiming.discard)
+
+    async def _claim_batch(self, batch: list[tuple[str, str, int, asyncio.Future[bool]]]
+                           ) -> None:
+        assert self._client is not None
+        self.claim_batches += 1
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for key, owner, ttl_ms, _future in batch:
+                    pipe.eval(_CLAIM, 1, key, owner, str(ttl_ms))
+                taken = await pipe.execute()
+        except Exception as exc:
+            for *_claim, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (*_claim, future), held in zip(batch, taken, strict=True):
+            if not future.done():
+                future.set_result(bool(held))
 
     async def release(self, lease: str, owner: str) -> None:
         assert self._client is not None, "bus not opened"
+        if self._claiming:  # a claim already sent lands first: the release is the last word
+            await asyncio.wait(set(self._claiming))
         await self._client.eval(  # type: ignore[misc]
             _RELEASE, 1, f"{self.prefix}lease:{lease}", owner)
 

@@ -49,6 +49,22 @@ async def test_renewing_keeps_a_lease_past_its_first_expiry(bus: RedisBus) -> No
         assert await bus.claim("room:1", "node-b", 400) is False
 
 
+async def test_a_nodes_rooms_renew_together_in_one_round_trip(bus: RedisBus) -> None:
+    """300 rooms on one node renew in the same turn (their timers fall on the same second):
+    one pipeline, each answered as if alone; a claim cancelled before it is sent is not."""
+    rooms = [f"room:{n}" for n in range(300)]
+    assert await bus.claim("room:7", "node-b", 60_000) is True  # another node's room
+    before = bus.claim_batches
+    held = await asyncio.gather(*(bus.claim(r, "node-a", 60_000) for r in rooms))
+    assert bus.claim_batches == before + 1
+    assert held == [r != "room:7" for r in rooms]
+    gone = asyncio.ensure_future(bus.claim("room:900", "node-a", 60_000))
+    await asyncio.sleep(0)  # queued for this turn's pipeline, then its room stops
+    gone.cancel()
+    assert await bus.claim("room:901", "node-a", 60_000) is True
+    assert await bus.claim("room:900", "node-b", 60_000) is True  # never taken by node-a
+
+
 async def test_alone_on_the_in_process_bus_a_node_writes_every_room() -> None:
     local = LocalBus()
     assert await local.claim("room:1", "node-a", 1) is True
