@@ -201,11 +201,14 @@ class RoomHost:
         loaded (`RoomRefused`: server/log_audit.py)."""
         self._unsubscribe = self.bus.subscribe(self.channel, self._on_bus)
         try:
-            await check_chain(self.store, self.room_id)
+            check = await check_chain(self.store, self.room_id)
             snap = await self.store.load_snapshot(self.room_id)
             state = RoomState.model_validate_json(snap[1]) if snap else RoomState()
             self._snapshot_seq = state.seq
-            state = replay(await self.store.events_after(self.room_id, state.seq), state)
+            # One read for what to replay after the snapshot and the replay window.
+            tail = await self.store.events_after(
+                self.room_id, max(0, min(state.seq, check.seq - REPLAY_WINDOW)))
+            state = replay((e for e in tail if e.seq > state.seq), state)
             if state.meeting is None:
                 raise RoomNotFound(self.room_id)
             await check_boxes(self.store, self.room_id, state)
@@ -214,8 +217,7 @@ class RoomHost:
             raise
         self.state = state
         self._roster = state.meeting.roster
-        window = await self.store.events_after(self.room_id, max(0, state.seq - REPLAY_WINDOW))
-        self.recent.extend(e for e in window if e.seq <= state.seq)
+        self.recent.extend(e for e in tail[-REPLAY_WINDOW:] if e.seq <= state.seq)
         self._ready = True
         self._writer.start()
         for part in self.parts:
