@@ -199,7 +199,7 @@ def audited(kind: str, handler: Callable[[Request], Awaitable[Response]], *,
                     refusals is None or code in refusals):
                 # The path's ids (meeting, document, poll, account…), never its text.
                 ids = {k: int(v) for k, v in request.path_params.items()
-                       if isinstance(v, str) and v.isdigit() and len(v) <= 10}
+                       if isinstance(v, str) and is_number(v)}
                 audit(request, kind, code, meeting=ids.pop("meeting", None),
                       target=ids.pop(target, None) if target else None, **ids,
                       **_reason(refused))
@@ -216,9 +216,15 @@ def _reason(refused: Refused) -> dict[str, str]:
         isinstance(detail, str) else {}
 
 
+def is_number(raw: str, digits: int = 10) -> bool:
+    """At most `digits` ASCII digits: what an id, page or count in a path or query may be
+    (`str.isdigit` also admits '²' and other digits `int` refuses)."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= digits
+
+
 def _id(request: Request, name: str) -> int:
     raw = request.path_params[name]
-    if not raw.isdigit() or len(raw) > 10:
+    if not is_number(raw):
         raise Refused(Rejection("not_found", {"what": "mục", "what_en": "Item"}))
     return int(raw)
 

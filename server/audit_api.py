@@ -21,7 +21,15 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from phonghop.rooms import Rejection
-from phonghop.server.api import Endpoint, attachment, audit, audited, current_admin, node_of
+from phonghop.server.api import (
+    Endpoint,
+    attachment,
+    audit,
+    audited,
+    current_admin,
+    is_number,
+    node_of,
+)
 from phonghop.server.audit import (
     KINDS,
     VIETNAM,
@@ -68,7 +76,7 @@ def _instant(name: str, raw: str, end: bool) -> str:
 
 
 def _count(name: str, raw: str, low: int, high: int) -> int:
-    if not raw.isdigit() or len(raw) > 18 or not low <= int(raw) <= high:
+    if not is_number(raw, 18) or not low <= int(raw) <= high:
         raise _invalid(f"{name}: an integer from {low} to {high}")
     return int(raw)
 

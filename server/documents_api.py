@@ -39,6 +39,7 @@ from phonghop.server.api import (
     audit,
     audited,
     current_user,
+    is_number,
     is_organiser,
     node_of,
     parse,
@@ -164,13 +165,8 @@ def _filename(raw: str) -> str:
 # ---- pages, text, files ----
 
 
-def _is_number(raw: str) -> bool:
-    """ASCII digits only, and short (str.isdigit admits '²', which int() refuses)."""
-    return raw.isascii() and raw.isdigit() and len(raw) <= 9
-
-
 def _page_number(raw: str, pages: int) -> int:
-    if not _is_number(raw) or not 1 <= int(raw) <= pages:
+    if not is_number(raw, 9) or not 1 <= int(raw) <= pages:
         raise _not_found("trang", "Page")
     return int(raw)
 
@@ -180,7 +176,7 @@ def _version_sha(doc: Document, version: str | None) -> tuple[str, int, bool]:
     the URL pinned that version (then the image may be cached for good)."""
     if version is None:
         return doc.sha256, doc.pages, False
-    if not _is_number(version):
+    if not is_number(version, 9):
         raise Refused(Rejection("invalid", {"detail": "v: a version number"}))
     v = int(version)
     if v == doc.version:
@@ -267,7 +263,7 @@ async def page_text(request: Request) -> Response:
         # Plain text carries no stamp: a viewer reads the stamped pages, nobody the text.
         raise Refused(Rejection("confidential_text"))
     raw = request.query_params.get("page")
-    if raw is not None and not (raw.isdigit() and 1 <= int(raw) <= doc.pages):
+    if raw is not None and not (is_number(raw, 9) and 1 <= int(raw) <= doc.pages):
         raise _not_found("trang", "Page")
     try:
         rows = await node_of(request).store.file_texts(doc.sha256, int(raw) if raw else None)

@@ -47,6 +47,7 @@ from phonghop.server.api import (
     audit,
     audited,
     current_user,
+    is_number,
     is_organiser,
     node_of,
     parse,
@@ -235,7 +236,7 @@ async def minutes_page(request: Request) -> Response:
     sha = request.path_params["sha"]
     files = _files(host, is_organiser(host.state, user))
     raw = request.path_params["page"]
-    if sha not in files or not raw.isdigit() or int(raw) < 1:
+    if sha not in files or not is_number(raw, 9) or int(raw) < 1:
         raise Refused(Rejection("not_found", {"what": "trang", "what_en": "Page"}))
     size = request.query_params.get("size", "tablet")
     if size not in ("thumb", "tablet", "hd"):

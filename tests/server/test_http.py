@@ -183,7 +183,10 @@ async def test_a_meeting_is_visible_to_its_participants_only(meeting: Meeting,
     r = await (await outsider(meeting)).call("GET", f"/api/meetings/{meeting.id}")
     assert r.status_code == 403
     assert_refusal(r.json(), "not_participant")
-    for path in ("/api/meetings/999999", "/api/meetings/abc", "/api/meetings/12345678901"):
+    # "²" passes str.isdigit(), which int() refuses: an id of digits means ASCII digits.
+    for path in ("/api/meetings/999999", "/api/meetings/abc", "/api/meetings/12345678901",
+                 "/api/meetings/%C2%B2", f"/api/meetings/{meeting.id}/documents/%C2%B2/pages/1",
+                 f"/api/meetings/{meeting.id}/minutes/files/x/pages/%C2%B2"):
         r = await meeting["chair"].call("GET", path)
         assert r.status_code == 404
         assert_refusal(r.json(), "not_found")
