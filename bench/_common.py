@@ -270,23 +270,8 @@ def _proc_children() -> dict[int, list[int]]:
 
 def tree_rss_mb(roots: Sequence[int]) -> float | None:
     """Summed VmRSS (MiB) of the given processes and all their descendants."""
-    kids = _proc_children()
-    seen: set[int] = set()
-    stack = list(roots)
-    total_kb = 0
-    while stack:
-        pid = stack.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        stack.extend(kids.get(pid, []))
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            continue
-    return total_kb / 1024 if seen and total_kb else None
+    total = sum(rss for pid in _tree(roots) if (rss := process_rss_mb(pid)) is not None)
+    return total or None
 
 
 _TICKS = os.sysconf("SC_CLK_TCK")

@@ -43,7 +43,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from _common import cpu_seconds, entry_module, free_port, tree_rss_mb  # noqa: E402
+from _common import (  # noqa: E402
+    cpu_seconds,
+    entry_module,
+    free_port,
+    process_rss_mb,
+    tree_rss_mb,
+)
 
 BARE_APP = """
 import sys, uvicorn
@@ -58,16 +64,6 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http="httptools", log_
 
 def log(msg: str) -> None:
     print(f"[startup] {msg}", file=sys.stderr, flush=True)
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def reaped_cpu_s(pid: int) -> float:
@@ -102,7 +98,7 @@ def one_start(argv: list[str], cwd: Path, port: int, settle: float) -> dict[str,
             time.sleep(0.01)
         ready = time.monotonic() - start
         time.sleep(settle)
-        return {"ready_s": ready, "main_mb": rss_mb(proc.pid) or 0.0,
+        return {"ready_s": ready, "main_mb": process_rss_mb(proc.pid) or 0.0,
                 "tree_mb": tree_rss_mb([proc.pid]) or 0.0,
                 "cpu_s": cpu_seconds([proc.pid]) + reaped_cpu_s(proc.pid)}
     finally:
