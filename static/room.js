@@ -139,17 +139,18 @@ export function mountRoom(root, meetingId, app) {
     send: (name, args) => conn.command(name, args),
   });
 
-  /** A new snapshot, with the shared marks of the pages fetched and unchanged since. */
-  function keptFetched(before, after) {
-    keepFetched(before, after);
-    return after;
-  }
-
   function receive(m) {
     switch (m.type) {
       case "snapshot":
         if (m.meeting !== meetingId) return;
-        state = m.kept || keptFetched(state, fromView(m.room, m.seq));
+        if (m.kept) {
+          state = m.kept; // what this tab had before a reload (resume.js)
+        } else {
+          // with the shared marks of the pages fetched and unchanged since
+          const next = fromView(m.room, m.seq);
+          keepFetched(state, next);
+          state = next;
+        }
         me = { ...me, ...m.me };
         online = new Set(m.online || []);
         online.add(me.user_id);
