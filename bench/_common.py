@@ -545,6 +545,13 @@ class ServerNode:
         return f"http://127.0.0.1:{self.port}"
 
 
+def serve_argv(server_root: Path, data: Path, port: int, database: str | None = None,
+               redis: str | None = None, command: str = "serve") -> list[str]:
+    """The command line of `python -m phonghop serve` (or `command`) on 127.0.0.1:`port`."""
+    return [sys.executable, "-m", entry_module(server_root), command, "--data", str(data),
+            "--port", str(port), "--host", "127.0.0.1", *backend_args(database, redis)]
+
+
 async def start_node(
     children: Children,
     server_root: Path,
@@ -565,19 +572,7 @@ async def start_node(
     with log_path.open("wb") as logf:
         proc = await spawn(
             children,
-            [
-                sys.executable,
-                "-m",
-                entry_module(server_root),
-                command,
-                "--data",
-                str(data),
-                "--port",
-                str(port),
-                "--host",
-                "127.0.0.1",
-                *backend_args(database, redis),
-            ],
+            serve_argv(server_root, data, port, database, redis, command),
             cwd=server_root,
             env=server_env(server_root),
             stdin=asyncio.subprocess.DEVNULL,

@@ -612,10 +612,7 @@ class Run:
         began = time.monotonic()
         with log_path.open("wb") as logf:
             self.proc = await c.spawn(
-                self.children,
-                [sys.executable, "-m", c.entry_module(self.tree), "serve", "--data",
-                 str(self.data), "--port", str(self.port), "--host", "127.0.0.1",
-                 *c.backend_args(self.database, None)],
+                self.children, c.serve_argv(self.tree, self.data, self.port, self.database),
                 cwd=self.tree, env=c.server_env(self.tree), stdin=asyncio.subprocess.DEVNULL,
                 stdout=logf, stderr=logf)
         deadline = began + self.opts.start_timeout
