@@ -57,6 +57,8 @@ export function newReceipt() {
  * @property {{id: string, args: object}|null} pending a cast not yet acknowledged
  * @property {{vi: string, en: string}|null} error the last refusal
  * @property {boolean} resend `pending` came from a previous page: send it again
+ * @property {number} casts how many casts this page has sent (a `…/me` answer that
+ *   started before the last one is stale)
  */
 
 /** Every ballot of the signed-in user in one meeting, and what the delegate's sheet shows. */
@@ -124,7 +126,7 @@ export class Voting {
       b = {
         phase: saved.pending ? "sending" : saved.receipt ? "voted" : "choose",
         picked: [], choices: saved.choices || null, receipt: saved.receipt || null,
-        changing: false, checked: "no", pending: saved.pending || null, error: null,
+        changing: false, checked: "no", pending: saved.pending || null, error: null, casts: 0,
         // A cast this device kept across a reload: sent again (same id) once the box answers.
         resend: Boolean(saved.pending),
       };
@@ -240,6 +242,9 @@ export class Voting {
 
   async check(poll, b) {
     b.checked = "busy";
+    // A cast sent while the question is out makes its answer stale: the box's answer to
+    // that cast (ack or refusal) is newer than what `…/me` saw, so it is not overwritten.
+    const casts = b.casts;
     let mine;
     try {
       mine = await request("GET", `${pollPath(this.meetingId, poll.id)}/me`);
@@ -249,6 +254,10 @@ export class Voting {
       return;
     }
     b.checked = "done";
+    if (b.casts !== casts) {
+      this.changed();
+      return;
+    }
     if (mine.voted) {
       if (mine.receipt) b.receipt = mine.receipt;
       if (mine.choices) b.choices = mine.choices;
@@ -386,6 +395,8 @@ export class Voting {
   async transmit(poll, pending) {
     const b = this.ballot(poll);
     b.pending = pending;
+    b.casts += 1;
+    b.resend = false;
     b.phase = "sending";
     b.error = null;
     this.save(poll, b); // before sending: a reload from here on repeats this id

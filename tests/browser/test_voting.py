@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
 from tests.conftest import Meeting, changed, make_meeting
@@ -329,7 +330,7 @@ async def test_show_of_hands_counts_entered_by_the_secretary(
 
 
 async def test_a_lost_ack_never_casts_a_second_ballot(server: Any, new_context: Any) -> None:
-    m = await make_meeting(server.base_url)
+    m = await make_meeting(server.base_url, delegates=4)
     created = await command(m, "chair", "poll.create", title="Thông qua chương trình họp",
                             eligibility="members")
     poll_id = changed(created, "poll.created")["poll"]["id"]
@@ -381,8 +382,32 @@ async def test_a_lost_ack_never_casts_a_second_ballot(server: Any, new_context: 
     resent = casts(await d3.evaluate("window.__ws.sent"))
     assert [x["id"] for x in resent] == [lost["id"]], resent
 
-    # Two ballots in the box, not four.
+    # The box's answer to "have I voted?" was read before the vote and arrives after its
+    # ack: the stale "no" does not take the vote (and its receipt) off the sheet.
+    d4 = await pages.open("d4")
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def hold_the_answer(route: Route) -> None:
+        response = await route.fetch()  # read now, before the vote: not voted
+        asked.set()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await d4.route(re.compile(r"/polls/\d+/me$"), hold_the_answer)
+    await d4.evaluate("window.__ws.sockets.at(-1).close()")  # back online: the box is asked
+    await asked.wait()
+    await expect(d4.locator("body")).to_have_attribute("data-connection", "online")
+    receipt = await vote(d4, "Tán thành")
+    async with d4.expect_event("requestfinished",
+                               lambda r: r.url.endswith(f"/polls/{poll_id}/me")):
+        release.set()
+    await d4.wait_for_timeout(300)  # the stale answer is applied within a task or two
+    sheet = d4.get_by_test_id("vote-sheet")
+    await expect(sheet.get_by_test_id("vote-done")).to_contain_text("Đã biểu quyết")
+    await expect(sheet.get_by_test_id("vote-receipt")).to_have_text(receipt)
+
+    # Three ballots in the box, not five.
     await command(m, "chair", "poll.close", poll_id=poll_id)
     poll = next(p for p in (await room_view(m, "d1"))["polls"] if p["id"] == poll_id)
-    assert poll["result"]["cast"] == 2, poll
+    assert poll["result"]["cast"] == 3, poll
     assert pages.errors == [], pages.errors
