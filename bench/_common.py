@@ -160,6 +160,14 @@ async def wait_port(
     raise BenchError(f"server not listening on port {port} after {wait_s:.0f} s\n{tail(logfile)}")
 
 
+def leave_work_dir(tmp: Path, keep: bool) -> None:
+    """The end of a run: its work directory kept (and named) with --keep, else removed."""
+    if keep:
+        log(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def tail(path: Path, lines: int = 30) -> str:
     """The last lines of a log file, for error messages."""
     try:

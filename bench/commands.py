@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -229,10 +228,7 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
                 results[key] = await run_setup(key, opts, children, tmp, db, seeded)
     finally:
         await db.drop()
-        if opts.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        c.leave_work_dir(tmp, opts.keep)
 
     summary: dict[str, Any] = {
         "senders": opts.senders,

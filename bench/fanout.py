@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import json
 import secrets
-import shutil
 import statistics
 import sys
 import tempfile
@@ -386,10 +385,7 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
             results, errors = await run_scaled(opts, children, tmp, db)
         finally:
             await db.drop()
-            if opts.keep:
-                log(f"kept {tmp}")
-            else:
-                shutil.rmtree(tmp, ignore_errors=True)
+            c.leave_work_dir(tmp, opts.keep)
         summary = scaled_summary(opts, results, errors)
         print(json.dumps(summary), flush=True)
         if summary["missing"]:
@@ -420,10 +416,7 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
             finally:
                 await children.stop(proc)
     finally:
-        if opts.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        c.leave_work_dir(tmp, opts.keep)
 
     p_last = phonghop.last_median if phonghop else None
     b_last = baseline.last_median if baseline else None

@@ -73,7 +73,6 @@ import math
 import os
 import random
 import re
-import shutil
 import socket
 import struct
 import sys
@@ -1013,10 +1012,7 @@ async def run(opts: argparse.Namespace, children: Children, dbs: list[c.PgDataba
                 problems += runs[name]["problems"]
             backends[backend] = combine(runs)
     finally:
-        if opts.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        c.leave_work_dir(tmp, opts.keep)
     ink, turn, notice = opts.mix
     config = {"stages": opts.stages, "rate": opts.rate, "mix": {"ink": ink, "turn": turn,
               "notice": notice}, "points": opts.points, "documents": opts.docs,

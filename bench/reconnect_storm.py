@@ -34,7 +34,6 @@ import asyncio
 import contextlib
 import json
 import secrets
-import shutil
 import sys
 import tempfile
 import time
@@ -136,10 +135,7 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
         return await storm(opts, children, db, tmp)
     finally:
         await db.drop()
-        if opts.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        c.leave_work_dir(tmp, opts.keep)
 
 
 async def storm(opts: argparse.Namespace, children: Children, db: c.PgDatabase, tmp: Path) -> int:

@@ -1061,10 +1061,7 @@ async def run(opts: argparse.Namespace, children: Children) -> int:
         if {"first", "cached"} & set(opts.only):
             status = await serve_phases(opts, children, tmp, pdf, summary)
     finally:
-        if opts.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        c.leave_work_dir(tmp, opts.keep)
         shutil.rmtree(scratch, ignore_errors=True)
     summary["targets_met"] = {
         name: ok

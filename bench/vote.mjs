@@ -12,8 +12,11 @@
 //   until the generator quits.
 //
 // Protocol with the parent, one JSON object per line:
-//   stdin:  {"cmd":"checkin",ackTimeoutMs}
-//             every voter sends `attendance.check_in` (self) and waits for the answer.
+//   stdin:  {"cmd":"checkin",ackTimeoutMs,startAt?,windowMs?}
+//             every voter sends `attendance.check_in` (self) and waits for the answer: at
+//             startAt + U(0, windowMs) (epoch ms) when given, else all at once (100 per
+//             10 ms). The report counts the bytes each voter received from the first
+//             check-in sent until the last answer (every frame, presence included).
 //           {"cmd":"vote",pollId,options,startAt,windowMs,ackTimeoutMs}
 //             voter i picks a random option id (one choice), draws a receipt (XXXXX-XXXXX,
 //             Crockford base 32, 50 random bits) and sends `vote.cast` {poll_id, choices,
@@ -33,7 +36,9 @@
 //   stdout: {"type":"progress",…} (joined, failed; during a vote also pollId, sent, acked,
 //            rejected, down: voters without an open joined connection), every 100 ms in a vote
 //           {"type":"ready",joined,failed,errors}
-//           {"type":"checkedin",acked,rejected:{code:n},timeouts}
+//           {"type":"checkedin",acked,rejected:{code:n},timeouts,ackMs:[…],doneMs:[…],
+//            bytes:[…],frames:[…]}  per acked check-in: its ack's latency and the time
+//             from startAt to its ack; per voter: bytes and frames received meanwhile
 //           {"type":"voted",acked,rejected,clients}      every ballot answered
 //           {"type":"ballots",fields:[…],rows:[[…]…],errors:{code:n},reconnects,
 //            reconnectErrors:{reason:n},closes:{code:n},pollEvents:{kind:n}}
@@ -345,7 +350,10 @@ async function reportBallots(msg) {
 // ---- check-in (eligibility "present") ----
 
 async function checkin(msg) {
-  const stats = { acked: 0, rejected: {}, timeouts: 0 };
+  const stats = { acked: 0, rejected: {}, timeouts: 0, ackMs: [], doneMs: [] };
+  const windowMs = msg.windowMs || 0;
+  const startAt = msg.startAt || now();
+  received = { bytes: new Float64Array(N), frames: new Uint32Array(N) };
   const one = (i) =>
     new Promise((resolve) => {
       if (!isOpen(i)) {
@@ -354,6 +362,7 @@ async function checkin(msg) {
         return;
       }
       const id = `in-${cfg.label}-${i}-${nonce}`;
+      const sentAt = now();
       const timer = setTimeout(() => {
         waiting.delete(id);
         stats.timeouts += 1;
@@ -361,8 +370,12 @@ async function checkin(msg) {
       }, msg.ackTimeoutMs);
       waiting.set(id, (answer) => {
         clearTimeout(timer);
-        if (answer.type === 'ack') stats.acked += 1;
-        else stats.rejected[answer.code] = (stats.rejected[answer.code] || 0) + 1;
+        if (answer.type === 'ack') {
+          stats.acked += 1;
+          const t = now();
+          stats.ackMs.push(Math.round((t - sentAt) * 10) / 10);
+          stats.doneMs.push(Math.round(t - startAt));
+        } else stats.rejected[answer.code] = (stats.rejected[answer.code] || 0) + 1;
         resolve();
       });
       sockets[i].send(
@@ -376,17 +389,34 @@ async function checkin(msg) {
       );
     });
   const all = [];
-  for (let i = 0; i < N; i++) {
-    all.push(one(i));
-    if (i % 100 === 99) await sleep(10); // spread the burst a little
+  if (windowMs > 0) {
+    for (let i = 0; i < N; i++) {
+      const at = startAt + randomInt(0, windowMs + 1);
+      all.push(sleep(Math.max(0, at - now())).then(() => one(i)));
+    }
+  } else {
+    for (let i = 0; i < N; i++) {
+      all.push(one(i));
+      if (i % 100 === 99) await sleep(10); // spread the burst a little
+    }
   }
   await Promise.all(all);
-  report({ type: 'checkedin', ...stats });
+  const counted = received;
+  received = null;
+  report({ type: 'checkedin', ...stats, bytes: Array.from(counted.bytes),
+           frames: Array.from(counted.frames) });
 }
+
+/** While check-ins are measured: what each voter received (bytes, frames). */
+let received = null;
 
 // ---- connections ----
 
 function onMessage(i, data) {
+  if (received) {
+    received.bytes[i] += data.length;
+    received.frames[i] += 1;
+  }
   const type = messageType(data);
   if (type === 'presence' || type === 'pong' || type === 'hello') return;
   let msg;

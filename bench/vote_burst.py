@@ -54,7 +54,6 @@ import itertools
 import json
 import os
 import secrets
-import shutil
 import signal
 import sys
 import tempfile
@@ -975,10 +974,7 @@ async def run(opts: argparse.Namespace, children: Children, db: c.PgDatabase) ->
                 server_errors["kill"] = await stop_env(env, children)
     finally:
         await db.drop()
-        if opts.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        c.leave_work_dir(tmp, opts.keep)
 
     summary: dict[str, Any] = {}
     hall = sum(1 for i in range(1, opts.voters + 1) if not opts.sites or i % (opts.sites + 1) == 0)

@@ -27,6 +27,7 @@ parse_command = ROOM.parse_command
 parse_forwarded = ROOM.forwarded
 parse_create = ROOM.parse_create
 decide = ROOM.decide
+after_batch = ROOM.after_batch
 apply = ROOM.apply
 replay = ROOM.replay
 room_view = ROOM.room_view

@@ -128,7 +128,8 @@ def _attendance(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
     if a.reason:  # a log written before reasons became personal: keep it, privately
         reasons[a.user_id] = a.reason
         a = a.model_copy(update={"reason": None})
-    return {"attendance": with_key(state.attendance, a.user_id, a), "absence_reasons": reasons}
+    return {"attendance": with_key(state.attendance, a.user_id, a), "absence_reasons": reasons,
+            "figures": state.checked_in(a)}
 
 
 @HANDLERS.on("absence.reason")
@@ -174,7 +175,8 @@ def _ended(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
 
 @HANDLERS.on("quorum.changed")
 def _quorum(state: RoomState, data: dict[str, Any]) -> dict[str, Any]:
-    return {"figures": QuorumFigures.model_validate(data["quorum"])}
+    figures = QuorumFigures.model_validate(data["quorum"])
+    return {"figures": figures, "announced": figures}
 
 
 @HANDLERS.on("notice.posted")

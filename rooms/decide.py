@@ -4,7 +4,8 @@ invitations, the session, attendance, the floor and notices.
 Who may do what, in which state, and what happens. Pure: the clock comes in as `now`, the
 directory lookups come in on the command (filled by the edge), and nothing is written
 anywhere. `rooms.room.Room.decide` dispatches each command to its rule, here or in a
-feature's plugin, and adds the quorum (`with_quorum`).
+feature's plugin, and recounts the quorum after roster changes (`with_quorum`); the
+room's writer announces what check-ins moved at the end of a batch (`announce_quorum`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from phonghop.rooms.state import (
     MeetingInfo,
     Notice,
     Participant,
-    QuorumFigures,
     RoomState,
     Site,
     Speaker,
@@ -56,37 +56,32 @@ _ATTENDANCE = frozenset({"attendance.checked_in", "attendance.absent"})
 
 
 def with_quorum(ctx: Context, events: list[Event], apply: Apply) -> list[Event]:
-    """Add a `quorum.changed` event when these events move the live quorum (`apply` is the
-    room's, every plugin's handlers included).
+    """Add a `quorum.changed` event when a roster or rule change moves the live quorum
+    (`apply` is the room's, every plugin's handlers included): a recount, O(members).
 
-    Check-ins, the bulk of a large meeting's traffic, update the count incrementally; roster
-    and rule changes recount from scratch.
+    Check-ins, the bulk of a large meeting's traffic, are not recounted: each moves the
+    live figures as it is applied (`RoomState.checked_in`, O(1)), and `announce_quorum`
+    tells everyone once for a whole batch of them.
     """
     kinds = {e.kind for e in events}
-    if not kinds & _QUORUM_KINDS:
+    if not kinds & _QUORUM_KINDS or kinds <= _ATTENDANCE:
         return events
-    state = ctx.state
-    assert state.meeting is not None
-    if kinds <= _ATTENDANCE:
-        present = state.figures.present
-        working = state
-        for event in events:
-            member = working.member_for(event.data["attendance"]["user_id"])
-            before = member is not None and working.counts_present(member)
-            working = apply(working, replace(event, seq=working.seq + 1))
-            if member is not None:
-                present += int(working.counts_present(member)) - int(before)
-        total = state.figures.total
-        figures = QuorumFigures(present=present, total=total,
-                                reached=state.meeting.quorum.reached(present, total))
-    else:
-        after = state
-        for event in events:
-            after = apply(after, replace(event, seq=after.seq + 1))
-        figures = after.quorum_figures()
-    if figures == state.figures:
+    after = ctx.state
+    for event in events:
+        after = apply(after, replace(event, seq=after.seq + 1))
+    figures = after.quorum_figures()
+    if figures == ctx.state.figures:
         return events
     return [*events, ctx.event("quorum.changed", quorum=dump(figures))]
+
+
+def announce_quorum(state: RoomState, now: datetime) -> list[Event]:
+    """`quorum.changed` (by nobody) when check-ins moved the live quorum since it was last
+    announced: what the room's writer adds after a batch of commands, so that a burst of
+    6,300 check-ins sends every device a few quorum updates, not 6,300."""
+    if state.meeting is None or state.figures == state.announced:
+        return []
+    return [Event("quorum.changed", {"quorum": dump(state.figures)}, at=iso(now))]
 
 
 def _seconds_between(start: str, now: datetime) -> int:

@@ -80,3 +80,7 @@ class Actor:
     user_id: int
     is_admin: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+# The server itself (timers, progress reports, announcements): no account has id 0.
+SERVER = Actor(user_id=0, is_admin=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from phonghop.rooms.commands import Command, MeetingCreate, parse, parse_create
-from phonghop.rooms.decide import create_meeting, with_quorum
+from phonghop.rooms.decide import announce_quorum, create_meeting, with_quorum
 from phonghop.rooms.events import Actor, Audience, Event
 from phonghop.rooms.kernel import KERNEL
 from phonghop.rooms.plugin import Context, Handler, Lookup, Outcome, Plugin, Rule, VolatileRule
@@ -107,6 +107,14 @@ class Room:
         if isinstance(outcome, Rejection):
             return outcome
         return with_quorum(ctx, outcome, self.apply)
+
+    @staticmethod
+    def after_batch(state: RoomState, now: datetime) -> list[Event]:
+        """Events the room's writer adds after a batch of commands, with no actor: the
+        quorum, when check-ins moved it since it was last announced. The writer calls it
+        at most every fraction of a second (server/room_host.py, `ANNOUNCE_EVERY`);
+        deciding and applying never depend on when."""
+        return announce_quorum(state, now)
 
     def apply(self, state: RoomState, event: Event) -> RoomState:
         """Return the state after `event`; the event's seq becomes the state's seq."""

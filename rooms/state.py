@@ -181,7 +181,13 @@ class RoomState(Frozen):
     queue: tuple[FloorRequest, ...] = ()
     speaker: Speaker | None = None
     notices: tuple[Notice, ...] = ()
-    figures: QuorumFigures = QuorumFigures()  # kept current by `quorum.changed` events
+    # The live quorum, which rules read: a check-in moves it at once (O(1), `checked_in`);
+    # roster and rule changes recount it in a `quorum.changed` of their own command.
+    figures: QuorumFigures = QuorumFigures()
+    # The quorum as last announced to everyone (`quorum.changed`): what views show. Check-
+    # ins are announced together, at the end of the writer's batch and at most every
+    # fraction of a second (`rooms.decide.announce_quorum`), not one event each.
+    announced: QuorumFigures = QuorumFigures()
     # The features' state is held here too, as fields of one frozen model (typed, and the
     # shape of the stored snapshots); each is changed only by its own plugin's handlers,
     # and the kernel's rules never read them (docs/ARCHITECTURE.md, "The assembly").
@@ -194,6 +200,15 @@ class RoomState(Frozen):
     speeches: tuple[Speech, ...] = ()  # the floor's history, for the minutes (not in views)
     minutes: MinutesState = MinutesState()  # minutes/room.py
     next_id: int = 1  # ids of sites, items and notices, and of the features' entities
+
+    @model_validator(mode="before")
+    @classmethod
+    def _quorum_was_announced(cls, data: Any) -> Any:
+        """A snapshot stored when every check-in announced the quorum: the live figures
+        are the announced ones."""
+        if isinstance(data, dict) and "figures" in data and "announced" not in data:
+            return {**data, "announced": data["figures"]}
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -255,6 +270,20 @@ class RoomState(Frozen):
         if p.substitute_for is not None:
             p = self.participants.get(p.substitute_for)
         return p if p is not None and p.voting and p.substitute_for is None else None
+
+    def checked_in(self, a: Attendance) -> QuorumFigures:
+        """The live quorum once `a` is recorded (O(1): only the member `a.user_id`
+        attends for can move)."""
+        member = self.member_for(a.user_id)
+        if member is None:
+            return self.figures
+        who = member.substitute_user_id or member.user_id
+        if who != a.user_id:  # a substitute paused or unapproved, or the member replaced
+            return self.figures
+        present = self.figures.present + (a.status == "present") - self.counts_present(member)
+        rule = self.meeting.quorum if self.meeting else QuorumRule()
+        return QuorumFigures(present=present, total=self.figures.total,
+                             reached=rule.reached(present, self.figures.total))
 
     def quorum_figures(self) -> QuorumFigures:
         """Recompute the quorum from scratch (O(members))."""

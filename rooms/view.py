@@ -70,7 +70,7 @@ def public_view(state: RoomState) -> dict[str, Any]:
         "active_item": state.active_item,
         "queue": [r.model_dump(mode="json") for r in state.queue],
         "speaker": state.speaker.model_dump(mode="json") if state.speaker else None,
-        "quorum": state.figures.model_dump(mode="json"),
+        "quorum": state.announced.model_dump(mode="json"),
     }
 
 

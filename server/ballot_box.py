@@ -40,6 +40,7 @@ from typing import Any, Protocol
 import orjson
 
 from phonghop.rooms import Actor, Command, Event, Rejection, RoomState
+from phonghop.rooms.events import SERVER
 from phonghop.rooms.rejections import invalid, not_found
 from phonghop.server import ballot_checks, metrics
 from phonghop.server.ballot_checks import ChecksUnavailable, aggregate_ballots, verify_ballots
@@ -76,7 +77,6 @@ COMMITS_IN_FLIGHT = 3
 CHECK_GROUP = 512  # ballots whose verdicts are recorded in one transaction
 CHECKS_TIMEOUT = 30.0  # seconds the seal waits for this node's checks before doing them
 PROGRESS_EVERY = 0.25  # seconds between progress reports while ballots arrive
-SYSTEM = Actor(user_id=0, is_admin=True)  # the server itself: timers, progress reports
 
 
 @dataclass(frozen=True)
@@ -491,7 +491,7 @@ class BallotBox:
                 continue
             self._reported[poll_id] = voters
             self._reporting_task[poll_id] = self._spawn(
-                self.host.submit(SYSTEM, v.PollProgress(poll_id=poll_id, voted=voters)))
+                self.host.submit(SERVER, v.PollProgress(poll_id=poll_id, voted=voters)))
         if self._voters:
             self._arm_report()
 
@@ -588,14 +588,14 @@ class BallotBox:
     async def _close_due(self, poll_id: int) -> None:
         self._timers.pop(poll_id, None)
         try:
-            command = await self.prepare(SYSTEM, v.PollClose(poll_id=poll_id))
+            command = await self.prepare(SERVER, v.PollClose(poll_id=poll_id))
         except StoreError as exc:
             log.warning("room %s: poll %s not closed on time: %s", self.host.room_id,
                         poll_id, exc)
             asyncio.get_running_loop().call_later(1.0, lambda: self._spawn(
                 self._close_due(poll_id)))
             return
-        await self.host.submit(SYSTEM, command)
+        await self.host.submit(SERVER, command)
 
     def _spawn(self, work: object) -> asyncio.Task[object]:
         task = asyncio.ensure_future(work)  # type: ignore[arg-type]

@@ -50,10 +50,30 @@ export function duration(seconds) {
   return `${sign}${minutes}:${secs}`;
 }
 
+// Meetings are held on Vietnam time: a tablet set to another zone still shows it.
+const TIME_ZONE = "Asia/Ho_Chi_Minh";
+const dateFormats = new Map();
+
+/**
+ * The date format for these options in the current language, made once: making one costs
+ * far more than using it, and a list of 6,300 people repaints its times often.
+ * @param {Intl.DateTimeFormatOptions} options
+ * @returns {Intl.DateTimeFormat}
+ */
+export function dateFormat(options) {
+  const key = `${locale()} ${JSON.stringify(options)}`;
+  let made = dateFormats.get(key);
+  if (!made) {
+    made = new Intl.DateTimeFormat(locale(), { timeZone: TIME_ZONE, ...options });
+    dateFormats.set(key, made);
+  }
+  return made;
+}
+
 function fmt(iso, options) {
   const ms = parseTime(iso);
   if (Number.isNaN(ms)) return "";
-  return new Intl.DateTimeFormat(locale(), options).format(new Date(ms));
+  return dateFormat(options).format(new Date(ms));
 }
 
 /**
@@ -86,8 +106,7 @@ export function dateTile(iso) {
   const ms = parseTime(iso);
   let month = "";
   if (!Number.isNaN(ms)) {
-    const parts = new Intl.DateTimeFormat(locale(), { month: "2-digit", year: "numeric" })
-      .formatToParts(new Date(ms));
+    const parts = dateFormat({ month: "2-digit", year: "numeric" }).formatToParts(new Date(ms));
     const part = (type) => (parts.find((p) => p.type === type) || {}).value || "";
     month = `${part("month")}/${part("year")}`;
   }

@@ -4,8 +4,8 @@
 
 import { ApiError, request } from "./api.js";
 import { h, replace } from "./dom.js";
-import { parseTime, timeOfDay } from "./format.js";
-import { lang, locale, t } from "./i18n.js";
+import { dateFormat, parseTime, timeOfDay } from "./format.js";
+import { lang, t } from "./i18n.js";
 import { toast } from "./ui.js";
 
 // Refusals after which another credential file may help: the upload is offered at once.
@@ -54,8 +54,7 @@ export function pageImageUrl(meetingId, sha, page, size = "tablet") {
 export function stamp(iso) {
   const ms = parseTime(iso);
   if (Number.isNaN(ms)) return "";
-  const day = new Intl.DateTimeFormat(locale(), { day: "2-digit", month: "2-digit", year: "numeric" })
-    .format(new Date(ms));
+  const day = dateFormat({ day: "2-digit", month: "2-digit", year: "numeric" }).format(new Date(ms));
   return `${timeOfDay(iso)}, ${day}`;
 }
 

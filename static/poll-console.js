@@ -18,10 +18,12 @@ import {
   progressView, receiptText, resultView, ruleWords, statusChip,
 } from "./polls.js";
 import { confirmDialog, toast } from "./ui.js";
+import { VirtualList } from "./virtual-list.js";
 import { ballotView, voterStatus } from "./vote.js";
 
 const DURATIONS = [0, 30, 60, 120, 180, 300, 600, 900, 1800]; // seconds; 0: no limit
 const RECEIPTS_SHOWN = 300; // rows painted at once; the filter finds the others
+const BALLOT_ROW_HEIGHT = 56; // px, a named ballot's row (a name and a unit)
 const RULE_BASES = ["members", "present", "cast"];
 const KINDS = ["motion", "single", "multi", "hands"];
 const BOARD_ROLES = ["chair", "secretary", "delegate", "presenter", "invitee"]; // in this order
@@ -135,7 +137,8 @@ function openId(ctx) {
 
 function extras(memo, pollId) {
   if (!memo.extras.has(pollId)) {
-    memo.extras.set(pollId, { receipts: null, ballots: null, busy: false, version: 0, filter: "" });
+    memo.extras.set(pollId, { receipts: null, ballots: null, busy: false, version: 0, filter: "",
+      ballotList: null });
   }
   return memo.extras.get(pollId);
 }
@@ -349,17 +352,37 @@ function ballotsBlock(poll, memo) {
       disabled: x.busy, onclick: () => load(memo, poll, "ballots", fetchBallots) },
     t("poll.show_ballots"));
   }
+  // 6,300 named ballots: the rows in view only (virtual-list.js), kept with the poll's
+  // extras so that a repaint of the panel keeps the reader's place.
+  if (!x.ballotList) {
+    x.ballotList = new VirtualList({ rowHeight: BALLOT_ROW_HEIGHT,
+      attrs: { class: "ballot-table", testid: "ballot-table", role: "table",
+        "aria-label": t("poll.ballots_title") } });
+  }
+  x.ballotList.show(x.ballots, (bt) => ballotRow(poll, bt));
   return h("div.ballots", null,
     h("h4.sub-title", null, t("poll.ballots_title")),
-    h("table.ballot-table", { testid: "ballot-table" },
-      h("thead", null, h("tr", null, h("th", null, t("poll.col_voter")), h("th", null, t("poll.col_choice")))),
-      h("tbody", null, x.ballots.map((bt) => h("tr", { testid: "ballot-row",
-        dataset: { voterId: String(bt.voter_id) } },
-      h("td", null, h("span.ballot-voter", null, bt.full_name),
-        bt.unit ? h("span.ballot-unit", null, bt.unit) : null,
-        bt.cast_by != null && bt.cast_by !== bt.voter_id
-          ? h("span.ballot-unit", null, t("poll.cast_by_substitute")) : null),
-      h("td", { testid: "ballot-choice" }, bt.choices.map((id) => optionLabel(poll, id)).join(", ")))))));
+    h("div.ballot-head", { role: "row" },
+      h("span", { role: "columnheader" }, t("poll.col_voter")),
+      h("span", { role: "columnheader" }, t("poll.col_choice"))),
+    x.ballotList.el);
+}
+
+/** One named ballot's row (virtual-list.js `Row`). */
+function ballotRow(poll, bt) {
+  const substitute = bt.cast_by != null && bt.cast_by !== bt.voter_id;
+  const choice = bt.choices.map((id) => optionLabel(poll, id)).join(", ");
+  const unit = [bt.unit, substitute ? t("poll.cast_by_substitute") : null].filter(Boolean)
+    .join(" · ");
+  return {
+    id: bt.voter_id,
+    key: `${bt.full_name}\u0000${unit}\u0000${choice}`,
+    build: () => h("div.ballot-row", { testid: "ballot-row", role: "row",
+      dataset: { voterId: String(bt.voter_id) } },
+    h("span.ballot-who", { role: "cell" }, h("span.ballot-voter", { title: bt.full_name },
+      bt.full_name), unit ? h("span.ballot-unit", { title: unit }, unit) : null),
+    h("span.ballot-choice", { role: "cell", testid: "ballot-choice" }, choice)),
+  };
 }
 
 async function load(memo, poll, what, fetcher) {

@@ -192,6 +192,28 @@ def test_quorum_changed_is_sent_only_when_the_figures_move() -> None:
     assert [e.kind for e in events] == ["meeting.updated"]
 
 
+def test_a_burst_of_check_ins_is_announced_once_and_rules_read_the_live_count() -> None:
+    room = standard_room()
+    room.announce = False  # the writer announced less than ANNOUNCE_EVERY ago
+    for uid in (CHAIR, D1, D2):
+        assert [e.kind for e in room.ok(uid, "attendance.check_in")] == [
+            "attendance.checked_in"]
+    assert room.state.figures.model_dump() == {"present": 3, "total": 4, "reached": True}
+    assert quorum(room) == {"present": 0, "total": 4, "reached": False}  # not yet told
+    # a poll for those present, opened before the announcement, counts the three
+    created = room.ok(CHAIR, "poll.create", title="Biểu quyết", eligibility="present")
+    poll_id = created[0].data["poll"]["id"]
+    room.ok(CHAIR, "poll.open", poll_id=poll_id)
+    assert room.state.polls[poll_id].progress.eligible == 3
+    # the writer's next turn tells everyone, once, with the live figures
+    announced = room.announce_now()
+    assert [(e.kind, e.actor, e.audience.everyone) for e in announced] == [
+        ("quorum.changed", None, True)]
+    assert announced[0].data["quorum"] == {"present": 3, "total": 4, "reached": True}
+    assert quorum(room) == {"present": 3, "total": 4, "reached": True}
+    assert room.announce_now() == []  # nothing moved since
+
+
 def test_private_roster_still_tells_everyone_the_quorum() -> None:
     room = standard_room(roster="organisers")
     events = room.ok(D1, "attendance.check_in")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from phonghop.documents.model import FileInfo
-from phonghop.meeting_room import apply, decide, lookups, parse_command
+from phonghop.meeting_room import after_batch, apply, decide, lookups, parse_command
 from phonghop.rooms import Actor, Event, Profile, Rejection, RoomState
 from phonghop.rooms import commands as c
 from phonghop.rooms.plugin import Lookup
@@ -94,6 +94,10 @@ class Room:
     events: list[Event] = dataclasses.field(default_factory=list)
     commits: list[int] = dataclasses.field(default_factory=list)  # the seq after each commit
     now: datetime = T0
+    # Whether the writer announces the quorum after each command; off, check-ins move the
+    # live quorum only, until `announce_now` (a writer that announced less than
+    # ANNOUNCE_EVERY ago).
+    announce: bool = True
     # Encrypted polls: the ballots in the box (poll id -> ballots), sealed at the close.
     box: dict[int, list[Ballot]] = dataclasses.field(default_factory=dict)
 
@@ -106,6 +110,23 @@ class Room:
         totals = [v.CiphertextJson(**t.to_json()) for t in aggregate(ballots, len(poll.options))]
         return command.model_copy(update={"box": BoxContents(
             cast=len(ballots), votes={}, receipts=len(ballots), aggregate=totals)})
+
+    def announce_now(self) -> list[Event]:
+        """A writer's turn with no command: what is due after a batch."""
+        placed = self._place(after_batch(self.state, self.now))
+        self.events.extend(placed)
+        if placed:
+            self.commits.append(self.state.seq)
+        return placed
+
+    def _place(self, events: list[Event]) -> list[Event]:
+        """Number `events` after the log's end, as the store does, and fold them in."""
+        placed = []
+        for event in events:
+            event = dataclasses.replace(event, seq=self.state.seq + 1)
+            self.state = apply(self.state, event)
+            placed.append(event)
+        return placed
 
     def tick(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
@@ -130,11 +151,11 @@ class Room:
         outcome = decide(self.state, command, ACTORS[actor], self.now)
         if isinstance(outcome, Rejection):
             return outcome
-        placed = []
-        for event in outcome:
-            event = dataclasses.replace(event, seq=self.state.seq + 1)
-            self.state = apply(self.state, event)
-            placed.append(event)
+        placed = self._place(outcome)
+        # Each command is a batch of its own, after which the writer adds what is due (the
+        # quorum check-ins moved), as it does when it last announced long enough ago.
+        if self.announce:
+            placed += self._place(after_batch(self.state, self.now))
         self.events.extend(placed)
         self.commits.append(self.state.seq)
         return placed
