@@ -238,7 +238,7 @@ class RoomHost:
             self.writes = await self._claim()
             self._lease = asyncio.create_task(self._keep_lease(), name=f"lease-{self.room_id}")
         await self._catch_up()  # anything committed while we were loading
-        self._announce_later(0.0)  # what a writer that stopped left unannounced
+        self._keep_announcing()  # what a writer that stopped left unannounced
 
     async def stop(self) -> None:
         if self._unsubscribe:
@@ -322,7 +322,7 @@ class RoomHost:
                     for future in self._forwarded.values():
                         if not future.done():
                             future.set_exception(ConnectionError("now the writer"))
-                    self._announce_later(0.0)
+                    self._keep_announcing()
 
     async def _forward(self, actor: Actor, command: Command,
                        command_id: str | None) -> Outcome:
@@ -464,6 +464,14 @@ class RoomHost:
         self._settle(batch, [p.committed or p.unsettled() for p in batch])
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            await self._write_batch(batch)
+        finally:
+            # Written or not, what check-ins moved keeps a turn booked: a failed turn is
+            # tried again, not before ANNOUNCE_EVERY (a store that is down is not spun on).
+            self._keep_announcing(ANNOUNCE_EVERY)
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
         # Command ids this node has not seen are looked up in the store only after a failed
         # append: a retry of a command applied before a restart (or on another node) makes
         # its `room_commands` row collide, which this path then resolves. The common case
@@ -593,6 +601,15 @@ class RoomHost:
                 return []
         return events
 
+    def _keep_announcing(self, at_least: float = 0.0) -> None:
+        """While this node writes the room and the live quorum differs from the one last
+        announced (check-ins decided here or on another node, a turn that failed), a turn
+        is booked for it: at the earliest ANNOUNCE_EVERY after the last announcement."""
+        if (self.writes and not self._stopped and self._announce_timer is None
+                and after_batch(self.state, self.clock())):
+            wait = self._announced_at + ANNOUNCE_EVERY - time.monotonic()
+            self._announce_later(max(wait, at_least))
+
     def _announce_later(self, delay: float) -> None:
         """In `delay` seconds, a writer's turn with no command: what is due gets written."""
         if self._announce_timer is not None or self._stopped:
@@ -600,8 +617,10 @@ class RoomHost:
         self._announce_timer = asyncio.get_running_loop().call_later(delay, self._announce_now)
 
     def _announce_now(self) -> None:
+        # The turn decides from the state it is written after (a batch being written now
+        # may hold the check-ins that make it due), so it is queued whatever this state says.
         self._announce_timer = None
-        if not self.writes or self._stopped or not after_batch(self.state, self.clock()):
+        if not self.writes or self._stopped:
             return
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._writer.put(_Pending(SERVER, None, None, future))  # answered, never awaited
@@ -658,6 +677,7 @@ class RoomHost:
                 fresh.append(event)
         self.recent.extend(fresh)
         self._fanout(fresh)
+        self._keep_announcing()  # check-ins this node did not decide: the writer tells
 
     def _fanout(self, events: list[Event]) -> None:
         self.fanout.events(events, self.state)

@@ -8,7 +8,7 @@
 // user, so a check-in repaints one row). Names are folded for the search once per
 // participant.
 
-import { h, nfc, replace } from "./dom.js";
+import { fold, h, replace } from "./dom.js";
 import { timeOfDay } from "./format.js";
 import { lang, t } from "./i18n.js";
 import { promptDialog } from "./ui.js";
@@ -164,12 +164,6 @@ function statusOf(state, p) {
 
 function siteKey(p) {
   return p.site_id == null ? HALL : String(p.site_id);
-}
-
-/** Lower case without diacritics, so "nguyen" finds "Nguyễn". */
-function fold(text) {
-  return nfc(text).normalize("NFD").replace(/\p{M}/gu, "").replace(/đ/gi, "d").toLowerCase()
-    .trim();
 }
 
 function foldedText(p) {

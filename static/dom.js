@@ -72,3 +72,14 @@ export function replace(parent, ...children) {
 export function nfc(text) {
   return (text ?? "").normalize("NFC");
 }
+
+/**
+ * A text as searches compare it: NFC, without diacritics, đ as d, lower case, trimmed, so
+ * that "nguyen" finds "Nguyễn".
+ * @param {string|null|undefined} text
+ * @returns {string}
+ */
+export function fold(text) {
+  return nfc(text).normalize("NFD").replace(/\p{M}/gu, "").replace(/đ/gi, "d").toLowerCase()
+    .trim();
+}

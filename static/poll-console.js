@@ -10,7 +10,7 @@
 // The board's members see the draft too, with their own device's panel (board.js).
 
 import { boardLink, boardSummary, memberIndex, memberPanel } from "./board.js";
-import { h, nfc, replace } from "./dom.js";
+import { fold, h, nfc, replace } from "./dom.js";
 import { duration } from "./format.js";
 import { lang, t } from "./i18n.js";
 import {
@@ -138,7 +138,7 @@ function openId(ctx) {
 function extras(memo, pollId) {
   if (!memo.extras.has(pollId)) {
     memo.extras.set(pollId, { receipts: null, ballots: null, busy: false, version: 0, filter: "",
-      ballotList: null });
+      ballotList: null, ballotFilter: "" });
   }
   return memo.extras.get(pollId);
 }
@@ -356,16 +356,43 @@ function ballotsBlock(poll, memo) {
   // extras so that a repaint of the panel keeps the reader's place.
   if (!x.ballotList) {
     x.ballotList = new VirtualList({ rowHeight: BALLOT_ROW_HEIGHT,
-      attrs: { class: "ballot-table", testid: "ballot-table", role: "table",
-        "aria-label": t("poll.ballots_title") } });
+      attrs: { class: "ballot-table", testid: "ballot-table", role: "rowgroup" } });
   }
-  x.ballotList.show(x.ballots, (bt) => ballotRow(poll, bt));
+  const list = x.ballotList;
+  const show = () => {
+    const q = fold(x.ballotFilter);
+    list.show(q ? x.ballots.filter((bt) => ballotText(bt).includes(q)) : x.ballots,
+      (bt) => ballotRow(poll, bt));
+  };
+  // Only the rows in view are in the page, so the browser's find cannot reach the others:
+  // the list has its own search, by name or unit.
+  const filter = h("input.input.input-search", { type: "search", testid: "ballot-filter",
+    placeholder: t("poll.ballot_search"), "aria-label": t("poll.ballot_search"),
+    value: x.ballotFilter });
+  filter.addEventListener("input", () => {
+    x.ballotFilter = filter.value;
+    list.toTop();
+    show();
+  });
+  show();
   return h("div.ballots", null,
-    h("h4.sub-title", null, t("poll.ballots_title")),
-    h("div.ballot-head", { role: "row" },
-      h("span", { role: "columnheader" }, t("poll.col_voter")),
-      h("span", { role: "columnheader" }, t("poll.col_choice"))),
-    x.ballotList.el);
+    h("h4.sub-title", null, t("poll.ballots_title")), filter,
+    h("div", { role: "table", "aria-label": t("poll.ballots_title") },
+      h("div.ballot-head", { role: "row" },
+        h("span", { role: "columnheader" }, t("poll.col_voter")),
+        h("span", { role: "columnheader" }, t("poll.col_choice"))),
+      list.el));
+}
+
+/** What the named ballots' search looks in: the voter's name and unit, folded once. */
+const ballotTexts = new WeakMap();
+function ballotText(bt) {
+  let text = ballotTexts.get(bt);
+  if (text === undefined) {
+    text = fold(`${bt.full_name} ${bt.unit || ""}`);
+    ballotTexts.set(bt, text);
+  }
+  return text;
 }
 
 /** One named ballot's row (virtual-list.js `Row`). */

@@ -49,15 +49,14 @@ export class VirtualList {
     this.describe = describe;
     this.spacer.style.setProperty("height", `${items.length * this.rowHeight}px`);
     this.paint();
-    if (!this.el.isConnected) {
-      // Built before its panel is put in the page: back where the reader was, once it is.
-      queueMicrotask(() => {
-        if (this.el.isConnected && this.el.scrollTop !== this.top) {
-          this.el.scrollTop = this.top;
-          this.paint();
-        }
-      });
-    }
+    // A panel repainted around the list may put it in the page anew, which scrolls it back
+    // to the top: once the panel is painted, back where the reader was.
+    queueMicrotask(() => {
+      if (this.el.isConnected && this.el.scrollTop !== this.top) {
+        this.el.scrollTop = this.top;
+        this.paint();
+      }
+    });
   }
 
   /** Back to the first row (new filters, a new search). */
@@ -74,16 +73,20 @@ export class VirtualList {
     const first = Math.max(0, Math.floor(scrolled / rowHeight) - this.overscan);
     const last = Math.min(items.length, Math.ceil((scrolled + height) / rowHeight) + this.overscan);
     const painted = new Map();
+    let before = null; // the row placed last: the next one goes right after it
     for (let i = first; i < last; i += 1) {
       const shown = this.describe(items[i]);
       let row = this.rows.get(shown.id);
       if (!row || row.key !== shown.key) {
         const el = shown.build();
-        if (row) row.el.replaceWith(el);
+        if (row) row.el.remove();
         row = { el, key: shown.key };
       }
       row.el.style.setProperty("top", `${i * rowHeight}px`);
-      if (row.el.parentNode !== this.spacer) this.spacer.appendChild(row.el);
+      // In the page in the list's order, so that tabbing and screen readers follow it.
+      const next = before ? before.nextSibling : this.spacer.firstChild;
+      if (row.el !== next) this.spacer.insertBefore(row.el, next);
+      before = row.el;
       painted.set(shown.id, row);
     }
     for (const [id, row] of this.rows) if (!painted.has(id)) row.el.remove();

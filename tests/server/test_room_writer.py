@@ -27,7 +27,7 @@ from phonghop.server.room_host import EXPIRED, Ack, RoomHost
 from phonghop.store import SqlStore, sqlite_url
 from phonghop.store.base import StoreError
 from tests.conftest import REDIS
-from tests.rooms.world import ADMIN, Room
+from tests.rooms.world import ADMIN, D1, D2, Room, standard_room
 
 
 async def hosted(tmp_path: Path, bus: Bus | None = None, store: SqlStore | None = None,
@@ -254,3 +254,79 @@ async def test_a_forward_the_writer_wrote_then_heard_fail_is_settled_by_its_send
         await writer_store.close()
         for bus in buses:
             await bus.close()
+
+
+async def announced_in_time(host: RoomHost, within: float = 5.0) -> bool:
+    """Whether the room announces its live quorum within `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if host.state.announced == host.state.figures:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def checked_in_room(tmp_path: Path) -> tuple[SqlStore, RoomHost]:
+    """Room 1 in session (tests/rooms/world.py's standard room), hosted here."""
+    store = SqlStore(sqlite_url(tmp_path))
+    await store.open()
+    room = standard_room()
+    room_id = await store.create_meeting(room.events, summary(room.state))
+    host = RoomHost(room_id, store, LocalBus(), lambda: datetime.now(UTC), "node-a")
+    await host.start()
+    return store, host
+
+
+CHECK_IN = parse_command("attendance.check_in", {})
+
+
+async def test_a_check_in_whose_announcement_falls_due_during_its_commit_is_announced(
+    tmp_path: Path,
+) -> None:
+    store, host = await checked_in_room(tmp_path)
+    try:
+        assert isinstance(await host.submit(Actor(D1), CHECK_IN), Ack)  # announced at once
+        assert await announced_in_time(host)
+        # The next check-in's announcement is held back, and falls due while its batch is
+        # still being written (a slow store): the turn then must see that batch.
+        await asyncio.sleep(room_host.ANNOUNCE_EVERY * 0.9)
+        written = store.append
+
+        async def slow(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(room_host.ANNOUNCE_EVERY * 0.4)
+            return await written(*args, **kwargs)
+
+        store.append = slow  # type: ignore[method-assign]
+        assert isinstance(await host.submit(Actor(D2), CHECK_IN), Ack)
+        assert host.state.figures.present == 2
+        assert await announced_in_time(host), (host.state.figures, host.state.announced)
+    finally:
+        await host.stop()
+        await store.close()
+
+
+async def test_an_announcement_the_store_failed_to_write_is_written_on_the_next_turn(
+    tmp_path: Path,
+) -> None:
+    store, host = await checked_in_room(tmp_path)
+    try:
+        assert isinstance(await host.submit(Actor(D1), CHECK_IN), Ack)
+        assert isinstance(await host.submit(Actor(D2), CHECK_IN), Ack)  # held back
+        written = store.append
+        failed: list[int] = []
+
+        async def once_down(room_id: int, base: int, placed: list[Any], *rest: Any) -> Any:
+            if [e.kind for e in placed] == ["quorum.changed"] and not failed:
+                failed.append(base)
+                raise StoreError("the database went away for a moment")
+            return await written(room_id, base, placed, *rest)
+
+        store.append = once_down  # type: ignore[method-assign]
+        assert await announced_in_time(host), (host.state.figures, host.state.announced)
+        assert failed, "the announcement's first write was not tried"
+        kinds = [e.kind for e in await store.events_after(host.room_id, 0)]
+        assert kinds[-4:] == ["attendance.checked_in", "quorum.changed",  # at once
+                              "attendance.checked_in", "quorum.changed"]  # once, not lost
+    finally:
+        await host.stop()
+        await store.close()
