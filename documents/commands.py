@@ -3,10 +3,11 @@ at the edge like the kernel's (`rooms/commands.py`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, Strict
+from pydantic import Field, Strict, model_validator
 
+from phonghop.documents import path as paths
 from phonghop.documents.model import AnnotationKind, Classification, FileInfo
 from phonghop.rooms.commands import Command, Flag, Id, LongText, Text
 
@@ -14,7 +15,7 @@ Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Page = Annotated[int, Strict(), Field(ge=1, le=100_000)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
-MAX_POINTS = 4000  # numbers in one stroke: 2,000 points
+MAX_POINTS = paths.MAX_NUMBERS  # numbers in one stroke: 2,000 points
 
 
 class DocumentAttach(Command):
@@ -72,10 +73,28 @@ class AnnotationAdd(Command):
     document_id: Id
     page: Page
     kind: AnnotationKind
+    # The stroke: `path` (documents/path.py, as the web client sends it) or the same
+    # points as numbers [x0, y0, x1, y1, …] (one of the two); `points` holds them either way.
     points: list[Fraction] = Field(min_length=2, max_length=MAX_POINTS)
+    path: Annotated[str, Field(min_length=2, max_length=paths.MAX_PATH)] | None = None
     color: Colour = "#d32f2f"
     width: Annotated[float, Field(ge=0.0005, le=0.05, allow_inf_nan=False)] = 0.003
     text: LongText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _path_gives_the_points(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("path") is None:
+            return data
+        if "points" in data:
+            raise ValueError("points or path, not both")
+        if not isinstance(data["path"], str):
+            raise ValueError("path: text")
+        try:
+            points = paths.decode(data["path"])
+        except paths.BadPath as exc:
+            raise ValueError(str(exc)) from None
+        return {**data, "points": points}
 
 
 class AnnotationRemove(Command):

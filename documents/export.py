@@ -12,6 +12,7 @@ from typing import Any
 
 import pymupdf
 
+from phonghop.documents.path import points_of
 from phonghop.documents.watermark import stamp
 
 HIGHLIGHT_OPACITY = 0.35
@@ -33,7 +34,7 @@ def _points(page: pymupdf.Page, flat: Iterable[float]) -> list[pymupdf.Point]:
 
 def add_annotation(page: pymupdf.Page, ann: dict[str, Any], author: str) -> None:
     """Add one annotation (a dict shaped like `rooms.state.Annotation`) to `page`."""
-    points = _points(page, ann["points"])
+    points = _points(page, points_of(ann))
     if not points:
         return
     colour = _rgb(ann.get("color") or "#d32f2f")

@@ -6,9 +6,17 @@ kernel's (`rooms/state.py`). No dependency on the room, so the kernel's state ca
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+from phonghop.documents import path as paths
 
 
 class Frozen(BaseModel):
@@ -81,6 +89,8 @@ class Annotation(Frozen):
 
     Points are page-relative (0..1 of the displayed page's width and height), so a stroke
     lands in the same place on every screen size; `width` is a fraction of the page width.
+    Its JSON form (events, the store, the clients) carries them as `path`, an encoded
+    polyline (documents/path.py); marks written before paths carry `points`, read alike.
     """
 
     id: int
@@ -95,3 +105,18 @@ class Annotation(Frozen):
     owner: int
     scope: Literal["shared", "private"] = "shared"
     at: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_the_path(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("path"), str):
+            rest = {k: v for k, v in data.items() if k != "path"}
+            return {**rest, "points": paths.decode(data["path"])}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _write_the_path(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        points = out.pop("points")
+        out["path"] = paths.encode(points)
+        return out

@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from phonghop.documents import commands as c
+from phonghop.documents import path as paths
 from phonghop.documents.marks import (
     DocumentMarksRemoved,
     MarkAdded,
@@ -432,7 +433,8 @@ def _annotate(ctx: Context, cmd: c.AnnotationAdd) -> Outcome:
         return Rejection("too_large")
     ann = Annotation(
         id=ctx.state.next_id, document_id=doc.id, version=doc.version, page=cmd.page,
-        kind=cmd.kind, points=tuple(round(p, 5) for p in cmd.points), color=cmd.color.lower(),
+        kind=cmd.kind, points=tuple(paths.quantised(p) for p in cmd.points),
+        color=cmd.color.lower(),
         width=cmd.width, text=cmd.text, owner=ctx.actor.user_id, scope="shared", at=ctx.at,
     )
     return [ctx.event("annotation.added", readers(doc), annotation=dump(ann))]

@@ -7,6 +7,7 @@
 // whole meeting's ink, and a long meeting's snapshot stays small.
 
 import { documentPath } from "./api.js";
+import { withPoints } from "./path.js";
 
 /**
  * @typedef {Object} PageMarks the marks of one page on this device
@@ -79,6 +80,9 @@ const CHANGES = {
  * @returns {string[]} the parts of the view changed
  */
 export function markEvent(s, d, seq, kind) {
+  // The stroke arrives as a path: its points once, here, for every reader after this one
+  // (the page's marks, held events, the viewer).
+  if (kind === "annotation.added") d.annotation = withPoints(d.annotation);
   const key = kind === "annotation.added" ? keyOf(d.annotation) : keyOf(d);
   const delta = kind === "annotation.added" ? 1
     : kind === "annotation.removed" ? -1 : -(d.removed || 0);
@@ -156,7 +160,7 @@ export async function fetchPage(s, meetingId, doc, page) {
     // page has not changed since); else it came from a node behind the events this
     // device applied already: asked again.
     if (body.seq < from && body.rev !== expected) continue;
-    const marks = new Map(body.marks.map((a) => [a.id, a]));
+    const marks = new Map(body.marks.map((a) => [a.id, withPoints(a)]));
     for (const [seq, kind, data] of entry.held) {
       if (seq > Math.max(body.seq, body.rev)) CHANGES[kind](data)(marks);
     }

@@ -18,6 +18,7 @@ import {
 } from "./ink.js";
 import { docTitle } from "./documents.js";
 import { MyNotes } from "./mynotes.js";
+import { encodePath } from "./path.js";
 import { fetchPage, marksOn } from "./marks.js";
 import { mayDrawShared, mayPresent, mayRead, pageCount } from "./reducer.js";
 import { confirmDialog, promptDialog, toast } from "./ui.js";
@@ -28,6 +29,7 @@ const INK_EVERY_MS = 50; // live ink batches
 const INK_BATCH_POINTS = 36; // keeps one `ink` message well under 1 KiB
 const LIVE_TTL_MS = 5000; // a live stroke without news is dropped
 const LASER_TTL_MS = 10000;
+const MARKS_RETRY_MS = 1000; // a page shown without its shared marks asks for them again
 const ZOOM_STEP = 1.25;
 const PALETTE = ["#d32f2f", "#1d4f8f", "#1c6b3a", "#15202b", "#ffd400", "#ff80ab"];
 const WIDTHS = { pen: 0.0025, highlighter: 0.014, note: 0.003 };
@@ -362,8 +364,8 @@ export function createViewer(env) {
     const pending = { ...mark, id: key, document_id: d.id, version: d.version, pending: true };
     pendingShared.set(key, pending);
     schedule();
-    const args = { document_id: d.id, page: mark.page, kind: mark.kind, points: mark.points,
-      color: mark.color, width: mark.width };
+    const args = { document_id: d.id, page: mark.page, kind: mark.kind,
+      path: encodePath(mark.points), color: mark.color, width: mark.width };
     if (mark.text) args.text = mark.text;
     try {
       const ack = await env.command("annotation.add", args);
@@ -532,9 +534,16 @@ export function createViewer(env) {
     return out;
   }
 
-  /** Fetch a page's shared marks (when shown); repaint when they come. */
+  /** Fetch a page's shared marks (when shown); repaint when they come. A fetch that
+   * failed (a busy or restarting server) is tried again by a repaint a moment later while
+   * the page is still shown without them. */
   function fetchShared(d, n) {
-    fetchPage(state(), meetingId, d, n).then((arrived) => { if (arrived) schedule(); });
+    fetchPage(state(), meetingId, d, n).then((arrived) => {
+      if (arrived) schedule();
+      else if (marksOn(state(), d.id, d.version, n) === null) {
+        setTimeout(() => { if (docId === d.id && page === n) schedule(); }, MARKS_RETRY_MS);
+      }
+    });
   }
 
   function privateOnPage(d) {

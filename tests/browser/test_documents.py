@@ -8,8 +8,9 @@ from typing import Any
 
 import pymupdf
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
+from phonghop.documents import path as paths
 from tests.browser.conftest import PORTRAIT, open_room, sign_in
 from tests.conftest import Meeting, ServerProcess, WsClient, make_meeting
 
@@ -194,7 +195,14 @@ async def test_presenter_leads_and_the_delegate_follows(
     r = await m["d1"].call("GET", f"/api/meetings/{m.id}/documents/{doc_id}/pages/2/marks")
     shared = r.json()["marks"]
     assert len(shared) == 1 and shared[0]["page"] == 2 and shared[0]["kind"] == "ink"
-    assert all(0 <= v <= 1 for v in shared[0]["points"])
+    # the tablet sent the stroke as a path (documents/path.py), and it is kept so
+    adds = [x for x in await presenter.evaluate("window.__ws.sent")
+            if x.get("name") == "annotation.add"]
+    assert adds and all("path" in x["args"] and "points" not in x["args"] for x in adds)
+    assert adds[-1]["args"]["path"] == shared[0]["path"]
+    assert "points" not in shared[0]
+    points = paths.decode(shared[0]["path"])
+    assert len(points) >= 4 and all(0 <= v <= 1 for v in points)
 
     # The laser pointer shows on the follower's page and goes away with the presenter's.
     await presenter.get_by_test_id("tool-laser").click()
@@ -565,5 +573,27 @@ async def test_a_room_with_thousands_of_marks_opens_light_and_shows_each_page_it
         assert again and all([(await r.request.all_headers()).get("if-none-match", "").startswith(
             'W/"marks-') for r in again])
         assert errors == []
+
+        # Another tablet's first fetch of the page fails (a busy server, a dropped link):
+        # the page asks again by itself while it is shown.
+        other = await (await new_context()).new_page()
+        failed: list[str] = []
+
+        async def fail_once(route: Route) -> None:
+            if failed:
+                await route.continue_()
+            else:  # late, after the page's image came: nothing else repaints the page
+                failed.append(route.request.url)
+                await asyncio.sleep(2)
+                await route.abort("connectionreset")
+
+        await other.route(re.compile(r"/pages/1/marks\?"), fail_once)
+        await sign_in(other, server.base_url, m["d2"].user["username"])
+        await open_room(other, server.base_url, m.id)
+        await doc_row(other, doc_id).get_by_test_id("doc-open").click()
+        canvas = other.get_by_test_id("ink-canvas")
+        await expect(canvas).to_have_attribute("data-shared-loaded", "true")
+        await expect(canvas).to_have_attribute("data-shared", str(per_page[1]))
+        assert len(failed) == 1
     finally:
         server.stop()
