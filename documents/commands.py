@@ -74,9 +74,10 @@ class AnnotationAdd(Command):
     page: Page
     kind: AnnotationKind
     # The stroke: `path` (documents/path.py, as the web client sends it) or the same
-    # points as numbers [x0, y0, x1, y1, …] (one of the two); `points` holds them either way.
+    # points as numbers [x0, y0, x1, y1, …], one of the two. `points` holds them either
+    # way: the path is decoded as the command is parsed and not kept, so the command a node
+    # forwards to the room's writer (its JSON dump) is the same command.
     points: list[Fraction] = Field(min_length=2, max_length=MAX_POINTS)
-    path: Annotated[str, Field(min_length=2, max_length=paths.MAX_PATH)] | None = None
     color: Colour = "#d32f2f"
     width: Annotated[float, Field(ge=0.0005, le=0.05, allow_inf_nan=False)] = 0.003
     text: LongText | None = None
@@ -84,8 +85,11 @@ class AnnotationAdd(Command):
     @model_validator(mode="before")
     @classmethod
     def _path_gives_the_points(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("path") is None:
+        if not isinstance(data, dict) or "path" not in data:
             return data
+        rest = {k: v for k, v in data.items() if k != "path"}
+        if data["path"] is None:
+            return rest
         if "points" in data:
             raise ValueError("points or path, not both")
         if not isinstance(data["path"], str):
@@ -94,7 +98,7 @@ class AnnotationAdd(Command):
             points = paths.decode(data["path"])
         except paths.BadPath as exc:
             raise ValueError(str(exc)) from None
-        return {**data, "points": points}
+        return {**rest, "points": points}
 
 
 class AnnotationRemove(Command):

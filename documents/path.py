@@ -15,12 +15,14 @@ A path is validated before it is decoded: only those characters, at most four pe
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
 import polyline
 
 PRECISION = 4  # decimal digits kept: 1/10,000 of the page
+_FACTOR = 10**PRECISION
 MAX_NUMBERS = 4000  # as documents/commands.py MAX_POINTS: 2,000 points
 # One number: up to three groups with the continuation bit (`_`…`~`), then a last one
 # (`?`…`^`); a path is a whole number of them.
@@ -33,14 +35,18 @@ class BadPath(ValueError):
 
 
 def quantised(value: float) -> float:
-    """`value` as a path keeps it (what decoding the encoding gives back)."""
-    return round(value, PRECISION)
+    """`value` as a path keeps it: what decoding its encoding gives back (the encoder
+    rounds half away from zero, as Python 2 did, not to even)."""
+    scaled = math.floor(abs(value) * _FACTOR + 0.5)
+    return math.copysign(scaled, value) / _FACTOR
 
 
 def encode(points: Sequence[float]) -> str:
     """The path of flat points [x0, y0, x1, y1, …] (an even count, at least one pair)."""
     if len(points) < 2 or len(points) % 2:
         raise BadPath("points: x, y pairs")
+    if not all(0.0 <= v <= 1.0 for v in points):  # NaN too
+        raise BadPath("points: on the page, 0..1")
     return polyline.encode(list(zip(points[0::2], points[1::2], strict=True)), PRECISION)
 
 

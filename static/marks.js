@@ -23,6 +23,7 @@ export const pageKey = (documentId, version, page) => `${documentId}:${version}:
 const keyOf = (d) => pageKey(d.document_id, d.version, d.page);
 const FETCH_ATTEMPTS = 4;
 const RETRY_MS = 250; // then 500, 750: a node behind catches up within a heartbeat
+const FETCH_TIMEOUT_MS = 20000; // a stalled request is given up (and asked again later)
 
 /**
  * The pages with marks, from the room view's `marks`.
@@ -148,7 +149,7 @@ export async function fetchPage(s, meetingId, doc, page) {
     try {
       // Revalidated with its ETag (the page's revision): unchanged, the cached answer.
       const r = await fetch(url, { credentials: "same-origin", cache: "no-cache",
-        headers: { Accept: "application/json" } });
+        headers: { Accept: "application/json" }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
       if (!r.ok) throw new Error(String(r.status));
       body = await r.json();
     } catch {
@@ -160,7 +161,14 @@ export async function fetchPage(s, meetingId, doc, page) {
     // page has not changed since); else it came from a node behind the events this
     // device applied already: asked again.
     if (body.seq < from && body.rev !== expected) continue;
-    const marks = new Map(body.marks.map((a) => [a.id, withPoints(a)]));
+    const marks = new Map();
+    for (const a of body.marks) {
+      try {
+        marks.set(a.id, withPoints(a));
+      } catch (err) {
+        console.error("a shared mark that cannot be read", a.id, err); // never written so
+      }
+    }
     for (const [seq, kind, data] of entry.held) {
       if (seq > Math.max(body.seq, body.rev)) CHANGES[kind](data)(marks);
     }

@@ -27,7 +27,11 @@ export function encodePath(points) {
   let out = "";
   const last = [0, 0];
   for (let i = 0; i < points.length; i += 1) {
-    const q = quantum(points[i]);
+    const v = points[i];
+    if (typeof v !== "number" || !(v >= 0 && v <= 1)) {
+      throw new RangeError("points: on the page, 0..1"); // NaN, null and strings too
+    }
+    const q = quantum(v);
     let d = q - last[i % 2];
     last[i % 2] = q;
     d = d < 0 ? ~(d << 1) : d << 1;

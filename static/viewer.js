@@ -30,6 +30,7 @@ const INK_BATCH_POINTS = 36; // keeps one `ink` message well under 1 KiB
 const LIVE_TTL_MS = 5000; // a live stroke without news is dropped
 const LASER_TTL_MS = 10000;
 const MARKS_RETRY_MS = 1000; // a page shown without its shared marks asks for them again
+const MARKS_RETRY_MAX_MS = 30000;
 const ZOOM_STEP = 1.25;
 const PALETTE = ["#d32f2f", "#1d4f8f", "#1c6b3a", "#15202b", "#ffd400", "#ff80ab"];
 const WIDTHS = { pen: 0.0025, highlighter: 0.014, note: 0.003 };
@@ -85,6 +86,8 @@ export function createViewer(env) {
   const hiddenShared = new Set(); // shared marks erased here, not yet confirmed
   const undoStacks = new Map(); // document id -> [{op, scope, marks}]
   const myAdds = new Map(); // seq -> id of my annotation.added (to undo a shared stroke)
+  const marksTimers = new Map(); // page key -> the timer that asks for its marks again
+  const marksRetries = new Map(); // page key -> times asked again (the backoff)
   const move = { timer: 0, at: 0, sent: null };
   const pointer = { timer: 0, at: 0, next: undefined, shown: null };
   let inkTimer = 0;
@@ -538,11 +541,21 @@ export function createViewer(env) {
    * failed (a busy or restarting server) is tried again by a repaint a moment later while
    * the page is still shown without them. */
   function fetchShared(d, n) {
+    const key = `${d.id}:${d.version}:${n}`;
     fetchPage(state(), meetingId, d, n).then((arrived) => {
-      if (arrived) schedule();
-      else if (marksOn(state(), d.id, d.version, n) === null) {
-        setTimeout(() => { if (docId === d.id && page === n) schedule(); }, MARKS_RETRY_MS);
+      if (arrived) {
+        marksRetries.delete(key);
+        schedule();
+        return;
       }
+      // Not here yet (in flight, or failed): one timer per page, backing off to 30 s.
+      if (marksOn(state(), d.id, d.version, n) !== null || marksTimers.has(key)) return;
+      const tries = (marksRetries.get(key) || 0) + 1;
+      marksRetries.set(key, tries);
+      marksTimers.set(key, setTimeout(() => {
+        marksTimers.delete(key);
+        if (docId === d.id && page === n) schedule();
+      }, Math.min(MARKS_RETRY_MS * 2 ** (tries - 1), MARKS_RETRY_MAX_MS)));
     });
   }
 
@@ -1317,6 +1330,7 @@ export function createViewer(env) {
       notes.stop();
       cancelAnimationFrame(frame);
       clearTimeout(move.timer);
+      for (const timer of marksTimers.values()) clearTimeout(timer);
       clearTimeout(pointer.timer);
       clearTimeout(inkTimer);
       clearInterval(sweepTimer);

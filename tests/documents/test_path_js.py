@@ -5,6 +5,7 @@ algorithm that must agree to the character, and refuse the same malformed text."
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phonghop.documents import path as paths
+from phonghop.meeting_room import parse_command, parse_forwarded
+from phonghop.rooms import Rejection
 from tests.conftest import ROOT
 
 NODE = shutil.which("node") or "node"
@@ -63,7 +66,8 @@ def tablet() -> Iterator[Tablet]:
     t.close()
 
 
-on_page = st.floats(0.0, 1.0, allow_nan=False)
+on_page = st.floats(0.0, 1.0, allow_nan=False) | st.integers(0, 20_000).map(
+    lambda n: n / 20_000)  # halves of the quantum too: both round them away from zero
 strokes = st.lists(st.tuples(on_page, on_page), min_size=1, max_size=300).map(
     lambda pairs: [v for pair in pairs for v in pair])
 
@@ -94,6 +98,27 @@ def test_both_refuse_the_same_malformed_paths(tablet: Tablet, text: str) -> None
         assert "refused" in answer, (text, answer)
     else:
         assert answer == server, (text, answer)
+
+
+@pytest.mark.parametrize("points", [[0.5, 1.5], [0.5, -0.1], [0.5, float("nan")], [0.5]])
+def test_both_refuse_to_write_a_stroke_off_the_page(tablet: Tablet, points: list[float]) -> None:
+    with pytest.raises(paths.BadPath):
+        paths.encode(points)
+    # JSON has no NaN: the tablet gets null, which it must not take for 0 either
+    sent = [None if math.isnan(v) else v for v in points]
+    assert "refused" in tablet.ask(op="encode", points=sent)
+
+
+def test_a_forwarded_stroke_is_the_stroke_parsed() -> None:
+    """A node that does not write the room forwards the parsed command's JSON dump: the
+    path, decoded as it was parsed, is not in it twice."""
+    path = paths.encode([0.1, 0.2, 0.30005, 0.4])
+    parsed = parse_command("annotation.add", {"document_id": 1, "page": 1, "kind": "ink",
+                                              "path": path})
+    assert not isinstance(parsed, Rejection)
+    dumped = parsed.model_dump(mode="json")
+    assert "path" not in dumped and dumped["points"] == [0.1, 0.2, 0.3001, 0.4]
+    assert parse_forwarded("annotation.add", dumped) == parsed
 
 
 def test_a_hundred_point_stroke_is_five_times_smaller_than_its_numbers() -> None:

@@ -13,6 +13,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from phonghop.documents import path as paths
 from phonghop.meeting_room import apply, parse_command, parse_forwarded, replay, room_view
 from phonghop.rooms import Event, Rejection, RoomState
 from phonghop.rooms.events import Audience
@@ -48,6 +49,8 @@ seconds = st.sampled_from([10, 60, 180, 7200, 5, 9999])
 shas = st.sampled_from(["a" * 64, "b" * 64, "c" * 64, "d" * 64, "A" * 64])
 fraction = st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5])
 on_page = st.sampled_from([0.25, 0.0, 0.5, 1.0])
+stroke = st.lists(st.tuples(on_page, on_page), min_size=1, max_size=4).map(
+    lambda pairs: [n for pair in pairs for n in pair])
 stamp = st.sampled_from(["2026-11-23T08:00:00+07:00", "2026-11-23T14:30Z", "hôm nay"])
 
 
@@ -120,13 +123,16 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "present.stop": st.just({}),
     "annotation.add": st.fixed_dictionaries(
         {"document_id": small_id, "page": st.integers(1, 13),
-         "kind": st.sampled_from(["ink", "highlight", "note", "laser"]),
-         # mostly x, y pairs on the page: a stroke that passes, so that marks pile up
-         "points": st.lists(st.tuples(on_page, on_page), min_size=1, max_size=4).map(
-             lambda pairs: [n for pair in pairs for n in pair])
-         | st.lists(fraction, min_size=1, max_size=8)},
+         "kind": st.sampled_from(["ink", "highlight", "note", "laser"])},
         optional={"color": st.sampled_from(["#1E88E5", "#43a047", "red"]), "text": text,
-                  "width": st.sampled_from([0.003, 0.01, 0.5])}),
+                  "width": st.sampled_from([0.003, 0.01, 0.5])},
+    ).flatmap(lambda args: st.one_of(
+        # mostly x, y pairs on the page: a stroke that passes, so that marks pile up; as
+        # numbers, or as the path the web client sends (documents/path.py), now and then
+        # a malformed one
+        st.fixed_dictionaries({"points": stroke | st.lists(fraction, min_size=1, max_size=8)}),
+        st.fixed_dictionaries({"path": stroke.map(paths.encode) | text}),
+    ).map(lambda form: {**args, **form})),
     "annotation.remove": st.fixed_dictionaries({"annotation_id": small_id}),
     "poll.create": st.fixed_dictionaries(
         {"title": text},
