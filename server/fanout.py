@@ -24,6 +24,10 @@ from phonghop.server.connection import Connection
 from phonghop.server.wire import text_frame
 
 REPLAY_CHUNK = 200  # missed events sent per frame on resume
+# Personal parts of the snapshot kept for the current seq: a user's second tablet, a
+# reload, the organisers' roster of 6,300 asked again at the same seq. Bounded: a room
+# that changes seq drops them all, and a join storm at one seq keeps the first ones only.
+PERSONAL_CACHED = 2000
 
 
 class Fanout:
@@ -33,6 +37,9 @@ class Fanout:
         self.room_id = room_id
         self.conns: set[Connection] = set()
         self._public_cache: tuple[int, bytes] | None = None  # (seq, public view's JSON)
+        # The seq, and per (user, is_admin) the personal view's JSON at that seq.
+        self._personal_seq = -1
+        self._personal_cache: dict[tuple[int, bool], bytes] = {}
 
     def events(self, events: list[Event], state: RoomState) -> None:
         """Send one commit's events to the connections allowed to see them, in one frame
@@ -85,13 +92,26 @@ class Fanout:
         if self._public_cache is None or self._public_cache[0] != state.seq:
             self._public_cache = (state.seq, orjson.dumps(public_view(state)))
         public = self._public_cache[1]
-        personal = orjson.dumps(personal_view(state, conn.user_id, conn.is_admin))
+        personal = self._personal(state, conn.user_id, conn.is_admin)
         head = orjson.dumps({
             "type": "snapshot", "meeting": self.room_id, "seq": state.seq,
             "me": me_view(state, conn.user_id, conn.is_admin), "online": online,
         })
         # {"type":…,"online":[…]} + ,"room":{public…, personal…}}  (splice, no re-encoding)
         return head[:-1] + b',"room":' + public[:-1] + b"," + personal[1:] + b"}"
+
+    def _personal(self, state: RoomState, user_id: int, is_admin: bool) -> bytes:
+        """The personal part of the view at the state's seq, made once per user and seq."""
+        if self._personal_seq != state.seq:
+            self._personal_seq = state.seq
+            self._personal_cache = {}
+        key = (user_id, is_admin)
+        made = self._personal_cache.get(key)
+        if made is None:
+            made = orjson.dumps(personal_view(state, user_id, is_admin))
+            if len(self._personal_cache) < PERSONAL_CACHED:
+                self._personal_cache[key] = made
+        return made
 
     def send_to(self, message: dict[str, Any], who: Callable[[Connection], bool]) -> None:
         """One message, framed once, to the connections `who` admits."""
