@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from phonghop.documents import commands as c
+from phonghop.documents import path as paths
 from phonghop.documents.ingest import IngestError
 from phonghop.documents.model import Document
 from phonghop.documents.room import check_marks, may_know, may_read
@@ -66,7 +67,9 @@ class MyAnnotationBody(Body):
     client_id: Annotated[str, Field(min_length=1, max_length=64)]
     page: c.Page
     kind: str
-    points: list[Any]
+    # The stroke as a shared one: `path` (documents/path.py) or `points`, one of the two.
+    points: list[Any] | None = None
+    path: Any = None
     color: str = "#d32f2f"
     width: float = 0.003
     text: str | None = None
@@ -364,7 +367,7 @@ async def add_my_annotation(request: Request) -> Response:
         raise _not_found("trang", "Page")
     data = {
         "document_id": doc.id, "version": doc.version, "page": command.page,
-        "kind": command.kind, "points": [round(p, 5) for p in command.points],
+        "kind": command.kind, "path": paths.encode([paths.quantised(p) for p in command.points]),
         "color": command.color.lower(), "width": command.width, "text": command.text,
         "owner": user.id, "scope": "private",
         "at": node_of(request).clock().astimezone(UTC).isoformat(timespec="milliseconds")

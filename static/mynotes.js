@@ -3,6 +3,7 @@
 // `client_id`, which the server answers with the first copy, so a retry never doubles one.
 
 import { ApiError, documentPath, request } from "./api.js";
+import { encodePath, withPoints } from "./path.js";
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30000;
@@ -68,7 +69,7 @@ export class MyNotes {
     try {
       const data = await request("GET", this.base(docId));
       const fresh = new Map();
-      for (const a of (data && data.annotations) || []) fresh.set(String(a.id), { ...a });
+      for (const a of (data && data.annotations) || []) fresh.set(String(a.id), withPoints(a));
       // Marks drawn while loading are kept (they are being saved).
       for (const [key, m] of e.marks) if (m.pending) fresh.set(key, m);
       e.marks = fresh;
@@ -122,7 +123,7 @@ export class MyNotes {
 
   async save(docId, local) {
     const body = { client_id: local.client_id, page: local.page, kind: local.kind,
-      points: local.points, color: local.color, width: local.width };
+      path: encodePath(local.points), color: local.color, width: local.width };
     if (local.text) body.text = local.text;
     const e = this.entry(docId);
     for (let tries = 0; !this.stopped; tries += 1) {
@@ -136,7 +137,7 @@ export class MyNotes {
           // Erased while it was being saved: erase the saved one too.
           this.erase(docId, { ...saved });
         } else {
-          Object.assign(local, saved);
+          Object.assign(local, withPoints(saved));
           e.marks.set(String(saved.id), local);
         }
         this.hooks.changed();

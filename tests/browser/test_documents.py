@@ -318,6 +318,9 @@ async def test_private_notes_stay_private(
     delegate = await (await new_context()).new_page()
     chair = await (await new_context()).new_page()
     errors = watch_errors(delegate, chair)
+    saved: list[Any] = []  # what the tablet sends to keep a note
+    delegate.on("request", lambda r: saved.append(r.post_data_json) if r.method == "POST"
+                and r.url.endswith("/my-annotations") else None)
     await sign_in(delegate, server.base_url, m["d1"].user["username"])
     await sign_in(chair, server.base_url, m["chair"].user["username"])
     await open_room(delegate, server.base_url, m.id)
@@ -333,6 +336,8 @@ async def test_private_notes_stay_private(
     await expect(canvas).to_have_attribute("data-private", "1")
     await expect(canvas).to_have_attribute("data-pending", "0")  # saved on the server
     assert await canvas.evaluate(RED_PIXELS) > 30
+    assert saved and all("path" in b and "points" not in b for b in saved), saved
+    assert len(paths.decode(saved[0]["path"])) >= 4
 
     # A text note, then the eraser, then undo of the erase.
     await delegate.get_by_test_id("tool-note").click()

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pymupdf
 
+from phonghop.documents import path as paths
 from phonghop.documents.render import render_page
 from tests.conftest import TLS, Api, Meeting, changed, make_meeting
 from tests.documents.corpus import corpus, report
@@ -171,10 +172,12 @@ async def test_private_annotations_never_reach_another_user(
     saved = r.json()["annotation"]
     assert saved["scope"] == "private" and saved["owner"] == uid(m, "d1")
     assert saved["color"] == "#1e88e5" and saved["version"] == 1
+    # kept as a path (documents/path.py), whichever form the stroke came in
+    assert "points" not in saved and paths.decode(saved["path"]) == [0.1, 0.2, 0.4, 0.3]
     retry = await m["d1"].call("POST", base, note)  # a retry after a lost answer
     assert retry.status_code == 200 and retry.json() == {"annotation": saved, "duplicate": True}
-    text_note = {"client_id": "n-2", "page": 1, "kind": "note", "points": [0.5, 0.5],
-                 "text": "Cần làm rõ nguồn vốn"}
+    text_note = {"client_id": "n-2", "page": 1, "kind": "note",
+                 "path": paths.encode([0.5, 0.5]), "text": "Cần làm rõ nguồn vốn"}
     assert (await m["d1"].call("POST", base, text_note)).status_code == 201
     # nobody else hears of it, on any channel; the room log did not move
     for client in (d1, d2, chair):
@@ -217,7 +220,15 @@ async def test_bad_private_annotations_are_refused(shared_meeting: Meeting) -> N
                       ({**good, "page": "1"}, "invalid"),
                       ({**good, "points": [0.5] * 4002}, "invalid"),
                       ({**good, "owner": 1}, "invalid"),
-                      ({**good, "client_id": ""}, "invalid")):
+                      ({**good, "client_id": ""}, "invalid"),
+                      # the path form: malformed, off the page, both forms, neither, not text
+                      ({**good, "path": "~~~~?"}, "invalid"),
+                      ({**good, "path": "@?"}, "invalid"),
+                      ({**good, "path": paths.encode([0.1, 0.1])}, "invalid"),
+                      ({k: v for k, v in good.items() if k != "points"}, "invalid"),
+                      ({"client_id": "x", "page": 1, "kind": "ink", "path": 7}, "invalid"),
+                      ({"client_id": "x", "page": 1, "kind": "ink", "path": "?" * 20_000},
+                       "invalid")):
         r = await m["d1"].call("POST", base, bad)
         assert_refusal(r.json(), code)
     assert (await m["d1"].call("GET", base)).json() == {"annotations": []}
