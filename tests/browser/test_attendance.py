@@ -22,7 +22,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import open_room, sign_in
+from tests.browser.conftest import PORTRAIT, open_room, sign_in
 from tests.conftest import ROOT, TEST_SERVER_ENV, TLS, ServerProcess, WsClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -156,5 +156,9 @@ async def test_the_secretary_sees_every_site_filters_and_scrolls_a_roster_of_120
         "Nguyễn Văn")  # painted in one frame: once the first row matches, all rows do
     names = await list_.locator("[data-testid=attendee] .att-name").all_inner_texts()
     assert names and all(n.startswith("Nguyễn Văn") for n in names), names[:5]
+    await page.set_viewport_size(PORTRAIT)  # a tablet held upright
+    await page.get_by_test_id("attendance-search").fill("")
+    await page.locator(".col-attendance").screenshot(
+        path=artifacts / "attendance-panel-768x1024.png")
     await chair.close()
     assert errors == [], errors
