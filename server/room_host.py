@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import random
 import secrets
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -46,6 +45,7 @@ from phonghop.server import metrics
 from phonghop.server.connection import Connection
 from phonghop.server.fanout import Fanout
 from phonghop.server.group_commit import GroupCommit
+from phonghop.server.live_room import REPLAY_WINDOW, LiveRoom
 from phonghop.server.log_audit import check_boxes, check_chain
 from phonghop.server.presence import HEARTBEAT, RoomPresence
 from phonghop.server.wire import text_frame
@@ -54,7 +54,6 @@ from phonghop.store.records import CommandMark
 
 log = logging.getLogger(__name__)
 
-REPLAY_WINDOW = 2000  # events kept in memory for `since` resumes
 SNAPSHOT_EVERY = 500  # events between stored snapshots
 BATCH_MAX = 512  # commands decided and committed together
 # What check-ins moved (the quorum) is announced with the batch that moved it, unless the
@@ -142,6 +141,11 @@ PartFactory = Callable[["RoomHost", Store, Callable[[], datetime]], RoomPart]
 class RoomHost:
     """One meeting room on this node."""
 
+    @property
+    def state(self) -> RoomState:
+        """The room's state at the last seq integrated here."""
+        return self.live.state
+
     def __init__(
         self, room_id: int, store: Store, bus: Bus, clock: Callable[[], datetime], node_id: str,
         parts: Sequence[PartFactory] = (),
@@ -151,8 +155,7 @@ class RoomHost:
         self.bus = bus
         self.clock = clock
         self.node_id = node_id
-        self.state = RoomState()
-        self.recent: deque[Event] = deque(maxlen=REPLAY_WINDOW)
+        self.live = LiveRoom()  # the state and the replay window (server/live_room.py)
         self.fanout = Fanout(room_id)
         self.conns = self.fanout.conns  # the same set: attached connections
         self.presence = RoomPresence(node_id)
@@ -222,9 +225,8 @@ class RoomHost:
         except BaseException:
             self._unsubscribe()
             raise
-        self.state = state
+        self.live.load(state, tail[-REPLAY_WINDOW:])
         self._roster = state.meeting.roster
-        self.recent.extend(e for e in tail[-REPLAY_WINDOW:] if e.seq <= state.seq)
         self._ready = True
         self._writer.start()
         for part in self.parts:
@@ -662,20 +664,9 @@ class RoomHost:
         `result` is the state after `events` when the caller already computed it from the
         current state (our own commit), which saves applying every event twice.
         """
-        if result is not None and events and events[0].seq == self.state.seq + 1:
-            self.state = result
-            fresh = events
-        else:
-            fresh = []
-            for event in events:
-                if event.seq <= self.state.seq:
-                    continue
-                if event.seq != self.state.seq + 1:
-                    self._schedule_catch_up()
-                    break
-                self.state = apply(self.state, event)
-                fresh.append(event)
-        self.recent.extend(fresh)
+        fresh, gap = self.live.integrate(events, result)
+        if gap:
+            self._schedule_catch_up()
         self._fanout(fresh)
         self._keep_announcing()  # check-ins this node did not decide: the writer tells
 
@@ -788,18 +779,13 @@ class RoomHost:
         state = self.state
         conn.meeting = self.room_id
         conn.role = state.role_of(conn.user_id)
-        if since is not None and 0 <= since <= state.seq and self._can_replay(since):
-            self.fanout.replay(conn, self.recent, since, state.seq)
+        if since is not None and 0 <= since <= state.seq and self.live.can_replay(since):
+            self.fanout.replay(conn, self.live.recent, since, state.seq)
         else:
             conn.send_frame(text_frame(self.snapshot_message(conn)), catch_up=True)
         self.conns.add(conn)
         self.presence.add(conn.user_id)
         self._presence_soon()
-
-    def _can_replay(self, since: int) -> bool:
-        if since == self.state.seq:
-            return True
-        return bool(self.recent) and self.recent[0].seq <= since + 1
 
     def events_of(self, ack: Ack, user_id: int, is_admin: bool) -> list[dict[str, Any]] | None:
         """The events of an acknowledged command that `user_id` may see, as the websocket
@@ -808,15 +794,7 @@ class RoomHost:
             return None
         if ack.first > ack.seq:
             return []
-        if not self.recent or self.recent[0].seq > ack.first or self.recent[-1].seq < ack.seq:
-            return None
-        start = ack.first - self.recent[0].seq  # the window holds consecutive seqs
-        events = list(itertools.islice(self.recent, start, start + ack.seq - ack.first + 1))
-        if [e.seq for e in events] != list(range(ack.first, ack.seq + 1)):
-            return None
-        role = self.state.role_of(user_id)
-        return [e.to_message(self.room_id) for e in events
-                if e.audience.admits(user_id, role, is_admin)]
+        return self.live.events_between(ack.first, ack.seq, self.room_id, user_id, is_admin)
 
     def snapshot_message(self, conn: Connection) -> bytes:
         """The `snapshot` message for this connection."""

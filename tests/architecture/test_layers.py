@@ -55,8 +55,8 @@ EDGE_USERS = {
     "server.ballot_checks": {"server.ballot_box", "server.node"},
 }
 # Modules of the generic shell that name no feature and no feature's edge.
-GENERIC_SHELL = {"server.room_host", "server.log_audit", "server.fanout", "server.connection",
-                 "server.group_commit", "server.api"}
+GENERIC_SHELL = {"server.room_host", "server.live_room", "server.log_audit", "server.fanout",
+                 "server.connection", "server.group_commit", "server.api"}
 
 
 @cache

@@ -11,7 +11,7 @@ import httpx
 from tests.conftest import TLS, Meeting, ServerProcess, WsClient
 from tests.server.conftest import barrier, seq_of, uid
 
-REPLAY_WINDOW = 2000  # server/room_host.py: events kept for resumes
+REPLAY_WINDOW = 2000  # server/live_room.py: events kept for resumes
 
 
 def snapshot_of(client: WsClient) -> dict[str, Any]:
