@@ -9,6 +9,7 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio
 
 from phonghop.bus.local import LocalBus
 from phonghop.bus.redis import RedisBus
@@ -35,18 +36,31 @@ async def test_one_owner_at_a_time_and_only_the_owner_extends_it(bus: RedisBus) 
 
 
 async def test_a_lease_nobody_renews_lapses_and_another_node_takes_it(bus: RedisBus) -> None:
-    assert await bus.claim("room:1", "node-a", 300) is True  # then node-a dies
-    assert await bus.claim("room:1", "node-b", 300) is False
-    await asyncio.sleep(0.5)
-    assert await bus.claim("room:1", "node-b", 300) is True
+    # A lease long enough that a busy box cannot let it lapse between the first two claims.
+    assert await bus.claim("room:1", "node-a", 1500) is True  # then node-a dies
+    assert await bus.claim("room:1", "node-b", 1500) is False
+    await asyncio.sleep(1.6)
+    assert await bus.claim("room:1", "node-b", 1500) is True
 
 
 async def test_renewing_keeps_a_lease_past_its_first_expiry(bus: RedisBus) -> None:
-    assert await bus.claim("room:1", "node-a", 400) is True
-    for _ in range(4):
-        await asyncio.sleep(0.2)
-        assert await bus.claim("room:1", "node-a", 400) is True
-        assert await bus.claim("room:1", "node-b", 400) is False
+    """Each renewal by its owner moves the lease's expiry later, as Redis's own clock
+    says (PEXPIRETIME): nothing here depends on how fast the box runs the test."""
+    key = f"{bus.prefix}lease:room:1"
+    client = redis.asyncio.from_url(REDIS)
+    try:
+        assert await bus.claim("room:1", "node-a", 60_000) is True
+        first = expiry = await client.execute_command("PEXPIRETIME", key)
+        for _ in range(3):
+            await asyncio.sleep(0.05)
+            assert await bus.claim("room:1", "node-a", 60_000) is True
+            renewed = await client.execute_command("PEXPIRETIME", key)
+            assert renewed > expiry
+            expiry = renewed
+            assert await bus.claim("room:1", "node-b", 60_000) is False
+        assert expiry > first
+    finally:
+        await client.aclose()
 
 
 async def test_a_nodes_rooms_renew_together_in_one_round_trip(bus: RedisBus) -> None:
