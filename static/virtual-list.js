@@ -50,9 +50,13 @@ export class VirtualList {
     this.spacer.style.setProperty("height", `${items.length * this.rowHeight}px`);
     this.paint();
     // A panel repainted around the list may put it in the page anew, which scrolls it back
-    // to the top: once the panel is painted, back where the reader was.
+    // to the top: once the panel is painted, back where the reader was. Only then: a list
+    // left where it was keeps what the reader (or a script) just did to it, even before
+    // the scroll event that tells `top` has arrived.
+    const parent = this.el.parentNode;
     queueMicrotask(() => {
-      if (this.el.isConnected && this.el.scrollTop !== this.top) {
+      if (this.el.isConnected && this.el.parentNode !== parent &&
+          this.el.scrollTop !== this.top) {
         this.el.scrollTop = this.top;
         this.paint();
       }
