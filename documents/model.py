@@ -109,10 +109,7 @@ class Annotation(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _read_the_path(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("path"), str):
-            rest = {k: v for k, v in data.items() if k != "path"}
-            return {**rest, "points": paths.decode(data["path"])}
-        return data
+        return paths.with_points(data) if isinstance(data, dict) else data
 
     @model_serializer(mode="wrap")
     def _write_the_path(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import polyline
 
@@ -66,11 +67,25 @@ def decode(path: str) -> list[float]:
     return points
 
 
-def points_of(mark: dict[str, object]) -> list[float]:
+def with_points(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (a mark, or the arguments of `annotation.add`, as JSON) with its stroke as
+    `points`: a `path` is decoded (`BadPath` unless well formed), both at once are refused,
+    a null path is no path; data without one is returned as it is."""
+    if "path" not in data:
+        return data
+    path = data["path"]
+    rest = {k: v for k, v in data.items() if k != "path"}
+    if path is None:
+        return rest
+    if "points" in data:
+        raise BadPath("points or path, not both")
+    if not isinstance(path, str):
+        raise BadPath("path: text")
+    return {**rest, "points": decode(path)}
+
+
+def points_of(mark: dict[str, Any]) -> list[float]:
     """A stored mark's flat points, whichever form it was written in (`path`, or
     `points` as marks were stored before paths)."""
-    path = mark.get("path")
-    if isinstance(path, str):
-        return decode(path)
-    points = mark.get("points")
-    return [float(v) for v in points] if isinstance(points, list) else []  # type: ignore[arg-type]
+    points = with_points(mark).get("points")
+    return [float(v) for v in points] if isinstance(points, list) else []

@@ -48,11 +48,12 @@ def create_meeting(ctx: Context, command: c.MeetingCreate) -> Outcome:
     return [ctx.event("meeting.created", meeting=dump(info))]
 
 
-_QUORUM_KINDS = frozenset({
+# What changes who counts or the rule, and so recounts the quorum (check-ins move the live
+# count as they are applied: `RoomState.checked_in`).
+_RECOUNTED = frozenset({
     "participant.added", "participant.updated", "participant.removed", "rsvp.answered",
-    "attendance.checked_in", "attendance.absent", "meeting.updated",
+    "meeting.updated",
 })
-_ATTENDANCE = frozenset({"attendance.checked_in", "attendance.absent"})
 
 
 def with_quorum(ctx: Context, events: list[Event], apply: Apply) -> list[Event]:
@@ -64,7 +65,7 @@ def with_quorum(ctx: Context, events: list[Event], apply: Apply) -> list[Event]:
     tells everyone once for a whole batch of them.
     """
     kinds = {e.kind for e in events}
-    if not kinds & _QUORUM_KINDS or kinds <= _ATTENDANCE:
+    if not kinds & _RECOUNTED:
         return events
     after = ctx.state
     for event in events:

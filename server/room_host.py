@@ -597,7 +597,7 @@ class RoomHost:
         a later turn is booked for it."""
         events = after_batch(state, now)
         if events:
-            wait = self._announced_at + ANNOUNCE_EVERY - time.monotonic()
+            wait = self._until_announcing()
             if wait > 0:
                 self._announce_later(wait)
                 return []
@@ -609,8 +609,11 @@ class RoomHost:
         is booked for it: at the earliest ANNOUNCE_EVERY after the last announcement."""
         if (self.writes and not self._stopped and self._announce_timer is None
                 and after_batch(self.state, self.clock())):
-            wait = self._announced_at + ANNOUNCE_EVERY - time.monotonic()
-            self._announce_later(max(wait, at_least))
+            self._announce_later(max(self._until_announcing(), at_least))
+
+    def _until_announcing(self) -> float:
+        """Seconds until the next announcement may go (0 or less: now)."""
+        return self._announced_at + ANNOUNCE_EVERY - time.monotonic()
 
     def _announce_later(self, delay: float) -> None:
         """In `delay` seconds, a writer's turn with no command: what is due gets written."""

@@ -8,7 +8,7 @@
 // user, so a check-in repaints one row). Names are folded for the search once per
 // participant.
 
-import { fold, h, replace } from "./dom.js";
+import { fold, foldedOf, h, replace } from "./dom.js";
 import { timeOfDay } from "./format.js";
 import { lang, t } from "./i18n.js";
 import { promptDialog } from "./ui.js";
@@ -18,9 +18,6 @@ const ROLE_ORDER = ["chair", "secretary", "presenter", "delegate", "invitee"];
 const ROW_HEIGHT = 84; // px, every row of the list
 const HALL = "hall"; // the site filter's value for the main hall (no site)
 const STATUSES = ["present", "absent", "pending"];
-
-/** Each participant's searchable text, folded once per version of the participant. */
-const folded = new WeakMap();
 
 /**
  * Paint the attendance panel (the search box, the filters and the scroll position are kept
@@ -59,7 +56,7 @@ export function renderAttendance(el, ctx) {
   const matches = attending.filter((p) =>
     (!memo.status || statusOf(state, p) === memo.status) &&
     (!memo.site || siteKey(p) === memo.site) &&
-    (!query || foldedText(p).includes(query)));
+    (!query || foldedOf(p, searchedText).includes(query)));
   memo.matches = matches;
 
   const table = sites.length && !ctx.rosterHidden ? sites.map((s) => [s.key, s.name, s.present,
@@ -88,15 +85,13 @@ function build(el, memo, ctx) {
   });
   search.addEventListener("input", () => {
     memo.query = search.value;
-    memo.list.toTop();
-    ctx.repaint("attendance");
+    narrowed(memo);
   });
   const statusSelect = h("select.input.att-filter", {
     testid: "attendance-filter-status", "aria-label": t("att.filter_status"),
     onchange: () => {
       memo.status = statusSelect.value;
-      memo.list.toTop();
-      ctx.repaint("attendance");
+      narrowed(memo);
     },
   }, h("option", { value: "" }, t("att.all_statuses")),
   STATUSES.map((s) => h("option", { value: s }, t(`att.${s}`))));
@@ -122,6 +117,11 @@ function build(el, memo, ctx) {
 function chooseSite(memo, site) {
   memo.site = site;
   memo.siteSelect.value = site;
+  narrowed(memo);
+}
+
+/** The search or a filter changed: the list starts again from its first row. */
+function narrowed(memo) {
   memo.list.toTop();
   memo.ctx.repaint("attendance");
 }
@@ -166,13 +166,9 @@ function siteKey(p) {
   return p.site_id == null ? HALL : String(p.site_id);
 }
 
-function foldedText(p) {
-  let text = folded.get(p);
-  if (text === undefined) {
-    text = fold(`${p.full_name} ${p.position || ""} ${p.unit || ""}`);
-    folded.set(p, text);
-  }
-  return text;
+/** What the search looks in: name, position and unit. */
+function searchedText(p) {
+  return `${p.full_name} ${p.position || ""} ${p.unit || ""}`;
 }
 
 /**

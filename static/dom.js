@@ -83,3 +83,22 @@ export function fold(text) {
   return nfc(text).normalize("NFD").replace(/\p{M}/gu, "").replace(/đ/gi, "d").toLowerCase()
     .trim();
 }
+
+const foldedOnce = new WeakMap();
+
+/**
+ * `fold(text(item))`, made once per item object (one `text` per kind of item: the first
+ * one kept is returned): a list of 6,300 people is searched on every keystroke, and a
+ * changed person is a new object (folded again).
+ * @param {object} item
+ * @param {(item: object) => string} text what of the item a search looks in
+ * @returns {string}
+ */
+export function foldedOf(item, text) {
+  let made = foldedOnce.get(item);
+  if (made === undefined) {
+    made = fold(text(item));
+    foldedOnce.set(item, made);
+  }
+  return made;
+}

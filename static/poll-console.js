@@ -10,7 +10,7 @@
 // The board's members see the draft too, with their own device's panel (board.js).
 
 import { boardLink, boardSummary, memberIndex, memberPanel } from "./board.js";
-import { fold, h, nfc, replace } from "./dom.js";
+import { fold, foldedOf, h, nfc, replace } from "./dom.js";
 import { duration } from "./format.js";
 import { lang, t } from "./i18n.js";
 import {
@@ -361,7 +361,7 @@ function ballotsBlock(poll, memo) {
   const list = x.ballotList;
   const show = () => {
     const q = fold(x.ballotFilter);
-    list.show(q ? x.ballots.filter((bt) => ballotText(bt).includes(q)) : x.ballots,
+    list.show(q ? x.ballots.filter((bt) => foldedOf(bt, ballotText).includes(q)) : x.ballots,
       (bt) => ballotRow(poll, bt));
   };
   // Only the rows in view are in the page, so the browser's find cannot reach the others:
@@ -384,15 +384,9 @@ function ballotsBlock(poll, memo) {
       list.el));
 }
 
-/** What the named ballots' search looks in: the voter's name and unit, folded once. */
-const ballotTexts = new WeakMap();
+/** What the named ballots' search looks in: the voter's name and unit. */
 function ballotText(bt) {
-  let text = ballotTexts.get(bt);
-  if (text === undefined) {
-    text = fold(`${bt.full_name} ${bt.unit || ""}`);
-    ballotTexts.set(bt, text);
-  }
-  return text;
+  return `${bt.full_name} ${bt.unit || ""}`;
 }
 
 /** One named ballot's row (virtual-list.js `Row`). */

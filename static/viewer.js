@@ -19,7 +19,7 @@ import {
 import { docTitle } from "./documents.js";
 import { MyNotes } from "./mynotes.js";
 import { encodePath } from "./path.js";
-import { fetchPage, marksOn } from "./marks.js";
+import { fetchPage, marksOn, pageKey } from "./marks.js";
 import { mayDrawShared, mayPresent, mayRead, pageCount } from "./reducer.js";
 import { confirmDialog, promptDialog, toast } from "./ui.js";
 
@@ -541,7 +541,7 @@ export function createViewer(env) {
    * failed (a busy or restarting server) is tried again by a repaint a moment later while
    * the page is still shown without them. */
   function fetchShared(d, n) {
-    const key = `${d.id}:${d.version}:${n}`;
+    const key = pageKey(d.id, d.version, n);
     fetchPage(state(), meetingId, d, n).then((arrived) => {
       if (arrived) {
         marksRetries.delete(key);

@@ -31,16 +31,18 @@ from tests.rooms.world import ADMIN, D1, D2, Room, standard_room
 
 
 async def hosted(tmp_path: Path, bus: Bus | None = None, store: SqlStore | None = None,
-                 node: str = "node-a", create: bool = True) -> tuple[SqlStore, RoomHost]:
+                 node: str = "node-a", create: bool = True, room: Room | None = None,
+                 ) -> tuple[SqlStore, RoomHost]:
     """A host of room 1 in the SQLite file under tmp_path (created first, unless another
-    node already did)."""
+    node already did): a bare meeting, or the log of `room` (tests/rooms/world.py)."""
     store = store or SqlStore(sqlite_url(tmp_path))
     await store.open()
     room_id = 1
     if create:
-        room = Room()
-        room.ok(ADMIN, "meeting.create", title="Phiên họp thường kỳ",
-                starts_at="2026-12-07T08:00:00+07:00")
+        if room is None:
+            room = Room()
+            room.ok(ADMIN, "meeting.create", title="Phiên họp thường kỳ",
+                    starts_at="2026-12-07T08:00:00+07:00")
         room_id = await store.create_meeting(room.events, summary(room.state))
     host = RoomHost(room_id, store, bus or LocalBus(), lambda: datetime.now(UTC), node)
     await host.start()
@@ -266,24 +268,13 @@ async def announced_in_time(host: RoomHost, within: float = 5.0) -> bool:
     return False
 
 
-async def checked_in_room(tmp_path: Path) -> tuple[SqlStore, RoomHost]:
-    """Room 1 in session (tests/rooms/world.py's standard room), hosted here."""
-    store = SqlStore(sqlite_url(tmp_path))
-    await store.open()
-    room = standard_room()
-    room_id = await store.create_meeting(room.events, summary(room.state))
-    host = RoomHost(room_id, store, LocalBus(), lambda: datetime.now(UTC), "node-a")
-    await host.start()
-    return store, host
-
-
 CHECK_IN = parse_command("attendance.check_in", {})
 
 
 async def test_a_check_in_whose_announcement_falls_due_during_its_commit_is_announced(
     tmp_path: Path,
 ) -> None:
-    store, host = await checked_in_room(tmp_path)
+    store, host = await hosted(tmp_path, room=standard_room())  # in session
     try:
         assert isinstance(await host.submit(Actor(D1), CHECK_IN), Ack)  # announced at once
         assert await announced_in_time(host)
@@ -308,7 +299,7 @@ async def test_a_check_in_whose_announcement_falls_due_during_its_commit_is_anno
 async def test_an_announcement_the_store_failed_to_write_is_written_on_the_next_turn(
     tmp_path: Path,
 ) -> None:
-    store, host = await checked_in_room(tmp_path)
+    store, host = await hosted(tmp_path, room=standard_room())  # in session
     try:
         assert isinstance(await host.submit(Actor(D1), CHECK_IN), Ack)
         assert isinstance(await host.submit(Actor(D2), CHECK_IN), Ack)  # held back
